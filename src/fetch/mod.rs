@@ -1,0 +1,1 @@
+//! Polite HTTP fetching (filled in by the fetch work).

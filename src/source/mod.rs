@@ -1,0 +1,547 @@
+//! Per-studio source files: loading `sources/*.toml`, validating every key, and turning
+//! them into ready-to-use [`Source`] values (compiled regexes and selectors, parsed time
+//! zone, resolved host allow-list).
+//!
+//! Validation collects every problem it can find in every file, each as
+//! `path:line: key: message`, so an operator fixes them all in one pass.
+
+mod config;
+
+pub use config::*;
+
+use crate::workshop::EventType;
+use chrono_tz::Tz;
+use regex::Regex;
+use scraper::Selector;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+/// A studio's source, validated and compiled.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    pub studio: Studio,
+    pub timezone: Tz,
+    pub crawl: Crawl,
+    /// Regex with a `slug` group or group 1; `None` means last path segment.
+    pub slug_pattern: Option<Regex>,
+    pub extract: ExtractRules,
+    pub schedule: Schedule,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Studio {
+    pub id: String,
+    pub name: String,
+    pub instagram_link: Option<String>,
+    pub image_url: Option<String>,
+    pub city: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Crawl {
+    pub start_urls: Vec<Url>,
+    pub follow: Regex,
+    pub depth: u32,
+    pub allowed_hosts: BTreeSet<String>,
+    pub max_pages: usize,
+    pub host_delay: Duration,
+    pub host_concurrency: usize,
+    pub obey_robots: bool,
+}
+
+impl Crawl {
+    pub fn host_allowed(&self, url: &Url) -> bool {
+        url.host_str()
+            .is_some_and(|h| self.allowed_hosts.contains(&h.to_ascii_lowercase()))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub cron: String,
+    pub enabled: bool,
+}
+
+/// Compiled `[extract]` section: what the extractor's first layer applies.
+#[derive(Debug, Clone)]
+pub struct ExtractRules {
+    pub default_event_type: EventType,
+    pub content_selector: Option<Selector>,
+    pub title: Option<CompiledFieldRule>,
+    pub artist: Option<CompiledFieldRule>,
+    pub song: Option<CompiledFieldRule>,
+    pub dates: Option<CompiledFieldRule>,
+    pub times: Option<CompiledFieldRule>,
+    pub prices: Option<CompiledFieldRule>,
+    pub event_type: Option<CompiledFieldRule>,
+}
+
+impl Default for ExtractRules {
+    fn default() -> Self {
+        ExtractRules {
+            default_event_type: EventType::Workshop,
+            content_selector: None,
+            title: None,
+            artist: None,
+            song: None,
+            dates: None,
+            times: None,
+            prices: None,
+            event_type: None,
+        }
+    }
+}
+
+/// A field rule ready to run. `describe` is its text form for provenance output.
+#[derive(Debug, Clone)]
+pub struct CompiledFieldRule {
+    pub selector: Option<Selector>,
+    pub attribute: Option<String>,
+    pub pattern: Option<Regex>,
+    pub describe: String,
+}
+
+impl Source {
+    /// The generic configuration used by `extract` without `--studio`.
+    pub fn generic(studio_id: &str, timezone: Tz) -> Source {
+        Source {
+            path: PathBuf::new(),
+            studio: Studio {
+                id: studio_id.to_string(),
+                name: studio_id.to_string(),
+                instagram_link: None,
+                image_url: None,
+                city: String::new(),
+            },
+            timezone,
+            crawl: Crawl {
+                start_urls: Vec::new(),
+                follow: Regex::new("$^").expect("static regex"),
+                depth: 1,
+                allowed_hosts: BTreeSet::new(),
+                max_pages: 1,
+                host_delay: Duration::from_millis(1000),
+                host_concurrency: 1,
+                obey_robots: true,
+            },
+            slug_pattern: None,
+            extract: ExtractRules::default(),
+            schedule: Schedule {
+                cron: DEFAULT_CRON.into(),
+                enabled: false,
+            },
+        }
+    }
+
+    /// The `uuid` slug for an event URL: the configured pattern's `slug` group (or
+    /// group 1), else the last non-empty path segment. `None` when the pattern does not
+    /// match or the URL has no path.
+    pub fn slug_for(&self, url: &Url) -> Option<String> {
+        let slug = match &self.slug_pattern {
+            Some(re) => {
+                let caps = re.captures(url.as_str())?;
+                caps.name("slug")
+                    .or_else(|| caps.get(1))
+                    .map(|m| m.as_str().to_string())?
+            }
+            None => url
+                .path_segments()?
+                .rev()
+                .find(|s| !s.is_empty())?
+                .to_string(),
+        };
+        let slug = slug.trim_matches('/').to_string();
+        (!slug.is_empty()).then_some(slug)
+    }
+
+    pub fn uuid_for(&self, url: &Url) -> Option<String> {
+        self.slug_for(url)
+            .map(|slug| format!("{}/{}", self.studio.id, slug))
+    }
+}
+
+/// One problem in one source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceProblem {
+    pub path: PathBuf,
+    /// 1-based line, when the problem has a place in the file.
+    pub line: Option<usize>,
+    /// Dotted key, e.g. `crawl.follow`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for SourceProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: ", self.path.display(), line)?,
+            None => write!(f, "{}: ", self.path.display())?,
+        }
+        if !self.key.is_empty() {
+            write!(f, "{}: ", self.key)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Every problem found in a set of source files.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{} problem(s) in source files:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct SourceErrors(pub Vec<SourceProblem>);
+
+/// Loads and validates every `*.toml` in `dir`, sorted by file name. All problems in
+/// all files are reported together; no source is returned unless all are valid.
+pub fn load_dir(dir: &Path) -> Result<Vec<Source>, SourceErrors> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(err) => {
+            return Err(SourceErrors(vec![SourceProblem {
+                path: dir.to_path_buf(),
+                line: None,
+                key: String::new(),
+                message: format!("cannot read the sources directory: {err}"),
+            }]))
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut sources = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        match load_file(&path) {
+            Ok(s) => sources.push(s),
+            Err(SourceErrors(mut p)) => problems.append(&mut p),
+        }
+    }
+    let mut seen = std::collections::BTreeMap::new();
+    for s in &sources {
+        if let Some(first) = seen.insert(s.studio.id.clone(), s.path.clone()) {
+            problems.push(SourceProblem {
+                path: s.path.clone(),
+                line: None,
+                key: "studio.id".into(),
+                message: format!(
+                    "studio `{}` is also defined in {}",
+                    s.studio.id,
+                    first.display()
+                ),
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(sources)
+    } else {
+        Err(SourceErrors(problems))
+    }
+}
+
+/// Loads and validates one source file.
+pub fn load_file(path: &Path) -> Result<Source, SourceErrors> {
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        SourceErrors(vec![SourceProblem {
+            path: path.to_path_buf(),
+            line: None,
+            key: String::new(),
+            message: format!("cannot read: {err}"),
+        }])
+    })?;
+    parse_source(path, &text)
+}
+
+/// Parses and validates source text; `path` is used for messages and the id check.
+pub fn parse_source(path: &Path, text: &str) -> Result<Source, SourceErrors> {
+    let file: SourceFile = toml::from_str(text).map_err(|err| {
+        let line = err.span().map(|s| line_of(text, s.start));
+        SourceErrors(vec![SourceProblem {
+            path: path.to_path_buf(),
+            line,
+            key: String::new(),
+            message: err.message().trim().to_string(),
+        }])
+    })?;
+    Validator {
+        path,
+        text,
+        problems: Vec::new(),
+    }
+    .validate(file)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    text: &'a str,
+    problems: Vec<SourceProblem>,
+}
+
+impl Validator<'_> {
+    fn problem<T>(&mut self, spanned: &toml::Spanned<T>, key: &str, message: impl Into<String>) {
+        let span = spanned.span();
+        let line = (span.end > 0).then(|| line_of(self.text, span.start));
+        self.problems.push(SourceProblem {
+            path: self.path.to_path_buf(),
+            line,
+            key: key.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn regex(&mut self, spanned: &toml::Spanned<String>, key: &str) -> Option<Regex> {
+        match Regex::new(spanned.get_ref()) {
+            Ok(re) => Some(re),
+            Err(err) => {
+                let msg = regex_error_summary(&err);
+                self.problem(spanned, key, format!("invalid regex: {msg}"));
+                None
+            }
+        }
+    }
+
+    fn selector(&mut self, spanned: &toml::Spanned<String>, key: &str) -> Option<Selector> {
+        match Selector::parse(spanned.get_ref()) {
+            Ok(sel) => Some(sel),
+            Err(err) => {
+                self.problem(spanned, key, format!("invalid CSS selector: {err}"));
+                None
+            }
+        }
+    }
+
+    fn validate(mut self, file: SourceFile) -> Result<Source, SourceErrors> {
+        let id = file.studio.id.get_ref().clone();
+        let id_ok = !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !id_ok {
+            self.problem(
+                &file.studio.id,
+                "studio.id",
+                "must be non-empty and use only letters, digits, `_`, `.` and `-`",
+            );
+        }
+        let stem = self.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if id_ok && stem != id {
+            self.problem(
+                &file.studio.id,
+                "studio.id",
+                format!("`{id}` does not match the file name `{stem}.toml`"),
+            );
+        }
+        let timezone = match file.studio.timezone.get_ref().parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                let tz = file.studio.timezone.get_ref().clone();
+                self.problem(
+                    &file.studio.timezone,
+                    "studio.timezone",
+                    format!("unknown time zone `{tz}` (use an IANA name such as Asia/Kolkata)"),
+                );
+                None
+            }
+        };
+
+        let mut start_urls = Vec::new();
+        if file.crawl.start_urls.get_ref().is_empty() {
+            self.problem(&file.crawl.start_urls, "crawl.start_urls", "needs at least one URL");
+        }
+        for raw in file.crawl.start_urls.get_ref() {
+            match Url::parse(raw) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                    start_urls.push(u)
+                }
+                Ok(u) => self.problem(
+                    &file.crawl.start_urls,
+                    "crawl.start_urls",
+                    format!("`{raw}`: only http and https URLs with a host (got `{}`)", u.scheme()),
+                ),
+                Err(err) => self.problem(
+                    &file.crawl.start_urls,
+                    "crawl.start_urls",
+                    format!("`{raw}`: {err}"),
+                ),
+            }
+        }
+        let follow = self.regex(&file.crawl.follow, "crawl.follow");
+        if file.crawl.max_pages == 0 {
+            self.problems.push(self.plain("crawl.max_pages", "must be at least 1"));
+        }
+        if file.crawl.host_concurrency == 0 {
+            self.problems
+                .push(self.plain("crawl.host_concurrency", "must be at least 1"));
+        }
+        if file.crawl.depth == 0 {
+            self.problems.push(self.plain("crawl.depth", "must be at least 1"));
+        }
+        let allowed_hosts: BTreeSet<String> = match &file.crawl.allowed_hosts {
+            Some(hosts) => hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
+            None => start_urls
+                .iter()
+                .filter_map(|u| u.host_str().map(str::to_ascii_lowercase))
+                .chain(hosts_named_in_regex(file.crawl.follow.get_ref()))
+                .collect(),
+        };
+
+        let slug_pattern = file
+            .slug
+            .pattern
+            .as_ref()
+            .and_then(|p| self.regex(p, "slug.pattern"));
+
+        let default_event_type = match &file.extract.default_event_type {
+            Some(s) => match s.get_ref().parse::<EventType>() {
+                Ok(t) => t,
+                Err(msg) => {
+                    self.problem(s, "extract.default_event_type", msg);
+                    EventType::Workshop
+                }
+            },
+            None => EventType::Workshop,
+        };
+        let content_selector = file
+            .extract
+            .content_selector
+            .as_ref()
+            .and_then(|s| self.selector(s, "extract.content_selector"));
+        let mut compiled = std::collections::HashMap::new();
+        for (name, rule) in file.extract.fields.iter() {
+            let key = format!("extract.fields.{name}");
+            if rule.selector.is_none() && rule.pattern.is_none() {
+                self.problems
+                    .push(self.plain(&key, "needs `selector`, `pattern` or both"));
+                continue;
+            }
+            let selector = rule
+                .selector
+                .as_ref()
+                .and_then(|s| self.selector(s, &format!("{key}.selector")));
+            let pattern = rule
+                .pattern
+                .as_ref()
+                .and_then(|p| self.regex(p, &format!("{key}.pattern")));
+            let mut describe = Vec::new();
+            if let Some(s) = &rule.selector {
+                describe.push(format!("selector `{}`", s.get_ref()));
+            }
+            if let Some(a) = &rule.attribute {
+                describe.push(format!("attribute `{a}`"));
+            }
+            if let Some(p) = &rule.pattern {
+                describe.push(format!("pattern `{}`", p.get_ref()));
+            }
+            compiled.insert(
+                name,
+                CompiledFieldRule {
+                    selector,
+                    attribute: rule.attribute.clone(),
+                    pattern,
+                    describe: describe.join(", "),
+                },
+            );
+        }
+
+        let cron = file.schedule.cron.get_ref().clone();
+        if let Err(msg) = validate_cron(&cron) {
+            self.problem(&file.schedule.cron, "schedule.cron", msg);
+        }
+
+        if !self.problems.is_empty() {
+            return Err(SourceErrors(self.problems));
+        }
+        Ok(Source {
+            path: self.path.to_path_buf(),
+            studio: Studio {
+                id,
+                name: file.studio.name,
+                instagram_link: file.studio.instagram_link,
+                image_url: file.studio.image_url,
+                city: file.studio.city,
+            },
+            timezone: timezone.expect("checked above"),
+            crawl: Crawl {
+                start_urls,
+                follow: follow.expect("checked above"),
+                depth: file.crawl.depth,
+                allowed_hosts,
+                max_pages: file.crawl.max_pages,
+                host_delay: Duration::from_millis(file.crawl.host_delay_ms),
+                host_concurrency: file.crawl.host_concurrency,
+                obey_robots: file.crawl.obey_robots,
+            },
+            slug_pattern,
+            extract: ExtractRules {
+                default_event_type,
+                content_selector,
+                title: compiled.remove("title"),
+                artist: compiled.remove("artist"),
+                song: compiled.remove("song"),
+                dates: compiled.remove("dates"),
+                times: compiled.remove("times"),
+                prices: compiled.remove("prices"),
+                event_type: compiled.remove("event_type"),
+            },
+            schedule: Schedule {
+                cron,
+                enabled: file.schedule.enabled,
+            },
+        })
+    }
+
+    /// A problem at a key whose value carries no span (numbers, booleans): the line is
+    /// found by looking for the key in the text.
+    fn plain(&self, key: &str, message: &str) -> SourceProblem {
+        let leaf = key.rsplit('.').next().unwrap_or(key);
+        let line = self.text.lines().position(|l| {
+            let l = l.trim_start();
+            l.starts_with(leaf) && l[leaf.len()..].trim_start().starts_with('=')
+        });
+        SourceProblem {
+            path: self.path.to_path_buf(),
+            line: line.map(|l| l + 1),
+            key: key.to_string(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The regex crate's error text is a multi-line diagram; keep its last line, which
+/// names the problem ("unclosed group").
+fn regex_error_summary(err: &regex::Error) -> String {
+    let text = err.to_string();
+    text.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: ").map(str::to_string))
+        .unwrap_or_else(|| text.lines().last().unwrap_or("").trim().to_string())
+}
+
+/// Checks a cron expression the way the daemon's scheduler reads it (seconds first).
+pub fn validate_cron(expr: &str) -> Result<(), String> {
+    croner::Cron::new(expr)
+        .with_seconds_required()
+        .with_dom_and_dow()
+        .parse()
+        .map(|_| ())
+        .map_err(|e| format!("invalid cron expression `{expr}`: {e} (format: sec min hour day month weekday)"))
+}
+
+/// Hosts written literally in a URL regex, e.g. `rzp.io` from `^https://rzp\.io/rzp/`.
+pub fn hosts_named_in_regex(pattern: &str) -> Vec<String> {
+    let re = Regex::new(r"https\??://(?:\(\?:www\\\.\)\?)?((?:[A-Za-z0-9-]+\\?\.)+[A-Za-z]{2,})")
+        .expect("static regex");
+    re.captures_iter(pattern)
+        .map(|c| c[1].replace('\\', "").to_ascii_lowercase())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
