@@ -1,0 +1,4 @@
+//! One integration-test binary (one link step on 2 cores), one module per area.
+//! Shared helpers live in `support/`.
+
+mod support;

@@ -1,0 +1,2 @@
+//! Shared test helpers: a real MongoDB wire-protocol server and a local HTTP server.
+#![allow(dead_code)]
