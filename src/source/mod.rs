@@ -526,10 +526,11 @@ fn regex_error_summary(err: &regex::Error) -> String {
 
 /// Checks a cron expression the way the daemon's scheduler reads it (seconds first).
 pub fn validate_cron(expr: &str) -> Result<(), String> {
-    croner::Cron::new(expr)
-        .with_seconds_required()
-        .with_dom_and_dow()
-        .parse()
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expr)
         .map(|_| ())
         .map_err(|e| format!("invalid cron expression `{expr}`: {e} (format: sec min hour day month weekday)"))
 }
