@@ -22,10 +22,13 @@
 //! only `fetch` and `store` do I/O.
 
 pub mod artist;
+pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod extract;
 pub mod fetch;
 pub mod localdb;
+pub mod pipeline;
 pub mod reconcile;
 pub mod report;
 pub mod settings;
