@@ -115,6 +115,17 @@ impl LocalDb {
             path: options.data_dir.clone(),
             source,
         })?;
+        // An explicit, empty config file keeps the server from discovering one in the
+        // working or home directory.
+        let config_file = options.data_dir.with_extension("secantusd.toml");
+        std::fs::write(
+            &config_file,
+            "# written by nachna-ingest: all settings are flags\n",
+        )
+        .map_err(|source| LocalDbError::DataDir {
+            path: config_file.clone(),
+            source,
+        })?;
         let mut command = Command::new(&binary);
         command
             .arg("--host")
@@ -131,7 +142,7 @@ impl LocalDb {
             .arg("WARNING")
             // No config auto-discovery from the working directory or home.
             .arg("--config")
-            .arg("/dev/null")
+            .arg(&config_file)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
