@@ -1,0 +1,503 @@
+//! The whole pipeline on the fixture studios, offline (replayed pages), against a real
+//! MongoDB wire-protocol server.
+
+use crate::support::mongo;
+use crate::support::replay::ReplayDir;
+use chrono::{NaiveDate, TimeZone, Utc};
+use mongodb::bson::{doc, Document};
+use nachna_ingest::artist::ArtistDirectory;
+use nachna_ingest::clock::FixedClock;
+use nachna_ingest::fetch::Fetcher;
+use nachna_ingest::localdb::{LocalDb, LocalDbOptions};
+use nachna_ingest::pipeline::{run_source, NoProgress, Progress, RunContext, RunOptions};
+use nachna_ingest::report::{Outcome, RunReport};
+use nachna_ingest::settings::IngestConfig;
+use nachna_ingest::source::{self, Source};
+use nachna_ingest::store::Store;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const RUN_DATE: (i32, u32, u32) = (2026, 6, 1);
+const GOLDEN_KEYS: [&str; 11] = [
+    "uuid",
+    "studio_id",
+    "payment_link",
+    "payment_link_type",
+    "event_type",
+    "time_details",
+    "by",
+    "song",
+    "pricing_info",
+    "artist_id_list",
+    "choreo_insta_link",
+];
+
+fn run_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(RUN_DATE.0, RUN_DATE.1, RUN_DATE.2).unwrap()
+}
+
+pub fn fixture_sources() -> Vec<Source> {
+    source::load_dir(Path::new("sources")).expect("shipped sources are valid")
+}
+
+pub fn fixture_artists() -> ArtistDirectory {
+    let text = std::fs::read_to_string("fixtures/artists.json").expect("fixtures/artists.json");
+    ArtistDirectory::new(serde_json::from_str(&text).expect("artists.json parses"))
+}
+
+async fn store_for(test: &str) -> Store {
+    let names = mongo::unique_names(test);
+    Store::open(
+        &mongo::server_uri(),
+        &names.discovery,
+        &names.app,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap()
+}
+
+fn context(store: &Store, replay: &Path) -> RunContext {
+    RunContext {
+        store: store.clone(),
+        fetcher: Fetcher::replay(replay).expect("replay dir loads"),
+        clock: Arc::new(FixedClock(
+            Utc.with_ymd_and_hms(RUN_DATE.0, RUN_DATE.1, RUN_DATE.2, 6, 30, 0)
+                .unwrap(),
+        )),
+        config: IngestConfig::default(),
+    }
+}
+
+async fn ingest(ctx: &RunContext, source: &Source, options: &RunOptions) -> RunReport {
+    run_source(ctx, source, &fixture_artists(), options, &NoProgress).await
+}
+
+async fn ingest_all(ctx: &RunContext) -> Vec<RunReport> {
+    let mut reports = Vec::new();
+    for s in fixture_sources() {
+        reports.push(ingest(ctx, &s, &RunOptions::default()).await);
+    }
+    reports
+}
+
+/// The golden documents of a studio that a run on the fixture date stores (past ones
+/// are skipped), by uuid.
+fn expected_stored(studio_id: &str) -> BTreeMap<String, Value> {
+    let dir = Path::new("fixtures").join(studio_id).join("expected");
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        let docs: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for d in docs {
+            let past = d["time_details"].as_array().unwrap().iter().all(|t| {
+                let date = NaiveDate::from_ymd_opt(
+                    t["year"].as_i64().unwrap() as i32,
+                    t["month"].as_u64().unwrap() as u32,
+                    t["day"].as_u64().unwrap() as u32,
+                )
+                .unwrap();
+                date < run_date()
+            });
+            if !past {
+                out.insert(d["uuid"].as_str().unwrap().to_string(), d);
+            }
+        }
+    }
+    out
+}
+
+async fn stored_docs(store: &Store, studio_id: &str) -> BTreeMap<String, Document> {
+    use futures::TryStreamExt;
+    let docs: Vec<Document> = store
+        .workshops()
+        .find(doc! { "studio_id": studio_id })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    docs.into_iter()
+        .map(|d| (d.get_str("uuid").unwrap().to_string(), d))
+        .collect()
+}
+
+async fn all_collections(store: &Store) -> BTreeMap<String, Vec<Document>> {
+    use futures::TryStreamExt;
+    let mut out = BTreeMap::new();
+    for name in [
+        "workshops_v2",
+        "workshop_signatures",
+        "ingest_pages",
+        "studios",
+    ] {
+        let docs: Vec<Document> = store
+            .discovery
+            .collection::<Document>(name)
+            .find(doc! {})
+            .sort(doc! { "_id": 1 })
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        out.insert(name.to_string(), docs);
+    }
+    out
+}
+
+fn app_fields(d: &Document) -> Value {
+    let json: Value = mongodb::bson::Bson::Document(d.clone()).into_relaxed_extjson();
+    let mut out = serde_json::Map::new();
+    for k in GOLDEN_KEYS {
+        out.insert(k.to_string(), json.get(k).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(out)
+}
+
+/// A studio with at least four stored workshops, for the archive and brake tests.
+fn studio_with_many_workshops() -> Source {
+    fixture_sources()
+        .into_iter()
+        .max_by_key(|s| expected_stored(&s.studio.id).len())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn ingest_of_fixture_studios_stores_the_golden_documents() {
+    let store = store_for("golden").await;
+    let ctx = context(&store, Path::new("fixtures"));
+    for report in ingest_all(&ctx).await {
+        assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+        let expected = expected_stored(&report.studio_id);
+        let stored = stored_docs(&store, &report.studio_id).await;
+        assert_eq!(
+            stored.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "{}: stored uuids",
+            report.studio_id
+        );
+        for (uuid, doc) in &stored {
+            pretty_assertions::assert_eq!(&app_fields(doc), &expected[uuid], "{uuid}");
+            assert_eq!(doc.get_i32("version").unwrap(), 1);
+            assert!(!doc.get_bool("is_archived").unwrap());
+        }
+        assert_eq!(report.workshops.new as usize, expected.len());
+        assert_eq!(report.new_uuids.len(), expected.len());
+    }
+    let studios = store
+        .discovery
+        .collection::<Document>("studios")
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(studios as usize, fixture_sources().len());
+}
+
+#[tokio::test]
+async fn second_identical_ingest_writes_nothing() {
+    let store = store_for("second").await;
+    let ctx = context(&store, Path::new("fixtures"));
+    ingest_all(&ctx).await;
+    let before = all_collections(&store).await;
+    for report in ingest_all(&ctx).await {
+        assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+        assert_eq!(report.workshops.new, 0);
+        assert_eq!(report.workshops.updated, 0);
+        assert_eq!(report.workshops.archived, 0);
+        assert_eq!(
+            report.pages.fetched, 0,
+            "every page is unchanged the second time"
+        );
+    }
+    pretty_assertions::assert_eq!(before, all_collections(&store).await);
+}
+
+#[tokio::test]
+async fn forced_reingest_of_unchanged_pages_writes_nothing() {
+    let store = store_for("forced").await;
+    let ctx = context(&store, Path::new("fixtures"));
+    ingest_all(&ctx).await;
+    let before = all_collections(&store).await;
+    let force = RunOptions {
+        force: true,
+        ..RunOptions::default()
+    };
+    for s in fixture_sources() {
+        let report = ingest(&ctx, &s, &force).await;
+        assert!(report.pages.fetched > 0);
+        assert_eq!(
+            report.workshops.new + report.workshops.updated,
+            0,
+            "{report:#?}"
+        );
+    }
+    assert_eq!(
+        before["workshops_v2"],
+        all_collections(&store).await["workshops_v2"]
+    );
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing_but_reports_what_would_change() {
+    let store = store_for("dryrun").await;
+    let ctx = context(&store, Path::new("fixtures"));
+    let dry = RunOptions {
+        dry_run: true,
+        ..RunOptions::default()
+    };
+    for s in fixture_sources() {
+        let report = ingest(&ctx, &s, &dry).await;
+        assert_eq!(
+            report.workshops.new as usize,
+            expected_stored(&s.studio.id).len()
+        );
+    }
+    for (name, docs) in all_collections(&store).await {
+        assert!(docs.is_empty(), "{name} was written by a dry run");
+    }
+}
+
+#[tokio::test]
+async fn changed_page_bumps_version_once() {
+    let store = store_for("bump").await;
+    let source = studio_with_many_workshops();
+    let replay = ReplayDir::copy_of_fixtures();
+    let ctx = context(&store, replay.path());
+    ingest(&ctx, &source, &RunOptions::default()).await;
+    let (uuid, page_url) = replay.first_event_with_price(&source.studio.id);
+    replay.change_prices(&page_url);
+    let ctx = context(&store, replay.path());
+    let report = ingest(&ctx, &source, &RunOptions::default()).await;
+    assert_eq!(report.workshops.updated, 1, "{report:#?}");
+    assert_eq!(report.updated_uuids, vec![uuid.clone()]);
+    let first = stored_docs(&store, &source.studio.id).await[&uuid].clone();
+    assert_eq!(first.get_i32("version").unwrap(), 2);
+    let again = ingest(
+        &ctx,
+        &source,
+        &RunOptions {
+            force: true,
+            ..RunOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(again.workshops.updated, 0);
+    let second = stored_docs(&store, &source.studio.id).await[&uuid].clone();
+    assert_eq!(second.get_i32("version").unwrap(), 2);
+    assert_eq!(
+        second.get_object_id("_id").unwrap(),
+        first.get_object_id("_id").unwrap()
+    );
+}
+
+#[tokio::test]
+async fn same_workshop_under_two_links_is_stored_once() {
+    let store = store_for("twolinks").await;
+    let source = studio_with_many_workshops();
+    let replay = ReplayDir::copy_of_fixtures();
+    let (uuid, page_url) = replay.first_event_with_price(&source.studio.id);
+    let second_url = replay.duplicate_page_under_new_link(&source, &page_url);
+    let ctx = context(&store, replay.path());
+    let report = ingest(&ctx, &source, &RunOptions::default()).await;
+    assert_eq!(report.workshops.duplicate, 1, "{report:#?}");
+    let dup = &report.duplicates[0];
+    assert_eq!(dup.url, second_url);
+    assert!(
+        dup.of < dup.uuid,
+        "the first uuid in order owns the signature: {dup:?}"
+    );
+    let stored = stored_docs(&store, &source.studio.id).await;
+    assert_eq!(stored.len(), expected_stored(&source.studio.id).len());
+    assert!(stored.contains_key(&uuid) ^ stored.contains_key(&dup.uuid));
+}
+
+#[tokio::test]
+async fn vanished_workshop_is_archived_not_deleted() {
+    let store = store_for("vanish").await;
+    let source = studio_with_many_workshops();
+    let replay = ReplayDir::copy_of_fixtures();
+    let ctx = context(&store, replay.path());
+    ingest(&ctx, &source, &RunOptions::default()).await;
+    let (uuid, page_url) = replay.first_event_with_price(&source.studio.id);
+    replay.remove_link_from_listings(&source, &page_url);
+    let report = ingest(
+        &context(&store, replay.path()),
+        &source,
+        &RunOptions::default(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+    assert_eq!(report.archived_uuids, vec![uuid.clone()]);
+    let stored = stored_docs(&store, &source.studio.id).await;
+    assert_eq!(
+        stored.len(),
+        expected_stored(&source.studio.id).len(),
+        "nothing deleted"
+    );
+    assert!(stored[&uuid].get_bool("is_archived").unwrap());
+    assert_eq!(
+        stored
+            .values()
+            .filter(|d| d.get_bool("is_archived").unwrap())
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn safety_brake_archives_nothing_when_most_workshops_vanish() {
+    let store = store_for("brake").await;
+    let source = studio_with_many_workshops();
+    let replay = ReplayDir::copy_of_fixtures();
+    let ctx = context(&store, replay.path());
+    ingest(&ctx, &source, &RunOptions::default()).await;
+    let stored = stored_docs(&store, &source.studio.id).await;
+    let urls: Vec<String> = stored
+        .values()
+        .map(|d| d.get_str("payment_link").unwrap().to_string())
+        .collect();
+    for url in &urls[1..] {
+        replay.remove_link_from_listings(&source, url);
+    }
+    let report = ingest(
+        &context(&store, replay.path()),
+        &source,
+        &RunOptions::default(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Failed);
+    assert!(
+        report.errors.iter().any(|e| e.contains("safety brake")),
+        "{report:#?}"
+    );
+    let after = stored_docs(&store, &source.studio.id).await;
+    assert!(after.values().all(|d| !d.get_bool("is_archived").unwrap()));
+}
+
+#[tokio::test]
+async fn listing_with_zero_event_links_archives_nothing() {
+    let store = store_for("zerolinks").await;
+    let source = studio_with_many_workshops();
+    let replay = ReplayDir::copy_of_fixtures();
+    ingest(
+        &context(&store, replay.path()),
+        &source,
+        &RunOptions::default(),
+    )
+    .await;
+    replay.empty_listings(&source);
+    let report = ingest(
+        &context(&store, replay.path()),
+        &source,
+        &RunOptions::default(),
+    )
+    .await;
+    assert_eq!(report.workshops.archived, 0);
+    assert!(
+        report.warnings.iter().any(|w| w.contains("no event links")),
+        "{report:#?}"
+    );
+    let after = stored_docs(&store, &source.studio.id).await;
+    assert!(after.values().all(|d| !d.get_bool("is_archived").unwrap()));
+}
+
+#[tokio::test]
+async fn failed_event_page_makes_a_partial_run_that_archives_nothing() {
+    let store = store_for("partial").await;
+    let source = studio_with_many_workshops();
+    let replay = ReplayDir::copy_of_fixtures();
+    ingest(
+        &context(&store, replay.path()),
+        &source,
+        &RunOptions::default(),
+    )
+    .await;
+    let (_, page_url) = replay.first_event_with_price(&source.studio.id);
+    replay.remove_link_from_listings(&source, &page_url);
+    let (_, other_url) = replay.last_event_with_price(&source.studio.id);
+    replay.set_status(&other_url, 404);
+    let report = ingest(
+        &context(&store, replay.path()),
+        &source,
+        &RunOptions::default(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Partial, "{report:#?}");
+    assert_eq!(report.pages.failed, 1);
+    assert!(
+        report.errors.iter().any(|e| e.contains(&other_url)),
+        "{report:#?}"
+    );
+    assert_eq!(report.workshops.archived, 0);
+}
+
+/// Kills the database from inside the run, after the first event page is read.
+struct KillDbAfterFirstPage(Mutex<Option<LocalDb>>);
+
+impl Progress for KillDbAfterFirstPage {
+    fn page_done(&self, _studio: &str, _url: &str) {
+        if let Some(mut db) = self.0.lock().unwrap().take() {
+            db.kill();
+        }
+    }
+}
+
+#[tokio::test]
+async fn mongodb_going_away_mid_run_fails_cleanly_and_rerun_completes() {
+    let data = tempfile::tempdir().unwrap();
+    let options = LocalDbOptions::small(data.path().join("db"));
+    let db = LocalDb::start(&options).expect("private SecantusDB starts");
+    let names = mongo::unique_names("dbgone");
+    let store = Store::open(
+        &db.uri(),
+        &names.discovery,
+        &names.app,
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
+    let source = studio_with_many_workshops();
+    let ctx = context(&store, Path::new("fixtures"));
+    let killer = KillDbAfterFirstPage(Mutex::new(Some(db)));
+    let report = run_source(
+        &ctx,
+        &source,
+        &fixture_artists(),
+        &RunOptions::default(),
+        &killer,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Failed, "{report:#?}");
+    assert!(!report.errors.is_empty());
+
+    let db = LocalDb::start(&options).expect("SecantusDB restarts on the same data");
+    let store = Store::open(
+        &db.uri(),
+        &names.discovery,
+        &names.app,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let report = ingest(
+        &context(&store, Path::new("fixtures")),
+        &source,
+        &RunOptions::default(),
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+    let expected = expected_stored(&source.studio.id);
+    let stored = stored_docs(&store, &source.studio.id).await;
+    assert_eq!(
+        stored.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    for (uuid, doc) in &stored {
+        assert_eq!(doc.get_i32("version").unwrap(), 1, "{uuid}");
+    }
+}
