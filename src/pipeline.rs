@@ -9,7 +9,7 @@
 use crate::artist::ArtistDirectory;
 use crate::clock::Clock;
 use crate::extract::{self, ExtractInput, PageVerdict};
-use crate::fetch::{FetchOutcome, Fetcher, HostPolicy, PageRequest, Validators};
+use crate::fetch::{FetchOutcome, FetchedPage, Fetcher, HostPolicy, PageRequest, Validators};
 use crate::reconcile::{self, Action, Announcement, ArchivePolicy, ReconcileInput};
 use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
 use crate::settings::IngestConfig;
@@ -343,6 +343,27 @@ fn count_action(action: &Action, report: &mut RunReport) {
     }
 }
 
+/// Cache validators to send, unless `--force` asks for a fresh copy.
+fn validators_for(previous: Option<&PageRecord>, options: &RunOptions) -> Option<Validators> {
+    previous.filter(|_| !options.force).map(|p| Validators {
+        etag: p.etag.clone(),
+        last_modified: p.last_modified.clone(),
+    })
+}
+
+/// What to remember of a fetched page (uuids or links are filled in by the caller).
+fn page_record(source: &Source, url: &Url, page: &FetchedPage) -> PageRecord {
+    PageRecord {
+        url: url.to_string(),
+        studio_id: source.studio.id.clone(),
+        etag: page.validators.etag.clone(),
+        last_modified: page.validators.last_modified.clone(),
+        body_sha256: Some(page.body_sha256.clone()),
+        uuids: Vec::new(),
+        links: Vec::new(),
+    }
+}
+
 struct CrawlResult {
     event_urls: Vec<Url>,
     /// False when a listing page failed or the page cap cut the crawl short.
@@ -393,13 +414,7 @@ async fn crawl_listings(
             break;
         }
         let previous = ctx.store.load_page(url.as_str()).await.ok().flatten();
-        let validators = previous
-            .as_ref()
-            .filter(|_| !options.force)
-            .map(|p| Validators {
-                etag: p.etag.clone(),
-                last_modified: p.last_modified.clone(),
-            });
+        let validators = validators_for(previous.as_ref(), options);
         let span = info_span!("page", url = %url, kind = "listing");
         let fetched = ctx
             .fetcher
@@ -420,13 +435,8 @@ async fn crawl_listings(
                 report.pages.fetched += 1;
                 let links = extract::page_links(&page.text, &page.final_url);
                 let record = PageRecord {
-                    url: url.to_string(),
-                    studio_id: source.studio.id.clone(),
-                    etag: page.validators.etag.clone(),
-                    last_modified: page.validators.last_modified.clone(),
-                    body_sha256: Some(page.body_sha256.clone()),
-                    uuids: Vec::new(),
                     links: links.iter().map(Url::to_string).collect(),
+                    ..page_record(source, &url, &page)
                 };
                 records.push((record, previous));
                 links
@@ -484,13 +494,7 @@ async fn process_event_page(
                 }
             }
         };
-        let validators = previous
-            .as_ref()
-            .filter(|_| !options.force)
-            .map(|p| Validators {
-                etag: p.etag.clone(),
-                last_modified: p.last_modified.clone(),
-            });
+        let validators = validators_for(previous.as_ref(), options);
         let page = match ctx
             .fetcher
             .fetch(&request(source, url, validators.as_ref()))
@@ -532,15 +536,7 @@ async fn process_event_page(
         }
         PageResult::Extracted(Box::new(ExtractedPage {
             verdict,
-            record: PageRecord {
-                url: url.to_string(),
-                studio_id: source.studio.id.clone(),
-                etag: page.validators.etag.clone(),
-                last_modified: page.validators.last_modified.clone(),
-                body_sha256: Some(page.body_sha256.clone()),
-                uuids: Vec::new(),
-                links: Vec::new(),
-            },
+            record: page_record(source, url, &page),
             previous,
         }))
     }
