@@ -2,3 +2,5 @@
 //! Shared helpers live in `support/`.
 
 mod support;
+
+mod fetch;
