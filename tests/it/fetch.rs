@@ -179,6 +179,57 @@ async fn conditional_get_with_validators_gives_not_modified_on_304() {
 
 // ---------------------------------------------------------------- size cap
 
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+#[tokio::test]
+async fn a_gzip_body_is_decompressed_and_hashed_as_decompressed() {
+    let server = TestServer::start().await;
+    let html = "<p>compressed workshop page</p>".repeat(20);
+    server.route(
+        "/gz",
+        Reply::ok(gzip(html.as_bytes())).header("Content-Encoding", "gzip"),
+    );
+
+    let page = page(get(&fetcher(), &server.url("/gz")).await);
+
+    assert_eq!(page.text, html);
+    assert_eq!(page.bytes, html.len());
+    assert_eq!(
+        page.body_sha256,
+        hex::encode(sha2::Sha256::digest(html.as_bytes()))
+    );
+    let accept = server.requests()[0]
+        .header("accept-encoding")
+        .unwrap_or("")
+        .to_string();
+    assert!(accept.contains("gzip"), "{accept}");
+}
+
+#[tokio::test]
+async fn the_cap_applies_to_the_decompressed_body() {
+    let server = TestServer::start().await;
+    let bomb = gzip(&vec![b' '; 1024 * 1024]);
+    assert!(bomb.len() < 8 * 1024);
+    server.route("/bomb", Reply::ok(bomb).header("Content-Encoding", "gzip"));
+    let fetcher = Fetcher::new(FetchSettings {
+        max_body_bytes: 64 * 1024,
+        ..settings()
+    })
+    .unwrap();
+
+    let err = error(get(&fetcher, &server.url("/bomb")).await);
+
+    assert!(
+        matches!(err, FetchError::TooLarge { limit: 65536, .. }),
+        "{err:?}"
+    );
+}
+
 #[tokio::test]
 async fn body_over_the_cap_is_refused_by_content_length() {
     let server = TestServer::start().await;
