@@ -498,11 +498,10 @@ async fn a_connection_reset_is_retried() {
 
 #[tokio::test]
 async fn a_refused_connection_is_a_connect_error() {
-    // Bind then drop a listener so the port is (almost certainly) closed.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // A socket bound but not listening: the port stays ours, and connecting is refused.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
     let url = Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap();
     let fetcher = Fetcher::new(FetchSettings {
         max_attempts: 2,
@@ -514,6 +513,7 @@ async fn a_refused_connection_is_a_connect_error() {
 
     assert_eq!(err.kind(), "connect");
     assert_eq!(err.attempts(), 2);
+    drop(socket);
 }
 
 // ---------------------------------------------------------------- redirects and hosts
