@@ -113,9 +113,29 @@ pub struct ExtractArgs {
     pub json: bool,
 }
 
+/// `check` reads the directory given by the global `--sources` (or the settings).
 #[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Directory of source files (default: the configured sources directory).
-    #[arg(long = "sources", value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+pub struct CheckArgs {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ingest_needs_studio_or_all_but_not_both() {
+        assert!(Cli::try_parse_from(["nachna-ingest", "ingest"]).is_err());
+        assert!(
+            Cli::try_parse_from(["nachna-ingest", "ingest", "--all", "--studio", "x"]).is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["nachna-ingest", "ingest", "--studio", "a", "--studio", "b"])
+                .is_ok()
+        );
+    }
 }
