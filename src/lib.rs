@@ -10,18 +10,28 @@
 //!     ▼
 //!   normalise workshops_v2 shape, uuid, time_details in studio time, artist matching
 //!     ▼
-//!   store     upsert by uuid, version bump on change, workshop_signatures, archive
+//!   reconcile pure plan: insert / update (version + 1) / unchanged / duplicate / archive
+//!     ▼
+//!   store     upsert by uuid, workshop_signatures, archive vanished, never delete
 //!     ▼ new / changed workshops
 //!   notify    followers via NOTIFY reactions, cooldowns, reminders → outbox → APNs
 //! ```
 //!
 //! [`pipeline::run_source`] runs one studio end to end; the manual command, the cron job
-//! and the daemon trigger all call it. Extraction and normalisation are pure functions of
-//! (page, source, artists, clock).
+//! and the daemon trigger all call it. Extraction and reconciliation are pure functions;
+//! only `fetch` and `store` do I/O.
 
 pub mod artist;
+pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod extract;
 pub mod fetch;
+pub mod localdb;
+pub mod pipeline;
+pub mod reconcile;
+pub mod report;
+pub mod settings;
 pub mod source;
+pub mod store;
 pub mod workshop;

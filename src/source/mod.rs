@@ -353,7 +353,11 @@ impl Validator<'_> {
 
         let mut start_urls = Vec::new();
         if file.crawl.start_urls.get_ref().is_empty() {
-            self.problem(&file.crawl.start_urls, "crawl.start_urls", "needs at least one URL");
+            self.problem(
+                &file.crawl.start_urls,
+                "crawl.start_urls",
+                "needs at least one URL",
+            );
         }
         for raw in file.crawl.start_urls.get_ref() {
             match Url::parse(raw) {
@@ -363,7 +367,10 @@ impl Validator<'_> {
                 Ok(u) => self.problem(
                     &file.crawl.start_urls,
                     "crawl.start_urls",
-                    format!("`{raw}`: only http and https URLs with a host (got `{}`)", u.scheme()),
+                    format!(
+                        "`{raw}`: only http and https URLs with a host (got `{}`)",
+                        u.scheme()
+                    ),
                 ),
                 Err(err) => self.problem(
                     &file.crawl.start_urls,
@@ -374,17 +381,22 @@ impl Validator<'_> {
         }
         let follow = self.regex(&file.crawl.follow, "crawl.follow");
         if file.crawl.max_pages == 0 {
-            self.problems.push(self.plain("crawl.max_pages", "must be at least 1"));
+            self.problems
+                .push(self.plain("crawl.max_pages", "must be at least 1"));
         }
         if file.crawl.host_concurrency == 0 {
             self.problems
                 .push(self.plain("crawl.host_concurrency", "must be at least 1"));
         }
         if file.crawl.depth == 0 {
-            self.problems.push(self.plain("crawl.depth", "must be at least 1"));
+            self.problems
+                .push(self.plain("crawl.depth", "must be at least 1"));
         }
         let allowed_hosts: BTreeSet<String> = match &file.crawl.allowed_hosts {
-            Some(hosts) => hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
+            Some(hosts) => hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect(),
             None => start_urls
                 .iter()
                 .filter_map(|u| u.host_str().map(str::to_ascii_lowercase))
@@ -532,7 +544,11 @@ pub fn validate_cron(expr: &str) -> Result<(), String> {
         .build()
         .parse(expr)
         .map(|_| ())
-        .map_err(|e| format!("invalid cron expression `{expr}`: {e} (format: sec min hour day month weekday)"))
+        .map_err(|e| {
+            format!(
+                "invalid cron expression `{expr}`: {e} (format: sec min hour day month weekday)"
+            )
+        })
 }
 
 /// Hosts written literally in a URL regex, e.g. `rzp.io` from `^https://rzp\.io/rzp/`.

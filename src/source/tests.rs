@@ -1,4 +1,177 @@
 use super::*;
+use std::path::Path;
+
+const VALID: &str = r#"
+[studio]
+id = "dna"
+name = "DNA"
+
+[crawl]
+start_urls = ["https://www.yoactiv.com/dna"]
+follow = '^https://www\.yoactiv\.com/event/[^/]+/\d+/0$'
+
+[slug]
+pattern = '/event/(?P<slug>[^/]+)/\d+/0'
+
+[extract.fields]
+song = { pattern = '(?i)song\s*:\s*(.+)' }
+"#;
+
+fn parse(text: &str) -> Result<Source, SourceErrors> {
+    parse_source(Path::new("sources/dna.toml"), text)
+}
 
 #[test]
-fn placeholder_source_tests_compile() {}
+fn valid_file_gets_documented_defaults() {
+    let s = parse(VALID).unwrap();
+    assert_eq!(s.studio.id, "dna");
+    assert_eq!(s.timezone, chrono_tz::Asia::Kolkata);
+    assert_eq!(s.crawl.depth, 1);
+    assert_eq!(s.crawl.max_pages, 50);
+    assert_eq!(s.crawl.host_delay, Duration::from_millis(1000));
+    assert!(s.crawl.obey_robots);
+    assert_eq!(s.schedule.cron, "0 0 */6 * * *");
+    assert_eq!(s.extract.default_event_type, EventType::Workshop);
+    assert!(s.extract.song.is_some());
+    assert!(s.extract.title.is_none());
+}
+
+#[test]
+fn allowed_hosts_default_to_start_hosts_and_hosts_named_in_follow() {
+    let text = VALID.replace(
+        r#"follow = '^https://www\.yoactiv\.com/event/[^/]+/\d+/0$'"#,
+        r#"follow = '^https://rzp\.io/rzp/[A-Za-z0-9-]+$'"#,
+    );
+    let s = parse(&text).unwrap();
+    let hosts: Vec<&str> = s.crawl.allowed_hosts.iter().map(String::as_str).collect();
+    assert_eq!(hosts, vec!["rzp.io", "www.yoactiv.com"]);
+}
+
+#[test]
+fn slug_comes_from_named_group_with_case_preserved() {
+    let s = parse(VALID).unwrap();
+    let url =
+        Url::parse("https://www.yoactiv.com/event/Rajesh-Workshop_-21st-june/1071/0").unwrap();
+    assert_eq!(s.uuid_for(&url).unwrap(), "dna/Rajesh-Workshop_-21st-june");
+}
+
+#[test]
+fn slug_defaults_to_last_path_segment() {
+    let s = Source::generic("dance.inn.bangalore", chrono_tz::Asia::Kolkata);
+    let url = Url::parse("https://rzp.io/rzp/jun-harshk/").unwrap();
+    assert_eq!(s.uuid_for(&url).unwrap(), "dance.inn.bangalore/jun-harshk");
+}
+
+#[test]
+fn invalid_regex_names_file_line_and_key() {
+    let text = VALID.replace(r#"[^/]+/\d+/0$'"#, r#"([^/]+/\d+/0$'"#);
+    let errs = parse(&text).unwrap_err();
+    let line = errs.0[0].to_string();
+    assert_eq!(errs.0.len(), 1, "{errs}");
+    assert!(
+        line.starts_with("sources/dna.toml:8: crawl.follow: invalid regex:"),
+        "{line}"
+    );
+    assert!(line.contains("unclosed group"), "{line}");
+}
+
+#[test]
+fn every_problem_in_a_file_is_reported_at_once() {
+    let text = r#"
+[studio]
+id = "dna"
+name = "DNA"
+timezone = "Mars/Olympus"
+
+[crawl]
+start_urls = ["ftp://example.test/x"]
+follow = '('
+host_concurrency = 0
+
+[extract]
+default_event_type = "party"
+content_selector = "div[["
+
+[schedule]
+cron = "every day"
+"#;
+    let errs = parse(text).unwrap_err();
+    let text = errs.to_string();
+    for expected in [
+        "sources/dna.toml:5: studio.timezone: unknown time zone `Mars/Olympus`",
+        "sources/dna.toml:8: crawl.start_urls: `ftp://example.test/x`: only http and https",
+        "sources/dna.toml:9: crawl.follow: invalid regex",
+        "sources/dna.toml:10: crawl.host_concurrency: must be at least 1",
+        "sources/dna.toml:13: extract.default_event_type: unknown event type `party`",
+        "sources/dna.toml:14: extract.content_selector: invalid CSS selector",
+        "sources/dna.toml:17: schedule.cron: invalid cron expression `every day`",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+    assert_eq!(errs.0.len(), 7, "{text}");
+}
+
+#[test]
+fn unknown_key_is_an_error_with_its_line() {
+    let text = VALID.replace("name = \"DNA\"", "name = \"DNA\"\ncolour = \"red\"");
+    let errs = parse(&text).unwrap_err();
+    let msg = errs.0[0].to_string();
+    assert!(msg.starts_with("sources/dna.toml:5: "), "{msg}");
+    assert!(msg.contains("unknown field `colour`"), "{msg}");
+}
+
+#[test]
+fn studio_id_must_match_file_name() {
+    let errs = parse_source(Path::new("sources/other.toml"), VALID).unwrap_err();
+    assert!(errs
+        .to_string()
+        .contains("`dna` does not match the file name `other.toml`"));
+}
+
+#[test]
+fn load_dir_reports_problems_of_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("dna.toml"), VALID).unwrap();
+    std::fs::write(dir.path().join("bad1.toml"), "[studio]\nid = \"bad1\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("bad2.toml"),
+        VALID.replace("\"dna\"", "\"bad2\"").replace("0 0", "x"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+    let errs = load_dir(dir.path()).unwrap_err();
+    let text = errs.to_string();
+    assert!(text.contains("bad1.toml"), "{text}");
+    assert!(
+        text.contains("missing field `name`") || text.contains("missing field"),
+        "{text}"
+    );
+    assert_eq!(
+        errs.0
+            .iter()
+            .filter(|p| p.path.ends_with("bad1.toml"))
+            .count(),
+        1
+    );
+    assert!(!text.contains("dna.toml"), "{text}");
+}
+
+#[test]
+fn cron_needs_seconds_field() {
+    assert!(validate_cron("0 0 */6 * * *").is_ok());
+    assert!(validate_cron("*/5 * * * * *").is_ok());
+    assert!(validate_cron("0 */6 * * *").is_err());
+}
+
+#[test]
+fn hosts_in_regex_are_unescaped() {
+    assert_eq!(
+        hosts_named_in_regex(r"^https://manifest\.twinmenot\.com/workshops/[^/]+$"),
+        vec!["manifest.twinmenot.com"]
+    );
+    assert_eq!(
+        hosts_named_in_regex(r"^https?://www\.vinsdanceco\.com/events/"),
+        vec!["www.vinsdanceco.com"]
+    );
+    assert!(hosts_named_in_regex(r"/event/[^/]+").is_empty());
+}

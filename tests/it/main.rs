@@ -1,4 +1,5 @@
 //! One integration-test binary (one link step on 2 cores), one module per area.
 //! Shared helpers live in `support/`.
 
+mod store;
 mod support;

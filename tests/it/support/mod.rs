@@ -1,2 +1,3 @@
 //! Shared test helpers: a real MongoDB wire-protocol server and a local HTTP server.
 #![allow(dead_code)]
+pub mod mongo;

@@ -1,0 +1,121 @@
+//! Command-line interface: the clap definitions (their doc comments are the `--help`).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Keeps the nachna dance-workshop catalogue fresh from studio booking pages, and tells
+/// followers when their artists teach.
+#[derive(Debug, Parser)]
+#[command(name = "nachna-ingest", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Settings file (TOML). Environment variables override it; flags override both.
+    #[arg(long, global = true, env = "NACHNA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// MongoDB connection string. When neither this nor the config sets one, a local
+    /// SecantusDB server is started with its data under the working directory.
+    #[arg(long, global = true)]
+    pub mongodb_uri: Option<String>,
+    /// Directory of per-studio source files.
+    #[arg(long, global = true)]
+    pub sources: Option<PathBuf>,
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON under systemd (JOURNAL_STREAM set), text otherwise.
+    Auto,
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Re-ingest studios now: crawl, extract, store, and report per studio.
+    ///
+    /// Exit code 0 when every studio succeeded, 1 when any failed or was partial.
+    Ingest(IngestArgs),
+    /// Extract workshops from one saved page or URL and print them, with where each
+    /// field came from. Writes nothing.
+    Extract(ExtractArgs),
+    /// Validate every source file and report every problem at once (file:line: key).
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Studio id(s) to ingest (repeatable).
+    #[arg(
+        long = "studio",
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub studios: Vec<String>,
+    /// Ingest every studio in the sources directory.
+    #[arg(long)]
+    pub all: bool,
+    /// Show what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Re-extract pages even when the server says (or the body shows) they are unchanged.
+    #[arg(long)]
+    pub force: bool,
+    /// Fetch from saved pages (a directory with manifest.toml) instead of the network.
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
+    /// Upsert these artists (JSON array of {artist_id, artist_name, instagram_link})
+    /// into artists_v2 first. For local and demo databases.
+    #[arg(long, value_name = "FILE")]
+    pub seed_artists: Option<PathBuf>,
+    /// Let this run archive more than the safety brake allows.
+    #[arg(long)]
+    pub allow_mass_archive: bool,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Pretend today is this date (YYYY-MM-DD, studio time) — for replaying fixtures.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub today: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// A saved HTML file, or an http(s) URL to fetch.
+    pub input: String,
+    /// Use this studio's source rules (otherwise only the generic layers run).
+    #[arg(long, value_name = "ID")]
+    pub studio: Option<String>,
+    /// The page's URL, when INPUT is a file (for the uuid and payment_link).
+    #[arg(long, value_name = "URL")]
+    pub page_url: Option<String>,
+    /// The run date for year inference (default: today in the studio's zone).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub today: Option<chrono::NaiveDate>,
+    /// Time zone when no --studio is given.
+    #[arg(long, default_value = "Asia/Kolkata")]
+    pub tz: chrono_tz::Tz,
+    /// Artists to match against (JSON array), instead of reading artists_v2.
+    #[arg(long, value_name = "FILE")]
+    pub artists: Option<PathBuf>,
+    /// Print exactly one JSON array of documents on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Directory of source files (default: the configured sources directory).
+    #[arg(long = "sources", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}

@@ -1,0 +1,169 @@
+//! `nachna-ingest ingest`: the manual re-ingest. Runs the whole pipeline for the chosen
+//! studios now and prints a per-studio summary.
+
+use crate::cli::{GlobalArgs, IngestArgs};
+use crate::clock::{Clock, FixedClock, SystemClock};
+use crate::pipeline::{self, Progress, RunContext, RunOptions};
+use crate::report::{Outcome, RunReport};
+use crate::source::Source;
+use anyhow::bail;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let settings = super::load_settings(global)?;
+    let all_sources = super::load_sources(&settings.sources_dir)?;
+    let sources = select(&all_sources, &args.studios, args.all)?;
+    let db = super::open_database(&settings).await?;
+    if let Some(path) = &args.seed_artists {
+        let artists = super::read_artists_file(path)?;
+        db.store.seed_artists(&artists).await?;
+    }
+    let artists = db.store.load_artists().await?;
+    let fetcher = super::build_fetcher(&settings, args.replay.as_deref())?;
+    let clock: Arc<dyn Clock> = match args.today {
+        // Noon in India: the date is the same in every zone a studio is likely in.
+        Some(day) => Arc::new(FixedClock(
+            day.and_hms_opt(6, 30, 0).expect("valid time").and_utc(),
+        )),
+        None => Arc::new(SystemClock),
+    };
+    let ctx = RunContext {
+        store: db.store.clone(),
+        fetcher,
+        clock,
+        config: settings.ingest.clone(),
+    };
+    let options = RunOptions {
+        dry_run: args.dry_run,
+        force: args.force,
+        allow_mass_archive: args.allow_mass_archive,
+        trigger: "manual".into(),
+    };
+    let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() && !args.json {
+        Box::new(BarProgress::default())
+    } else {
+        Box::new(LineProgress)
+    };
+    let mut reports: Vec<RunReport> = Vec::new();
+    for source in sources {
+        let report =
+            pipeline::run_source(&ctx, source, &artists, &options, progress.as_ref()).await;
+        reports.push(report);
+    }
+    drop(progress);
+    print_reports(&reports, args.json)?;
+    let failed = reports.iter().any(|r| r.outcome != Outcome::Success);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn select<'a>(
+    all: &'a [Source],
+    wanted: &[String],
+    every: bool,
+) -> anyhow::Result<Vec<&'a Source>> {
+    if every {
+        return Ok(all.iter().collect());
+    }
+    let mut out = Vec::new();
+    for id in wanted {
+        match all.iter().find(|s| &s.studio.id == id) {
+            Some(s) => out.push(s),
+            None => bail!(
+                "no source file for studio `{id}`; known studios: {}",
+                all.iter()
+                    .map(|s| s.studio.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+    Ok(out)
+}
+
+fn print_reports(reports: &[RunReport], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(reports)?);
+        return Ok(());
+    }
+    for r in reports {
+        println!("{}", r.summary_line());
+        for uuid in &r.new_uuids {
+            println!("  new        {uuid}");
+        }
+        for uuid in &r.updated_uuids {
+            println!("  updated    {uuid}");
+        }
+        for d in &r.duplicates {
+            println!(
+                "  duplicate  {} (same workshop as {}) {}",
+                d.uuid, d.of, d.url
+            );
+        }
+        for uuid in &r.archived_uuids {
+            println!("  archived   {uuid}");
+        }
+        for n in &r.not_workshops {
+            println!("  not a workshop  {}: {}", n.url, n.reason);
+        }
+        if !r.unknown_artists.is_empty() {
+            println!("  unknown artists: {}", r.unknown_artists.join(", "));
+        }
+        for w in &r.warnings {
+            println!("  warning: {w}");
+        }
+        for e in &r.errors {
+            println!("  error: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// Plain progress lines on stderr (not a terminal, or `--json`).
+struct LineProgress;
+
+impl Progress for LineProgress {
+    fn event_pages_found(&self, studio: &str, count: usize) {
+        eprintln!("{studio}: {count} event page(s) to read");
+    }
+}
+
+/// One progress bar per studio on a terminal.
+#[derive(Default)]
+struct BarProgress {
+    bars: MultiProgress,
+    by_studio: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Progress for BarProgress {
+    fn event_pages_found(&self, studio: &str, count: usize) {
+        let bar = self.bars.add(ProgressBar::new(count as u64));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>20} [{bar:30}] {pos}/{len} pages {wide_msg}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(studio.to_string());
+        self.by_studio
+            .lock()
+            .expect("progress lock")
+            .insert(studio.to_string(), bar);
+    }
+
+    fn page_done(&self, studio: &str, url: &str) {
+        if let Some(bar) = self.by_studio.lock().expect("progress lock").get(studio) {
+            bar.inc(1);
+            bar.set_message(url.to_string());
+            if bar.position() >= bar.length().unwrap_or(0) {
+                bar.finish_with_message("done");
+            }
+        }
+    }
+}

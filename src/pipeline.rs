@@ -1,0 +1,549 @@
+//! One studio, end to end: crawl the listing, fetch event pages, extract, reconcile
+//! against the store, write, archive. The `ingest` command, the daemon's cron jobs and
+//! its trigger watcher all call [`run_source`].
+//!
+//! Failure rules: a run that could not read everything archives nothing; page records
+//! (the "unchanged" shortcut) are saved only after their workshops are written, so a run
+//! cut short is simply completed by the next one.
+
+use crate::artist::ArtistDirectory;
+use crate::clock::Clock;
+use crate::extract::{self, ExtractInput, PageVerdict};
+use crate::fetch::{FetchOutcome, Fetcher, HostPolicy, PageRequest, Validators};
+use crate::reconcile::{self, Action, Announcement, ArchivePolicy, ReconcileInput};
+use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
+use crate::settings::IngestConfig;
+use crate::source::Source;
+use crate::store::pages::PageRecord;
+use crate::store::Store;
+use crate::workshop::WorkshopDraft;
+use futures::StreamExt;
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::{info, info_span, warn, Instrument};
+use url::Url;
+
+/// What every run shares.
+#[derive(Clone)]
+pub struct RunContext {
+    pub store: Store,
+    pub fetcher: Fetcher,
+    pub clock: Arc<dyn Clock>,
+    pub config: IngestConfig,
+}
+
+/// How this particular run behaves.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Compute and report everything, write nothing.
+    pub dry_run: bool,
+    /// Ignore the "page unchanged" shortcuts (304, identical body).
+    pub force: bool,
+    /// Disable the safety brake for this run.
+    pub allow_mass_archive: bool,
+    /// Who asked: `manual`, `schedule`, `trigger`.
+    pub trigger: String,
+}
+
+/// Hears about a run's progress (a terminal bar, plain lines, nothing).
+pub trait Progress: Send + Sync {
+    fn event_pages_found(&self, _studio: &str, _count: usize) {}
+    fn page_done(&self, _studio: &str, _url: &str) {}
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+struct ExtractedPage {
+    verdict: PageVerdict,
+    record: PageRecord,
+    previous: Option<PageRecord>,
+}
+
+/// What one event page gave.
+enum PageResult {
+    Extracted(Box<ExtractedPage>),
+    Unchanged { uuids: Vec<String> },
+    Failed { error: String },
+}
+
+/// Runs one studio. Never returns an error: every failure is in the report's
+/// `outcome` and `errors`.
+pub async fn run_source(
+    ctx: &RunContext,
+    source: &Source,
+    artists: &ArtistDirectory,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> RunReport {
+    let started = Instant::now();
+    let started_at = ctx.clock.now();
+    let run_id = format!(
+        "{}@{}-{:04x}",
+        source.studio.id,
+        started_at.format("%Y%m%dT%H%M%SZ"),
+        rand::random::<u16>()
+    );
+    let span = info_span!("studio_run", studio = %source.studio.id, run_id = %run_id);
+    let mut report = RunReport {
+        studio_id: source.studio.id.clone(),
+        run_id: run_id.clone(),
+        dry_run: options.dry_run,
+        started_at: started_at.to_rfc3339(),
+        ..RunReport::default()
+    };
+    async {
+        if !options.dry_run {
+            let trigger = if options.trigger.is_empty() {
+                "manual"
+            } else {
+                &options.trigger
+            };
+            if let Err(err) = ctx
+                .store
+                .record_run_start(&run_id, &source.studio.id, trigger, started_at)
+                .await
+            {
+                report.outcome = Outcome::Failed;
+                report.errors.push(err.to_string());
+                return;
+            }
+            if let Err(err) = ctx.store.upsert_studio(&source.studio).await {
+                report.errors.push(err.to_string());
+            }
+        }
+        if let Err(err) = run_inner(ctx, source, artists, options, progress, &mut report).await {
+            report.outcome = Outcome::Failed;
+            report.errors.push(err);
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    if !report.errors.is_empty() && report.outcome == Outcome::Success {
+        report.outcome = Outcome::Partial;
+    }
+    if !options.dry_run {
+        if let Err(err) = ctx.store.record_run_end(&report, ctx.clock.now()).await {
+            report.errors.push(err.to_string());
+            report.outcome = Outcome::Failed;
+        }
+    }
+    span.in_scope(|| {
+        info!(
+            outcome = report.outcome.as_str(),
+            "{}",
+            report.summary_line()
+        )
+    });
+    report
+}
+
+async fn run_inner(
+    ctx: &RunContext,
+    source: &Source,
+    artists: &ArtistDirectory,
+    options: &RunOptions,
+    progress: &dyn Progress,
+    report: &mut RunReport,
+) -> Result<(), String> {
+    let today = ctx.clock.now().with_timezone(&source.timezone).date_naive();
+    let today_text = today.format("%Y-%m-%d").to_string();
+
+    // 1. Listing crawl.
+    let crawl = crawl_listings(ctx, source, options, report).await;
+    progress.event_pages_found(&source.studio.id, crawl.event_urls.len());
+
+    // 2. Event pages, a few at a time; hosts keep their own limits inside the fetcher.
+    let concurrency = ctx.config.page_concurrency.max(1);
+    let results: Vec<(Url, PageResult)> = futures::stream::iter(crawl.event_urls.iter().cloned())
+        .map(|url| async move {
+            let result = process_event_page(ctx, source, artists, options, today, &url).await;
+            progress.page_done(&source.studio.id, url.as_str());
+            (url, result)
+        })
+        .buffered(concurrency)
+        .collect()
+        .await;
+
+    let mut drafts: Vec<WorkshopDraft> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut records: Vec<(PageRecord, Option<PageRecord>)> = Vec::new();
+    let mut page_failures = 0;
+    for (url, result) in results {
+        match result {
+            PageResult::Unchanged { uuids } => {
+                report.pages.unchanged += 1;
+                seen.extend(uuids);
+            }
+            PageResult::Failed { error } => {
+                page_failures += 1;
+                report.pages.failed += 1;
+                report.errors.push(error);
+            }
+            PageResult::Extracted(page) => {
+                let ExtractedPage {
+                    verdict,
+                    mut record,
+                    previous,
+                } = *page;
+                report.pages.fetched += 1;
+                match verdict {
+                    PageVerdict::NotAWorkshop { reason } => {
+                        report.pages.not_workshop += 1;
+                        report.not_workshops.push(PageNote {
+                            url: url.to_string(),
+                            reason,
+                        });
+                    }
+                    PageVerdict::Workshops(found) => {
+                        for extracted in found {
+                            for name in extracted.unknown_artists {
+                                if !report.unknown_artists.contains(&name) {
+                                    report.unknown_artists.push(name);
+                                }
+                            }
+                            record.uuids.push(extracted.draft.uuid.clone());
+                            seen.insert(extracted.draft.uuid.clone());
+                            if extracted.draft.is_past(today) {
+                                report.workshops.skipped_past += 1;
+                            } else {
+                                drafts.push(extracted.draft);
+                            }
+                        }
+                    }
+                }
+                records.push((record, previous));
+            }
+        }
+    }
+
+    // 3. Reconcile against the store.
+    let stored = ctx
+        .store
+        .load_studio_workshops(&source.studio.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let signatures: Vec<String> = drafts.iter().map(WorkshopDraft::signature).collect();
+    let owners = ctx
+        .store
+        .signature_owners(&signatures)
+        .await
+        .map_err(|e| e.to_string())?;
+    let archive_policy = if crawl.complete && page_failures == 0 && !crawl.event_urls.is_empty() {
+        ArchivePolicy::Allowed
+    } else {
+        if crawl.event_urls.is_empty() && crawl.complete {
+            report.warnings.push(
+                "the listing had no event links: nothing archived (check crawl.follow if the studio still has events)"
+                    .into(),
+            );
+        }
+        ArchivePolicy::Forbidden
+    };
+    let plan = reconcile::reconcile(ReconcileInput {
+        drafts,
+        seen_uuids: &seen,
+        stored: &stored,
+        signature_owners: &owners,
+        archive_policy,
+        brake_fraction: if options.allow_mass_archive {
+            1.0
+        } else {
+            ctx.config.archive_brake_fraction
+        },
+    });
+
+    // 4. Apply (or only count, on a dry run).
+    let now = ctx.clock.now();
+    for action in &plan.actions {
+        if !options.dry_run {
+            let applied = ctx
+                .store
+                .apply_action(action, now, &today_text)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !applied {
+                report.errors.push(format!(
+                    "{}: changed by another writer during this run; the next run retries it",
+                    action_uuid(action)
+                ));
+                continue;
+            }
+        }
+        count_action(action, report);
+    }
+    if let Some(brake) = &plan.brake {
+        report.outcome = Outcome::Failed;
+        report.errors.push(brake.clone());
+    }
+    if !plan.archive.is_empty() {
+        report.workshops.archived = plan.archive.len() as u32;
+        report.archived_uuids = plan.archive.clone();
+        if !options.dry_run {
+            ctx.store
+                .archive_workshops(&source.studio.id, &plan.archive, now)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+
+    // 5. Only now is it safe to remember the pages as processed.
+    if !options.dry_run {
+        for (record, previous) in records.iter().chain(crawl.records.iter()) {
+            ctx.store
+                .save_page(record, previous.as_ref(), now)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+fn action_uuid(action: &Action) -> &str {
+    match action {
+        Action::Insert { draft, .. } | Action::Update { draft, .. } => &draft.uuid,
+        Action::Unchanged { uuid } | Action::Duplicate { uuid, .. } => uuid,
+    }
+}
+
+fn count_action(action: &Action, report: &mut RunReport) {
+    match action {
+        Action::Insert { draft, announce } => {
+            report.workshops.new += 1;
+            if *announce == Some(Announcement::NewWorkshop) {
+                report.new_uuids.push(draft.uuid.clone());
+            }
+        }
+        Action::Update {
+            draft, announce, ..
+        } => {
+            report.workshops.updated += 1;
+            report.updated_uuids.push(draft.uuid.clone());
+            if *announce == Some(Announcement::ScheduleChange) {
+                report.schedule_changed_uuids.push(draft.uuid.clone());
+            }
+        }
+        Action::Unchanged { .. } => report.workshops.unchanged += 1,
+        Action::Duplicate {
+            uuid,
+            of,
+            payment_link,
+        } => {
+            report.workshops.duplicate += 1;
+            warn!(uuid = %uuid, of = %of, url = %payment_link, "same workshop as an existing one; not stored");
+            report.duplicates.push(DuplicateSeen {
+                uuid: uuid.clone(),
+                of: of.clone(),
+                url: payment_link.clone(),
+            });
+        }
+    }
+}
+
+struct CrawlResult {
+    event_urls: Vec<Url>,
+    /// False when a listing page failed or the page cap cut the crawl short.
+    complete: bool,
+    records: Vec<(PageRecord, Option<PageRecord>)>,
+}
+
+fn request<'a>(
+    source: &'a Source,
+    url: &'a Url,
+    validators: Option<&'a Validators>,
+) -> PageRequest<'a> {
+    PageRequest {
+        url,
+        validators,
+        policy: HostPolicy {
+            min_delay: source.crawl.host_delay,
+            concurrency: source.crawl.host_concurrency,
+        },
+        obey_robots: source.crawl.obey_robots,
+        allowed_hosts: &source.crawl.allowed_hosts,
+    }
+}
+
+async fn crawl_listings(
+    ctx: &RunContext,
+    source: &Source,
+    options: &RunOptions,
+    report: &mut RunReport,
+) -> CrawlResult {
+    let crawl = &source.crawl;
+    let mut queue: VecDeque<(Url, u32)> = crawl.start_urls.iter().map(|u| (u.clone(), 0)).collect();
+    let mut visited: BTreeSet<Url> = BTreeSet::new();
+    let mut event_urls: Vec<Url> = Vec::new();
+    let mut records = Vec::new();
+    let mut complete = true;
+    let mut listing_ok = 0;
+    while let Some((url, depth)) = queue.pop_front() {
+        if !visited.insert(url.clone()) {
+            continue;
+        }
+        if visited.len() + event_urls.len() > crawl.max_pages {
+            complete = false;
+            report.warnings.push(format!(
+                "page cap of {} reached: the crawl stopped early and nothing is archived",
+                crawl.max_pages
+            ));
+            break;
+        }
+        let previous = ctx.store.load_page(url.as_str()).await.ok().flatten();
+        let validators = previous
+            .as_ref()
+            .filter(|_| !options.force)
+            .map(|p| Validators {
+                etag: p.etag.clone(),
+                last_modified: p.last_modified.clone(),
+            });
+        let span = info_span!("page", url = %url, kind = "listing");
+        let fetched = ctx
+            .fetcher
+            .fetch(&request(source, &url, validators.as_ref()))
+            .instrument(span)
+            .await;
+        let links: Vec<Url> = match fetched {
+            Ok(FetchOutcome::NotModified { .. }) => {
+                listing_ok += 1;
+                report.pages.unchanged += 1;
+                previous
+                    .as_ref()
+                    .map(|p| p.links.iter().filter_map(|l| Url::parse(l).ok()).collect())
+                    .unwrap_or_default()
+            }
+            Ok(FetchOutcome::Fetched(page)) => {
+                listing_ok += 1;
+                report.pages.fetched += 1;
+                let links = extract::page_links(&page.text, &page.final_url);
+                let record = PageRecord {
+                    url: url.to_string(),
+                    studio_id: source.studio.id.clone(),
+                    etag: page.validators.etag.clone(),
+                    last_modified: page.validators.last_modified.clone(),
+                    body_sha256: Some(page.body_sha256.clone()),
+                    uuids: Vec::new(),
+                    links: links.iter().map(Url::to_string).collect(),
+                };
+                records.push((record, previous));
+                links
+            }
+            Err(err) => {
+                complete = false;
+                report.pages.failed += 1;
+                report.errors.push(format!("listing {url}: {err}"));
+                continue;
+            }
+        };
+        for link in links {
+            if crawl.follow.is_match(link.as_str()) {
+                if !crawl.host_allowed(&link) {
+                    report.warnings.push(format!(
+                        "event link {link} is on a host not in crawl.allowed_hosts; skipped"
+                    ));
+                } else if !event_urls.contains(&link) {
+                    event_urls.push(link);
+                }
+            } else if depth + 1 < crawl.depth && crawl.host_allowed(&link) {
+                queue.push_back((link, depth + 1));
+            }
+        }
+    }
+    if listing_ok == 0 {
+        complete = false;
+    }
+    if event_urls.len() > crawl.max_pages {
+        event_urls.truncate(crawl.max_pages);
+        complete = false;
+    }
+    CrawlResult {
+        event_urls,
+        complete,
+        records,
+    }
+}
+
+async fn process_event_page(
+    ctx: &RunContext,
+    source: &Source,
+    artists: &ArtistDirectory,
+    options: &RunOptions,
+    today: chrono::NaiveDate,
+    url: &Url,
+) -> PageResult {
+    let span = info_span!("page", url = %url, kind = "event");
+    async {
+        let previous = match ctx.store.load_page(url.as_str()).await {
+            Ok(p) => p,
+            Err(err) => {
+                return PageResult::Failed {
+                    error: err.to_string(),
+                }
+            }
+        };
+        let validators = previous
+            .as_ref()
+            .filter(|_| !options.force)
+            .map(|p| Validators {
+                etag: p.etag.clone(),
+                last_modified: p.last_modified.clone(),
+            });
+        let page = match ctx
+            .fetcher
+            .fetch(&request(source, url, validators.as_ref()))
+            .await
+        {
+            Ok(FetchOutcome::NotModified { .. }) => {
+                if let Some(prev) = previous {
+                    return PageResult::Unchanged { uuids: prev.uuids };
+                }
+                return PageResult::Failed {
+                    error: format!(
+                        "{url}: server answered 304 to a request we never made conditional"
+                    ),
+                };
+            }
+            Ok(FetchOutcome::Fetched(page)) => page,
+            Err(err) => {
+                return PageResult::Failed {
+                    error: format!("event page {url}: {err}"),
+                }
+            }
+        };
+        if let Some(prev) = previous.as_ref().filter(|_| !options.force) {
+            if prev.body_sha256.as_deref() == Some(page.body_sha256.as_str()) {
+                return PageResult::Unchanged {
+                    uuids: prev.uuids.clone(),
+                };
+            }
+        }
+        let verdict = extract::extract_page(&ExtractInput {
+            page_url: url,
+            html: &page.text,
+            source,
+            artists,
+            today,
+        });
+        if let PageVerdict::NotAWorkshop { reason } = &verdict {
+            info!(reason = %reason, "not a workshop");
+        }
+        PageResult::Extracted(Box::new(ExtractedPage {
+            verdict,
+            record: PageRecord {
+                url: url.to_string(),
+                studio_id: source.studio.id.clone(),
+                etag: page.validators.etag.clone(),
+                last_modified: page.validators.last_modified.clone(),
+                body_sha256: Some(page.body_sha256.clone()),
+                uuids: Vec::new(),
+                links: Vec::new(),
+            },
+            previous,
+        }))
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,463 @@
+//! Decides what a studio run does to the store, as a pure function of the extracted
+//! drafts and what the store already holds. `--dry-run` prints this plan; a real run
+//! applies it. Keeping the decisions here keeps the store a thin executor and makes
+//! every rule (dedup, versioning, archiving, the safety brake) unit-testable.
+
+use crate::workshop::{TimeDetail, WorkshopDraft};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the store holds of one workshop, as much as reconciliation needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredWorkshop {
+    pub uuid: String,
+    pub content_hash: Option<String>,
+    pub version: i64,
+    pub is_archived: bool,
+    /// Only `url` workshops are the pipeline's; hand-entered ones are never archived.
+    pub payment_link_type: Option<String>,
+    pub time_details: Vec<TimeDetail>,
+}
+
+/// Why a workshop goes to the notifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Announcement {
+    /// First sighting of the workshop's signature.
+    NewWorkshop,
+    /// A stored workshop whose sessions changed.
+    ScheduleChange,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Insert {
+        draft: WorkshopDraft,
+        announce: Option<Announcement>,
+    },
+    Update {
+        draft: WorkshopDraft,
+        expected_version: i64,
+        announce: Option<Announcement>,
+    },
+    Unchanged {
+        uuid: String,
+    },
+    /// Same event as `of`, reached through another link: not stored.
+    Duplicate {
+        uuid: String,
+        of: String,
+        payment_link: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub archive: Vec<String>,
+    /// Set when the safety brake stopped archiving; `archive` is then empty.
+    pub brake: Option<String>,
+}
+
+/// Whether a run may archive what it did not see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchivePolicy {
+    /// The crawl completed without errors and found event links: archive the rest.
+    Allowed,
+    /// Partial or failed crawl, or no event links: archive nothing.
+    Forbidden,
+}
+
+pub struct ReconcileInput<'a> {
+    /// Future (or ongoing) workshops extracted in this run.
+    pub drafts: Vec<WorkshopDraft>,
+    /// Every uuid this run accounts for: drafts, past ones skipped, unchanged pages.
+    pub seen_uuids: &'a BTreeSet<String>,
+    /// The studio's stored workshops by uuid.
+    pub stored: &'a BTreeMap<String, StoredWorkshop>,
+    /// Owner uuid of each already-known signature among the drafts'.
+    pub signature_owners: &'a BTreeMap<String, String>,
+    pub archive_policy: ArchivePolicy,
+    pub brake_fraction: f64,
+}
+
+pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
+    let mut drafts = input.drafts;
+    drafts.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+    drafts.dedup_by(|a, b| a.uuid == b.uuid);
+
+    // Signatures claimed earlier in this run, so the second link of a pair collides even
+    // when neither was stored before.
+    let mut claimed: BTreeMap<String, String> = BTreeMap::new();
+    let mut actions = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        let signature = draft.signature();
+        let stored = input.stored.get(&draft.uuid);
+        let owner = claimed
+            .get(&signature)
+            .or_else(|| input.signature_owners.get(&signature))
+            .cloned();
+        if let Some(owner) = owner.as_ref().filter(|o| **o != draft.uuid) {
+            let owner_live = claimed.get(&signature) == Some(owner)
+                || input.stored.get(owner).is_some_and(|w| !w.is_archived);
+            if owner_live {
+                actions.push(Action::Duplicate {
+                    uuid: draft.uuid.clone(),
+                    of: owner.clone(),
+                    payment_link: draft.payment_link.clone(),
+                });
+                continue;
+            }
+        }
+        claimed.insert(signature, draft.uuid.clone());
+        match stored {
+            None => {
+                // A signature owned by this uuid without a document is a run that
+                // crashed between the two writes: still the first sighting.
+                let first_sighting = owner.as_deref().is_none_or(|o| o == draft.uuid);
+                actions.push(Action::Insert {
+                    announce: first_sighting.then_some(Announcement::NewWorkshop),
+                    draft,
+                });
+            }
+            Some(existing) => {
+                let changed = existing.content_hash.as_deref() != Some(&draft.content_hash());
+                if changed || existing.is_archived {
+                    let schedule_changed = existing.time_details != draft.time_details;
+                    actions.push(Action::Update {
+                        announce: schedule_changed.then_some(Announcement::ScheduleChange),
+                        expected_version: existing.version,
+                        draft,
+                    });
+                } else {
+                    actions.push(Action::Unchanged { uuid: draft.uuid });
+                }
+            }
+        }
+    }
+
+    let live: Vec<&StoredWorkshop> = input
+        .stored
+        .values()
+        .filter(|w| !w.is_archived && w.payment_link_type.as_deref() == Some("url"))
+        .collect();
+    let vanished: Vec<String> = live
+        .iter()
+        .filter(|w| !input.seen_uuids.contains(&w.uuid))
+        .map(|w| w.uuid.clone())
+        .collect();
+    let (archive, brake) = match input.archive_policy {
+        ArchivePolicy::Forbidden => (Vec::new(), None),
+        ArchivePolicy::Allowed if vanished.is_empty() => (Vec::new(), None),
+        ArchivePolicy::Allowed => {
+            let fraction = vanished.len() as f64 / live.len() as f64;
+            if fraction > input.brake_fraction {
+                (
+                    Vec::new(),
+                    Some(format!(
+                        "safety brake: this run would archive {} of {} live workshops ({:.0}% > {:.0}%); archived none. \
+                         Check the listing page and source file; if the studio really removed them, rerun with --allow-mass-archive",
+                        vanished.len(),
+                        live.len(),
+                        fraction * 100.0,
+                        input.brake_fraction * 100.0
+                    )),
+                )
+            } else {
+                (vanished, None)
+            }
+        }
+    };
+    Plan {
+        actions,
+        archive,
+        brake,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workshop::{sessions_to_time_details, EventType, Session};
+    use chrono::{NaiveDate, NaiveTime};
+
+    fn draft(uuid: &str, day: u32, price: &str) -> WorkshopDraft {
+        let mut sessions = vec![Session {
+            date: NaiveDate::from_ymd_opt(2026, 6, day).unwrap(),
+            start: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+            end: None,
+        }];
+        WorkshopDraft {
+            uuid: uuid.into(),
+            studio_id: "s".into(),
+            payment_link: format!("https://x.test/{uuid}"),
+            payment_link_type: "url".into(),
+            event_type: EventType::Workshop,
+            time_details: sessions_to_time_details(&mut sessions),
+            by: "A".into(),
+            song: Some("Song".into()),
+            pricing_info: price.into(),
+            artist_id_list: vec!["a".into()],
+            choreo_insta_link: None,
+            sessions,
+        }
+    }
+
+    fn stored_from(d: &WorkshopDraft, version: i64, archived: bool) -> StoredWorkshop {
+        StoredWorkshop {
+            uuid: d.uuid.clone(),
+            content_hash: Some(d.content_hash()),
+            version,
+            is_archived: archived,
+            payment_link_type: Some("url".into()),
+            time_details: d.time_details.clone(),
+        }
+    }
+
+    fn run(
+        drafts: Vec<WorkshopDraft>,
+        stored: Vec<StoredWorkshop>,
+        owners: Vec<(String, String)>,
+        seen_extra: &[&str],
+        policy: ArchivePolicy,
+    ) -> Plan {
+        let mut seen: BTreeSet<String> = drafts.iter().map(|d| d.uuid.clone()).collect();
+        seen.extend(seen_extra.iter().map(|s| s.to_string()));
+        let stored: BTreeMap<_, _> = stored.into_iter().map(|w| (w.uuid.clone(), w)).collect();
+        let owners: BTreeMap<_, _> = owners.into_iter().collect();
+        reconcile(ReconcileInput {
+            drafts,
+            seen_uuids: &seen,
+            stored: &stored,
+            signature_owners: &owners,
+            archive_policy: policy,
+            brake_fraction: 0.5,
+        })
+    }
+
+    #[test]
+    fn unseen_workshop_is_inserted_and_announced() {
+        let plan = run(
+            vec![draft("s/a", 10, "850/-")],
+            vec![],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(matches!(
+            &plan.actions[0],
+            Action::Insert { announce: Some(Announcement::NewWorkshop), draft } if draft.uuid == "s/a"
+        ));
+    }
+
+    #[test]
+    fn identical_workshop_is_unchanged() {
+        let d = draft("s/a", 10, "850/-");
+        let plan = run(
+            vec![d.clone()],
+            vec![stored_from(&d, 3, false)],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert_eq!(plan.actions, vec![Action::Unchanged { uuid: "s/a".into() }]);
+        assert!(plan.archive.is_empty());
+    }
+
+    #[test]
+    fn price_change_updates_without_announcing() {
+        let old = draft("s/a", 10, "850/-");
+        let new = draft("s/a", 10, "950/-");
+        let plan = run(
+            vec![new],
+            vec![stored_from(&old, 3, false)],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(matches!(
+            &plan.actions[0],
+            Action::Update {
+                expected_version: 3,
+                announce: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn session_change_announces_schedule_change() {
+        let old = draft("s/a", 10, "850/-");
+        let new = draft("s/a", 11, "850/-");
+        let plan = run(
+            vec![new],
+            vec![stored_from(&old, 1, false)],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(matches!(
+            &plan.actions[0],
+            Action::Update {
+                announce: Some(Announcement::ScheduleChange),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn second_link_to_same_event_in_one_run_is_duplicate_of_first_by_uuid_order() {
+        let plan = run(
+            vec![draft("s/zz", 10, "850/-"), draft("s/aa", 10, "999/-")],
+            vec![],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(matches!(&plan.actions[0], Action::Insert { draft, .. } if draft.uuid == "s/aa"));
+        assert!(matches!(
+            &plan.actions[1],
+            Action::Duplicate { uuid, of, .. } if uuid == "s/zz" && of == "s/aa"
+        ));
+    }
+
+    #[test]
+    fn signature_owned_by_live_stored_workshop_makes_duplicate() {
+        let original = draft("s/orig", 10, "850/-");
+        let second = draft("s/second", 10, "850/-");
+        let plan = run(
+            vec![second],
+            vec![stored_from(&original, 1, false)],
+            vec![(original.signature(), "s/orig".into())],
+            &["s/orig"],
+            ArchivePolicy::Allowed,
+        );
+        assert!(matches!(&plan.actions[0], Action::Duplicate { of, .. } if of == "s/orig"));
+    }
+
+    #[test]
+    fn signature_of_archived_owner_is_taken_over_without_announcing() {
+        let original = draft("s/orig", 10, "850/-");
+        let second = draft("s/second", 10, "850/-");
+        let plan = run(
+            vec![second],
+            vec![stored_from(&original, 1, true)],
+            vec![(original.signature(), "s/orig".into())],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(matches!(
+            &plan.actions[0],
+            Action::Insert { announce: None, .. }
+        ));
+    }
+
+    #[test]
+    fn crash_between_signature_and_document_still_announces() {
+        let d = draft("s/a", 10, "850/-");
+        let plan = run(
+            vec![d.clone()],
+            vec![],
+            vec![(d.signature(), "s/a".into())],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(matches!(
+            &plan.actions[0],
+            Action::Insert {
+                announce: Some(Announcement::NewWorkshop),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn archived_workshop_seen_again_is_unarchived() {
+        let d = draft("s/a", 10, "850/-");
+        let plan = run(
+            vec![d.clone()],
+            vec![stored_from(&d, 2, true)],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(matches!(
+            &plan.actions[0],
+            Action::Update {
+                expected_version: 2,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn vanished_workshop_is_archived_when_allowed() {
+        let keep: Vec<_> = (1..=3)
+            .map(|i| draft(&format!("s/k{i}"), 10 + i, "1/-"))
+            .collect();
+        let gone = draft("s/gone", 20, "1/-");
+        let mut stored: Vec<_> = keep.iter().map(|d| stored_from(d, 1, false)).collect();
+        stored.push(stored_from(&gone, 1, false));
+        let plan = run(keep, stored, vec![], &[], ArchivePolicy::Allowed);
+        assert_eq!(plan.archive, vec!["s/gone".to_string()]);
+        assert_eq!(plan.brake, None);
+    }
+
+    #[test]
+    fn nothing_is_archived_after_a_partial_crawl() {
+        let gone = draft("s/gone", 20, "1/-");
+        let plan = run(
+            vec![],
+            vec![stored_from(&gone, 1, false)],
+            vec![],
+            &[],
+            ArchivePolicy::Forbidden,
+        );
+        assert!(plan.archive.is_empty());
+        assert_eq!(plan.brake, None);
+    }
+
+    #[test]
+    fn safety_brake_stops_archiving_more_than_half() {
+        let keep = draft("s/keep", 10, "1/-");
+        let gone1 = draft("s/g1", 11, "1/-");
+        let gone2 = draft("s/g2", 12, "1/-");
+        let stored = vec![
+            stored_from(&keep, 1, false),
+            stored_from(&gone1, 1, false),
+            stored_from(&gone2, 1, false),
+        ];
+        let plan = run(vec![keep], stored, vec![], &[], ArchivePolicy::Allowed);
+        assert!(plan.archive.is_empty());
+        assert!(plan.brake.as_deref().unwrap().contains("2 of 3"));
+    }
+
+    #[test]
+    fn hand_entered_workshops_are_never_archived() {
+        let keep = draft("s/keep", 10, "1/-");
+        let mut manual = stored_from(&draft("s/manual", 11, "1/-"), 1, false);
+        manual.payment_link_type = Some("whatsapp".into());
+        let plan = run(
+            vec![keep.clone()],
+            vec![stored_from(&keep, 1, false), manual],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(plan.archive.is_empty());
+        assert_eq!(plan.brake, None);
+    }
+
+    #[test]
+    fn past_workshops_still_listed_are_not_archived() {
+        let past = draft("s/past", 1, "1/-");
+        let live = draft("s/live", 20, "1/-");
+        let plan = run(
+            vec![live.clone()],
+            vec![stored_from(&past, 1, false), stored_from(&live, 1, false)],
+            vec![],
+            &["s/past"],
+            ArchivePolicy::Allowed,
+        );
+        assert!(plan.archive.is_empty());
+    }
+}

@@ -1,0 +1,246 @@
+//! Daemon settings: built-in defaults < config file (`--config`, TOML) < environment
+//! (`NACHNA_*`) < command-line flags. Every key is documented here and in the README;
+//! unknown keys are errors. Secrets (the MongoDB URI, push keys) are `SecretString`s and
+//! never printed.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Directory of `<studio_id>.toml` source files. Env `NACHNA_SOURCES_DIR`.
+    pub sources_dir: PathBuf,
+    pub mongodb: MongoSettings,
+    pub fetch: FetchConfig,
+    pub ingest: IngestConfig,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            sources_dir: PathBuf::from("sources"),
+            mongodb: MongoSettings::default(),
+            fetch: FetchConfig::default(),
+            ingest: IngestConfig::default(),
+        }
+    }
+}
+
+/// `[mongodb]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MongoSettings {
+    /// Connection string. Env `NACHNA_MONGODB_URI`. When unset, a local SecantusDB
+    /// server is started with its data in `local_data_dir`.
+    pub uri: Option<SecretString>,
+    /// Database of workshops, studios, artists and ingest bookkeeping. Env
+    /// `NACHNA_DISCOVERY_DB`. Default `discovery`.
+    pub discovery_db: String,
+    /// Database of users, reactions, device tokens, notification settings and the
+    /// outbox. Env `NACHNA_APP_DB`. Default `dance_app`.
+    pub app_db: String,
+    /// Data directory of the local server used when `uri` is unset. Env
+    /// `NACHNA_LOCAL_DB_DIR`. Default `.nachna-data/secantus` (under the working dir).
+    pub local_data_dir: PathBuf,
+    /// How long to wait for MongoDB before giving up, in seconds. Default 10.
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for MongoSettings {
+    fn default() -> Self {
+        MongoSettings {
+            uri: None,
+            discovery_db: "discovery".into(),
+            app_db: "dance_app".into(),
+            local_data_dir: PathBuf::from(".nachna-data/secantus"),
+            connect_timeout_secs: 10,
+        }
+    }
+}
+
+/// `[fetch]`: how pages are requested.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchConfig {
+    /// URL named in the User-Agent so site owners can reach us. Env
+    /// `NACHNA_CONTACT_URL`.
+    pub contact_url: String,
+    /// TCP + TLS connect timeout, seconds. Default 10.
+    pub connect_timeout_secs: u64,
+    /// Whole-request timeout, seconds. Default 30.
+    pub request_timeout_secs: u64,
+    /// Largest body accepted, bytes. Default 5 MiB.
+    pub max_body_bytes: usize,
+    /// Attempts per page including the first (retries on timeouts, resets, 408, 429,
+    /// 5xx). Default 4.
+    pub max_attempts: u32,
+    /// Redirects followed per request. Default 5.
+    pub max_redirects: usize,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            contact_url: "https://github.com/nachna/nachna-ingest".into(),
+            connect_timeout_secs: 10,
+            request_timeout_secs: 30,
+            max_body_bytes: 5 * 1024 * 1024,
+            max_attempts: 4,
+            max_redirects: 5,
+        }
+    }
+}
+
+/// `[ingest]`: how a studio run behaves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Event pages fetched at once per studio (hosts still get their own limits).
+    /// Default 4.
+    pub page_concurrency: usize,
+    /// Safety brake: a run that would archive more than this fraction of a studio's
+    /// live workshops archives none and fails. Default 0.5.
+    pub archive_brake_fraction: f64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            page_concurrency: 4,
+            archive_brake_fraction: 0.5,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+}
+
+impl Settings {
+    /// Defaults, then the config file (if any), then the environment.
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, SettingsError> {
+        let mut settings = match config_file {
+            Some(path) => Self::from_file(path)?,
+            None => Settings::default(),
+        };
+        settings.apply_env(|name| std::env::var(name).ok())?;
+        Ok(settings)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Settings, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|err| SettingsError::Parse {
+            path: path.to_path_buf(),
+            line: err
+                .span()
+                .map(|s| text[..s.start].matches('\n').count() + 1)
+                .unwrap_or(1),
+            message: err.message().trim().to_string(),
+        })
+    }
+
+    /// Applies `NACHNA_*` overrides read through `var` (injectable for tests).
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), SettingsError> {
+        let non_empty = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        if let Some(v) = non_empty("NACHNA_MONGODB_URI") {
+            self.mongodb.uri = Some(SecretString::from(v));
+        }
+        if let Some(v) = non_empty("NACHNA_DISCOVERY_DB") {
+            self.mongodb.discovery_db = v;
+        }
+        if let Some(v) = non_empty("NACHNA_APP_DB") {
+            self.mongodb.app_db = v;
+        }
+        if let Some(v) = non_empty("NACHNA_LOCAL_DB_DIR") {
+            self.mongodb.local_data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = non_empty("NACHNA_SOURCES_DIR") {
+            self.sources_dir = PathBuf::from(v);
+        }
+        if let Some(v) = non_empty("NACHNA_CONTACT_URL") {
+            self.fetch.contact_url = v;
+        }
+        Ok(())
+    }
+
+    pub fn mongodb_uri(&self) -> Option<&str> {
+        self.mongodb.uri.as_ref().map(|s| s.expose_secret())
+    }
+
+    pub fn mongo_connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.mongodb.connect_timeout_secs)
+    }
+}
+
+/// A MongoDB URI with any password replaced, for logs and errors.
+pub fn redact_uri(uri: &str) -> String {
+    match url::Url::parse(uri) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "<unparseable MongoDB URI>".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.toml");
+        std::fs::write(
+            &path,
+            "[mongodb]\ndiscovery_db = \"from_file\"\napp_db = \"app_file\"\n",
+        )
+        .unwrap();
+        let mut s = Settings::from_file(&path).unwrap();
+        assert_eq!(s.mongodb.discovery_db, "from_file");
+        s.apply_env(|name| (name == "NACHNA_APP_DB").then(|| "app_env".to_string()))
+            .unwrap();
+        assert_eq!(s.mongodb.discovery_db, "from_file");
+        assert_eq!(s.mongodb.app_db, "app_env");
+        assert_eq!(s.fetch.max_body_bytes, 5 * 1024 * 1024);
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.toml");
+        std::fs::write(&path, "[fetch]\nmax_attempts = 3\nretries = 9\n").unwrap();
+        let err = Settings::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("n.toml:3:"), "{err}");
+        assert!(err.contains("retries"), "{err}");
+    }
+
+    #[test]
+    fn uri_secret_is_not_debug_printed_and_redacts() {
+        let mut s = Settings::default();
+        s.apply_env(|n| (n == "NACHNA_MONGODB_URI").then(|| "mongodb://u:hunter2@h/".into()))
+            .unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert_eq!(redact_uri(s.mongodb_uri().unwrap()), "mongodb://u:***@h/");
+    }
+}

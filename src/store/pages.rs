@@ -1,0 +1,86 @@
+//! `ingest_pages`: what we last saw of each page (cache validators, body hash, and what
+//! the page yielded), so an unchanged page is neither re-extracted nor archived.
+
+use super::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use mongodb::bson::{doc, Document};
+use mongodb::Collection;
+
+pub const PAGES: &str = "ingest_pages";
+
+/// The remembered state of one URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRecord {
+    pub url: String,
+    pub studio_id: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body_sha256: Option<String>,
+    /// Workshop uuids the page yielded (event pages).
+    pub uuids: Vec<String>,
+    /// Event links the page listed (listing pages).
+    pub links: Vec<String>,
+}
+
+impl Store {
+    fn pages(&self) -> Collection<Document> {
+        self.discovery.collection(PAGES)
+    }
+
+    pub async fn load_page(&self, url: &str) -> Result<Option<PageRecord>, StoreError> {
+        let found = self
+            .pages()
+            .find_one(doc! { "_id": url })
+            .await
+            .map_err(StoreError::op("find", PAGES))?;
+        Ok(found.map(|d| {
+            let strings = |key: &str| -> Vec<String> {
+                d.get_array(key)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            PageRecord {
+                url: url.to_string(),
+                studio_id: d.get_str("studio_id").unwrap_or_default().to_string(),
+                etag: d.get_str("etag").ok().map(str::to_string),
+                last_modified: d.get_str("last_modified").ok().map(str::to_string),
+                body_sha256: d.get_str("body_sha256").ok().map(str::to_string),
+                uuids: strings("uuids"),
+                links: strings("links"),
+            }
+        }))
+    }
+
+    /// Saves a page record; writes nothing when it equals the stored one.
+    pub async fn save_page(
+        &self,
+        record: &PageRecord,
+        previous: Option<&PageRecord>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if previous == Some(record) {
+            return Ok(());
+        }
+        self.pages()
+            .update_one(
+                doc! { "_id": &record.url },
+                doc! { "$set": {
+                    "studio_id": &record.studio_id,
+                    "etag": record.etag.as_deref(),
+                    "last_modified": record.last_modified.as_deref(),
+                    "body_sha256": record.body_sha256.as_deref(),
+                    "uuids": &record.uuids,
+                    "links": &record.links,
+                    "changed_at": now,
+                } },
+            )
+            .upsert(true)
+            .await
+            .map_err(StoreError::op("upsert", PAGES))?;
+        Ok(())
+    }
+}

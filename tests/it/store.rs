@@ -1,0 +1,273 @@
+//! The store against a real MongoDB wire-protocol server.
+
+use crate::support::mongo;
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use mongodb::bson::{doc, Document};
+use nachna_ingest::reconcile::{Action, Announcement};
+use nachna_ingest::store::{Store, StoreError};
+use nachna_ingest::workshop::{sessions_to_time_details, EventType, Session, WorkshopDraft};
+use std::time::Duration;
+
+pub async fn open_test_store(test: &str) -> Store {
+    let names = mongo::unique_names(test);
+    Store::open(
+        &mongo::server_uri(),
+        &names.discovery,
+        &names.app,
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("test store opens")
+}
+
+fn draft(uuid: &str, price: &str) -> WorkshopDraft {
+    let mut sessions = vec![Session {
+        date: NaiveDate::from_ymd_opt(2026, 6, 21).unwrap(),
+        start: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+        end: Some(NaiveTime::from_hms_opt(20, 0, 0).unwrap()),
+    }];
+    WorkshopDraft {
+        uuid: uuid.into(),
+        studio_id: "dna".into(),
+        payment_link: format!("https://www.yoactiv.com/event/{uuid}/1/0"),
+        payment_link_type: "url".into(),
+        event_type: EventType::Workshop,
+        time_details: sessions_to_time_details(&mut sessions),
+        by: "Rajesh".into(),
+        song: Some("Ninnindale".into()),
+        pricing_info: price.into(),
+        artist_id_list: vec!["rajesh".into()],
+        choreo_insta_link: None,
+        sessions,
+    }
+}
+
+async fn doc_of(store: &Store, uuid: &str) -> Document {
+    store
+        .workshops()
+        .find_one(doc! { "uuid": uuid })
+        .await
+        .unwrap()
+        .expect("document exists")
+}
+
+#[tokio::test]
+async fn inserted_workshop_has_the_app_field_types() {
+    let store = open_test_store("apptypes").await;
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 6, 30, 0).unwrap();
+    let d = draft("dna/a", "First 15: 850/-");
+    let action = Action::Insert {
+        draft: d,
+        announce: Some(Announcement::NewWorkshop),
+    };
+    store
+        .apply_action(&action, now, "2026-06-01")
+        .await
+        .unwrap();
+    let doc = doc_of(&store, "dna/a").await;
+    assert!(doc.get_object_id("_id").is_ok());
+    assert_eq!(doc.get_i32("version").unwrap(), 1);
+    assert_eq!(doc.get_f64("updated_at").unwrap(), 1780295400.0);
+    assert!(!doc.get_bool("is_archived").unwrap());
+    assert_eq!(doc.get_str("payment_link_type").unwrap(), "url");
+    assert_eq!(doc.get_str("event_type").unwrap(), "workshop");
+    let td = doc.get_array("time_details").unwrap()[0]
+        .as_document()
+        .unwrap()
+        .clone();
+    assert_eq!(td.get_i32("day").unwrap(), 21);
+    assert_eq!(td.get_i32("month").unwrap(), 6);
+    assert_eq!(td.get_i32("year").unwrap(), 2026);
+    assert_eq!(td.get_str("start_time").unwrap(), "06:00 PM");
+    assert_eq!(td.get_str("end_time").unwrap(), "08:00 PM");
+    assert_eq!(doc.get_str("pricing_info").unwrap(), "First 15: 850/-");
+    assert_eq!(
+        doc.get_array("artist_id_list").unwrap()[0].as_str(),
+        Some("rajesh")
+    );
+    assert_eq!(
+        doc.get("choreo_insta_link"),
+        Some(&mongodb::bson::Bson::Null)
+    );
+    assert_eq!(
+        doc.get_document("pending_fanout")
+            .unwrap()
+            .get_str("kind")
+            .unwrap(),
+        "new_workshop"
+    );
+    let sig = store
+        .signatures()
+        .find_one(doc! { "uuid": "dna/a" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sig.get_str("_id").unwrap(), draft("dna/a", "x").signature());
+}
+
+#[tokio::test]
+async fn replaying_an_insert_keeps_one_document_with_its_id() {
+    let store = open_test_store("replayinsert").await;
+    let now = Utc::now();
+    let action = Action::Insert {
+        draft: draft("dna/a", "850/-"),
+        announce: None,
+    };
+    store
+        .apply_action(&action, now, "2026-06-01")
+        .await
+        .unwrap();
+    let first = doc_of(&store, "dna/a").await;
+    store
+        .apply_action(&action, now + chrono::Duration::hours(1), "2026-06-01")
+        .await
+        .unwrap();
+    assert_eq!(store.workshops().count_documents(doc! {}).await.unwrap(), 1);
+    assert_eq!(doc_of(&store, "dna/a").await, first);
+}
+
+#[tokio::test]
+async fn update_bumps_version_keeps_id_and_choreo_link() {
+    let store = open_test_store("update").await;
+    let now = Utc::now();
+    store
+        .apply_action(
+            &Action::Insert {
+                draft: draft("dna/a", "850/-"),
+                announce: None,
+            },
+            now,
+            "d",
+        )
+        .await
+        .unwrap();
+    store
+        .workshops()
+        .update_one(
+            doc! { "uuid": "dna/a" },
+            doc! { "$set": { "choreo_insta_link": "https://www.instagram.com/reel/abc/" } },
+        )
+        .await
+        .unwrap();
+    let before = doc_of(&store, "dna/a").await;
+    let update = Action::Update {
+        draft: draft("dna/a", "950/-"),
+        expected_version: 1,
+        announce: None,
+    };
+    assert!(store.apply_action(&update, now, "d").await.unwrap());
+    let after = doc_of(&store, "dna/a").await;
+    assert_eq!(
+        after.get_object_id("_id").unwrap(),
+        before.get_object_id("_id").unwrap()
+    );
+    assert_eq!(after.get_i32("version").unwrap(), 2);
+    assert_eq!(after.get_str("pricing_info").unwrap(), "950/-");
+    assert_eq!(
+        after.get_str("choreo_insta_link").unwrap(),
+        "https://www.instagram.com/reel/abc/"
+    );
+    // The same update again is stale (version moved on) and changes nothing.
+    assert!(!store.apply_action(&update, now, "d").await.unwrap());
+    assert_eq!(doc_of(&store, "dna/a").await.get_i32("version").unwrap(), 2);
+}
+
+#[tokio::test]
+async fn new_workshop_borrows_choreo_link_of_same_artists_and_song() {
+    let store = open_test_store("borrow").await;
+    let now = Utc::now();
+    store
+        .workshops()
+        .insert_one(doc! {
+            "uuid": "other/old", "studio_id": "other", "artist_id_list": ["rajesh"],
+            "song": "Ninnindale", "choreo_insta_link": "https://www.instagram.com/reel/xyz/",
+        })
+        .await
+        .unwrap();
+    store
+        .apply_action(
+            &Action::Insert {
+                draft: draft("dna/a", "850/-"),
+                announce: None,
+            },
+            now,
+            "d",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        doc_of(&store, "dna/a")
+            .await
+            .get_str("choreo_insta_link")
+            .unwrap(),
+        "https://www.instagram.com/reel/xyz/"
+    );
+}
+
+#[tokio::test]
+async fn archiving_flags_and_never_deletes() {
+    let store = open_test_store("archive").await;
+    let now = Utc::now();
+    store
+        .apply_action(
+            &Action::Insert {
+                draft: draft("dna/a", "850/-"),
+                announce: None,
+            },
+            now,
+            "d",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .archive_workshops("dna", &["dna/a".into()], now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .archive_workshops("dna", &["dna/a".into()], now)
+            .await
+            .unwrap(),
+        0
+    );
+    let doc = doc_of(&store, "dna/a").await;
+    assert!(doc.get_bool("is_archived").unwrap());
+    assert!(doc.get_datetime("archived_at").is_ok());
+    assert_eq!(doc.get_i32("version").unwrap(), 2);
+}
+
+#[tokio::test]
+async fn uuid_index_is_unique() {
+    let store = open_test_store("uniq").await;
+    store
+        .workshops()
+        .insert_one(doc! { "uuid": "x/1" })
+        .await
+        .unwrap();
+    assert!(store
+        .workshops()
+        .insert_one(doc! { "uuid": "x/1" })
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn unreachable_mongodb_is_a_clear_error() {
+    let err = Store::open(
+        "mongodb://127.0.0.1:9/?directConnection=true",
+        "d",
+        "a",
+        Duration::from_millis(500),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Unreachable { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("127.0.0.1:9") && text.contains("unreachable"),
+        "{text}"
+    );
+}
