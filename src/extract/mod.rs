@@ -17,6 +17,10 @@ use url::Url;
 pub mod artist;
 pub mod date;
 pub mod event_type;
+pub mod fields;
+pub mod html;
+pub mod jsonld;
+pub mod meta;
 pub mod price;
 pub mod time;
 
