@@ -126,7 +126,7 @@ const COMPONENT_PREFIXES: &[&str] = &[
 pub fn is_boilerplate_token(token: &str) -> bool {
     let lower = token.to_ascii_lowercase();
     let parts: Vec<&str> = lower
-        .split(|c: char| c == '-' || c == '_' || c == ' ')
+        .split(['-', '_', ' '])
         .filter(|p| !p.is_empty())
         .collect();
     if parts
@@ -264,7 +264,13 @@ impl Walker {
                 return;
             }
             "td" | "th" => {
-                if !self.buf.trim().is_empty() {
+                // Cells after the first are separated by ` | `, empty ones included, so
+                // a row and its header row line up cell by cell.
+                let after_cell = el
+                    .prev_siblings()
+                    .filter_map(ElementRef::wrap)
+                    .any(|s| matches!(s.value().name(), "td" | "th"));
+                if after_cell {
                     let trimmed = self.buf.trim_end().to_string();
                     self.buf = trimmed;
                     self.buf.push_str(" | ");
@@ -427,6 +433,14 @@ mod tests {
         assert_eq!(
             lines("<table><tr><td>Early bird</td><td>850/-</td></tr><tr><th>OTS</th><td>1100/-</td></tr></table>"),
             vec!["Early bird | 850/-", "OTS | 1100/-"]
+        );
+    }
+
+    #[test]
+    fn empty_cells_keep_their_place() {
+        assert_eq!(
+            lines("<table><thead><th></th><th>Registration End Date</th><th>Fee</th></thead><tr><td>Early</td><td>May 2</td><td>850/-</td></tr></table>"),
+            vec!["| Registration End Date | Fee", "Early | May 2 | 850/-"]
         );
     }
 

@@ -248,10 +248,12 @@ pub fn clean_text(s: &str) -> String {
 pub struct LocalStamp {
     pub date: NaiveDate,
     pub time: Option<NaiveTime>,
+    /// The date as written, before any zone conversion.
+    pub written_date: NaiveDate,
 }
 
 static ISO_FULL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?P<date>\d{4}-\d{1,2}-\d{1,2})(?:[T\s](?P<time>\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?P<off>Z|[+-]\d{2}(?::?\d{2})?)?)?\s*$")
+    Regex::new(r"^\s*(?P<date>\d{4}-\d{1,2}-\d{1,2})(?:[T\s](?P<time>\d{1,2}:\d{2})(?::\d{2})*(?:\.\d+)?\s*(?P<off>Z|[+-]\d{2}(?::?\d{2})?)?)?\s*$")
         .expect("static regex")
 });
 
@@ -262,12 +264,14 @@ pub fn parse_stamp(s: &str, tz: Tz) -> Option<LocalStamp> {
     if let Some(c) = ISO_FULL.captures(s) {
         let date = NaiveDate::parse_from_str(&c["date"], "%Y-%m-%d").ok()?;
         let Some(t) = c.name("time") else {
-            return Some(LocalStamp { date, time: None });
+            return Some(LocalStamp {
+                date,
+                time: None,
+                written_date: date,
+            });
         };
         let t = t.as_str();
-        let time = NaiveTime::parse_from_str(t, "%H:%M:%S%.f")
-            .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
-            .ok()?;
+        let time = NaiveTime::parse_from_str(t, "%H:%M").ok()?;
         let naive = NaiveDateTime::new(date, time);
         let local = match c.name("off").map(|o| o.as_str()) {
             None => naive,
@@ -289,6 +293,7 @@ pub fn parse_stamp(s: &str, tz: Tz) -> Option<LocalStamp> {
         return Some(LocalStamp {
             date: local.date(),
             time: Some(local.time()),
+            written_date: date,
         });
     }
     // Not ISO: `June 21, 2025 6:00 PM` and the like. A missing year cannot be inferred
@@ -300,7 +305,11 @@ pub fn parse_stamp(s: &str, tz: Tz) -> Option<LocalStamp> {
     }
     let d = *date::resolve_mention(m, &Default::default(), NaiveDate::MIN).first()?;
     let time = m.time.or_else(|| time::first_time(s).map(|t| t.start));
-    Some(LocalStamp { date: d, time })
+    Some(LocalStamp {
+        date: d,
+        time,
+        written_date: d,
+    })
 }
 
 /// Sessions from one start/end pair.
@@ -463,11 +472,31 @@ pub fn page_events<'a>(all: &[&'a Value], page_url: &Url) -> Vec<&'a Value> {
         .collect()
 }
 
-/// Runs the JSON-LD layer.
-pub fn layer(doc: &Html, page_url: &Url, tz: Tz) -> LayerFields {
+fn written_start(ev: &Value, tz: Tz) -> Option<NaiveDate> {
+    str_field(ev, "startDate")
+        .and_then(|s| parse_stamp(s, tz))
+        .map(|s| s.written_date)
+}
+
+/// Runs the JSON-LD layer. `visible_dates` are the dates the page's text shows: when
+/// several events of one series are described (often every past occurrence too), only
+/// those the page shows are kept, if any are.
+pub fn layer(doc: &Html, page_url: &Url, tz: Tz, visible_dates: &[NaiveDate]) -> LayerFields {
     let values = blocks(doc);
     let all = events(&values);
-    let evs = page_events(&all, page_url);
+    let mut evs = page_events(&all, page_url);
+    let mut series_note = "";
+    if evs.len() > 1 && !visible_dates.is_empty() {
+        let shown: Vec<&Value> = evs
+            .iter()
+            .filter(|e| written_start(e, tz).is_some_and(|d| visible_dates.contains(&d)))
+            .copied()
+            .collect();
+        if !shown.is_empty() && shown.len() < evs.len() {
+            evs = shown;
+            series_note = ", only occurrences the page shows";
+        }
+    }
     let Some(first) = evs.first() else {
         return LayerFields::default();
     };
@@ -497,7 +526,10 @@ pub fn layer(doc: &Html, page_url: &Url, tz: Tz) -> LayerFields {
             .and_then(|d| non_blank(&clean_text(d), format!("{which}.description"))),
         artists: non_empty(artists, format!("{which}.performer/organizer")),
         songs: None,
-        slots: non_empty(slots, format!("{which}.startDate/endDate/subEvent")),
+        slots: non_empty(
+            slots,
+            format!("{which}.startDate/endDate/subEvent{series_note}"),
+        ),
         times: None,
         prices: non_empty(prices, format!("{which}.offers")),
         event_type: None,
@@ -525,7 +557,7 @@ mod tests {
         Url::parse("https://studio.test/events/rajesh-21-june").unwrap()
     }
     fn run(html: &str) -> LayerFields {
-        layer(&Html::parse_document(html), &page(), Kolkata)
+        layer(&Html::parse_document(html), &page(), Kolkata, &[])
     }
     fn script(json: &str) -> String {
         format!(
@@ -775,6 +807,49 @@ mod tests {
         ));
         let dates: Vec<NaiveDate> = f.slots.unwrap().value.iter().map(|s| s.date).collect();
         assert_eq!(dates, vec![d(2026, 6, 21), d(2026, 6, 28)]);
+    }
+
+    #[test]
+    fn series_keeps_only_occurrences_the_page_shows() {
+        let html = script(
+            r#"[{"@type":"Event","name":"Mixer","startDate":"2023-10-18T18:30:00+01:00"},
+                {"@type":"Event","name":"Mixer","startDate":"2025-10-15T19:00:00+01:00"},
+                {"@type":"Event","name":"Mixer","startDate":"2025-11-19T19:00:00+00:00"}]"#,
+        );
+        let f = layer(
+            &Html::parse_document(&html),
+            &page(),
+            Kolkata,
+            &[d(2025, 10, 15), d(2025, 11, 19)],
+        );
+        let slots = f.slots.unwrap();
+        assert!(slots.detail.contains("only occurrences the page shows"));
+        assert_eq!(
+            slots
+                .value
+                .iter()
+                .map(|s| (s.date, s.start.unwrap()))
+                .collect::<Vec<_>>(),
+            vec![(d(2025, 10, 15), t(23, 30)), (d(2025, 11, 20), t(0, 30))]
+        );
+    }
+
+    #[test]
+    fn malformed_seconds_are_tolerated() {
+        assert_eq!(
+            parse_stamp("2025-09-27T12:30:00:00+01:00", Kolkata),
+            Some(LocalStamp {
+                date: d(2025, 9, 27),
+                time: Some(t(17, 0)),
+                written_date: d(2025, 9, 27)
+            })
+        );
+        assert_eq!(
+            parse_stamp("2024-10-03T19:00:00+0100", Kolkata)
+                .unwrap()
+                .time,
+            Some(t(23, 30))
+        );
     }
 
     #[test]
