@@ -6,6 +6,7 @@
 //! cargo run --example realworld                # table of first sessions
 //! cargo run --example realworld -- --lines 04  # visible lines of pages matching "04"
 //! cargo run --example realworld -- --full 04   # every session and field of those pages
+//! cargo run --example realworld -- --page STUDIO URL FILE   # one page with sources/ rules
 //! ```
 
 use nachna_ingest::artist::ArtistDirectory;
@@ -23,8 +24,54 @@ fn folder() -> Option<PathBuf> {
     candidates.into_iter().flatten().find(|p| p.is_dir())
 }
 
+/// `--page STUDIO URL FILE`: one saved page through its studio's source, printed as JSON.
+fn one_page(args: &[String]) {
+    let [studio, url, file] = args else {
+        eprintln!("usage: --page STUDIO URL FILE");
+        return;
+    };
+    let sources =
+        nachna_ingest::source::load_dir(std::path::Path::new("sources")).expect("sources");
+    let source = sources
+        .iter()
+        .find(|s| &s.studio.id == studio)
+        .expect("studio");
+    let artists: Vec<nachna_ingest::artist::Artist> = serde_json::from_str(
+        &std::fs::read_to_string("fixtures/artists.json").unwrap_or("[]".into()),
+    )
+    .expect("artists");
+    let html = std::fs::read_to_string(file).expect("page");
+    let url = url::Url::parse(url).expect("url");
+    let verdict = extract_page(&ExtractInput {
+        page_url: &url,
+        html: &html,
+        source,
+        artists: &ArtistDirectory::new(artists),
+        today: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date"),
+    });
+    match verdict {
+        PageVerdict::NotAWorkshop { reason } => {
+            eprintln!("not a workshop: {reason}");
+            println!("[]");
+        }
+        PageVerdict::Workshops(ws) => {
+            let drafts: Vec<_> = ws.iter().map(|w| &w.draft).collect();
+            println!("{}", serde_json::to_string(&drafts).unwrap());
+            for w in &ws {
+                for p in &w.provenance {
+                    eprintln!("    {:<14} {:?} {}", p.field, p.layer, p.detail);
+                }
+            }
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--page") {
+        one_page(&args[1..]);
+        return;
+    }
     let Some(dir) = folder() else {
         eprintln!("realworld-events folder not found; nothing to do");
         return;
