@@ -243,11 +243,27 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
 
     let mut out = Vec::new();
     for song in &song_list {
-        let mut provenance = vec![FieldProvenance {
-            field: "uuid",
-            layer: Layer::Default,
-            detail: uuid_detail.clone(),
-        }];
+        let mut provenance = vec![
+            FieldProvenance {
+                field: "uuid",
+                layer: Layer::Default,
+                detail: if song_list.len() >= 2 {
+                    format!("{uuid_detail}, then `--` and the song slug")
+                } else {
+                    uuid_detail.clone()
+                },
+            },
+            FieldProvenance {
+                field: "studio_id",
+                layer: Layer::Default,
+                detail: "the source's studio.id".into(),
+            },
+            FieldProvenance {
+                field: "payment_link",
+                layer: Layer::Default,
+                detail: "the page URL as requested".into(),
+            },
+        ];
         let part = song.as_ref().and_then(|s| {
             let key = normalise_key_text(s);
             parts.iter().find(|p| normalise_key_text(&p.song) == key)

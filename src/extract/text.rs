@@ -30,7 +30,7 @@ static DATE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
         \b(?:register|registration|registrations|enrol|enroll|enrolment|enrollment|booking|bookings|book|sign\s*up|entries|entry|apply|applications?|submissions?|submit)\b
-            [^.!?]{0,30}?\b(?:by|before|till|until|closes?|closing|ends?|deadline|opens?|due|on\s+or\s+before)\b
+            [^.!?]{0,30}?\b(?:by|before|till|until|closes?|closing|ends?|deadline|opens?\s+(?:on|from)|due|on\s+or\s+before)\b
         | \blast\s+(?:date|day)\b | \bdeadlines?\b | \bdue\s+(?:date|by|on)\b | \bcut[\s-]?off\b
         | \bcloses?\s+(?:on|by)\b | \bend\s+date\b
         | \bearly[\s-]*bird\b
@@ -108,10 +108,16 @@ fn date_is_excluded(lines: &[&str], i: usize, m: &DateMention, prev_end: usize) 
     if header_cell_is_cue(lines, i, m.span.start) {
         return true;
     }
+    // A date alone on its line (no label of its own before it) under a label line
+    // such as `Last date to register:`.
     let rest_len = line.len() - (m.span.end - m.span.start);
-    if rest_len <= 20 && i > 0 {
+    let own_label = line[..m.span.start].chars().any(char::is_alphabetic);
+    if rest_len <= 20 && !own_label && i > 0 {
         let prev = lines[i - 1].trim();
-        if DATE_CUE.is_match(prev) && (prev.ends_with(':') || prev.len() <= 60) {
+        if DATE_CUE.is_match(prev)
+            && (prev.ends_with(':') || prev.len() <= 60)
+            && date::find_dates(prev).is_empty()
+        {
             return true;
         }
     }
@@ -517,6 +523,19 @@ mod tests {
     fn registration_deadlines_are_not_sessions() {
         let s = sched("Workshop on 21st June, 6-8 PM. Register by 15th June!\nLast date to register: 18 June\nEarly bird till 10th June");
         assert_eq!(s.slots, vec![slot(d(2026, 6, 21), (18, 0), Some((20, 0)))]);
+    }
+
+    #[test]
+    fn open_registrations_do_not_hide_the_date() {
+        let s = sched("Registrations are open for our workshop on 21 June, 6 PM\nRegistration opens on 10 June");
+        assert_eq!(s.slots, vec![slot(d(2026, 6, 21), (18, 0), None)]);
+    }
+
+    #[test]
+    fn publication_and_refund_dates_are_not_sessions() {
+        let s =
+            sched("Posted on June 2, 2026\nNo refunds after 15 June\nClass: 21 June 2026 at 7 PM");
+        assert_eq!(s.slots, vec![slot(d(2026, 6, 21), (19, 0), None)]);
     }
 
     #[test]
