@@ -131,6 +131,7 @@ fn every_fixture_page_matches_its_golden_documents() {
     let artists = ArtistDirectory::new(artists);
     let cases = cases();
     assert!(!cases.is_empty(), "no fixture page has a golden file");
+    eprintln!("{} golden pages checked", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
         let actual = extract_case(case, &sources, &artists);
