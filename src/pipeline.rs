@@ -432,7 +432,14 @@ async fn crawl_listings(
             }
             Ok(FetchOutcome::Fetched(page)) => {
                 listing_ok += 1;
-                report.pages.fetched += 1;
+                let same_body = previous
+                    .as_ref()
+                    .is_some_and(|p| p.body_sha256.as_deref() == Some(page.body_sha256.as_str()));
+                if same_body && !options.force {
+                    report.pages.unchanged += 1;
+                } else {
+                    report.pages.fetched += 1;
+                }
                 let links = extract::page_links(&page.text, &page.final_url);
                 let record = PageRecord {
                     links: links.iter().map(Url::to_string).collect(),
