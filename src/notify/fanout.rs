@@ -107,13 +107,9 @@ impl Notifier {
             };
             let target = self.store.notify_target(&d, &self.zones).await?;
             let counts = self.fan_out(&target, kind, &settings, Mode::Write).await?;
-            workshops
-                .update_one(
-                    doc! { "uuid": &uuid, "pending_fanout.kind": &kind_text, "pending_fanout.since": since },
-                    doc! { "$unset": { "pending_fanout": "" } },
-                )
-                .await
-                .map_err(StoreError::op("update", "workshops_v2"))?;
+            self.store
+                .clear_fanout_marker(&uuid, &kind_text, since)
+                .await?;
             log_counts(&counts);
             out.push(counts);
         }
@@ -395,6 +391,27 @@ impl Notifier {
             }
         }
         Ok(out)
+    }
+}
+
+impl crate::store::Store {
+    /// Removes a workshop's `pending_fanout` marker if it is still the one fanned out
+    /// (same `kind` and `since`); a newer marker set meanwhile stays. True if removed.
+    pub async fn clear_fanout_marker(
+        &self,
+        uuid: &str,
+        kind: &str,
+        since: Bson,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .workshops()
+            .update_one(
+                doc! { "uuid": uuid, "pending_fanout.kind": kind, "pending_fanout.since": since },
+                doc! { "$unset": { "pending_fanout": "" } },
+            )
+            .await
+            .map_err(StoreError::op("update", "workshops_v2"))?;
+        Ok(result.modified_count == 1)
     }
 }
 

@@ -1,5 +1,6 @@
 //! One integration-test binary (one link step on 2 cores), one module per area.
 //! Shared helpers live in `support/`.
 
+mod notify;
 mod store;
 mod support;
