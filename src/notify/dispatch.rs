@@ -2,7 +2,8 @@
 //!
 //! Up to `push.concurrency` workers each loop: claim one document with
 //! `find_one_and_update` (`pending` and due, or `sending` with an expired lease → set
-//! `status: sending`, `owner`, `lease_until`), push to each of its devices, record the
+//! `status: sending`, `owner`, `lease_until`; see [`Dispatcher::claim`]), push to each
+//! of its devices, record the
 //! outcome with an update that only matches while this dispatcher still owns it. A
 //! document whose dispatcher died mid-way is claimed again when its lease expires and
 //! sent again with the same `apns-collapse-id`, so the device shows it once.
@@ -26,9 +27,11 @@ use super::sender::{PushError, PushResponse, Pusher};
 use super::{Notifier, NotifyError};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Document};
 use mongodb::options::ReturnDocument;
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use tracing::{error, info, warn};
 
@@ -185,12 +188,45 @@ enum End {
     RetryLater,
 }
 
+/// Ids listed per query when looking for work.
+const CANDIDATE_BATCH: i64 = 1000;
+
+/// Which claimable condition a candidate was listed under.
+#[derive(Debug, Clone, Copy)]
+enum Claimable {
+    /// `pending` and due.
+    Due,
+    /// `sending`, but its dispatcher's lease expired.
+    LeaseExpired,
+}
+
+impl Claimable {
+    fn filter(self, now: DateTime<Utc>) -> Document {
+        match self {
+            Claimable::Due => {
+                doc! { "status": "pending", "next_attempt_at": { "$lte": bson_time(now) } }
+            }
+            Claimable::LeaseExpired => {
+                doc! { "status": "sending", "lease_until": { "$lte": bson_time(now) } }
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Candidates {
+    ids: VecDeque<(String, Claimable)>,
+    /// A listing found nothing: this drain is done.
+    exhausted: bool,
+}
+
 /// Drains the outbox once.
 pub struct Dispatcher<'a> {
     notifier: &'a Notifier,
     pusher: &'a dyn Pusher,
     owner: String,
     stop: Mutex<Option<ProviderFault>>,
+    candidates: tokio::sync::Mutex<Candidates>,
 }
 
 /// A dispatcher identity: host, process, random suffix.
@@ -233,6 +269,7 @@ impl<'a> Dispatcher<'a> {
             pusher,
             owner,
             stop: Mutex::new(None),
+            candidates: tokio::sync::Mutex::new(Candidates::default()),
         }
     }
 
@@ -248,34 +285,79 @@ impl<'a> Dispatcher<'a> {
         self.stop.lock().expect("stop lock").is_some()
     }
 
+    fn lease_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + chrono::Duration::from_std(self.notifier.push.lease())
+            .unwrap_or(chrono::Duration::seconds(120))
+    }
+
     /// Claims one document: a due `pending` one, or a `sending` one whose lease expired.
+    ///
+    /// Candidates are listed by id in batches (one range query per batch), then each is
+    /// claimed with `find_one_and_update` on its `_id` *and* the claimable condition, so
+    /// two dispatchers never both win one document. (One range query per claim costs
+    /// time proportional to the backlog on SecantusDB; an `_id` lookup does not.)
     pub async fn claim(&self) -> Result<Option<OutboxDoc>, StoreError> {
-        let now = self.now();
-        let lease_until = now
-            + chrono::Duration::from_std(self.notifier.push.lease())
-                .unwrap_or(chrono::Duration::seconds(120));
-        let found = self
-            .store()
-            .outbox()
-            .find_one_and_update(
-                doc! { "$or": [
-                    { "status": "pending", "next_attempt_at": { "$lte": bson_time(now) } },
-                    { "status": "sending", "lease_until": { "$lte": bson_time(now) } },
-                ] },
-                doc! {
-                    "$set": {
-                        "status": "sending",
-                        "owner": &self.owner,
-                        "lease_until": bson_time(lease_until),
-                        "updated_at": bson_time(now),
+        loop {
+            let Some((id, which)) = self.next_candidate().await? else {
+                return Ok(None);
+            };
+            let now = self.now();
+            // `_id` first: SecantusDB plans on the first indexed field it meets.
+            let mut filter = doc! { "_id": id };
+            filter.extend(which.filter(now));
+            let found = self
+                .store()
+                .outbox()
+                .find_one_and_update(
+                    filter,
+                    doc! {
+                        "$set": {
+                            "status": "sending",
+                            "owner": &self.owner,
+                            "lease_until": bson_time(self.lease_until(now)),
+                            "updated_at": bson_time(now),
+                        },
+                        "$inc": { "claims": 1 },
                     },
-                    "$inc": { "claims": 1 },
-                },
-            )
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(StoreError::op("find_one_and_update", OUTBOX))?;
-        found.map(decode).transpose()
+                )
+                .return_document(ReturnDocument::After)
+                .await
+                .map_err(StoreError::op("find_one_and_update", OUTBOX))?;
+            if let Some(found) = found {
+                return decode(found).map(Some);
+            }
+            // Taken by another dispatcher since it was listed: try the next one.
+        }
+    }
+
+    async fn next_candidate(&self) -> Result<Option<(String, Claimable)>, StoreError> {
+        let mut queue = self.candidates.lock().await;
+        if queue.ids.is_empty() && !queue.exhausted {
+            let now = self.now();
+            for which in [Claimable::Due, Claimable::LeaseExpired] {
+                let ids: Vec<Document> = self
+                    .store()
+                    .outbox()
+                    .find(which.filter(now))
+                    .projection(doc! { "_id": 1 })
+                    .limit(CANDIDATE_BATCH)
+                    .await
+                    .map_err(StoreError::op("find", OUTBOX))?
+                    .try_collect()
+                    .await
+                    .map_err(StoreError::op("find", OUTBOX))?;
+                queue.ids.extend(
+                    ids.iter()
+                        .filter_map(|d| d.get_str("_id").ok())
+                        .map(|id| (id.to_string(), which)),
+                );
+                if !queue.ids.is_empty() {
+                    break;
+                }
+            }
+            queue.exhausted = queue.ids.is_empty();
+        }
+        Ok(queue.ids.pop_front())
     }
 
     /// Claims and sends until nothing is due (or APNs refuses our credentials).
