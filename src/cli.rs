@@ -50,6 +50,9 @@ pub enum Command {
     Extract(ExtractArgs),
     /// Validate every source file and report every problem at once (file:line: key).
     Check(CheckArgs),
+    /// Push notifications: outbox status, dispatch, reminders, a test push.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +90,10 @@ pub struct IngestArgs {
     /// Pretend today is this date (YYYY-MM-DD, studio time) — for replaying fixtures.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub today: Option<chrono::NaiveDate>,
+    /// Enqueue notifications for new and changed workshops, but do not send them now
+    /// (`notify dispatch` or the daemon will).
+    #[arg(long)]
+    pub no_dispatch: bool,
 }
 
 #[derive(Debug, Args)]
@@ -138,4 +145,56 @@ mod tests {
                 .is_ok()
         );
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Outbox counts by kind and status, the oldest pending notification's age, and
+    /// device tokens deactivated in the last day.
+    Status(NotifyStatusArgs),
+    /// Drain the outbox once: send every notification that is due.
+    ///
+    /// Exit code 0 when drained; 1 when APNs refused our credentials (dispatch stopped,
+    /// notifications left pending) or pushes are not configured.
+    Dispatch(NotifyDispatchArgs),
+    /// Enqueue the reminders due now (sessions starting within `reminder_hours_before`
+    /// that have not started). `notify dispatch` sends them.
+    Reminders(NotifyRemindersArgs),
+    /// Send one test push to a user's active devices and print each device's outcome.
+    Test(NotifyTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyStatusArgs {
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyDispatchArgs {
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyRemindersArgs {
+    /// Pretend it is this time: RFC 3339 (`2026-06-20T18:00:00+05:30`) or
+    /// `YYYY-MM-DD HH:MM` in the default studio zone (Asia/Kolkata).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Show what would be enqueued; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyTestArgs {
+    /// The user (`users._id` as the app stores it in `device_tokens.user_id`).
+    #[arg(long, value_name = "USER_ID")]
+    pub user: String,
 }

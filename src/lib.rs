@@ -28,6 +28,7 @@ pub mod commands;
 pub mod extract;
 pub mod fetch;
 pub mod localdb;
+pub mod notify;
 pub mod pipeline;
 pub mod reconcile;
 pub mod report;

@@ -315,6 +315,9 @@ fn count_action(action: &Action, report: &mut RunReport) {
             report.workshops.new += 1;
             if *announce == Some(Announcement::NewWorkshop) {
                 report.new_uuids.push(draft.uuid.clone());
+                report
+                    .announced
+                    .push((Announcement::NewWorkshop, draft.clone()));
             }
         }
         Action::Update {
@@ -324,6 +327,9 @@ fn count_action(action: &Action, report: &mut RunReport) {
             report.updated_uuids.push(draft.uuid.clone());
             if *announce == Some(Announcement::ScheduleChange) {
                 report.schedule_changed_uuids.push(draft.uuid.clone());
+                report
+                    .announced
+                    .push((Announcement::ScheduleChange, draft.clone()));
             }
         }
         Action::Unchanged { .. } => report.workshops.unchanged += 1,

@@ -7,6 +7,7 @@
 pub mod check;
 pub mod extract;
 pub mod ingest;
+pub mod notify;
 
 use crate::cli::{GlobalArgs, LogFormat};
 use crate::fetch::{FetchSettings, Fetcher};

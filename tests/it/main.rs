@@ -4,6 +4,7 @@
 mod cli;
 mod extract_golden;
 mod fetch;
+mod notify;
 mod pipeline;
 mod store;
 mod support;
