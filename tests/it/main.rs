@@ -5,3 +5,5 @@ mod cli;
 mod pipeline;
 mod store;
 mod support;
+
+mod fetch;
