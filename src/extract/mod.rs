@@ -14,6 +14,12 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use url::Url;
 
+pub mod artist;
+pub mod date;
+pub mod event_type;
+pub mod price;
+pub mod time;
+
 /// Everything extraction may look at.
 pub struct ExtractInput<'a> {
     /// The event page's URL (becomes `payment_link`, case preserved, and the uuid slug).

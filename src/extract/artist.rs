@@ -1,0 +1,289 @@
+//! Matching page text against the known artists (`artists_v2`).
+//!
+//! An artist matches by Instagram handle (`@handle`, `instagram.com/handle`, compared
+//! with `artist_id` and the handle in the artist's `instagram_link`, case-insensitively)
+//! or by full name (case- and accent-insensitive, whole words). Handles that match no
+//! artist are reported as unknown.
+
+use crate::artist::{Artist, ArtistDirectory};
+use regex::Regex;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// What matching found, in the shape the document needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArtistMatches {
+    /// Matched `artist_id`s, sorted ascending, de-duplicated.
+    pub ids: Vec<String>,
+    /// Matched `artist_name`s in order of first appearance.
+    pub names: Vec<String>,
+    /// Handles seen that match no known artist, in order, de-duplicated.
+    pub unknown_handles: Vec<String>,
+}
+
+static HANDLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|[^a-z0-9_.@/])@([a-z0-9_.]{2,30})").expect("static regex"));
+static INSTA_LINK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:instagram\.com|instagr\.am)/([a-z0-9_.]{2,30})").expect("static regex")
+});
+
+const RESERVED_PATHS: &[&str] = &[
+    "p",
+    "reel",
+    "reels",
+    "stories",
+    "explore",
+    "tv",
+    "accounts",
+    "direct",
+    "about",
+    "legal",
+    "developer",
+    "web",
+];
+
+/// Lower-case ASCII form used for all matching.
+fn normalise(text: &str) -> String {
+    deunicode::deunicode(text).to_lowercase()
+}
+
+/// The handle in an Instagram profile URL.
+pub fn handle_from_link(link: &str) -> Option<String> {
+    let lower = link.to_lowercase();
+    let c = INSTA_LINK.captures(&lower)?;
+    let h = c[1].trim_end_matches('.').to_string();
+    (!RESERVED_PATHS.contains(&h.as_str())).then_some(h)
+}
+
+/// Every handle (`@x` and `instagram.com/x`) in normalised text, with its position.
+fn handles_in(norm: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for c in HANDLE.captures_iter(norm) {
+        let m = c.get(1).expect("group");
+        let h = m.as_str().trim_end_matches('.');
+        if h.chars().any(|ch| ch.is_ascii_alphabetic()) {
+            out.push((m.start(), h.to_string()));
+        }
+    }
+    for c in INSTA_LINK.captures_iter(norm) {
+        let m = c.get(1).expect("group");
+        let h = m.as_str().trim_end_matches('.');
+        if !RESERVED_PATHS.contains(&h) {
+            out.push((m.start(), h.to_string()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Words (ASCII alphanumeric runs) with their start positions.
+fn words(norm: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in norm.char_indices() {
+        if c.is_ascii_alphanumeric() {
+            start.get_or_insert(i);
+        } else if let Some(s) = start.take() {
+            out.push((s, &norm[s..i]));
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &norm[s..]));
+    }
+    out
+}
+
+/// Matches one page's text (in page order) against the directory. `ignore_handles` are
+/// handles that are not artists (the studio's own account).
+pub fn match_artists(
+    directory: &ArtistDirectory,
+    text: &str,
+    ignore_handles: &[String],
+) -> ArtistMatches {
+    let norm = normalise(text);
+    let mut by_handle: HashMap<String, &Artist> = HashMap::new();
+    for a in &directory.artists {
+        by_handle.insert(a.artist_id.to_lowercase(), a);
+        if let Some(h) = a.instagram_link.as_deref().and_then(handle_from_link) {
+            by_handle.entry(h).or_insert(a);
+        }
+    }
+    // First word of each artist name → (name words, artist).
+    let mut by_first_word: HashMap<String, Vec<(Vec<String>, &Artist)>> = HashMap::new();
+    for a in &directory.artists {
+        let name_words: Vec<String> = crate::workshop::normalise_key_text(&a.artist_name)
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let Some(first) = name_words.first().cloned() {
+            by_first_word
+                .entry(first)
+                .or_default()
+                .push((name_words, a));
+        }
+    }
+
+    // (position, artist) for every hit.
+    let mut hits: Vec<(usize, &Artist)> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    let ignore: Vec<String> = ignore_handles.iter().map(|h| h.to_lowercase()).collect();
+    for (pos, handle) in handles_in(&norm) {
+        match by_handle.get(&handle) {
+            Some(a) => hits.push((pos, a)),
+            None => {
+                if !ignore.contains(&handle) && !unknown.contains(&handle) {
+                    unknown.push(handle);
+                }
+            }
+        }
+    }
+    let ws = words(&norm);
+    for (i, (pos, w)) in ws.iter().enumerate() {
+        let Some(cands) = by_first_word.get(*w) else {
+            continue;
+        };
+        for (name_words, artist) in cands {
+            let fits = name_words.len() <= ws.len() - i
+                && name_words.iter().zip(&ws[i..]).all(|(n, (_, w))| n == w);
+            if fits {
+                hits.push((*pos, artist));
+            }
+        }
+    }
+    hits.sort_by_key(|(pos, _)| *pos);
+
+    let mut names: Vec<String> = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
+    for (_, a) in hits {
+        if !ids.contains(&a.artist_id) {
+            ids.push(a.artist_id.clone());
+            names.push(a.artist_name.clone());
+        }
+    }
+    ids.sort();
+    ArtistMatches {
+        ids,
+        names,
+        unknown_handles: unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> ArtistDirectory {
+        let a = |id: &str, name: &str, link: Option<&str>| Artist {
+            artist_id: id.into(),
+            artist_name: name.into(),
+            instagram_link: link.map(str::to_string),
+        };
+        ArtistDirectory::new(vec![
+            a(
+                "vipuldevrani",
+                "Vipul Devrani",
+                Some("https://www.instagram.com/vipuldevrani/"),
+            ),
+            a("rajesh_dance", "Rajesh Kumar", None),
+            a(
+                "aadil.khan",
+                "Aadil Khan",
+                Some("https://instagram.com/aadilkhan_official"),
+            ),
+            a("zoe", "Zoë Saldaña", None),
+        ])
+    }
+
+    #[test]
+    fn handle_matches_artist_id_case_insensitively() {
+        let m = match_artists(&dir(), "Workshop by @VipulDevrani this Sunday", &[]);
+        assert_eq!(m.ids, vec!["vipuldevrani"]);
+        assert_eq!(m.names, vec!["Vipul Devrani"]);
+    }
+
+    #[test]
+    fn handle_with_trailing_full_stop() {
+        let m = match_artists(&dir(), "Learn from @rajesh_dance.", &[]);
+        assert_eq!(m.ids, vec!["rajesh_dance"]);
+    }
+
+    #[test]
+    fn instagram_link_matches() {
+        let m = match_artists(
+            &dir(),
+            "see https://www.instagram.com/vipuldevrani/ for more",
+            &[],
+        );
+        assert_eq!(m.ids, vec!["vipuldevrani"]);
+    }
+
+    #[test]
+    fn handle_from_artist_instagram_link_is_an_alias() {
+        let m = match_artists(&dir(), "@aadilkhan_official", &[]);
+        assert_eq!(m.ids, vec!["aadil.khan"]);
+    }
+
+    #[test]
+    fn full_name_matches_case_and_accent_insensitively() {
+        let m = match_artists(&dir(), "with ZOE SALDANA and rajesh kumar", &[]);
+        assert_eq!(m.names, vec!["Zoë Saldaña", "Rajesh Kumar"]);
+        assert_eq!(m.ids, vec!["rajesh_dance", "zoe"]);
+    }
+
+    #[test]
+    fn names_must_be_whole_words() {
+        let m = match_artists(&dir(), "Rajesh Kumars fan club; Vipul Devranis", &[]);
+        assert!(m.ids.is_empty());
+    }
+
+    #[test]
+    fn partial_name_does_not_match() {
+        let m = match_artists(&dir(), "Rajesh teaches", &[]);
+        assert!(m.ids.is_empty());
+    }
+
+    #[test]
+    fn names_in_order_of_first_appearance_ids_sorted() {
+        let m = match_artists(
+            &dir(),
+            "Vipul Devrani x Rajesh Kumar, again @vipuldevrani",
+            &[],
+        );
+        assert_eq!(m.names, vec!["Vipul Devrani", "Rajesh Kumar"]);
+        assert_eq!(m.ids, vec!["rajesh_dance", "vipuldevrani"]);
+    }
+
+    #[test]
+    fn email_addresses_are_not_handles() {
+        let m = match_artists(&dir(), "mail vipuldevrani@example.com", &[]);
+        assert!(m.ids.is_empty());
+        assert!(m.unknown_handles.is_empty());
+    }
+
+    #[test]
+    fn unknown_handles_are_reported_once_ignoring_the_studio() {
+        let m = match_artists(
+            &dir(),
+            "@someone_new and @someone_new at @dance_n_addiction",
+            &["dance_n_addiction".to_string()],
+        );
+        assert_eq!(m.unknown_handles, vec!["someone_new"]);
+    }
+
+    #[test]
+    fn reserved_instagram_paths_are_not_handles() {
+        let m = match_artists(&dir(), "https://www.instagram.com/reel/Cx1/", &[]);
+        assert!(m.unknown_handles.is_empty());
+    }
+
+    #[test]
+    fn handle_from_link_extracts_profile() {
+        assert_eq!(
+            handle_from_link("https://www.instagram.com/Dance_N_Addiction/"),
+            Some("dance_n_addiction".into())
+        );
+        assert_eq!(handle_from_link("https://www.instagram.com/p/abc"), None);
+        assert_eq!(handle_from_link("https://example.com"), None);
+    }
+}

@@ -1,0 +1,694 @@
+//! Finding calendar dates in free text.
+//!
+//! Recognised forms (case-insensitive, optional weekday prefix such as `Sat,`):
+//! `21st June`, `21 Jun 2025`, `21st of June, 2025`, `June 21`, `June 21st, 2025`,
+//! day-first numerals `21/06/2025`, `21-06-2025`, `21.06.2025`, ISO `2025-06-21` (and ISO
+//! date-times, whose time is kept), ranges `21-22 June`, `June 21-22`, `1st to 3rd March`,
+//! `21 June - 2 July`, and lists `June 21 & 28`, `21st, 22nd and 28th June`.
+//!
+//! Parsing is split in two steps so that a whole page can share year knowledge:
+//! [`find_dates`] returns [`DateMention`]s whose items may lack a year, and
+//! [`resolve_mentions`] fills missing years: the year a page states for the same day and
+//! month elsewhere, else the next occurrence on or after `today`. Impossible dates
+//! (`31 June`, `29 Feb 2025`) never produce a mention. Numbers without a month name or
+//! full numeric date (phone numbers, prices, times, team sizes) are never dates.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
+use regex::Regex;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+/// Ranges longer than this many days are not expanded into daily sessions: only their
+/// first day is kept (a "June 1 - August 30" season is not 91 workshops).
+pub const MAX_RANGE_DAYS: i64 = 10;
+
+/// A day and month as written, with the year when the text gives one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartialDate {
+    pub day: u32,
+    pub month: u32,
+    pub year: Option<i32>,
+}
+
+/// One date expression as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateItem {
+    Single(PartialDate),
+    /// Inclusive range of days.
+    Range(PartialDate, PartialDate),
+}
+
+/// A date expression found in text: its byte span and the dates it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateMention {
+    pub span: Range<usize>,
+    pub items: Vec<DateItem>,
+    /// The time of an ISO date-time (`2025-06-21T18:00`), local as written.
+    pub time: Option<NaiveTime>,
+}
+
+impl DateMention {
+    /// True when every item states its year.
+    pub fn has_explicit_year(&self) -> bool {
+        self.items.iter().all(|i| match i {
+            DateItem::Single(d) => d.year.is_some(),
+            DateItem::Range(a, b) => a.year.is_some() && b.year.is_some(),
+        })
+    }
+}
+
+const MONTH: &str = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?";
+const DAY: &str = r"(?:3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)?";
+const YEAR: &str = r"(?:(?:19|20)\d{2}|['’]\d{2})";
+const WEEKDAY: &str = r"(?:(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day|nesday|rsday|urday|sday)?\.?,?\s*)";
+const RANGE_SEP: &str = r"\s*(?:-|–|—|~|\bto\b|\btill\b|\buntil\b|\bthru\b|\bthrough\b)\s*";
+const LIST_SEP: &str = r"\s*(?:,|&|\+|\band\b)\s*";
+
+/// Day-first: `21st June 2025`, `21-22 June`, `1st to 3rd March`, `21 & 28 June`,
+/// `21 June - 2 July 2025`.
+static DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
+    let days = format!(r"(?P<days>{DAY}(?:(?:{RANGE_SEP}|{LIST_SEP}){WEEKDAY}?{DAY}\b)*)");
+    let re = format!(
+        r"(?i)\b{WEEKDAY}?{days}\s*(?:of\s+)?(?P<mon>{MONTH})(?:,?\s*(?P<year>{YEAR})\b)?(?:{RANGE_SEP}{WEEKDAY}?(?P<day2>{DAY})\s*(?:of\s+)?(?P<mon2>{MONTH})(?:,?\s*(?P<year2>{YEAR})\b)?)?"
+    );
+    Regex::new(&re).expect("static regex")
+});
+
+/// Month-first: `June 21`, `June 21st, 2025`, `June 21-22`, `June 21 & 28`,
+/// `June 28 - July 2`.
+static MONTH_FIRST: LazyLock<Regex> = LazyLock::new(|| {
+    let days = format!(r"(?P<days>{DAY}\b(?:(?:{RANGE_SEP}|{LIST_SEP}){DAY}\b)*)");
+    let re = format!(
+        r"(?i)\b{WEEKDAY}?(?P<mon>{MONTH})\s*{days}(?:,?\s*(?P<year>{YEAR})\b)?(?:{RANGE_SEP}{WEEKDAY}?(?P<mon2>{MONTH})\s*(?P<day2>{DAY})\b(?:,?\s*(?P<year2>{YEAR})\b)?)?"
+    );
+    Regex::new(&re).expect("static regex")
+});
+
+/// Day-first numerals: `21/06/2025`, `21-06-2025`, `21.06.2025`, `21/06/25`.
+static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b{WEEKDAY}?(?P<d>\d{{1,2}})(?P<sep>[/.-])(?P<m>\d{{1,2}})(?P<sep2>[/.-])(?P<y>(?:19|20)\d{{2}}|\d{{2}})\b"
+    ))
+    .expect("static regex")
+});
+
+/// ISO dates and date-times: `2025-06-21`, `2025-06-21T18:00:00+05:30`, `2025/06/21`.
+static ISO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?P<y>(?:19|20)\d{2})(?P<sep>[-/])(?P<m>\d{1,2})[-/](?P<d>\d{1,2})(?:(?:T|\s)(?P<h>\d{2}):(?P<mi>\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b",
+    )
+    .expect("static regex")
+});
+
+static DAY_NUM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)(?P<n>\d{{1,2}})(?:st|nd|rd|th)?|(?P<sep>{RANGE_SEP}|{LIST_SEP})"
+    ))
+    .expect("static regex")
+});
+
+static RANGE_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:-|–|—|~|to|till|until|thru|through)\s*$").expect("static regex")
+});
+
+/// What follows a date that shows its trailing number was a clock time: `June 6-8 PM`.
+static TIME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:[ap]\.?\s?m\b|[ap]\.m\.|:\d{2}|\.\d{2}\s*[ap]\.?m|hrs\b|o'?clock)")
+        .expect("static regex")
+});
+
+/// Month number from a month name or abbreviation.
+pub fn month_number(name: &str) -> Option<u32> {
+    let n = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let m = match n.get(..3)? {
+        "jan" => 1,
+        "feb" => 2,
+        "mar" => 3,
+        "apr" => 4,
+        "may" => 5,
+        "jun" => 6,
+        "jul" => 7,
+        "aug" => 8,
+        "sep" => 9,
+        "oct" => 10,
+        "nov" => 11,
+        "dec" => 12,
+        _ => return None,
+    };
+    Some(m)
+}
+
+fn parse_year(s: &str) -> Option<i32> {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    let y: i32 = digits.parse().ok()?;
+    Some(if digits.len() == 2 { 2000 + y } else { y })
+}
+
+/// True when day/month is a real calendar day in some year (29 Feb allowed without a
+/// year), and in `year` when given.
+fn plausible(day: u32, month: u32, year: Option<i32>) -> bool {
+    match year {
+        Some(y) => NaiveDate::from_ymd_opt(y, month, day).is_some(),
+        None => NaiveDate::from_ymd_opt(2024, month, day).is_some(),
+    }
+}
+
+/// Days and the separators between them, from a `days` group such as `21st, 22nd & 28th`.
+fn day_sequence(text: &str) -> Vec<(u32, bool)> {
+    // (day, joined_to_previous_by_range)
+    let mut out = Vec::new();
+    let mut pending_range = false;
+    for c in DAY_NUM.captures_iter(text) {
+        if let Some(n) = c.name("n") {
+            if let Ok(d) = n.as_str().parse::<u32>() {
+                out.push((d, pending_range && !out.is_empty()));
+            }
+            pending_range = false;
+        } else if let Some(sep) = c.name("sep") {
+            pending_range = RANGE_WORD.is_match(sep.as_str());
+        }
+    }
+    out
+}
+
+/// Turns a day sequence sharing one month/year into items.
+fn items_from_days(days: &[(u32, bool)], month: u32, year: Option<i32>) -> Option<Vec<DateItem>> {
+    let mut items: Vec<DateItem> = Vec::new();
+    for &(d, ranged) in days {
+        if !plausible(d, month, year) {
+            return None;
+        }
+        let pd = PartialDate {
+            day: d,
+            month,
+            year,
+        };
+        match (ranged, items.pop()) {
+            (true, Some(DateItem::Single(prev))) if prev.day < d => {
+                items.push(DateItem::Range(prev, pd))
+            }
+            (_, Some(prev)) => {
+                items.push(prev);
+                items.push(DateItem::Single(pd));
+            }
+            (_, None) => items.push(DateItem::Single(pd)),
+        }
+    }
+    (!items.is_empty()).then_some(items)
+}
+
+/// Every date expression in `text`, in text order, without overlaps.
+pub fn find_dates(text: &str) -> Vec<DateMention> {
+    let mut found: Vec<DateMention> = Vec::new();
+    let mut taken: Vec<Range<usize>> = Vec::new();
+    let overlaps = |taken: &[Range<usize>], r: &Range<usize>| {
+        taken.iter().any(|t| t.start < r.end && r.start < t.end)
+    };
+
+    for c in ISO.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        let (Ok(y), Ok(m), Ok(d)) = (
+            c["y"].parse::<i32>(),
+            c["m"].parse::<u32>(),
+            c["d"].parse::<u32>(),
+        ) else {
+            continue;
+        };
+        if NaiveDate::from_ymd_opt(y, m, d).is_none() {
+            continue;
+        }
+        let time = match (c.name("h"), c.name("mi")) {
+            (Some(h), Some(mi)) => NaiveTime::from_hms_opt(
+                h.as_str().parse().unwrap_or(99),
+                mi.as_str().parse().unwrap_or(99),
+                0,
+            ),
+            _ => None,
+        };
+        let span = whole.range();
+        taken.push(span.clone());
+        found.push(DateMention {
+            span,
+            items: vec![DateItem::Single(PartialDate {
+                day: d,
+                month: m,
+                year: Some(y),
+            })],
+            time,
+        });
+    }
+
+    for c in NUMERIC.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        let span = whole.range();
+        if overlaps(&taken, &span) || c["sep"] != c["sep2"] {
+            continue;
+        }
+        // A two-digit year only with slashes (`21/06/25`); `21.06.25` is too often a
+        // version or a time.
+        if c["y"].len() == 2 && &c["sep"] != "/" {
+            continue;
+        }
+        // Part of a longer number run (phone numbers like 98-45-2025-11).
+        let before = text[..span.start].chars().next_back();
+        let after = text[span.end..].chars().next();
+        if matches!(before, Some(ch) if ch.is_ascii_digit() || ch == '-' || ch == '/' || ch == '+')
+            || matches!(after, Some(ch) if ch == '-' || ch == '/')
+            || matches!(after, Some('.'))
+                && text[span.end + 1..].starts_with(|ch: char| ch.is_ascii_digit())
+        {
+            continue;
+        }
+        let (Ok(d), Ok(m)) = (c["d"].parse::<u32>(), c["m"].parse::<u32>()) else {
+            continue;
+        };
+        let Some(y) = parse_year(&c["y"]) else {
+            continue;
+        };
+        // Day first; month-first only when day-first is impossible (06/21/2025).
+        let (day, month) = if NaiveDate::from_ymd_opt(y, m, d).is_some() {
+            (d, m)
+        } else if NaiveDate::from_ymd_opt(y, d, m).is_some() {
+            (m, d)
+        } else {
+            continue;
+        };
+        taken.push(span.clone());
+        found.push(DateMention {
+            span,
+            items: vec![DateItem::Single(PartialDate {
+                day,
+                month,
+                year: Some(y),
+            })],
+            time: None,
+        });
+    }
+
+    for (re, day_first) in [(&*DAY_FIRST, true), (&*MONTH_FIRST, false)] {
+        for c in re.captures_iter(text) {
+            let whole = c.get(0).expect("match");
+            let mut span = whole.range();
+            // Trim a trailing list/range separator the regex may not have taken.
+            if overlaps(&taken, &span) {
+                continue;
+            }
+            let Some(month) = month_number(&c["mon"]) else {
+                continue;
+            };
+            let year = c.name("year").and_then(|y| parse_year(y.as_str()));
+            let mut days = day_sequence(&c["days"]);
+            if days.is_empty() {
+                continue;
+            }
+            // `June 6-8 PM`: the last number is an hour, not a day.
+            if !day_first && c.name("mon2").is_none() && c.name("year").is_none() {
+                let days_m = c.name("days").expect("group");
+                if TIME_AFTER.is_match(&text[days_m.end()..]) {
+                    if days.len() < 2 {
+                        continue;
+                    }
+                    days.truncate(1);
+                    let first_len = DAY_NUM.find(days_m.as_str()).map(|m| m.end()).unwrap_or(0);
+                    span.end = days_m.start() + first_len;
+                }
+            }
+            let second = match (c.name("day2"), c.name("mon2")) {
+                (Some(d2), Some(m2)) => {
+                    let day2: u32 = d2
+                        .as_str()
+                        .trim_end_matches(|ch: char| ch.is_ascii_alphabetic())
+                        .parse()
+                        .unwrap_or(0);
+                    let Some(month2) = month_number(m2.as_str()) else {
+                        continue;
+                    };
+                    let year2 = c.name("year2").and_then(|y| parse_year(y.as_str()));
+                    Some(PartialDate {
+                        day: day2,
+                        month: month2,
+                        year: year2,
+                    })
+                }
+                _ => None,
+            };
+            let items = match second {
+                Some(end) => {
+                    // `21 June - 2 July 2025`: the end's year is the start's too (or the
+                    // year before, across a new year).
+                    let start_year =
+                        year.or(end.year.map(|y| if month > end.month { y - 1 } else { y }));
+                    let (start_day, _) = days[0];
+                    if days.len() != 1
+                        || !plausible(start_day, month, start_year)
+                        || !plausible(end.day, end.month, end.year)
+                    {
+                        continue;
+                    }
+                    vec![DateItem::Range(
+                        PartialDate {
+                            day: start_day,
+                            month,
+                            year: start_year,
+                        },
+                        end,
+                    )]
+                }
+                None => match items_from_days(&days, month, year) {
+                    Some(items) => items,
+                    None => continue,
+                },
+            };
+            taken.push(span.clone());
+            found.push(DateMention {
+                span,
+                items,
+                time: None,
+            });
+        }
+    }
+    found.sort_by_key(|m| m.span.start);
+    found
+}
+
+/// The next date with this day and month on or after `today` (within 8 years, for 29
+/// February).
+pub fn next_occurrence(day: u32, month: u32, today: NaiveDate) -> Option<NaiveDate> {
+    (today.year()..today.year() + 9)
+        .filter_map(|y| NaiveDate::from_ymd_opt(y, month, day))
+        .find(|d| *d >= today)
+}
+
+/// Known years per (day, month), from every mention that states one.
+pub fn stated_years(mentions: &[DateMention]) -> HashMap<(u32, u32), i32> {
+    let mut years = HashMap::new();
+    for m in mentions {
+        for item in &m.items {
+            let parts: &[PartialDate] = match item {
+                DateItem::Single(d) => std::slice::from_ref(d),
+                DateItem::Range(a, b) => &[*a, *b],
+            };
+            for p in parts {
+                if let Some(y) = p.year {
+                    years.entry((p.day, p.month)).or_insert(y);
+                }
+            }
+        }
+    }
+    years
+}
+
+fn resolve_partial(
+    p: &PartialDate,
+    known: &HashMap<(u32, u32), i32>,
+    today: NaiveDate,
+) -> Option<NaiveDate> {
+    match p.year.or_else(|| known.get(&(p.day, p.month)).copied()) {
+        Some(y) => NaiveDate::from_ymd_opt(y, p.month, p.day),
+        None => next_occurrence(p.day, p.month, today),
+    }
+}
+
+/// The dates one mention names. Ranges up to [`MAX_RANGE_DAYS`] expand to every day;
+/// longer ones give their first day.
+pub fn resolve_mention(
+    mention: &DateMention,
+    known: &HashMap<(u32, u32), i32>,
+    today: NaiveDate,
+) -> Vec<NaiveDate> {
+    let mut out = Vec::new();
+    for item in &mention.items {
+        match item {
+            DateItem::Single(p) => out.extend(resolve_partial(p, known, today)),
+            DateItem::Range(a, b) => {
+                let Some(start) = resolve_partial(a, known, today) else {
+                    continue;
+                };
+                let end = match b.year {
+                    Some(y) => NaiveDate::from_ymd_opt(y, b.month, b.day),
+                    None => next_occurrence(b.day, b.month, start),
+                };
+                match end {
+                    Some(end) if end >= start && (end - start).num_days() < MAX_RANGE_DAYS => {
+                        let mut d = start;
+                        while d <= end {
+                            out.push(d);
+                            d += Duration::days(1);
+                        }
+                    }
+                    _ => out.push(start),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Resolves every mention of one page together (years stated for a day and month in
+/// one mention apply to the same day and month elsewhere).
+pub fn resolve_mentions(mentions: &[DateMention], today: NaiveDate) -> Vec<Vec<NaiveDate>> {
+    let known = stated_years(mentions);
+    mentions
+        .iter()
+        .map(|m| resolve_mention(m, &known, today))
+        .collect()
+}
+
+/// Convenience: every date in `text`, resolved, in text order (duplicates kept).
+pub fn dates_in(text: &str, today: NaiveDate) -> Vec<NaiveDate> {
+    resolve_mentions(&find_dates(text), today)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn today() -> NaiveDate {
+        d(2026, 6, 1)
+    }
+
+    fn dates(text: &str) -> Vec<NaiveDate> {
+        dates_in(text, today())
+    }
+
+    #[test]
+    fn ordinal_day_and_full_month_without_year_is_next_occurrence() {
+        assert_eq!(dates("Workshop on 21st June"), vec![d(2026, 6, 21)]);
+    }
+
+    #[test]
+    fn yearless_date_before_today_rolls_to_next_year() {
+        assert_eq!(dates("21st May"), vec![d(2027, 5, 21)]);
+        assert_eq!(dates("April 10th"), vec![d(2027, 4, 10)]);
+    }
+
+    #[test]
+    fn yearless_date_equal_to_today_stays_this_year() {
+        assert_eq!(dates("1 June"), vec![d(2026, 6, 1)]);
+    }
+
+    #[test]
+    fn abbreviated_month_with_year() {
+        assert_eq!(dates("21 Jun 2025"), vec![d(2025, 6, 21)]);
+        assert_eq!(dates("3 Sept. 2026"), vec![d(2026, 9, 3)]);
+        assert_eq!(dates("3 Sep 2026"), vec![d(2026, 9, 3)]);
+    }
+
+    #[test]
+    fn day_of_month_with_comma_year() {
+        assert_eq!(dates("21st of June, 2025"), vec![d(2025, 6, 21)]);
+    }
+
+    #[test]
+    fn two_digit_year_with_apostrophe() {
+        assert_eq!(dates("21 June '26"), vec![d(2026, 6, 21)]);
+        assert_eq!(dates("21 June ’26"), vec![d(2026, 6, 21)]);
+    }
+
+    #[test]
+    fn month_first_forms() {
+        assert_eq!(dates("June 21"), vec![d(2026, 6, 21)]);
+        assert_eq!(dates("June 21st, 2025"), vec![d(2025, 6, 21)]);
+        assert_eq!(
+            dates("Day 1(March 1, 2013) : Bollywood Jazz"),
+            vec![d(2013, 3, 1)]
+        );
+    }
+
+    #[test]
+    fn weekday_prefixes_are_accepted() {
+        assert_eq!(dates("Sat, 21 June 2025"), vec![d(2025, 6, 21)]);
+        assert_eq!(dates("Saturday, June 21st, 2025"), vec![d(2025, 6, 21)]);
+        assert_eq!(dates("Saturday, February 29th, 2020"), vec![d(2020, 2, 29)]);
+        assert_eq!(dates("Sun 22nd June"), vec![d(2026, 6, 22)]);
+    }
+
+    #[test]
+    fn numeric_dates_are_day_first() {
+        assert_eq!(dates("Sat, 21/06/2025"), vec![d(2025, 6, 21)]);
+        assert_eq!(dates("05/07/2026"), vec![d(2026, 7, 5)]);
+        assert_eq!(dates("05-07-2026"), vec![d(2026, 7, 5)]);
+        assert_eq!(dates("05.07.2026"), vec![d(2026, 7, 5)]);
+        assert_eq!(dates("05/07/26"), vec![d(2026, 7, 5)]);
+    }
+
+    #[test]
+    fn numeric_month_first_only_when_day_first_is_impossible() {
+        assert_eq!(dates("06/21/2025"), vec![d(2025, 6, 21)]);
+    }
+
+    #[test]
+    fn iso_date_and_datetime() {
+        assert_eq!(dates("2025-06-21"), vec![d(2025, 6, 21)]);
+        let m = find_dates("starts 2025-06-21T18:30:00+05:30 sharp");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].time, NaiveTime::from_hms_opt(18, 30, 0));
+        assert_eq!(
+            &"starts 2025-06-21T18:30:00+05:30 sharp"[m[0].span.clone()],
+            "2025-06-21T18:30:00+05:30"
+        );
+    }
+
+    #[test]
+    fn day_first_range_expands_to_every_day() {
+        assert_eq!(dates("21-22 June"), vec![d(2026, 6, 21), d(2026, 6, 22)]);
+        assert_eq!(
+            dates("1st to 3rd March 2013"),
+            vec![d(2013, 3, 1), d(2013, 3, 2), d(2013, 3, 3)]
+        );
+        assert_eq!(
+            dates("21st – 22nd June"),
+            vec![d(2026, 6, 21), d(2026, 6, 22)]
+        );
+    }
+
+    #[test]
+    fn month_first_range() {
+        assert_eq!(dates("June 21-22"), vec![d(2026, 6, 21), d(2026, 6, 22)]);
+        assert_eq!(
+            dates("June 21 to 23, 2025"),
+            vec![d(2025, 6, 21), d(2025, 6, 22), d(2025, 6, 23)]
+        );
+    }
+
+    #[test]
+    fn cross_month_ranges() {
+        assert_eq!(
+            dates("June 29 - July 1"),
+            vec![d(2026, 6, 29), d(2026, 6, 30), d(2026, 7, 1)]
+        );
+        assert_eq!(
+            dates("30 June to 2 July 2026"),
+            vec![d(2026, 6, 30), d(2026, 7, 1), d(2026, 7, 2)]
+        );
+    }
+
+    #[test]
+    fn range_across_new_year_takes_previous_year_for_start() {
+        assert_eq!(
+            dates("31 Dec - 1 Jan 2027"),
+            vec![d(2026, 12, 31), d(2027, 1, 1)]
+        );
+    }
+
+    #[test]
+    fn long_ranges_keep_only_first_day() {
+        assert_eq!(dates("June 1 - August 30"), vec![d(2026, 6, 1)]);
+    }
+
+    #[test]
+    fn lists_of_days() {
+        assert_eq!(dates("June 21 & 28"), vec![d(2026, 6, 21), d(2026, 6, 28)]);
+        assert_eq!(
+            dates("21st, 22nd and 28th June"),
+            vec![d(2026, 6, 21), d(2026, 6, 22), d(2026, 6, 28)]
+        );
+        assert_eq!(
+            dates("21 & 28 June 2025"),
+            vec![d(2025, 6, 21), d(2025, 6, 28)]
+        );
+    }
+
+    #[test]
+    fn comma_year_is_not_a_listed_day() {
+        assert_eq!(dates("June 21, 2025 at noon"), vec![d(2025, 6, 21)]);
+    }
+
+    #[test]
+    fn impossible_dates_are_rejected() {
+        assert!(dates("31 June").is_empty());
+        assert!(dates("29 Feb 2025").is_empty());
+        assert!(dates("31/02/2025").is_empty());
+        assert!(dates("2025-13-01").is_empty());
+        assert!(dates("June 32").is_empty());
+    }
+
+    #[test]
+    fn leap_day_without_year_is_next_leap_year() {
+        assert_eq!(dates("29 Feb"), vec![d(2028, 2, 29)]);
+    }
+
+    #[test]
+    fn phone_numbers_prices_and_times_are_not_dates() {
+        assert!(dates("Call +91-98450-21234 or 080-2345-6789").is_empty());
+        assert!(dates("Fee ₹ 1,200 / 850/-").is_empty());
+        assert!(dates("6:00pm–8:00pm, 18:00-20:00").is_empty());
+        assert!(dates("Team size 5-12, time limit 9 minutes").is_empty());
+        assert!(dates("Version 1.2.3 released").is_empty());
+    }
+
+    #[test]
+    fn month_with_hour_range_is_one_day_not_a_range() {
+        let m = find_dates("June 6-8 PM");
+        assert_eq!(m.len(), 1);
+        assert_eq!(resolve_mentions(&m, today()), vec![vec![d(2026, 6, 6)]]);
+        assert_eq!(m[0].span, 0..6);
+    }
+
+    #[test]
+    fn words_containing_month_names_are_not_dates() {
+        assert!(dates("Marching band 21 people").is_empty());
+        assert!(dates("Junior 12").is_empty());
+        assert!(dates("decimal 5").is_empty());
+    }
+
+    #[test]
+    fn stated_year_for_same_day_applies_to_yearless_mention() {
+        // The prelims "2nd March" is the same day as the final's "2nd March, 2013".
+        assert_eq!(
+            dates("The final on 2nd March, 2013. The prelims on 2nd March. 10 AM"),
+            vec![d(2013, 3, 2), d(2013, 3, 2)]
+        );
+    }
+
+    #[test]
+    fn spans_cover_the_expression() {
+        let text = "Join us on Sat, 21st June 2025 for fun";
+        let m = find_dates(text);
+        assert_eq!(&text[m[0].span.clone()], "Sat, 21st June 2025");
+    }
+
+    #[test]
+    fn several_mentions_in_text_order() {
+        assert_eq!(
+            dates("Batch A: 28 June. Batch B: June 21st"),
+            vec![d(2026, 6, 28), d(2026, 6, 21)]
+        );
+    }
+
+    #[test]
+    fn month_number_reads_names_and_abbreviations() {
+        assert_eq!(month_number("September"), Some(9));
+        assert_eq!(month_number("sept."), Some(9));
+        assert_eq!(month_number("DEC"), Some(12));
+        assert_eq!(month_number("xyz"), None);
+    }
+}
