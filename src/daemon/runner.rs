@@ -74,6 +74,59 @@ pub async fn run_with_lease(
     report
 }
 
+/// How the manual `ingest` takes leases.
+pub struct ManualLeases<'a> {
+    pub leases: &'a Leases,
+    /// How long to wait while another process runs the studio.
+    pub busy_wait: Duration,
+    /// Ctrl-C.
+    pub stop: &'a CancellationToken,
+}
+
+/// The manual `ingest` of one studio: takes the lease, waiting up to `busy_wait` while
+/// another process (a daemon, another `ingest`) runs the studio (`on_busy` hears who,
+/// once), then runs it. Still busy after the wait: a `failed` report naming the holder.
+pub async fn run_manual(
+    ctx: &RunContext,
+    manual: &ManualLeases<'_>,
+    source: &Source,
+    options: &RunOptions,
+    progress: &dyn Progress,
+    on_busy: impl FnMut(&super::lease::LeaseHolder),
+) -> RunReport {
+    let ManualLeases {
+        leases,
+        busy_wait,
+        stop,
+    } = *manual;
+    let studio = &source.studio.id;
+    let failed = |message: String| RunReport {
+        studio_id: studio.clone(),
+        outcome: Outcome::Failed,
+        started_at: Utc::now().to_rfc3339(),
+        errors: vec![message],
+        ..RunReport::default()
+    };
+    let acquired = tokio::select! {
+        a = leases.acquire_waiting(studio, "manual", busy_wait, on_busy) => a,
+        _ = stop.cancelled() => return RunReport {
+            outcome: Outcome::Interrupted,
+            ..failed("interrupted before it started".into())
+        },
+    };
+    match acquired {
+        Ok(Acquire::Acquired(lease)) => {
+            run_with_lease(ctx, lease, source, options, progress, stop).await
+        }
+        Ok(Acquire::Busy(holder)) => failed(format!(
+            "not run: the studio is busy, {holder} is running it (waited {} s; \
+             daemon.busy_wait_secs sets how long)",
+            busy_wait.as_secs()
+        )),
+        Err(err) => failed(format!("not run: cannot take the studio's lease: {err}")),
+    }
+}
+
 /// The report of a run cut short, after marking its `ingest_runs` document.
 async fn interrupted(
     ctx: &RunContext,
