@@ -153,7 +153,7 @@ pub struct DaemonConfig {
     /// text on a terminal), `text` or `json`. Env `NACHNA_LOG_FORMAT`. Default `auto`.
     pub log_format: String,
     /// Log filter (`tracing` directives, e.g. `info,nachna_ingest::fetch=debug`) when
-    /// `RUST_LOG` is unset. Default `info`.
+    /// `RUST_LOG` is unset. Default `info,tokio_cron_scheduler=warn`.
     pub log_level: String,
 }
 
@@ -170,7 +170,7 @@ impl Default for DaemonConfig {
             jitter_max_ms: 30_000,
             reminder_scan_interval_secs: 60,
             log_format: "auto".into(),
-            log_level: "info".into(),
+            log_level: "info,tokio_cron_scheduler=warn".into(),
         }
     }
 }

@@ -83,6 +83,7 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
             .flat_map(|d| d.scheduled.iter())
             .filter(|s| s.studio_id == id)
             .filter_map(|s| s.next_run)
+            .filter(|t| *t >= now)
             .min();
         let (next_run, next_run_source) = match scheduled {
             Some(t) => (Some(t), "daemon"),

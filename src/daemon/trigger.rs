@@ -265,8 +265,12 @@ impl Requests {
             "workshops": report.workshops,
         }))
         .unwrap_or_default();
-        let r = self
-            .collection()
+        // Counted first, so the metric is there by the time a waiting `trigger` sees
+        // the outcome.
+        for _ in 0..ids.len() {
+            metrics::record_trigger(if status == "done" { "done" } else { "failed" });
+        }
+        self.collection()
             .update_many(
                 doc! { "_id": { "$in": ids } },
                 doc! { "$set": {
@@ -281,9 +285,6 @@ impl Requests {
             )
             .await
             .map_err(StoreError::op("update", REQUESTS))?;
-        for _ in 0..r.modified_count {
-            metrics::record_trigger(if status == "done" { "done" } else { "failed" });
-        }
         Ok(())
     }
 }

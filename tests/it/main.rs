@@ -2,6 +2,7 @@
 //! Shared helpers live in `support/`.
 
 mod cli;
+mod daemon;
 mod pipeline;
 mod store;
 mod support;
