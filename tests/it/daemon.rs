@@ -720,3 +720,165 @@ async fn manual_ingest_waits_for_a_studio_the_daemon_is_running() {
     assert_no_overlap(&runs);
     assert!(d.stop().await.success(), "{}", d.log());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_last_run_next_run_lease_and_open_triggers() {
+    let w = World::new("daemon_status").await;
+    w.add_studio("busy", "0 0 0 1 1 *", false, vec![slow(3), fast()]);
+    w.add_studio("hourly", "0 0 * * * *", true, vec![fast()]);
+    let settings = w.settings("s", &daemon_section(free_port(), ""));
+    let mut d = w.spawn_daemon("daemon", &settings, &[]);
+    let status = |args: &'static [&'static str]| {
+        let w = &w;
+        let settings = settings.clone();
+        async move {
+            let out = w.run(&settings, args).await;
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            text(&out.stdout)
+        }
+    };
+    let json = || async {
+        serde_json::from_str::<serde_json::Value>(&status(&["status", "--json"]).await).unwrap()
+    };
+    wait_for("the daemon to report itself", &[&d], || async {
+        let s = json().await;
+        (s["daemons"].as_array()?.len() == 1).then_some(())
+    })
+    .await;
+    let out = w.run(&settings, &["trigger", "--studio", "busy"]).await;
+    assert!(out.status.success());
+    let during = wait_for("the triggered run to hold the lease", &[&d], || async {
+        let s = json().await;
+        s["studios"][0]["lease"].is_object().then_some(s)
+    })
+    .await;
+    let busy = &during["studios"][0];
+    assert_eq!(busy["studio_id"], "busy");
+    assert_eq!(busy["lease"]["purpose"], "trigger");
+    assert_eq!(busy["lease"]["owner"], during["daemons"][0]["owner"]);
+    assert_eq!(busy["next_run_source"], "disabled");
+    let open = during["open_triggers"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{during}");
+    assert_eq!(open[0]["status"], "running");
+    let hourly = &during["studios"][1];
+    assert_eq!(hourly["studio_id"], "hourly");
+    assert_eq!(hourly["next_run_source"], "daemon");
+    assert!(hourly["next_run"].is_string(), "{during}");
+    assert!(hourly["last_run"].is_null());
+
+    let after = wait_for("the triggered run to finish", &[&d], || async {
+        let s = json().await;
+        (s["studios"][0]["last_run"]["outcome"] == "success").then_some(s)
+    })
+    .await;
+    let busy = &after["studios"][0];
+    assert_eq!(busy["last_run"]["trigger"], "trigger");
+    assert!(busy["lease"].is_null(), "{after}");
+    assert!(after["open_triggers"].as_array().unwrap().is_empty());
+    assert!(after["outbox_depth"].is_null());
+    let human = status(&["status"]).await;
+    assert!(human.contains("last run:  success (trigger)"), "{human}");
+    assert!(human.contains("OUTBOX  n/a"), "{human}");
+    assert!(d.stop().await.success(), "{}", d.log());
+}
+
+mod leases {
+    use crate::support::mongo;
+    use nachna_ingest::daemon::lease::{Acquire, LeaseTiming, Leases, OwnerId};
+    use nachna_ingest::store::Store;
+    use std::time::Duration;
+
+    async fn store(test: &str) -> Store {
+        let names = mongo::unique_names(test);
+        let uri = tokio::task::spawn_blocking(mongo::server_uri)
+            .await
+            .unwrap();
+        Store::open(&uri, &names.discovery, &names.app, Duration::from_secs(10))
+            .await
+            .unwrap()
+    }
+
+    fn timing(ttl_ms: u64) -> LeaseTiming {
+        LeaseTiming {
+            ttl: Duration::from_millis(ttl_ms),
+            renew_every: Duration::from_millis(ttl_ms / 4),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_held_lease_is_busy_for_others_and_free_after_release() {
+        let store = store("lease_busy").await;
+        let a = Leases::new(store.clone(), OwnerId::new(), timing(60_000));
+        let b = Leases::new(store.clone(), OwnerId::new(), timing(60_000));
+        let Acquire::Acquired(lease) = a.try_acquire("s", "schedule").await.unwrap() else {
+            panic!("a free lease is acquired");
+        };
+        match b.try_acquire("s", "trigger").await.unwrap() {
+            Acquire::Busy(holder) => {
+                assert_eq!(holder.owner, a.owner().as_str());
+                assert_eq!(holder.purpose, "schedule");
+            }
+            Acquire::Acquired(_) => panic!("two owners hold one studio"),
+        }
+        // Another studio is independent.
+        assert!(matches!(
+            b.try_acquire("t", "trigger").await.unwrap(),
+            Acquire::Acquired(_)
+        ));
+        lease.release().await;
+        let Acquire::Acquired(taken) = b.try_acquire("s", "trigger").await.unwrap() else {
+            panic!("a released lease is free");
+        };
+        assert!(taken.taken_over_from().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_lease_renewed_while_held_survives_its_ttl_and_an_abandoned_one_is_taken_over() {
+        let store = store("lease_expiry").await;
+        let a = Leases::new(store.clone(), OwnerId::new(), timing(1_200));
+        let b = Leases::new(store.clone(), OwnerId::new(), timing(1_200));
+        let Acquire::Acquired(held) = a.try_acquire("s", "schedule").await.unwrap() else {
+            panic!("acquired");
+        };
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert!(
+            matches!(b.try_acquire("s", "x").await.unwrap(), Acquire::Busy(_)),
+            "renewals keep the lease alive past its ttl"
+        );
+        assert!(!held.lost().is_cancelled());
+        // Dropped without release: renewals stop and the lease expires.
+        drop(held);
+        let taken = loop {
+            if let Acquire::Acquired(l) = b.try_acquire("s", "x").await.unwrap() {
+                break l;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(
+            taken.taken_over_from().map(|h| h.owner.clone()),
+            Some(a.owner().to_string())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lease_taken_by_another_owner_is_reported_lost() {
+        let store = store("lease_lost").await;
+        let a = Leases::new(store.clone(), OwnerId::new(), timing(800));
+        let Acquire::Acquired(held) = a.try_acquire("s", "schedule").await.unwrap() else {
+            panic!("acquired");
+        };
+        // Someone rewrites the lease (as a takeover after a long pause would).
+        store
+            .discovery
+            .collection::<mongodb::bson::Document>("ingest_leases")
+            .update_one(
+                mongodb::bson::doc! { "_id": "s" },
+                mongodb::bson::doc! { "$set": { "owner": "someone-else" } },
+            )
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(30), held.lost().cancelled())
+            .await
+            .expect("the holder learns it lost the lease");
+    }
+}
