@@ -53,6 +53,58 @@ pub enum Command {
     /// Push notifications: outbox status, dispatch, reminders, a test push.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// Run as a service: every studio on its cron schedule, trigger requests, health and
+    /// metrics, until SIGTERM/SIGINT. SIGHUP reloads the source files.
+    Run(RunArgs),
+    /// Ask the running daemon(s) to re-ingest studios now.
+    ///
+    /// Exit code with --wait: 0 when every run succeeded, 1 when any failed, was partial
+    /// or was interrupted, 3 when no outcome came within --timeout.
+    Trigger(TriggerArgs),
+    /// Per studio: last run, next scheduled run, lease holder; outbox depth; pending
+    /// triggers; live daemons.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Fetch from saved pages (a directory with manifest.toml) instead of the network.
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TriggerArgs {
+    /// Studio id(s) to re-ingest (repeatable).
+    #[arg(
+        long = "studio",
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub studios: Vec<String>,
+    /// Every studio in the sources directory.
+    #[arg(long)]
+    pub all: bool,
+    /// Re-extract pages even when they are unchanged.
+    #[arg(long)]
+    pub force: bool,
+    /// Wait for the outcome and print the run summary.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: give up after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    pub timeout: u64,
+    /// With --wait: print the finished requests as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

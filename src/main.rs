@@ -8,7 +8,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    commands::init_tracing(cli.global.log_format);
+    // `run` sets up logging itself, once its settings (log format and level) are read.
+    if !matches!(cli.command, Command::Run(_)) {
+        commands::init_tracing(cli.global.log_format);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {
@@ -22,6 +25,9 @@ fn main() -> ExitCode {
             Command::Extract(args) => commands::extract::run(&cli.global, args).await,
             Command::Check(args) => commands::check::run(&cli.global, args),
             Command::Notify(cmd) => commands::notify::run(&cli.global, cmd).await,
+            Command::Run(args) => commands::run::run(&cli.global, args).await,
+            Command::Trigger(args) => commands::trigger::run(&cli.global, args).await,
+            Command::Status(args) => commands::status::run(&cli.global, args).await,
         }
     });
     match result {

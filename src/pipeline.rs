@@ -394,6 +394,16 @@ fn request<'a>(
     }
 }
 
+/// Fetch latency by outcome, for `/metrics` (a no-op outside the daemon).
+fn observe_fetch<E>(studio: &str, fetched: &Result<FetchOutcome, E>, started: Instant) {
+    let outcome = match fetched {
+        Ok(FetchOutcome::Fetched(_)) => "downloaded",
+        Ok(FetchOutcome::NotModified { .. }) => "unchanged",
+        Err(_) => "failed",
+    };
+    crate::daemon::metrics::observe_fetch(studio, outcome, started.elapsed());
+}
+
 async fn crawl_listings(
     ctx: &RunContext,
     source: &Source,
@@ -422,11 +432,13 @@ async fn crawl_listings(
         let previous = ctx.store.load_page(url.as_str()).await.ok().flatten();
         let validators = validators_for(previous.as_ref(), options);
         let span = info_span!("page", url = %url, kind = "listing");
+        let fetch_started = Instant::now();
         let fetched = ctx
             .fetcher
             .fetch(&request(source, &url, validators.as_ref()))
             .instrument(span)
             .await;
+        observe_fetch(&source.studio.id, &fetched, fetch_started);
         let links: Vec<Url> = match fetched {
             Ok(FetchOutcome::NotModified { .. }) => {
                 listing_ok += 1;
@@ -508,11 +520,13 @@ async fn process_event_page(
             }
         };
         let validators = validators_for(previous.as_ref(), options);
-        let page = match ctx
+        let fetch_started = Instant::now();
+        let fetched = ctx
             .fetcher
             .fetch(&request(source, url, validators.as_ref()))
-            .await
-        {
+            .await;
+        observe_fetch(&source.studio.id, &fetched, fetch_started);
+        let page = match fetched {
             Ok(FetchOutcome::NotModified { .. }) => {
                 if let Some(prev) = previous {
                     return PageResult::Unchanged { uuids: prev.uuids };

@@ -20,6 +20,7 @@ pub struct Settings {
     pub push: crate::notify::config::PushConfig,
     /// `[notify]`: what is sent and when (templates, expiry, outbox TTL).
     pub notify: crate::notify::config::NotifyConfig,
+    pub daemon: DaemonConfig,
 }
 
 impl Default for Settings {
@@ -31,6 +32,7 @@ impl Default for Settings {
             ingest: IngestConfig::default(),
             push: Default::default(),
             notify: Default::default(),
+            daemon: DaemonConfig::default(),
         }
     }
 }
@@ -121,6 +123,64 @@ impl Default for IngestConfig {
     }
 }
 
+/// `[daemon]`: the long-running service (`nachna-ingest run`), and the leases the
+/// manual `ingest` command shares with it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// Address of the `/healthz`, `/readyz` and `/metrics` server, or `off`. Env
+    /// `NACHNA_HEALTH_ADDRESS`. Default `127.0.0.1:9464` (loopback only: put a proxy or
+    /// the scraper on the same host rather than opening it wider).
+    pub health_address: String,
+    /// On SIGTERM/SIGINT, how long in-flight runs and pushes may take to finish before
+    /// they are cut short and recorded as interrupted, seconds. Default 30 (well under
+    /// systemd's 90 s stop timeout).
+    pub grace_period_secs: u64,
+    /// How often the daemon looks for `trigger` requests, milliseconds. Default 2000.
+    pub trigger_poll_ms: u64,
+    /// A trigger request no daemon picked up within this many seconds is marked
+    /// `expired`. Default 3600.
+    pub trigger_expiry_secs: u64,
+    /// Lifetime of a studio lease without renewal, seconds: how long a crashed owner
+    /// blocks its studio. Default 120.
+    pub lease_ttl_secs: u64,
+    /// How often a live run renews its lease, seconds (must be well under the ttl).
+    /// Default 20.
+    pub lease_renew_secs: u64,
+    /// How long the manual `ingest` waits for a studio another process is running,
+    /// seconds (0: do not wait, report it busy). Default 600.
+    pub busy_wait_secs: u64,
+    /// Largest random delay added to a scheduled run so studios with the same cron do
+    /// not all start together, milliseconds. Default 30000.
+    pub jitter_max_ms: u64,
+    /// How often the reminder scan runs, seconds. Default 60.
+    pub reminder_scan_interval_secs: u64,
+    /// Log format of `run` when `--log-format` is not given: `auto` (JSON under systemd,
+    /// text on a terminal), `text` or `json`. Env `NACHNA_LOG_FORMAT`. Default `auto`.
+    pub log_format: String,
+    /// Log filter (`tracing` directives, e.g. `info,nachna_ingest::fetch=debug`) when
+    /// `RUST_LOG` is unset. Default `info,tokio_cron_scheduler=warn`.
+    pub log_level: String,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            health_address: "127.0.0.1:9464".into(),
+            grace_period_secs: 30,
+            trigger_poll_ms: 2000,
+            trigger_expiry_secs: 3600,
+            lease_ttl_secs: 120,
+            lease_renew_secs: 20,
+            busy_wait_secs: 600,
+            jitter_max_ms: 30_000,
+            reminder_scan_interval_secs: 60,
+            log_format: "auto".into(),
+            log_level: "info,tokio_cron_scheduler=warn".into(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("cannot read config file {path}: {source}")]
@@ -191,6 +251,12 @@ impl Settings {
                 name: name.into(),
                 message,
             })?;
+        if let Some(v) = non_empty("NACHNA_HEALTH_ADDRESS") {
+            self.daemon.health_address = v;
+        }
+        if let Some(v) = non_empty("NACHNA_LOG_FORMAT") {
+            self.daemon.log_format = v;
+        }
         Ok(())
     }
 

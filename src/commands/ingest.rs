@@ -3,6 +3,8 @@
 
 use crate::cli::{GlobalArgs, IngestArgs};
 use crate::clock::{Clock, FixedClock, SystemClock};
+use crate::daemon::lease::{LeaseHolder, LeaseTiming, Leases, OwnerId};
+use crate::daemon::runner;
 use crate::pipeline::{self, Progress, RunContext, RunOptions};
 use crate::report::{Outcome, RunReport};
 use crate::source::Source;
@@ -12,6 +14,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
 
 pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCode> {
     let settings = super::load_settings(global)?;
@@ -48,10 +51,40 @@ pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCo
     } else {
         Box::new(LineProgress)
     };
+    // Each studio runs under its lease, like the daemon's runs, so a manual ingest never
+    // runs a studio alongside a daemon (or another ingest): it waits up to
+    // `daemon.busy_wait_secs` for the other run to end, then reports the studio busy.
+    // A dry run writes nothing and takes no lease. Ctrl-C stops the current run cleanly
+    // (recorded as interrupted, lease released); a second Ctrl-C exits at once.
+    let leases = Leases::new(
+        db.store.clone(),
+        OwnerId::new(),
+        LeaseTiming::from_settings(&settings.daemon),
+    );
+    let busy_wait = std::time::Duration::from_secs(settings.daemon.busy_wait_secs);
+    let stop = interrupt_token();
     let mut reports: Vec<RunReport> = Vec::new();
     for source in sources {
-        let report =
-            pipeline::run_source(&ctx, source, &artists, &options, progress.as_ref()).await;
+        if stop.is_cancelled() {
+            break;
+        }
+        let report = if args.dry_run {
+            pipeline::run_source(&ctx, source, &artists, &options, progress.as_ref()).await
+        } else {
+            let on_busy = |holder: &LeaseHolder| {
+                eprintln!(
+                    "{}: busy, {holder} is running it; waiting up to {} s",
+                    source.studio.id,
+                    busy_wait.as_secs()
+                )
+            };
+            let manual = runner::ManualLeases {
+                leases: &leases,
+                busy_wait,
+                stop: &stop,
+            };
+            runner::run_manual(&ctx, &manual, source, &options, progress.as_ref(), on_busy).await
+        };
         reports.push(report);
     }
     drop(progress);
@@ -71,6 +104,22 @@ pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCo
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Fires on the first Ctrl-C; the second exits at once.
+fn interrupt_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let fire = token.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: stopping the current run (Ctrl-C again to quit at once)");
+            fire.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    token
 }
 
 fn select<'a>(

@@ -8,6 +8,9 @@ pub mod check;
 pub mod extract;
 pub mod ingest;
 pub mod notify;
+pub mod run;
+pub mod status;
+pub mod trigger;
 
 use crate::cli::{GlobalArgs, LogFormat};
 use crate::fetch::{FetchSettings, Fetcher};
@@ -24,7 +27,14 @@ use tracing_subscriber::EnvFilter;
 
 /// Logs go to stderr (stdout is for command output such as `--json`).
 pub fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_tracing_with(format, "info");
+}
+
+/// As [`init_tracing`], with this filter when `RUST_LOG` is unset.
+pub fn init_tracing_with(format: LogFormat, default_filter: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(default_filter))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,

@@ -57,6 +57,29 @@ fn specs() -> Vec<IndexSpec> {
             name: "studio_recent",
             unique: false,
         },
+        // Daemon: trigger requests (watcher polls by status; claims by studio), and
+        // live daemons by last heartbeat. Leases are keyed by `_id` = studio id.
+        IndexSpec {
+            database: Db::Discovery,
+            collection: "ingest_requests",
+            keys: doc! { "status": 1, "requested_at": 1 },
+            name: "status_age",
+            unique: false,
+        },
+        IndexSpec {
+            database: Db::Discovery,
+            collection: "ingest_requests",
+            keys: doc! { "studio_id": 1, "status": 1 },
+            name: "studio_status",
+            unique: false,
+        },
+        IndexSpec {
+            database: Db::Discovery,
+            collection: "ingest_daemons",
+            keys: doc! { "last_seen": 1 },
+            name: "last_seen",
+            unique: false,
+        },
         IndexSpec {
             database: Db::Discovery,
             collection: "studios",

@@ -2,6 +2,7 @@
 //! Shared helpers live in `support/`.
 
 mod cli;
+mod daemon;
 mod extract_golden;
 mod fetch;
 mod notify;

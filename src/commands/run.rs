@@ -1,0 +1,43 @@
+//! `nachna-ingest run`: the daemon. Refuses to start, listing every problem, when a
+//! source file is invalid; otherwise runs until SIGTERM/SIGINT and exits 0.
+
+use crate::cli::{GlobalArgs, LogFormat, RunArgs};
+use crate::daemon::{Daemon, DaemonOptions};
+use anyhow::bail;
+use std::process::ExitCode;
+use tracing::warn;
+
+pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let settings = super::load_settings(global)?;
+    let format = match global.log_format {
+        LogFormat::Auto => parse_log_format(&settings.daemon.log_format)?,
+        explicit => explicit,
+    };
+    super::init_tracing_with(format, &settings.daemon.log_level);
+    let sources = match crate::source::load_dir(&settings.sources_dir) {
+        Ok(s) => s,
+        Err(errs) => bail!("refusing to start: {errs}"),
+    };
+    if sources.is_empty() {
+        warn!(dir = %settings.sources_dir.display(), "no source files: nothing will be scheduled until some are added (SIGHUP reloads)");
+    }
+    let daemon = Daemon::build(
+        settings,
+        sources,
+        DaemonOptions {
+            replay: args.replay,
+        },
+    )
+    .await?;
+    daemon.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_log_format(text: &str) -> anyhow::Result<LogFormat> {
+    Ok(match text.trim().to_ascii_lowercase().as_str() {
+        "auto" | "" => LogFormat::Auto,
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => bail!("daemon.log_format `{other}`: expected auto, text or json"),
+    })
+}

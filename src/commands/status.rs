@@ -1,0 +1,260 @@
+//! `nachna-ingest status`: per studio the last run (outcome, counts, when), the next
+//! scheduled run and who holds the lease; the outbox depth; pending triggers; the live
+//! daemons. Reads only.
+
+use crate::cli::{GlobalArgs, StatusArgs};
+use crate::daemon::lease::OwnerId;
+use crate::daemon::lease::{all_leases, LeaseHolder};
+use crate::daemon::presence::{self, DaemonInfo};
+use crate::daemon::scheduler::next_after;
+use crate::daemon::trigger::{Request, Requests};
+use crate::store::runs::RUNS;
+use crate::store::{Store, StoreError};
+use anyhow::bail;
+use chrono::{DateTime, Utc};
+use mongodb::bson::{doc, Document};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+#[derive(Debug, Serialize)]
+struct StudioStatus {
+    studio_id: String,
+    last_run: Option<LastRun>,
+    /// From a live daemon's scheduler when one schedules the studio, else computed
+    /// from the source's cron.
+    next_run: Option<DateTime<Utc>>,
+    next_run_source: &'static str,
+    lease: Option<LeaseHolder>,
+}
+
+#[derive(Debug, Serialize)]
+struct LastRun {
+    run_id: String,
+    outcome: String,
+    trigger: String,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    counts: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+struct Status {
+    daemons: Vec<DaemonInfo>,
+    studios: Vec<StudioStatus>,
+    /// Outbox documents by status; `None` until notifications exist.
+    outbox_depth: Option<Vec<(String, u64)>>,
+    open_triggers: Vec<Request>,
+}
+
+/// Outbox depth by status for `status`.
+///
+/// TODO(notify): count the outbox by status here once `src/notify/` lands.
+pub async fn outbox_depth(_store: &Store) -> Result<Option<Vec<(String, u64)>>, StoreError> {
+    Ok(None)
+}
+
+pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let settings = super::load_settings(global)?;
+    if settings.mongodb_uri().is_none() {
+        bail!(
+            "`status` reads the daemon's MongoDB: set --mongodb-uri or NACHNA_MONGODB_URI \
+             to the database `nachna-ingest run` uses"
+        );
+    }
+    let sources = match crate::source::load_dir(&settings.sources_dir) {
+        Ok(s) => s,
+        Err(errs) => {
+            eprintln!("warning: {errs}");
+            Vec::new()
+        }
+    };
+    let db = super::open_database(&settings).await?;
+    let store = &db.store;
+    let now = Utc::now();
+    let daemons = presence::live_daemons(store).await?;
+    let leases = all_leases(store).await?;
+    let mut ids: BTreeSet<String> = sources.iter().map(|s| s.studio.id.clone()).collect();
+    ids.extend(leases.iter().map(|l| l.studio_id.clone()));
+    let mut studios = Vec::new();
+    for id in ids {
+        let scheduled = daemons
+            .iter()
+            .flat_map(|d| d.scheduled.iter())
+            .filter(|s| s.studio_id == id)
+            .filter_map(|s| s.next_run)
+            .filter(|t| *t >= now)
+            .min();
+        let (next_run, next_run_source) = match scheduled {
+            Some(t) => (Some(t), "daemon"),
+            None => match sources.iter().find(|s| s.studio.id == id) {
+                Some(s) if s.schedule.enabled => {
+                    (next_after(&s.schedule.cron, s.timezone, now), "cron")
+                }
+                Some(_) => (None, "disabled"),
+                None => (None, "no source file"),
+            },
+        };
+        studios.push(StudioStatus {
+            last_run: last_run(store, &id).await?,
+            lease: leases
+                .iter()
+                .find(|l| l.studio_id == id && l.is_live(now))
+                .cloned(),
+            studio_id: id,
+            next_run,
+            next_run_source,
+        });
+    }
+    let status = Status {
+        daemons,
+        studios,
+        outbox_depth: outbox_depth(store).await?,
+        open_triggers: Requests::new(store.clone(), OwnerId::new()).open().await?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print_text(&status, now);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn last_run(store: &Store, studio: &str) -> Result<Option<LastRun>, StoreError> {
+    let doc = store
+        .discovery
+        .collection::<Document>(RUNS)
+        .find_one(doc! { "studio_id": studio })
+        .sort(doc! { "started_at": -1 })
+        .await
+        .map_err(StoreError::op("find", RUNS))?;
+    Ok(doc.map(|d| LastRun {
+        run_id: d.get_str("_id").unwrap_or_default().to_string(),
+        outcome: d.get_str("outcome").unwrap_or_default().to_string(),
+        trigger: d.get_str("trigger").unwrap_or_default().to_string(),
+        started_at: d.get_datetime("started_at").ok().map(|t| t.to_chrono()),
+        finished_at: d.get_datetime("finished_at").ok().map(|t| t.to_chrono()),
+        counts: d
+            .get_document("counts")
+            .ok()
+            .and_then(|c| serde_json::to_value(c).ok())
+            .unwrap_or(serde_json::Value::Null),
+    }))
+}
+
+fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - t).num_seconds();
+    let rel = match secs {
+        s if s < 0 => format!("in {}", human(-s)),
+        s => format!("{} ago", human(s)),
+    };
+    format!("{} ({rel})", t.format("%Y-%m-%d %H:%M:%SZ"))
+}
+
+fn human(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+fn counts_line(c: &serde_json::Value) -> String {
+    let n = |a: &str, b: &str| c[a][b].as_i64().unwrap_or(0);
+    if c.is_null() {
+        return String::new();
+    }
+    format!(
+        "pages fetched {} unchanged {} failed {}; workshops new {} updated {} unchanged {} archived {}",
+        n("pages", "fetched"),
+        n("pages", "unchanged"),
+        n("pages", "failed"),
+        n("workshops", "new"),
+        n("workshops", "updated"),
+        n("workshops", "unchanged"),
+        n("workshops", "archived"),
+    )
+}
+
+fn print_text(s: &Status, now: DateTime<Utc>) {
+    println!("DAEMONS");
+    if s.daemons.is_empty() {
+        println!(
+            "  none reported in the last {} s",
+            presence::LIVE_WITHIN.as_secs()
+        );
+    }
+    for d in &s.daemons {
+        println!(
+            "  {} v{} {}{}{}",
+            d.owner,
+            d.version,
+            d.state,
+            d.started_at
+                .map(|t| format!(", up since {}", ago(t, now)))
+                .unwrap_or_default(),
+            if d.running.is_empty() {
+                String::new()
+            } else {
+                format!(", running {}", d.running.join(", "))
+            }
+        );
+    }
+    println!("STUDIOS");
+    for st in &s.studios {
+        println!("  {}", st.studio_id);
+        match &st.last_run {
+            Some(r) => {
+                println!(
+                    "    last run:  {} ({}) started {}{}",
+                    r.outcome,
+                    r.trigger,
+                    r.started_at.map(|t| ago(t, now)).unwrap_or_default(),
+                    r.finished_at
+                        .map(|t| format!(", finished {}", ago(t, now)))
+                        .unwrap_or_default()
+                );
+                let counts = counts_line(&r.counts);
+                if !counts.is_empty() {
+                    println!("               {counts}");
+                }
+            }
+            None => println!("    last run:  never"),
+        }
+        match st.next_run {
+            Some(t) => println!("    next run:  {} [{}]", ago(t, now), st.next_run_source),
+            None => println!("    next run:  none [{}]", st.next_run_source),
+        }
+        match &st.lease {
+            Some(l) => println!("    lease:     {l}"),
+            None => println!("    lease:     free"),
+        }
+    }
+    match &s.outbox_depth {
+        Some(depths) => {
+            let parts: Vec<String> = depths.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            println!("OUTBOX  {}", parts.join(", "));
+        }
+        None => println!("OUTBOX  n/a (notifications not built in yet)"),
+    }
+    println!("TRIGGERS");
+    if s.open_triggers.is_empty() {
+        println!("  none pending");
+    }
+    for r in &s.open_triggers {
+        println!(
+            "  {} {} {}{}{}",
+            r.id,
+            r.studio_id,
+            r.status,
+            r.requested_at
+                .map(|t| format!(", requested {}", ago(t, now)))
+                .unwrap_or_default(),
+            r.claimed_by
+                .as_deref()
+                .map(|c| format!(", on {c}"))
+                .unwrap_or_default()
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! `nachna-ingest trigger`: asks the running daemon(s) to re-ingest studios now, by
+//! recording requests in `ingest_requests` (see `daemon::trigger`). With `--wait`, polls
+//! until every request has an outcome and prints the run summaries.
+//!
+//! Exit codes: 0 requested (or, with `--wait`, every run succeeded); 1 a run failed, was
+//! partial or was interrupted for good; 2 the command could not run; 3 `--wait` gave up
+//! after `--timeout` seconds (the requests stay queued until a daemon takes them or they
+//! expire).
+
+use crate::cli::{GlobalArgs, TriggerArgs};
+use crate::daemon::lease::OwnerId;
+use crate::daemon::presence;
+use crate::daemon::trigger::{Request, Requests};
+use anyhow::bail;
+use mongodb::bson::oid::ObjectId;
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub async fn run(global: &GlobalArgs, args: TriggerArgs) -> anyhow::Result<ExitCode> {
+    let settings = super::load_settings(global)?;
+    if settings.mongodb_uri().is_none() {
+        bail!(
+            "`trigger` reaches the daemon through its MongoDB: set --mongodb-uri or \
+             NACHNA_MONGODB_URI to the database `nachna-ingest run` uses"
+        );
+    }
+    let sources = super::load_sources(&settings.sources_dir)?;
+    let studios: Vec<String> = if args.all {
+        sources.iter().map(|s| s.studio.id.clone()).collect()
+    } else {
+        for id in &args.studios {
+            if !sources.iter().any(|s| &s.studio.id == id) {
+                bail!(
+                    "no source file for studio `{id}` in {}; known studios: {}",
+                    settings.sources_dir.display(),
+                    sources
+                        .iter()
+                        .map(|s| s.studio.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        args.studios.clone()
+    };
+    let db = super::open_database(&settings).await?;
+    let requests = Requests::new(db.store.clone(), OwnerId::new());
+    let mut waiting: BTreeMap<ObjectId, String> = BTreeMap::new();
+    for studio in &studios {
+        let id = requests.insert(studio, args.force).await?;
+        eprintln!("{studio}: re-ingest requested (request {id})");
+        waiting.insert(id, studio.clone());
+    }
+    if !args.wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if presence::live_daemons(&db.store).await?.is_empty() {
+        eprintln!(
+            "warning: no daemon has reported in the last {} s; the request(s) wait for one \
+             (is `nachna-ingest run` running against this database?)",
+            presence::LIVE_WITHIN.as_secs()
+        );
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout);
+    let mut finished: Vec<Request> = Vec::new();
+    let mut announced: BTreeMap<ObjectId, String> = BTreeMap::new();
+    while !waiting.is_empty() {
+        for (id, studio) in waiting.clone() {
+            let Some(req) = requests.get(id).await? else {
+                bail!("request {id} ({studio}) disappeared from ingest_requests");
+            };
+            if req.is_final() {
+                waiting.remove(&id);
+                if !args.json {
+                    print_request(&req);
+                }
+                finished.push(req);
+            } else if req.status == "running" && announced.get(&id) != req.claimed_by.as_ref() {
+                let by = req.claimed_by.clone().unwrap_or_default();
+                eprintln!("{studio}: running on {by}");
+                announced.insert(id, by);
+            }
+        }
+        if waiting.is_empty() {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&finished)?);
+            }
+            for (id, studio) in &waiting {
+                eprintln!(
+                    "{studio}: no outcome within {} s (request {id} stays queued until a daemon takes it or it expires)",
+                    args.timeout
+                );
+            }
+            return Ok(ExitCode::from(3));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&finished)?);
+    }
+    Ok(if finished.iter().all(Request::succeeded) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_request(req: &Request) {
+    match (&req.summary, req.status.as_str()) {
+        (Some(summary), _) => println!("{summary}"),
+        (None, status) => println!(
+            "{}: {status}{}",
+            req.studio_id,
+            req.outcome
+                .as_deref()
+                .map(|o| format!(" ({o})"))
+                .unwrap_or_default()
+        ),
+    }
+    for e in &req.errors {
+        println!("  error: {e}");
+    }
+}

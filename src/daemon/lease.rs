@@ -1,0 +1,396 @@
+//! Per-studio leases in `discovery.ingest_leases`: a studio is run only by the process
+//! holding its lease, whether that is a daemon's schedule, its trigger watcher, or the
+//! manual `ingest` command, on this machine or another.
+//!
+//! One document per studio, `_id` = studio id:
+//! `{ owner, host, pid, purpose, acquired_at, renewed_at, expires_at }`.
+//!
+//! * Acquire: one atomic `findOneAndUpdate` with upsert whose filter matches only a
+//!   free lease (expired, or already ours). When someone else holds it the filter
+//!   matches nothing and the upsert collides with the existing `_id`: busy.
+//! * Renew: every `lease_renew_secs` while the run lives, only if still ours.
+//!   When a renewal finds the lease taken, or renewals keep failing until the lease
+//!   would expire, the lease is *lost*: [`Lease::lost`] fires and the run is stopped.
+//! * Release: delete the document if still ours. A crashed owner's lease simply
+//!   expires after `lease_ttl_secs` and the next process takes it over.
+//!
+//! Expiry uses each process's own clock: keep replicas' clocks in sync (NTP), far
+//! tighter than the ttl.
+
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use mongodb::bson::{doc, Document};
+use mongodb::options::ReturnDocument;
+use serde::Serialize;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+pub const LEASES: &str = "ingest_leases";
+
+/// Who this process is, in leases, runs and trigger claims: `host:pid:random`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerId(Arc<str>);
+
+impl OwnerId {
+    pub fn new() -> OwnerId {
+        OwnerId(
+            format!(
+                "{}:{}:{:06x}",
+                crate::store::runs::hostname(),
+                std::process::id(),
+                rand::random::<u32>() & 0xff_ffff
+            )
+            .into(),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for OwnerId {
+    fn default() -> Self {
+        OwnerId::new()
+    }
+}
+
+impl fmt::Display for OwnerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How long leases live and how often they are renewed.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseTiming {
+    pub ttl: Duration,
+    pub renew_every: Duration,
+}
+
+impl LeaseTiming {
+    pub fn from_settings(d: &crate::settings::DaemonConfig) -> LeaseTiming {
+        let ttl = Duration::from_secs(d.lease_ttl_secs.max(1));
+        let renew = Duration::from_secs(d.lease_renew_secs.max(1)).min(ttl / 2);
+        LeaseTiming {
+            ttl,
+            renew_every: renew.max(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// A lease as stored: who holds a studio and until when.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeaseHolder {
+    pub studio_id: String,
+    pub owner: String,
+    pub purpose: String,
+    pub acquired_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl LeaseHolder {
+    fn from_doc(d: &Document) -> LeaseHolder {
+        LeaseHolder {
+            studio_id: d.get_str("_id").unwrap_or_default().to_string(),
+            owner: d.get_str("owner").unwrap_or_default().to_string(),
+            purpose: d.get_str("purpose").unwrap_or_default().to_string(),
+            acquired_at: d.get_datetime("acquired_at").ok().map(|t| t.to_chrono()),
+            expires_at: d.get_datetime("expires_at").ok().map(|t| t.to_chrono()),
+        }
+    }
+
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|t| t > now)
+    }
+}
+
+impl fmt::Display for LeaseHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.owner, self.purpose)?;
+        if let Some(t) = self.acquired_at {
+            write!(f, " since {}", t.format("%Y-%m-%d %H:%M:%SZ"))?;
+        }
+        if let Some(t) = self.expires_at {
+            write!(f, ", lease expires {}", t.format("%H:%M:%SZ"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The lease table, as seen by one owner.
+#[derive(Clone)]
+pub struct Leases {
+    store: Store,
+    owner: OwnerId,
+    timing: LeaseTiming,
+}
+
+/// The answer to an acquire.
+pub enum Acquire {
+    Acquired(Lease),
+    Busy(LeaseHolder),
+}
+
+impl Leases {
+    pub fn new(store: Store, owner: OwnerId, timing: LeaseTiming) -> Leases {
+        Leases {
+            store,
+            owner,
+            timing,
+        }
+    }
+
+    pub fn owner(&self) -> &OwnerId {
+        &self.owner
+    }
+
+    fn collection(&self) -> mongodb::Collection<Document> {
+        self.store.discovery.collection(LEASES)
+    }
+
+    /// Takes the studio's lease if it is free (or expired), without waiting.
+    pub async fn try_acquire(&self, studio: &str, purpose: &str) -> Result<Acquire, StoreError> {
+        let now = Utc::now();
+        let expires = now + self.timing.ttl;
+        let result = self
+            .collection()
+            .find_one_and_update(
+                doc! {
+                    "_id": studio,
+                    "$or": [
+                        { "expires_at": { "$lte": now } },
+                        { "owner": self.owner.as_str() },
+                    ],
+                },
+                doc! { "$set": {
+                    "owner": self.owner.as_str(),
+                    "host": crate::store::runs::hostname(),
+                    "pid": std::process::id() as i64,
+                    "purpose": purpose,
+                    "acquired_at": now,
+                    "renewed_at": now,
+                    "expires_at": expires,
+                } },
+            )
+            .upsert(true)
+            .return_document(ReturnDocument::Before)
+            .await;
+        let previous = match result {
+            Ok(previous) => previous,
+            Err(err) if is_duplicate_key(&err) => {
+                return match self.holder(studio).await? {
+                    Some(holder) => Ok(Acquire::Busy(holder)),
+                    // Released between our attempt and the read: try once more later.
+                    None => Ok(Acquire::Busy(LeaseHolder {
+                        studio_id: studio.to_string(),
+                        owner: "(just released)".into(),
+                        purpose: String::new(),
+                        acquired_at: None,
+                        expires_at: None,
+                    })),
+                };
+            }
+            Err(err) => return Err(StoreError::op("findOneAndUpdate", LEASES)(err)),
+        };
+        let taken_over_from = previous
+            .as_ref()
+            .map(LeaseHolder::from_doc)
+            .filter(|h| h.owner != self.owner.as_str());
+        if let Some(h) = &taken_over_from {
+            warn!(studio, previous_owner = %h.owner, expired_at = ?h.expires_at,
+                "took over an expired lease: its owner stopped renewing it (crashed or cut off)");
+            super::metrics::record_lease_takeover(studio);
+        }
+        let lost = CancellationToken::new();
+        let renewer = tokio::spawn(renew_loop(
+            self.clone(),
+            studio.to_string(),
+            expires,
+            lost.clone(),
+        ));
+        Ok(Acquire::Acquired(Lease {
+            leases: self.clone(),
+            studio: studio.to_string(),
+            taken_over_from,
+            lost,
+            renewer: Some(renewer),
+        }))
+    }
+
+    /// Takes the lease, waiting up to `max_wait` while someone else holds it.
+    /// `on_busy` is told about the holder once, when waiting starts.
+    pub async fn acquire_waiting(
+        &self,
+        studio: &str,
+        purpose: &str,
+        max_wait: Duration,
+        mut on_busy: impl FnMut(&LeaseHolder),
+    ) -> Result<Acquire, StoreError> {
+        let deadline = tokio::time::Instant::now() + max_wait;
+        let mut told = false;
+        loop {
+            match self.try_acquire(studio, purpose).await? {
+                Acquire::Acquired(lease) => return Ok(Acquire::Acquired(lease)),
+                Acquire::Busy(holder) => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Ok(Acquire::Busy(holder));
+                    }
+                    if !told {
+                        on_busy(&holder);
+                        told = true;
+                    }
+                }
+            }
+            let step = Duration::from_millis(500).min(self.timing.renew_every);
+            tokio::time::sleep(step.min(deadline - tokio::time::Instant::now())).await;
+        }
+    }
+
+    /// The studio's lease document, live or expired.
+    pub async fn holder(&self, studio: &str) -> Result<Option<LeaseHolder>, StoreError> {
+        Ok(self
+            .collection()
+            .find_one(doc! { "_id": studio })
+            .await
+            .map_err(StoreError::op("find", LEASES))?
+            .as_ref()
+            .map(LeaseHolder::from_doc))
+    }
+
+    /// Extends our lease; `Ok(false)` when it is no longer ours.
+    async fn renew(&self, studio: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let now = Utc::now();
+        let expires = now + self.timing.ttl;
+        let r = self
+            .collection()
+            .update_one(
+                doc! { "_id": studio, "owner": self.owner.as_str() },
+                doc! { "$set": { "renewed_at": now, "expires_at": expires } },
+            )
+            .await
+            .map_err(StoreError::op("update", LEASES))?;
+        Ok((r.matched_count == 1).then_some(expires))
+    }
+
+    async fn release(&self, studio: &str) -> Result<(), StoreError> {
+        self.collection()
+            .delete_one(doc! { "_id": studio, "owner": self.owner.as_str() })
+            .await
+            .map_err(StoreError::op("delete", LEASES))?;
+        Ok(())
+    }
+}
+
+/// Every lease document (for `status`).
+pub async fn all_leases(store: &Store) -> Result<Vec<LeaseHolder>, StoreError> {
+    use futures::TryStreamExt;
+    let docs: Vec<Document> = store
+        .discovery
+        .collection::<Document>(LEASES)
+        .find(doc! {})
+        .await
+        .map_err(StoreError::op("find", LEASES))?
+        .try_collect()
+        .await
+        .map_err(StoreError::op("find", LEASES))?;
+    Ok(docs.iter().map(LeaseHolder::from_doc).collect())
+}
+
+async fn renew_loop(
+    leases: Leases,
+    studio: String,
+    mut valid_until: DateTime<Utc>,
+    lost: CancellationToken,
+) {
+    loop {
+        tokio::time::sleep(leases.timing.renew_every).await;
+        match leases.renew(&studio).await {
+            Ok(Some(until)) => valid_until = until,
+            Ok(None) => {
+                warn!(
+                    studio,
+                    "lease lost: another process holds it now; stopping this run"
+                );
+                super::metrics::record_lease_lost(&studio);
+                lost.cancel();
+                return;
+            }
+            Err(err) => {
+                let next_try = Utc::now() + leases.timing.renew_every;
+                if next_try >= valid_until {
+                    warn!(studio, error = %err,
+                        "cannot renew the lease before it expires; stopping this run so no one else runs the studio alongside it");
+                    super::metrics::record_lease_lost(&studio);
+                    lost.cancel();
+                    return;
+                }
+                warn!(studio, error = %err, "lease renewal failed; retrying");
+            }
+        }
+    }
+}
+
+/// A held lease, renewed in the background until released or dropped. Dropping it
+/// without [`release`](Lease::release) stops the renewals and lets it expire.
+pub struct Lease {
+    leases: Leases,
+    studio: String,
+    taken_over_from: Option<LeaseHolder>,
+    lost: CancellationToken,
+    renewer: Option<JoinHandle<()>>,
+}
+
+impl Lease {
+    pub fn studio(&self) -> &str {
+        &self.studio
+    }
+
+    pub fn owner(&self) -> &OwnerId {
+        &self.leases.owner
+    }
+
+    /// The previous holder, when this lease was taken over after it expired.
+    pub fn taken_over_from(&self) -> Option<&LeaseHolder> {
+        self.taken_over_from.as_ref()
+    }
+
+    /// Fires when the lease is lost; the run must stop.
+    pub fn lost(&self) -> CancellationToken {
+        self.lost.clone()
+    }
+
+    /// Stops renewing and deletes the lease (if still ours).
+    pub async fn release(mut self) {
+        if let Some(r) = self.renewer.take() {
+            r.abort();
+        }
+        match self.leases.release(&self.studio).await {
+            Ok(()) => info!(studio = %self.studio, "lease released"),
+            Err(err) => {
+                warn!(studio = %self.studio, error = %err, "could not release the lease; it expires by itself")
+            }
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(r) = self.renewer.take() {
+            r.abort();
+        }
+    }
+}
+
+fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match err.kind.as_ref() {
+        ErrorKind::Command(c) => c.code == 11000,
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
+        _ => err.to_string().contains("E11000"),
+    }
+}

@@ -1,0 +1,441 @@
+//! The long-running service, `nachna-ingest run`.
+//!
+//! ```text
+//!             ┌ scheduler: one cron job per enabled source (studio zone, jitter) ┐
+//!  signals ──►│ trigger watcher: polls ingest_requests every ~2 s               ├─► Runner ─► lease ─► run_source
+//!  SIGHUP ───►│ reload: re-read sources/, add/remove/replace jobs               │     (overlap guard, metrics)
+//!             └ background tasks: outbox dispatcher, reminder scan (notify)     ┘
+//!  liveness loop: scheduler heartbeat ─► WATCHDOG=1, ingest_daemons presence
+//!  health server: /healthz /readyz /metrics
+//! ```
+//!
+//! | file | what |
+//! |---|---|
+//! | `runner.rs` | every run goes through it: overlap guard, jitter, lease, metrics |
+//! | `lease.rs` | per-studio leases in `ingest_leases` (also used by `ingest`) |
+//! | `scheduler.rs` | tokio-cron-scheduler jobs and the heartbeat job |
+//! | `trigger.rs` | `ingest_requests`: insert, claim, outcome; the watcher loop |
+//! | `reload.rs` | SIGHUP |
+//! | `shutdown.rs` | SIGTERM/SIGINT and what stopping means |
+//! | `systemd.rs` | `sd_notify` by hand |
+//! | `http.rs` | health and metrics server |
+//! | `metrics.rs` | metric names and recording functions (`docs/metrics.md`) |
+//! | `presence.rs` | `ingest_daemons`: who is up, what it schedules |
+//! | `sources.rs` | the live, swappable set of sources |
+
+pub mod http;
+pub mod lease;
+pub mod metrics;
+pub mod presence;
+pub mod reload;
+pub mod runner;
+pub mod scheduler;
+pub mod shutdown;
+pub mod sources;
+pub mod systemd;
+pub mod trigger;
+
+use crate::clock::SystemClock;
+use crate::commands::{build_fetcher, open_database, Database};
+use crate::pipeline::RunContext;
+use crate::settings::Settings;
+use crate::source::Source;
+use crate::store::Store;
+use anyhow::Context;
+use futures::future::BoxFuture;
+use lease::{LeaseTiming, Leases, OwnerId};
+use presence::Presence;
+use runner::{Runner, RunnerParts};
+use scheduler::Scheduler;
+use shutdown::Signals;
+use sources::SourceSet;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use systemd::Notifier;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+use trigger::Requests;
+
+/// The scheduler counts as alive while its heartbeat job ran within this.
+const HEARTBEAT_FRESH: Duration = Duration::from_secs(10);
+
+/// What a background task gets: the store, the settings, who we are, and the token
+/// that fires when the daemon starts stopping (finish what you hold, take nothing new;
+/// you are aborted when the grace period ends).
+#[derive(Clone)]
+pub struct BackgroundContext {
+    pub store: Store,
+    pub settings: Settings,
+    pub owner: OwnerId,
+    pub stopping: CancellationToken,
+}
+
+type BackgroundFn = Box<dyn FnOnce(BackgroundContext) -> BoxFuture<'static, ()> + Send>;
+
+/// A loop the daemon runs alongside the schedule (the outbox dispatcher, the reminder
+/// scan), started once the daemon is ready and stopped at shutdown.
+pub struct BackgroundTask {
+    pub name: &'static str,
+    run: BackgroundFn,
+}
+
+impl BackgroundTask {
+    /// A task that runs until `ctx.stopping` fires (e.g. a dispatcher with its own loop).
+    pub fn new<F, Fut>(name: &'static str, f: F) -> BackgroundTask
+    where
+        F: FnOnce(BackgroundContext) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        BackgroundTask {
+            name,
+            run: Box::new(move |ctx| Box::pin(f(ctx))),
+        }
+    }
+
+    /// A task that calls `f` every `interval` (first call at once) until stopping.
+    pub fn every<F, Fut>(name: &'static str, interval: Duration, f: F) -> BackgroundTask
+    where
+        F: Fn(BackgroundContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        BackgroundTask::new(name, move |ctx: BackgroundContext| async move {
+            loop {
+                f(ctx.clone()).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = ctx.stopping.cancelled() => break,
+                }
+            }
+        })
+    }
+}
+
+/// The notification loops the daemon runs.
+///
+/// TODO(notify): register here, from `src/notify/`:
+/// * the outbox dispatcher — `BackgroundTask::new("outbox_dispatcher", ...)`, continuous,
+///   with the outbox's lease-based claims (safe with several replicas); it should feed
+///   `metrics::set_outbox_depth`, `metrics::record_push` and
+///   `metrics::record_token_deactivated`;
+/// * the reminder scan — `BackgroundTask::every("reminder_scan",
+///   Duration::from_secs(settings.daemon.reminder_scan_interval_secs), ...)`.
+///
+/// Also wire `commands::status::outbox_depth`.
+pub fn notification_tasks(_settings: &Settings) -> Vec<BackgroundTask> {
+    Vec::new()
+}
+
+/// How `run` was started beyond the settings.
+#[derive(Debug, Clone, Default)]
+pub struct DaemonOptions {
+    /// Serve pages from a replay directory instead of the network.
+    pub replay: Option<PathBuf>,
+}
+
+/// A daemon connected to MongoDB with its sources loaded, ready to run.
+pub struct Daemon {
+    settings: Settings,
+    /// Keeps a locally started database alive.
+    _db: Database,
+    store: Store,
+    owner: OwnerId,
+    sources: SourceSet,
+    runner: Runner,
+    requests: Requests,
+    presence: Presence,
+    notifier: Arc<Notifier>,
+    stopping: CancellationToken,
+    health_address: Option<SocketAddr>,
+    background: Vec<BackgroundTask>,
+    signals: Signals,
+}
+
+impl Daemon {
+    /// Installs the signal handlers, connects to MongoDB (ensuring indexes) and
+    /// prepares every part. Sources must already be validated.
+    pub async fn build(
+        settings: Settings,
+        sources: Vec<Source>,
+        options: DaemonOptions,
+    ) -> anyhow::Result<Daemon> {
+        let signals = Signals::install().context("installing the SIGTERM/SIGINT handlers")?;
+        let health_address =
+            http::parse_address(&settings.daemon.health_address).map_err(anyhow::Error::msg)?;
+        let notifier = Arc::new(Notifier::from_env());
+        notifier.status("starting: connecting to MongoDB");
+        let db = open_database(&settings).await?;
+        let store = db.store.clone();
+        let fetcher = build_fetcher(&settings, options.replay.as_deref())?;
+        let ctx = RunContext {
+            store: store.clone(),
+            fetcher,
+            clock: Arc::new(SystemClock),
+            config: settings.ingest.clone(),
+        };
+        let owner = OwnerId::new();
+        let leases = Leases::new(
+            store.clone(),
+            owner.clone(),
+            LeaseTiming::from_settings(&settings.daemon),
+        );
+        let requests = Requests::new(store.clone(), owner.clone());
+        let sources = SourceSet::new(sources);
+        let stopping = CancellationToken::new();
+        let runner = Runner::new(RunnerParts {
+            ctx,
+            leases,
+            sources: sources.clone(),
+            requests: requests.clone(),
+            notifier: notifier.clone(),
+            jitter_max: Duration::from_millis(settings.daemon.jitter_max_ms),
+            stopping: stopping.clone(),
+        });
+        let background = notification_tasks(&settings);
+        Ok(Daemon {
+            presence: Presence::new(store.clone(), owner.clone()),
+            settings,
+            _db: db,
+            store,
+            owner,
+            sources,
+            runner,
+            requests,
+            notifier,
+            stopping,
+            health_address,
+            background,
+            signals,
+        })
+    }
+
+    /// Adds a loop to run alongside the schedule (see [`notification_tasks`]).
+    pub fn add_background_task(&mut self, task: BackgroundTask) {
+        self.background.push(task);
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops cleanly (see [`shutdown`]).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Daemon {
+            settings,
+            _db,
+            store,
+            owner,
+            sources,
+            runner,
+            requests,
+            presence,
+            notifier,
+            stopping,
+            health_address,
+            background,
+            mut signals,
+        } = self;
+        metrics::install();
+        let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+
+        let scheduler = Arc::new(Scheduler::new(runner.clone()).await?);
+        for source in sources.all() {
+            scheduler.add(&source).await?;
+        }
+        scheduler.start().await?;
+
+        let http_stop = CancellationToken::new();
+        let http_task = match health_address {
+            Some(addr) => {
+                let state = Arc::new(http::HealthState {
+                    store: store.clone(),
+                    readiness: Arc::new(DaemonReadiness {
+                        scheduler: scheduler.clone(),
+                        stopping: stopping.clone(),
+                    }),
+                });
+                let (_, task) = http::serve(addr, state, http_stop.clone())
+                    .await
+                    .with_context(|| {
+                        format!("starting the health server on {addr} (daemon.health_address)")
+                    })?;
+                Some(task)
+            }
+            None => None,
+        };
+
+        let scheduled = scheduler.scheduled().await;
+        if let Err(err) = presence.beat("running", &scheduled, &[]).await {
+            warn!(error = %err, "could not record this daemon in ingest_daemons");
+        }
+        let ready = format!(
+            "ready: {} source(s), {} scheduled",
+            sources.len(),
+            scheduled.len()
+        );
+        info!(owner = %owner, "{ready}");
+        notifier.ready(&ready);
+
+        let watcher = tokio::spawn(trigger::watch(
+            runner.clone(),
+            requests.clone(),
+            Duration::from_millis(settings.daemon.trigger_poll_ms.max(100)),
+            Duration::from_secs(settings.daemon.trigger_expiry_secs),
+            stopping.clone(),
+        ));
+        let background_ctx = BackgroundContext {
+            store: store.clone(),
+            settings: settings.clone(),
+            owner: owner.clone(),
+            stopping: stopping.clone(),
+        };
+        let background: Vec<(&'static str, tokio::task::JoinHandle<()>)> = background
+            .into_iter()
+            .map(|t| {
+                info!(task = t.name, "background task started");
+                (t.name, tokio::spawn((t.run)(background_ctx.clone())))
+            })
+            .collect();
+        let liveness = tokio::spawn(liveness_loop(
+            scheduler.clone(),
+            notifier.clone(),
+            presence.clone(),
+            runner.clone(),
+            stopping.clone(),
+        ));
+
+        let signal_name = loop {
+            tokio::select! {
+                name = signals.recv() => break name,
+                _ = hangup.recv() => {
+                    info!("SIGHUP: reloading sources from {}", settings.sources_dir.display());
+                    let _ = reload::reload(&settings.sources_dir, &sources, &scheduler).await;
+                    let running: Vec<String> = runner.active().keys().cloned().collect();
+                    if let Err(err) = presence.beat("running", &scheduler.scheduled().await, &running).await {
+                        warn!(error = %err, "could not update ingest_daemons");
+                    }
+                }
+            }
+        };
+
+        // Shutdown.
+        let grace = Duration::from_secs(settings.daemon.grace_period_secs);
+        let active = runner.active().len();
+        info!(
+            signal = signal_name,
+            runs_in_progress = active,
+            grace_secs = grace.as_secs(),
+            "stopping: no new runs; waiting for the runs in progress"
+        );
+        stopping.cancel();
+        notifier.stopping(&format!(
+            "stopping ({signal_name}): waiting up to {}s for {active} run(s)",
+            grace.as_secs()
+        ));
+        let _ = presence.beat("stopping", &[], &[]).await;
+        scheduler.shutdown().await;
+        let second = tokio::spawn({
+            let runner = runner.clone();
+            async move {
+                let name = signals.recv().await;
+                warn!(
+                    signal = name,
+                    "second signal: cutting the runs in progress now"
+                );
+                runner.stop_now();
+            }
+        });
+        let grace_deadline = Instant::now() + grace;
+        let cut = runner.drain(grace, Duration::from_secs(10)).await;
+        for (name, handle) in background {
+            let abort = handle.abort_handle();
+            if tokio::time::timeout_at(grace_deadline, handle)
+                .await
+                .is_err()
+            {
+                warn!(
+                    task = name,
+                    "background task still busy after the grace period: stopped"
+                );
+                abort.abort();
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), watcher).await;
+        liveness.abort();
+        second.abort();
+        if let Err(err) = presence.remove().await {
+            warn!(error = %err, "could not remove this daemon from ingest_daemons");
+        }
+        http_stop.cancel();
+        if let Some(task) = http_task {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+        info!(runs_cut_short = cut, "stopped");
+        Ok(())
+    }
+}
+
+struct DaemonReadiness {
+    scheduler: Arc<Scheduler>,
+    stopping: CancellationToken,
+}
+
+impl http::Readiness for DaemonReadiness {
+    fn scheduler_problem(&self) -> Option<String> {
+        let age = self.scheduler.heartbeat_age();
+        (age > HEARTBEAT_FRESH)
+            .then(|| format!("scheduler heartbeat is {}s old (stalled?)", age.as_secs()))
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.is_cancelled()
+    }
+}
+
+/// Proves the scheduler alive to systemd (`WATCHDOG=1` only while its heartbeat job
+/// keeps running) and refreshes this daemon's presence document.
+async fn liveness_loop(
+    scheduler: Arc<Scheduler>,
+    notifier: Arc<Notifier>,
+    presence: Presence,
+    runner: Runner,
+    stopping: CancellationToken,
+) {
+    let watchdog = notifier.watchdog_interval();
+    let step = watchdog
+        .map(|w| w.min(Duration::from_secs(1)))
+        .unwrap_or(Duration::from_secs(1));
+    let mut last_watchdog: Option<Instant> = None;
+    let mut last_beat = Instant::now();
+    let mut stalled = false;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(step) => {}
+            _ = stopping.cancelled() => return,
+        }
+        let fresh = scheduler.heartbeat_age() <= HEARTBEAT_FRESH;
+        if !fresh && !stalled {
+            error!(
+                heartbeat_age_secs = scheduler.heartbeat_age().as_secs(),
+                "the scheduler stopped ticking: withholding WATCHDOG=1 so systemd restarts us"
+            );
+        }
+        stalled = !fresh;
+        if let Some(every) = watchdog {
+            if fresh && last_watchdog.is_none_or(|t| t.elapsed() >= every) {
+                notifier.watchdog();
+                last_watchdog = Some(Instant::now());
+            }
+        }
+        if last_beat.elapsed() >= presence::BEAT_EVERY {
+            last_beat = Instant::now();
+            let running: Vec<String> = runner.active().keys().cloned().collect();
+            if let Err(err) = presence
+                .beat("running", &scheduler.scheduled().await, &running)
+                .await
+            {
+                warn!(error = %err, "could not update ingest_daemons");
+            }
+        }
+    }
+}
