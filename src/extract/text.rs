@@ -369,7 +369,9 @@ pub fn layer(
     scope: &str,
 ) -> LayerFields {
     let lines = line_texts(text);
-    let sched = schedule(&lines, today);
+    let dated = lines_with_time_attributes(text);
+    let dated_refs: Vec<&str> = dated.iter().map(String::as_str).collect();
+    let sched = schedule(&dated_refs, today);
     let prices = price::prices_in_lines(lines.iter().copied());
     let found_songs = songs(text);
     let song_parts = song_parts(&lines, &found_songs, today);
@@ -390,6 +392,23 @@ pub fn layer(
         event_type: None,
         song_parts,
     }
+}
+
+/// The lines, with the ISO `datetime` of a `<time>` element appended to its line when
+/// the line's own words name no date (`<time datetime="2026-06-21T18:00">Sat</time>`).
+pub fn lines_with_time_attributes(text: &PageText) -> Vec<String> {
+    let mut out: Vec<String> = text.lines.iter().map(|l| l.text.clone()).collect();
+    for (i, dt) in &text.time_attrs {
+        let Some(line) = out.get_mut(*i) else {
+            continue;
+        };
+        let iso = date::find_dates(dt);
+        if iso.len() == 1 && iso[0].span.start == 0 && date::find_dates(line).is_empty() {
+            line.push(' ');
+            line.push_str(&dt[iso[0].span.clone()]);
+        }
+    }
+    out
 }
 
 /// Per-song parts when songs sit on different lines.
@@ -667,6 +686,21 @@ mod tests {
             vec![slot(d(2026, 6, 21), (18, 0), Some((20, 0)))]
         );
         assert_eq!(parts[1].prices[0].amount, 950);
+    }
+
+    #[test]
+    fn time_element_attribute_supplies_a_missing_date() {
+        let mut p = page(&[("When: Saturday", 0), ("6-8 PM", 0), ("Sun 22 June", 0)]);
+        p.time_attrs = vec![
+            (0, "2026-06-27T18:00:00+05:30".into()),
+            (2, "2026-06-23".into()),
+        ];
+        let lines = lines_with_time_attributes(&p);
+        assert_eq!(lines[0], "When: Saturday 2026-06-27T18:00:00+05:30");
+        assert_eq!(lines[2], "Sun 22 June", "a line with its own date keeps it");
+        let f = layer(&p, today(), None, "page");
+        let slots = f.slots.unwrap().value;
+        assert_eq!(slots[0], slot(d(2026, 6, 27), (18, 0), None));
     }
 
     #[test]
