@@ -17,9 +17,9 @@
 //!   song's line to the next are that song's part.
 
 use super::date::{self, DateMention};
-use super::fields::{non_blank, non_empty, DatedSlot, Found, LayerFields, SongPart};
+use super::fields::{non_blank, non_empty, DatedSlot, LayerFields, SongPart};
 use super::html::PageText;
-use super::price::{self, PriceLine};
+use super::price;
 use super::time::{self, TimeMention};
 use chrono::NaiveDate;
 use regex::Regex;
@@ -436,11 +436,6 @@ fn song_parts(lines: &[&str], songs: &[(usize, String)], today: NaiveDate) -> Ve
             }
         })
         .collect()
-}
-
-/// Convenience for callers that need `Found` of a price list.
-pub fn prices_found(lines: &[&str], detail: &str) -> Option<Found<Vec<PriceLine>>> {
-    non_empty(price::prices_in_lines(lines.iter().copied()), detail)
 }
 
 #[cfg(test)]
