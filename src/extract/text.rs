@@ -699,6 +699,18 @@ mod tests {
     }
 
     #[test]
+    fn any_prefix_of_unicode_text_is_handled_without_panic() {
+        let text = "🔥 Sáb, 21st Júne — ₹ 1,200/- • 6:00P.M.–8.00P.M. @vïpul • 21/06/2026 · Rs.950 ⎮ 2026-06-21T18:00:00+05:30 ✨";
+        for (i, _) in text.char_indices() {
+            for piece in [&text[..i], &text[i..]] {
+                let _ = schedule(&[piece, piece], today());
+                let _ = price::prices_in_line(piece);
+                let _ = artist_texts(&page(&[(piece, 1)]));
+            }
+        }
+    }
+
+    #[test]
     fn title_is_first_h1() {
         let p = page(&[("intro", 0), ("Second", 2), ("Main Title", 1)]);
         assert_eq!(heading_title(&p).as_deref(), Some("Main Title"));
