@@ -90,7 +90,13 @@ fn line_texts(text: &PageText) -> Vec<&str> {
 
 /// True when a date mention is a deadline or note: a cue shortly before it in its
 /// sentence, or a cue on the previous line when the date stands alone on its line.
-fn date_is_excluded(lines: &[&str], i: usize, m: &DateMention, prev_end: usize) -> bool {
+fn date_is_excluded(
+    lines: &[&str],
+    found: &[Vec<DateMention>],
+    i: usize,
+    m: &DateMention,
+    prev_end: usize,
+) -> bool {
     let line = lines[i];
     let mut from = prev_end.max(m.span.start.saturating_sub(80));
     while !line.is_char_boundary(from) {
@@ -105,7 +111,7 @@ fn date_is_excluded(lines: &[&str], i: usize, m: &DateMention, prev_end: usize) 
     if DATE_CUE.is_match(window) {
         return true;
     }
-    if header_cell_is_cue(lines, i, m.span.start) {
+    if header_cell_is_cue(lines, found, i, m.span.start) {
         return true;
     }
     // A date alone on its line (no label of its own before it) under a label line
@@ -116,7 +122,7 @@ fn date_is_excluded(lines: &[&str], i: usize, m: &DateMention, prev_end: usize) 
         let prev = lines[i - 1].trim();
         if DATE_CUE.is_match(prev)
             && (prev.ends_with(':') || prev.len() <= 60)
-            && date::find_dates(prev).is_empty()
+            && found[i - 1].is_empty()
         {
             return true;
         }
@@ -126,18 +132,18 @@ fn date_is_excluded(lines: &[&str], i: usize, m: &DateMention, prev_end: usize) 
 
 /// For a table row (cells joined by ` | `): true when the header cell above the date's
 /// cell names a deadline (`Registration End Date`).
-fn header_cell_is_cue(lines: &[&str], i: usize, pos: usize) -> bool {
+fn header_cell_is_cue(lines: &[&str], found: &[Vec<DateMention>], i: usize, pos: usize) -> bool {
     let line = lines[i];
     let cells = line.matches('|').count();
     if cells == 0 {
         return false;
     }
     let idx = line[..pos].matches('|').count();
-    let header = lines[..i]
-        .iter()
+    let header = (0..i)
         .rev()
         .take(40)
-        .find(|l| l.matches('|').count() == cells && date::find_dates(l).is_empty());
+        .find(|&k| lines[k].matches('|').count() == cells && found[k].is_empty())
+        .map(|k| lines[k]);
     header
         .and_then(|h| h.split('|').nth(idx))
         .is_some_and(|cell| DATE_CUE.is_match(cell))
@@ -173,15 +179,15 @@ struct LineInfo {
 /// Finds the sessions stated in `lines`.
 pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
     // Date mentions per line, deadlines dropped.
+    let found: Vec<Vec<DateMention>> = lines.iter().map(|l| date::find_dates(l)).collect();
     let mut kept: Vec<(usize, DateMention)> = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
+    for (i, mentions) in found.iter().enumerate() {
         let mut prev_end = 0;
-        for m in date::find_dates(line) {
-            let end = m.span.end;
-            if !date_is_excluded(lines, i, &m, prev_end) {
-                kept.push((i, m));
+        for m in mentions {
+            if !date_is_excluded(lines, &found, i, m, prev_end) {
+                kept.push((i, m.clone()));
             }
-            prev_end = end;
+            prev_end = m.span.end;
         }
     }
     let mentions: Vec<DateMention> = kept.iter().map(|(_, m)| m.clone()).collect();
@@ -207,7 +213,7 @@ pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
     for (i, line) in lines.iter().enumerate() {
         // Mask every date expression (kept or not) so its numbers are not read as times.
         let mut masked = line.to_string();
-        for m in date::find_dates(line) {
+        for m in &found[i] {
             let blank = " ".repeat(m.span.end - m.span.start);
             masked.replace_range(m.span.clone(), &blank);
         }
