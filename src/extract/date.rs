@@ -70,7 +70,7 @@ const LIST_SEP: &str = r"\s*(?:,|&|\+|\band\b)\s*";
 static DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
     let days = format!(r"(?P<days>{DAY}(?:(?:{RANGE_SEP}|{LIST_SEP}){WEEKDAY}?{DAY}\b)*)");
     let re = format!(
-        r"(?i)\b{WEEKDAY}?{days}\s*(?:of\s+)?(?P<mon>{MONTH})(?:,?\s*(?P<year>{YEAR})\b)?(?:{RANGE_SEP}{WEEKDAY}?(?P<day2>{DAY})\s*(?:of\s+)?(?P<mon2>{MONTH})(?:,?\s*(?P<year2>{YEAR})\b)?)?"
+        r"(?i)\b{WEEKDAY}?{days}(?:\s*|-)(?:of\s+)?(?P<mon>{MONTH})(?:(?:,?\s*|-)(?P<year>{YEAR})\b)?(?:{RANGE_SEP}{WEEKDAY}?(?P<day2>{DAY})\s*(?:of\s+)?(?P<mon2>{MONTH})(?:,?\s*(?P<year2>{YEAR})\b)?)?"
     );
     Regex::new(&re).expect("static regex")
 });
@@ -286,11 +286,12 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
         });
     }
 
+    // Written dates: both orders are candidates; the earliest, then longest, wins.
+    let mut candidates: Vec<DateMention> = Vec::new();
     for (re, day_first) in [(&*DAY_FIRST, true), (&*MONTH_FIRST, false)] {
         for c in re.captures_iter(text) {
             let whole = c.get(0).expect("match");
             let mut span = whole.range();
-            // Trim a trailing list/range separator the regex may not have taken.
             if overlaps(&taken, &span) {
                 continue;
             }
@@ -363,12 +364,18 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
                     None => continue,
                 },
             };
-            taken.push(span.clone());
-            found.push(DateMention {
+            candidates.push(DateMention {
                 span,
                 items,
                 time: None,
             });
+        }
+    }
+    candidates.sort_by_key(|m| (m.span.start, std::cmp::Reverse(m.span.end)));
+    for m in candidates {
+        if !overlaps(&taken, &m.span) {
+            taken.push(m.span.clone());
+            found.push(m);
         }
     }
     found.sort_by_key(|m| m.span.start);
@@ -503,6 +510,12 @@ mod tests {
         assert_eq!(dates("21 Jun 2025"), vec![d(2025, 6, 21)]);
         assert_eq!(dates("3 Sept. 2026"), vec![d(2026, 9, 3)]);
         assert_eq!(dates("3 Sep 2026"), vec![d(2026, 9, 3)]);
+    }
+
+    #[test]
+    fn hyphenated_day_month_year() {
+        assert_eq!(dates("21-Jun-2026"), vec![d(2026, 6, 21)]);
+        assert_eq!(dates("Sun, 21-Jun"), vec![d(2026, 6, 21)]);
     }
 
     #[test]

@@ -537,11 +537,6 @@ pub fn layer(doc: &Html, page_url: &Url, tz: Tz, visible_dates: &[NaiveDate]) ->
     }
 }
 
-/// True when the page has any JSON-LD event (for listing detection and logs).
-pub fn has_events(doc: &Html) -> bool {
-    !events(&blocks(doc)).is_empty()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

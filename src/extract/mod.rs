@@ -296,6 +296,9 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
                         detail = format!("{detail}; times from {} ({})", layer_name(tl), tf.detail);
                     }
                 }
+                if times.is_none() && slots.value.iter().any(|s| s.start.is_none()) {
+                    detail = format!("{detail}; no time found, such dates start at 12:00 AM");
+                }
                 (build_sessions(&slots.value, t, override_all), detail)
             }
         };

@@ -17,9 +17,9 @@
 //!   song's line to the next are that song's part.
 
 use super::date::{self, DateMention};
-use super::fields::{non_blank, non_empty, DatedSlot, Found, LayerFields, SongPart};
+use super::fields::{non_blank, non_empty, DatedSlot, LayerFields, SongPart};
 use super::html::PageText;
-use super::price::{self, PriceLine};
+use super::price;
 use super::time::{self, TimeMention};
 use chrono::NaiveDate;
 use regex::Regex;
@@ -90,7 +90,13 @@ fn line_texts(text: &PageText) -> Vec<&str> {
 
 /// True when a date mention is a deadline or note: a cue shortly before it in its
 /// sentence, or a cue on the previous line when the date stands alone on its line.
-fn date_is_excluded(lines: &[&str], i: usize, m: &DateMention, prev_end: usize) -> bool {
+fn date_is_excluded(
+    lines: &[&str],
+    found: &[Vec<DateMention>],
+    i: usize,
+    m: &DateMention,
+    prev_end: usize,
+) -> bool {
     let line = lines[i];
     let mut from = prev_end.max(m.span.start.saturating_sub(80));
     while !line.is_char_boundary(from) {
@@ -105,7 +111,7 @@ fn date_is_excluded(lines: &[&str], i: usize, m: &DateMention, prev_end: usize) 
     if DATE_CUE.is_match(window) {
         return true;
     }
-    if header_cell_is_cue(lines, i, m.span.start) {
+    if header_cell_is_cue(lines, found, i, m.span.start) {
         return true;
     }
     // A date alone on its line (no label of its own before it) under a label line
@@ -116,7 +122,7 @@ fn date_is_excluded(lines: &[&str], i: usize, m: &DateMention, prev_end: usize) 
         let prev = lines[i - 1].trim();
         if DATE_CUE.is_match(prev)
             && (prev.ends_with(':') || prev.len() <= 60)
-            && date::find_dates(prev).is_empty()
+            && found[i - 1].is_empty()
         {
             return true;
         }
@@ -126,18 +132,18 @@ fn date_is_excluded(lines: &[&str], i: usize, m: &DateMention, prev_end: usize) 
 
 /// For a table row (cells joined by ` | `): true when the header cell above the date's
 /// cell names a deadline (`Registration End Date`).
-fn header_cell_is_cue(lines: &[&str], i: usize, pos: usize) -> bool {
+fn header_cell_is_cue(lines: &[&str], found: &[Vec<DateMention>], i: usize, pos: usize) -> bool {
     let line = lines[i];
     let cells = line.matches('|').count();
     if cells == 0 {
         return false;
     }
     let idx = line[..pos].matches('|').count();
-    let header = lines[..i]
-        .iter()
+    let header = (0..i)
         .rev()
         .take(40)
-        .find(|l| l.matches('|').count() == cells && date::find_dates(l).is_empty());
+        .find(|&k| lines[k].matches('|').count() == cells && found[k].is_empty())
+        .map(|k| lines[k]);
     header
         .and_then(|h| h.split('|').nth(idx))
         .is_some_and(|cell| DATE_CUE.is_match(cell))
@@ -173,15 +179,15 @@ struct LineInfo {
 /// Finds the sessions stated in `lines`.
 pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
     // Date mentions per line, deadlines dropped.
+    let found: Vec<Vec<DateMention>> = lines.iter().map(|l| date::find_dates(l)).collect();
     let mut kept: Vec<(usize, DateMention)> = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
+    for (i, mentions) in found.iter().enumerate() {
         let mut prev_end = 0;
-        for m in date::find_dates(line) {
-            let end = m.span.end;
-            if !date_is_excluded(lines, i, &m, prev_end) {
-                kept.push((i, m));
+        for m in mentions {
+            if !date_is_excluded(lines, &found, i, m, prev_end) {
+                kept.push((i, m.clone()));
             }
-            prev_end = end;
+            prev_end = m.span.end;
         }
     }
     let mentions: Vec<DateMention> = kept.iter().map(|(_, m)| m.clone()).collect();
@@ -207,7 +213,7 @@ pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
     for (i, line) in lines.iter().enumerate() {
         // Mask every date expression (kept or not) so its numbers are not read as times.
         let mut masked = line.to_string();
-        for m in date::find_dates(line) {
+        for m in &found[i] {
             let blank = " ".repeat(m.span.end - m.span.start);
             masked.replace_range(m.span.clone(), &blank);
         }
@@ -369,7 +375,9 @@ pub fn layer(
     scope: &str,
 ) -> LayerFields {
     let lines = line_texts(text);
-    let sched = schedule(&lines, today);
+    let dated = lines_with_time_attributes(text);
+    let dated_refs: Vec<&str> = dated.iter().map(String::as_str).collect();
+    let sched = schedule(&dated_refs, today);
     let prices = price::prices_in_lines(lines.iter().copied());
     let found_songs = songs(text);
     let song_parts = song_parts(&lines, &found_songs, today);
@@ -390,6 +398,23 @@ pub fn layer(
         event_type: None,
         song_parts,
     }
+}
+
+/// The lines, with the ISO `datetime` of a `<time>` element appended to its line when
+/// the line's own words name no date (`<time datetime="2026-06-21T18:00">Sat</time>`).
+pub fn lines_with_time_attributes(text: &PageText) -> Vec<String> {
+    let mut out: Vec<String> = text.lines.iter().map(|l| l.text.clone()).collect();
+    for (i, dt) in &text.time_attrs {
+        let Some(line) = out.get_mut(*i) else {
+            continue;
+        };
+        let iso = date::find_dates(dt);
+        if iso.len() == 1 && iso[0].span.start == 0 && date::find_dates(line).is_empty() {
+            line.push(' ');
+            line.push_str(&dt[iso[0].span.clone()]);
+        }
+    }
+    out
 }
 
 /// Per-song parts when songs sit on different lines.
@@ -417,11 +442,6 @@ fn song_parts(lines: &[&str], songs: &[(usize, String)], today: NaiveDate) -> Ve
             }
         })
         .collect()
-}
-
-/// Convenience for callers that need `Found` of a price list.
-pub fn prices_found(lines: &[&str], detail: &str) -> Option<Found<Vec<PriceLine>>> {
-    non_empty(price::prices_in_lines(lines.iter().copied()), detail)
 }
 
 #[cfg(test)]
@@ -667,6 +687,33 @@ mod tests {
             vec![slot(d(2026, 6, 21), (18, 0), Some((20, 0)))]
         );
         assert_eq!(parts[1].prices[0].amount, 950);
+    }
+
+    #[test]
+    fn time_element_attribute_supplies_a_missing_date() {
+        let mut p = page(&[("When: Saturday", 0), ("6-8 PM", 0), ("Sun 22 June", 0)]);
+        p.time_attrs = vec![
+            (0, "2026-06-27T18:00:00+05:30".into()),
+            (2, "2026-06-23".into()),
+        ];
+        let lines = lines_with_time_attributes(&p);
+        assert_eq!(lines[0], "When: Saturday 2026-06-27T18:00:00+05:30");
+        assert_eq!(lines[2], "Sun 22 June", "a line with its own date keeps it");
+        let f = layer(&p, today(), None, "page");
+        let slots = f.slots.unwrap().value;
+        assert_eq!(slots[0], slot(d(2026, 6, 27), (18, 0), None));
+    }
+
+    #[test]
+    fn any_prefix_of_unicode_text_is_handled_without_panic() {
+        let text = "🔥 Sáb, 21st Júne — ₹ 1,200/- • 6:00P.M.–8.00P.M. @vïpul • 21/06/2026 · Rs.950 ⎮ 2026-06-21T18:00:00+05:30 ✨";
+        for (i, _) in text.char_indices() {
+            for piece in [&text[..i], &text[i..]] {
+                let _ = schedule(&[piece, piece], today());
+                let _ = price::prices_in_line(piece);
+                let _ = artist_texts(&page(&[(piece, 1)]));
+            }
+        }
     }
 
     #[test]
