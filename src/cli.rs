@@ -50,6 +50,9 @@ pub enum Command {
     Extract(ExtractArgs),
     /// Validate every source file and report every problem at once (file:line: key).
     Check(CheckArgs),
+    /// Push notifications: outbox status, dispatch, reminders, a test push.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Run as a service: every studio on its cron schedule, trigger requests, health and
     /// metrics, until SIGTERM/SIGINT. SIGHUP reloads the source files.
     Run(RunArgs),
@@ -139,6 +142,10 @@ pub struct IngestArgs {
     /// Pretend today is this date (YYYY-MM-DD, studio time) — for replaying fixtures.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub today: Option<chrono::NaiveDate>,
+    /// Enqueue notifications for new and changed workshops, but do not send them now
+    /// (`notify dispatch` or the daemon will).
+    #[arg(long)]
+    pub no_dispatch: bool,
 }
 
 #[derive(Debug, Args)]
@@ -165,9 +172,81 @@ pub struct ExtractArgs {
     pub json: bool,
 }
 
+/// `check` reads the directory given by the global `--sources` (or the settings).
 #[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Directory of source files (default: the configured sources directory).
-    #[arg(long = "sources", value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+pub struct CheckArgs {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ingest_needs_studio_or_all_but_not_both() {
+        assert!(Cli::try_parse_from(["nachna-ingest", "ingest"]).is_err());
+        assert!(
+            Cli::try_parse_from(["nachna-ingest", "ingest", "--all", "--studio", "x"]).is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["nachna-ingest", "ingest", "--studio", "a", "--studio", "b"])
+                .is_ok()
+        );
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Outbox counts by kind and status, the oldest pending notification's age, and
+    /// device tokens deactivated in the last day.
+    Status(NotifyStatusArgs),
+    /// Drain the outbox once: send every notification that is due.
+    ///
+    /// Exit code 0 when drained; 1 when APNs refused our credentials (dispatch stopped,
+    /// notifications left pending) or pushes are not configured.
+    Dispatch(NotifyDispatchArgs),
+    /// Enqueue the reminders due now (sessions starting within `reminder_hours_before`
+    /// that have not started). `notify dispatch` sends them.
+    Reminders(NotifyRemindersArgs),
+    /// Send one test push to a user's active devices and print each device's outcome.
+    Test(NotifyTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyStatusArgs {
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyDispatchArgs {
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyRemindersArgs {
+    /// Pretend it is this time: RFC 3339 (`2026-06-20T18:00:00+05:30`) or
+    /// `YYYY-MM-DD HH:MM` in the default studio zone (Asia/Kolkata).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Show what would be enqueued; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyTestArgs {
+    /// The user (`users._id` as the app stores it in `device_tokens.user_id`).
+    #[arg(long, value_name = "USER_ID")]
+    pub user: String,
 }

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
             Command::Ingest(args) => commands::ingest::run(&cli.global, args).await,
             Command::Extract(args) => commands::extract::run(&cli.global, args).await,
             Command::Check(args) => commands::check::run(&cli.global, args),
+            Command::Notify(cmd) => commands::notify::run(&cli.global, cmd).await,
             Command::Run(args) => commands::run::run(&cli.global, args).await,
             Command::Trigger(args) => commands::trigger::run(&cli.global, args).await,
             Command::Status(args) => commands::status::run(&cli.global, args).await,

@@ -9,7 +9,7 @@
 use crate::artist::ArtistDirectory;
 use crate::clock::Clock;
 use crate::extract::{self, ExtractInput, PageVerdict};
-use crate::fetch::{FetchOutcome, Fetcher, HostPolicy, PageRequest, Validators};
+use crate::fetch::{FetchOutcome, FetchedPage, Fetcher, HostPolicy, PageRequest, Validators};
 use crate::reconcile::{self, Action, Announcement, ArchivePolicy, ReconcileInput};
 use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
 use crate::settings::IngestConfig;
@@ -315,6 +315,9 @@ fn count_action(action: &Action, report: &mut RunReport) {
             report.workshops.new += 1;
             if *announce == Some(Announcement::NewWorkshop) {
                 report.new_uuids.push(draft.uuid.clone());
+                report
+                    .announced
+                    .push((Announcement::NewWorkshop, draft.clone()));
             }
         }
         Action::Update {
@@ -324,6 +327,9 @@ fn count_action(action: &Action, report: &mut RunReport) {
             report.updated_uuids.push(draft.uuid.clone());
             if *announce == Some(Announcement::ScheduleChange) {
                 report.schedule_changed_uuids.push(draft.uuid.clone());
+                report
+                    .announced
+                    .push((Announcement::ScheduleChange, draft.clone()));
             }
         }
         Action::Unchanged { .. } => report.workshops.unchanged += 1,
@@ -340,6 +346,27 @@ fn count_action(action: &Action, report: &mut RunReport) {
                 url: payment_link.clone(),
             });
         }
+    }
+}
+
+/// Cache validators to send, unless `--force` asks for a fresh copy.
+fn validators_for(previous: Option<&PageRecord>, options: &RunOptions) -> Option<Validators> {
+    previous.filter(|_| !options.force).map(|p| Validators {
+        etag: p.etag.clone(),
+        last_modified: p.last_modified.clone(),
+    })
+}
+
+/// What to remember of a fetched page (uuids or links are filled in by the caller).
+fn page_record(source: &Source, url: &Url, page: &FetchedPage) -> PageRecord {
+    PageRecord {
+        url: url.to_string(),
+        studio_id: source.studio.id.clone(),
+        etag: page.validators.etag.clone(),
+        last_modified: page.validators.last_modified.clone(),
+        body_sha256: Some(page.body_sha256.clone()),
+        uuids: Vec::new(),
+        links: Vec::new(),
     }
 }
 
@@ -403,13 +430,7 @@ async fn crawl_listings(
             break;
         }
         let previous = ctx.store.load_page(url.as_str()).await.ok().flatten();
-        let validators = previous
-            .as_ref()
-            .filter(|_| !options.force)
-            .map(|p| Validators {
-                etag: p.etag.clone(),
-                last_modified: p.last_modified.clone(),
-            });
+        let validators = validators_for(previous.as_ref(), options);
         let span = info_span!("page", url = %url, kind = "listing");
         let fetch_started = Instant::now();
         let fetched = ctx
@@ -429,16 +450,18 @@ async fn crawl_listings(
             }
             Ok(FetchOutcome::Fetched(page)) => {
                 listing_ok += 1;
-                report.pages.fetched += 1;
+                let same_body = previous
+                    .as_ref()
+                    .is_some_and(|p| p.body_sha256.as_deref() == Some(page.body_sha256.as_str()));
+                if same_body && !options.force {
+                    report.pages.unchanged += 1;
+                } else {
+                    report.pages.fetched += 1;
+                }
                 let links = extract::page_links(&page.text, &page.final_url);
                 let record = PageRecord {
-                    url: url.to_string(),
-                    studio_id: source.studio.id.clone(),
-                    etag: page.validators.etag.clone(),
-                    last_modified: page.validators.last_modified.clone(),
-                    body_sha256: Some(page.body_sha256.clone()),
-                    uuids: Vec::new(),
                     links: links.iter().map(Url::to_string).collect(),
+                    ..page_record(source, &url, &page)
                 };
                 records.push((record, previous));
                 links
@@ -496,13 +519,7 @@ async fn process_event_page(
                 }
             }
         };
-        let validators = previous
-            .as_ref()
-            .filter(|_| !options.force)
-            .map(|p| Validators {
-                etag: p.etag.clone(),
-                last_modified: p.last_modified.clone(),
-            });
+        let validators = validators_for(previous.as_ref(), options);
         let fetch_started = Instant::now();
         let fetched = ctx
             .fetcher
@@ -546,15 +563,7 @@ async fn process_event_page(
         }
         PageResult::Extracted(Box::new(ExtractedPage {
             verdict,
-            record: PageRecord {
-                url: url.to_string(),
-                studio_id: source.studio.id.clone(),
-                etag: page.validators.etag.clone(),
-                last_modified: page.validators.last_modified.clone(),
-                body_sha256: Some(page.body_sha256.clone()),
-                uuids: Vec::new(),
-                links: Vec::new(),
-            },
+            record: page_record(source, url, &page),
             previous,
         }))
     }

@@ -80,6 +80,13 @@ pub struct RunReport {
     pub unknown_artists: Vec<String>,
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
+    /// The drafts behind `new_uuids` and `schedule_changed_uuids`, so `ingest --dry-run`
+    /// can tell how many pushes each would create (a dry run stores nothing to read back).
+    #[serde(skip)]
+    pub announced: Vec<(
+        crate::reconcile::Announcement,
+        crate::workshop::WorkshopDraft,
+    )>,
 }
 
 impl RunReport {

@@ -16,6 +16,10 @@ pub struct Settings {
     pub mongodb: MongoSettings,
     pub fetch: FetchConfig,
     pub ingest: IngestConfig,
+    /// `[push]`: how pushes are delivered (sender, APNs credentials, retries).
+    pub push: crate::notify::config::PushConfig,
+    /// `[notify]`: what is sent and when (templates, expiry, outbox TTL).
+    pub notify: crate::notify::config::NotifyConfig,
     pub daemon: DaemonConfig,
 }
 
@@ -26,6 +30,8 @@ impl Default for Settings {
             mongodb: MongoSettings::default(),
             fetch: FetchConfig::default(),
             ingest: IngestConfig::default(),
+            push: Default::default(),
+            notify: Default::default(),
             daemon: DaemonConfig::default(),
         }
     }
@@ -239,6 +245,12 @@ impl Settings {
         if let Some(v) = non_empty("NACHNA_CONTACT_URL") {
             self.fetch.contact_url = v;
         }
+        self.push
+            .apply_env(&var)
+            .map_err(|(name, message)| SettingsError::Env {
+                name: name.into(),
+                message,
+            })?;
         if let Some(v) = non_empty("NACHNA_HEALTH_ADDRESS") {
             self.daemon.health_address = v;
         }

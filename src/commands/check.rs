@@ -4,9 +4,9 @@ use crate::cli::{CheckArgs, GlobalArgs};
 use crate::source;
 use std::process::ExitCode;
 
-pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
+pub fn run(global: &GlobalArgs, _args: CheckArgs) -> anyhow::Result<ExitCode> {
     let settings = super::load_settings(global)?;
-    let dir = args.dir.unwrap_or(settings.sources_dir);
+    let dir = settings.sources_dir;
     match source::load_dir(&dir) {
         Ok(sources) => {
             for s in &sources {

@@ -89,7 +89,16 @@ pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCo
     }
     drop(progress);
     print_reports(&reports, args.json)?;
-    let failed = reports.iter().any(|r| r.outcome != Outcome::Success);
+    let notified = super::notify::after_ingest(
+        &settings,
+        &db.store,
+        ctx.clock.clone(),
+        &all_sources,
+        &reports,
+        &args,
+    )
+    .await;
+    let failed = !notified || reports.iter().any(|r| r.outcome != Outcome::Success);
     Ok(if failed {
         ExitCode::from(1)
     } else {

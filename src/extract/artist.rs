@@ -44,7 +44,13 @@ const RESERVED_PATHS: &[&str] = &[
 
 /// Lower-case ASCII form used for all matching.
 fn normalise(text: &str) -> String {
-    deunicode::deunicode(text).to_lowercase()
+    // deunicode drops control characters, new lines included: keep them as spaces so
+    // words on separate lines stay separate.
+    let spaced: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    deunicode::deunicode(&spaced).to_lowercase()
 }
 
 /// The handle in an Instagram profile URL.
@@ -229,6 +235,14 @@ mod tests {
         let m = match_artists(&dir(), "with ZOE SALDANA and rajesh kumar", &[]);
         assert_eq!(m.names, vec!["Zoë Saldaña", "Rajesh Kumar"]);
         assert_eq!(m.ids, vec!["rajesh_dance", "zoe"]);
+    }
+
+    #[test]
+    fn names_on_separate_lines_stay_separate_words() {
+        let m = match_artists(&dir(), "A Workshop\nRajesh Kumar\nteaches", &[]);
+        assert_eq!(m.ids, vec!["rajesh_dance"]);
+        let m = match_artists(&dir(), "Vipul\nDevrani", &[]);
+        assert_eq!(m.ids, vec!["vipuldevrani"]);
     }
 
     #[test]

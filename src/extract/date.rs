@@ -302,16 +302,19 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
             if days.is_empty() {
                 continue;
             }
-            // `June 6-8 PM`: the last number is an hour, not a day.
+            // `June 6-8 PM`, `June 21 & 28, 6:30 PM`: the last number is an hour.
             if !day_first && c.name("mon2").is_none() && c.name("year").is_none() {
                 let days_m = c.name("days").expect("group");
                 if TIME_AFTER.is_match(&text[days_m.end()..]) {
                     if days.len() < 2 {
                         continue;
                     }
-                    days.truncate(1);
-                    let first_len = DAY_NUM.find(days_m.as_str()).map(|m| m.end()).unwrap_or(0);
-                    span.end = days_m.start() + first_len;
+                    days.pop();
+                    let ends: Vec<usize> = DAY_NUM
+                        .captures_iter(days_m.as_str())
+                        .filter_map(|c| c.name("n").map(|n| n.end()))
+                        .collect();
+                    span.end = days_m.start() + ends[days.len() - 1];
                 }
             }
             let second = match (c.name("day2"), c.name("mon2")) {
@@ -651,6 +654,15 @@ mod tests {
         assert_eq!(m.len(), 1);
         assert_eq!(resolve_mentions(&m, today()), vec![vec![d(2026, 6, 6)]]);
         assert_eq!(m[0].span, 0..6);
+    }
+
+    #[test]
+    fn month_list_followed_by_a_time_keeps_the_days() {
+        let text = "June 21 & 28, 6:30-8:30 PM";
+        let m = find_dates(text);
+        assert_eq!(&text[m[0].span.clone()], "June 21 & 28");
+        assert_eq!(dates(text), vec![d(2026, 6, 21), d(2026, 6, 28)]);
+        assert_eq!(dates("June 21, 6 PM"), vec![d(2026, 6, 21)]);
     }
 
     #[test]

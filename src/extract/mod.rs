@@ -2,22 +2,45 @@
 //! workshop drafts out, each field with its provenance. No I/O, no clock reads.
 //!
 //! Layers, highest priority first; a lower layer only fills what higher ones left empty:
-//! 1. the source's own selectors / patterns (`[extract.fields]`),
-//! 2. schema.org `Event` JSON-LD (arrays, `@graph`, `subEvent`, `offers`),
-//! 3. Open Graph / `<meta>`,
-//! 4. rules over the visible text (scripts, styles, comments and asides removed).
+//! 1. the source's own selectors / patterns (`[extract.fields]`, [`rules`]),
+//! 2. schema.org `Event` JSON-LD (arrays, `@graph`, `subEvent`, `offers`, [`jsonld`]),
+//! 3. Open Graph / `<meta>` / microdata ([`meta`]),
+//! 4. rules over the visible text (scripts, styles, comments and asides removed,
+//!    [`html`], [`text`]).
+//!
+//! Merging ([`extract_page`]): each field comes from the highest layer that has it.
+//! Session dates and their times are separate fields: dates that arrive without a time
+//! take the times of the highest layer that states times (one per date when the counts
+//! agree, else the first for all), and a source `times` rule overrides times found by a
+//! lower layer. A page with no date is not a workshop. A page with two or more songs
+//! gives one workshop per song; when the text splits by song, each song keeps the dates
+//! and prices of its own part.
 
 use crate::artist::ArtistDirectory;
 use crate::source::Source;
-use crate::workshop::WorkshopDraft;
-use chrono::NaiveDate;
+use crate::workshop::{
+    normalise_key_text, sessions_to_time_details, EventType, Session, WorkshopDraft,
+};
+use chrono::{NaiveDate, NaiveTime};
+use fields::{DatedSlot, Found, LayerFields, SongPart};
+use price::PriceLine;
+use scraper::{Html, Selector};
 use serde::Serialize;
+use std::sync::LazyLock;
+use time::TimeMention;
 use url::Url;
 
 pub mod artist;
 pub mod date;
 pub mod event_type;
+pub mod fields;
+pub mod html;
+pub mod jsonld;
+pub mod links;
+pub mod meta;
 pub mod price;
+pub mod rules;
+pub mod text;
 pub mod time;
 
 /// Everything extraction may look at.
@@ -68,15 +91,585 @@ pub enum PageVerdict {
     NotAWorkshop { reason: String },
 }
 
-/// Runs every layer on one page.
-pub fn extract_page(_input: &ExtractInput<'_>) -> PageVerdict {
-    PageVerdict::NotAWorkshop {
-        reason: "extraction not implemented yet".into(),
+static TITLE: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("title").expect("static selector"));
+
+/// The layers' findings for one page, highest priority first.
+struct Layers {
+    list: Vec<(Layer, LayerFields)>,
+}
+
+impl Layers {
+    fn pick<'a, T>(
+        &'a self,
+        get: impl Fn(&'a LayerFields) -> Option<&'a Found<T>>,
+    ) -> Option<(Layer, &'a Found<T>)> {
+        self.list
+            .iter()
+            .find_map(|(layer, f)| get(f).map(|found| (*layer, found)))
     }
+
+    fn get(&self, layer: Layer) -> Option<&LayerFields> {
+        self.list.iter().find(|(l, _)| *l == layer).map(|(_, f)| f)
+    }
+}
+
+/// The visible text extraction reads, and how it was chosen.
+struct Scope {
+    text: html::PageText,
+    name: String,
+}
+
+fn content_scope(doc: &Html, source: &Source) -> Scope {
+    if let Some(sel) = &source.extract.content_selector {
+        let roots = html::select_roots(doc, sel);
+        if !roots.is_empty() {
+            return Scope {
+                text: html::visible_text(doc, Some(&roots)),
+                name: "content_selector".into(),
+            };
+        }
+    }
+    Scope {
+        text: html::visible_text(doc, None),
+        name: "page".into(),
+    }
+}
+
+fn title_tag(doc: &Html) -> Option<String> {
+    doc.select(&TITLE)
+        .next()
+        .map(|t| {
+            t.text()
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|t| !t.is_empty())
+}
+
+/// Runs every layer on one page.
+pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
+    let doc = Html::parse_document(input.html);
+    let tz = input.source.timezone;
+    let scope = content_scope(&doc, input.source);
+    let joined = scope.text.joined();
+    let tag = title_tag(&doc);
+    let text_layer = text::layer(&scope.text, input.today, tag.as_deref(), &scope.name);
+    let visible_dates: Vec<NaiveDate> = text_layer
+        .slots
+        .as_ref()
+        .map(|s| s.value.iter().map(|s| s.date).collect())
+        .unwrap_or_default();
+    let layers = Layers {
+        list: vec![
+            (
+                Layer::Source,
+                rules::layer(&doc, &input.source.extract, &joined, input.today, tz),
+            ),
+            (
+                Layer::JsonLd,
+                jsonld::layer(&doc, input.page_url, tz, &visible_dates),
+            ),
+            (Layer::Meta, meta::layer(&doc, tz)),
+            (Layer::Text, text_layer),
+        ],
+    };
+
+    let Some((slot_layer, slots)) = layers.pick(|f| f.slots.as_ref()) else {
+        return PageVerdict::NotAWorkshop {
+            reason: format!(
+                "no event date found (source rules, JSON-LD, meta tags and the visible text of the {} were searched)",
+                scope.name
+            ),
+        };
+    };
+    let times = layers.pick(|f| f.times.as_ref());
+    let title = layers.pick(|f| f.title.as_ref());
+
+    // Studio handles are not artists.
+    let mut ignore = vec![input.source.studio.id.to_lowercase()];
+    if let Some(h) = input
+        .source
+        .studio
+        .instagram_link
+        .as_deref()
+        .and_then(artist::handle_from_link)
+    {
+        ignore.push(h);
+    }
+    let artists = resolve_artists(
+        &layers,
+        &scope,
+        input.artists,
+        &ignore,
+        title.map(|(_, t)| t.value.as_str()),
+    );
+
+    let event_type = resolve_event_type(&layers, input.source.extract.default_event_type);
+
+    let prices = layers.pick(|f| f.prices.as_ref());
+    let songs = layers.pick(|f| f.songs.as_ref());
+    let parts: Vec<SongPart> = layers
+        .get(Layer::Text)
+        .map(|f| f.song_parts.clone())
+        .unwrap_or_default();
+
+    let (base_uuid, uuid_detail) = match input.source.uuid_for(input.page_url) {
+        Some(u) => (
+            u,
+            if input.source.slug_pattern.is_some() {
+                "[slug] pattern".to_string()
+            } else {
+                "last path segment of the URL".to_string()
+            },
+        ),
+        None => (
+            format!(
+                "{}/{}",
+                input.source.studio.id,
+                input.page_url.host_str().unwrap_or("page")
+            ),
+            "URL host (no slug in the URL)".to_string(),
+        ),
+    };
+
+    let song_list: Vec<Option<String>> = match songs {
+        Some((_, s)) if s.value.len() >= 2 => s.value.iter().cloned().map(Some).collect(),
+        Some((_, s)) => vec![s.value.first().cloned()],
+        None => vec![None],
+    };
+
+    let mut out = Vec::new();
+    for song in &song_list {
+        let mut provenance = vec![
+            FieldProvenance {
+                field: "uuid",
+                layer: Layer::Default,
+                detail: if song_list.len() >= 2 {
+                    format!("{uuid_detail}, then `--` and the song slug")
+                } else {
+                    uuid_detail.clone()
+                },
+            },
+            FieldProvenance {
+                field: "studio_id",
+                layer: Layer::Default,
+                detail: "the source's studio.id".into(),
+            },
+            FieldProvenance {
+                field: "payment_link",
+                layer: Layer::Default,
+                detail: "the page URL as requested".into(),
+            },
+        ];
+        let part = song.as_ref().and_then(|s| {
+            let key = normalise_key_text(s);
+            parts.iter().find(|p| normalise_key_text(&p.song) == key)
+        });
+        let uuid = match song {
+            Some(s) if song_list.len() >= 2 => format!("{base_uuid}--{}", song_slug(s)),
+            _ => base_uuid.clone(),
+        };
+
+        // Sessions.
+        let (mut sessions, detail) = match part.filter(|p| !p.slots.is_empty()) {
+            Some(p) => {
+                let part_times = if p.times.is_empty() {
+                    times.map(|(_, t)| t.value.as_slice()).unwrap_or(&[])
+                } else {
+                    p.times.as_slice()
+                };
+                (
+                    build_sessions(&p.slots, part_times, false),
+                    format!("dates in the part about `{}`", p.song),
+                )
+            }
+            None => {
+                let override_all =
+                    times.is_some_and(|(l, _)| l == Layer::Source && slot_layer != Layer::Source);
+                let t: &[TimeMention] = times.map(|(_, t)| t.value.as_slice()).unwrap_or(&[]);
+                let mut detail = slots.detail.clone();
+                if let Some((tl, tf)) = times {
+                    if override_all || slots.value.iter().any(|s| s.start.is_none()) {
+                        detail = format!("{detail}; times from {} ({})", layer_name(tl), tf.detail);
+                    }
+                }
+                (build_sessions(&slots.value, t, override_all), detail)
+            }
+        };
+        let time_details = sessions_to_time_details(&mut sessions);
+        provenance.push(FieldProvenance {
+            field: "time_details",
+            layer: if part.is_some_and(|p| !p.slots.is_empty()) {
+                Layer::Text
+            } else {
+                slot_layer
+            },
+            detail,
+        });
+
+        // Prices.
+        let (price_lines, price_prov): (Vec<PriceLine>, FieldProvenance) =
+            match part.filter(|p| !p.prices.is_empty()) {
+                Some(p) => (
+                    p.prices.clone(),
+                    FieldProvenance {
+                        field: "pricing_info",
+                        layer: Layer::Text,
+                        detail: format!("prices in the part about `{}`", p.song),
+                    },
+                ),
+                None => match prices {
+                    Some((l, f)) => (
+                        f.value.clone(),
+                        FieldProvenance {
+                            field: "pricing_info",
+                            layer: l,
+                            detail: f.detail.clone(),
+                        },
+                    ),
+                    None => (
+                        Vec::new(),
+                        FieldProvenance {
+                            field: "pricing_info",
+                            layer: Layer::Default,
+                            detail: "no price found".into(),
+                        },
+                    ),
+                },
+            };
+        provenance.push(price_prov);
+
+        provenance.push(match songs {
+            Some((l, f)) => FieldProvenance {
+                field: "song",
+                layer: l,
+                detail: f.detail.clone(),
+            },
+            None => FieldProvenance {
+                field: "song",
+                layer: Layer::Default,
+                detail: "no song named".into(),
+            },
+        });
+        provenance.push(artists.by_provenance.clone());
+        provenance.push(artists.ids_provenance.clone());
+        provenance.push(event_type.1.clone());
+        if let Some((l, t)) = title {
+            provenance.push(FieldProvenance {
+                field: "title",
+                layer: l,
+                detail: t.detail.clone(),
+            });
+        }
+
+        let draft = WorkshopDraft {
+            uuid,
+            studio_id: input.source.studio.id.clone(),
+            payment_link: input.page_url.as_str().to_string(),
+            payment_link_type: "url".into(),
+            event_type: event_type.0,
+            time_details,
+            by: artists.by.clone(),
+            song: song.clone(),
+            pricing_info: price::render_pricing(&price_lines),
+            artist_id_list: artists.ids.clone(),
+            choreo_insta_link: None,
+            sessions,
+        };
+        out.push(Extracted {
+            draft,
+            title: title.map(|(_, t)| t.value.clone()),
+            provenance,
+            unknown_artists: artists.unknown.clone(),
+        });
+    }
+    out.sort_by(|a, b| a.draft.uuid.cmp(&b.draft.uuid));
+    PageVerdict::Workshops(out)
+}
+
+fn layer_name(l: Layer) -> &'static str {
+    match l {
+        Layer::Source => "source rules",
+        Layer::JsonLd => "JSON-LD",
+        Layer::Meta => "meta",
+        Layer::Text => "visible text",
+        Layer::Default => "default",
+    }
+}
+
+/// `Hauli Slowly!` → `hauli-slowly`.
+pub fn song_slug(song: &str) -> String {
+    normalise_key_text(song).replace(' ', "-")
+}
+
+/// Sessions from dated slots: a slot without a time (or every slot, with
+/// `override_all`) takes a time from `times`: pairwise when the counts agree, else the
+/// first. A date with no time anywhere starts at midnight.
+pub fn build_sessions(
+    slots: &[DatedSlot],
+    times: &[TimeMention],
+    override_all: bool,
+) -> Vec<Session> {
+    let needing: Vec<usize> = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| override_all || s.start.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    let pairwise = times.len() > 1 && times.len() == needing.len();
+    slots
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let given = if override_all || s.start.is_none() {
+                let k = needing.iter().position(|&n| n == i).unwrap_or(0);
+                let t = if pairwise {
+                    times.get(k)
+                } else {
+                    times.first()
+                };
+                t.map(|t| (t.start, t.end))
+            } else {
+                None
+            };
+            let (start, end) = match given {
+                Some(g) => g,
+                None => (s.start.unwrap_or(NaiveTime::MIN), s.end),
+            };
+            Session {
+                date: s.date,
+                start,
+                end,
+            }
+        })
+        .collect()
+}
+
+struct ResolvedArtists {
+    by: String,
+    ids: Vec<String>,
+    unknown: Vec<String>,
+    by_provenance: FieldProvenance,
+    ids_provenance: FieldProvenance,
+}
+
+/// The text artists are matched in, in page order: the title, JSON-LD performers, then
+/// the visible lines with the links that sit on them.
+fn artist_corpus(layers: &Layers, scope: &Scope, title: Option<&str>) -> String {
+    let mut corpus = String::new();
+    if let Some(t) = title {
+        corpus.push_str(t);
+        corpus.push('\n');
+    }
+    if let Some(a) = layers.get(Layer::JsonLd).and_then(|f| f.artists.as_ref()) {
+        corpus.push_str(&a.value.join("\n"));
+        corpus.push('\n');
+    }
+    let mut links = scope.text.links.iter().peekable();
+    for (i, l) in scope.text.lines.iter().enumerate() {
+        corpus.push_str(&l.text);
+        while let Some((li, href)) = links.peek() {
+            if *li > i {
+                break;
+            }
+            corpus.push(' ');
+            corpus.push_str(href);
+            links.next();
+        }
+        corpus.push('\n');
+    }
+    for (_, href) in links {
+        corpus.push_str(href);
+        corpus.push('\n');
+    }
+    corpus
+}
+
+fn resolve_artists(
+    layers: &Layers,
+    scope: &Scope,
+    directory: &ArtistDirectory,
+    ignore: &[String],
+    title: Option<&str>,
+) -> ResolvedArtists {
+    let texts = layers.pick(|f| f.artists.as_ref());
+    // A source artist rule is matched on its own first.
+    let mut matched = None;
+    if let Some((Layer::Source, f)) = texts {
+        let m = artist::match_artists(directory, &f.value.join("\n"), ignore);
+        if !m.ids.is_empty() {
+            matched = Some((m, Layer::Source, f.detail.clone()));
+        }
+    }
+    let (m, layer, detail) = matched.unwrap_or_else(|| {
+        let corpus = artist_corpus(layers, scope, title);
+        (
+            artist::match_artists(directory, &corpus, ignore),
+            Layer::Text,
+            format!("handles, Instagram links and names in the title, JSON-LD and visible text of the {}", scope.name),
+        )
+    });
+
+    // Artist texts that match no known artist.
+    let mut unknown: Vec<String> = m.unknown_handles.iter().map(|h| format!("@{h}")).collect();
+    let is_studio = |t: &str| {
+        ignore
+            .iter()
+            .any(|h| t.trim().trim_start_matches('@').eq_ignore_ascii_case(h))
+    };
+    if let Some((_, f)) = texts {
+        for t in &f.value {
+            let single = artist::match_artists(directory, t, ignore);
+            if single.ids.is_empty()
+                && !is_studio(t)
+                && !unknown.iter().any(|u| u.eq_ignore_ascii_case(t))
+            {
+                unknown.push(t.clone());
+            }
+        }
+    }
+
+    if !m.ids.is_empty() {
+        return ResolvedArtists {
+            by: m.names.join(" x "),
+            ids: m.ids,
+            unknown,
+            by_provenance: FieldProvenance {
+                field: "by",
+                layer,
+                detail: format!("matched artists' names; {detail}"),
+            },
+            ids_provenance: FieldProvenance {
+                field: "artist_id_list",
+                layer,
+                detail,
+            },
+        };
+    }
+    let none_matched = FieldProvenance {
+        field: "artist_id_list",
+        layer: Layer::Default,
+        detail: "no known artist on the page".into(),
+    };
+    if let Some((l, f)) = texts {
+        let names: Vec<String> = split_artist_texts(&f.value)
+            .into_iter()
+            .filter(|n| !is_studio(n))
+            .collect();
+        if !names.is_empty() {
+            return ResolvedArtists {
+                by: names.join(" x "),
+                ids: Vec::new(),
+                unknown,
+                by_provenance: FieldProvenance {
+                    field: "by",
+                    layer: l,
+                    detail: f.detail.clone(),
+                },
+                ids_provenance: none_matched,
+            };
+        }
+    }
+    match layers.pick(|f| f.title.as_ref()) {
+        Some((l, t)) => ResolvedArtists {
+            by: t.value.clone(),
+            ids: Vec::new(),
+            unknown,
+            by_provenance: FieldProvenance {
+                field: "by",
+                layer: l,
+                detail: format!("event title ({})", t.detail),
+            },
+            ids_provenance: none_matched,
+        },
+        None => ResolvedArtists {
+            by: String::new(),
+            ids: Vec::new(),
+            unknown,
+            by_provenance: FieldProvenance {
+                field: "by",
+                layer: Layer::Default,
+                detail: "no artist and no title".into(),
+            },
+            ids_provenance: none_matched,
+        },
+    }
+}
+
+/// Artist texts as names: `A x B`, `A & B` split, duplicates dropped.
+fn split_artist_texts(values: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        for part in v
+            .split([',', '&', '/', '+'])
+            .flat_map(|p| p.split(" x "))
+            .flat_map(|p| p.split(" X "))
+            .flat_map(|p| p.split(" and "))
+        {
+            let p = part.trim();
+            if !p.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(p)) {
+                out.push(p.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn resolve_event_type(layers: &Layers, default: EventType) -> (EventType, FieldProvenance) {
+    if let Some((l, f)) = layers.pick(|f| f.event_type.as_ref()) {
+        return (
+            f.value,
+            FieldProvenance {
+                field: "event_type",
+                layer: l,
+                detail: f.detail.clone(),
+            },
+        );
+    }
+    if let Some((l, t)) = layers.pick(|f| f.title.as_ref()) {
+        if let Some(ty) = event_type::classify(&t.value) {
+            return (
+                ty,
+                FieldProvenance {
+                    field: "event_type",
+                    layer: l,
+                    detail: format!("keyword in the title ({})", t.detail),
+                },
+            );
+        }
+    }
+    for (l, f) in &layers.list {
+        if let Some(d) = &f.description {
+            if let Some(ty) = event_type::classify(&d.value) {
+                return (
+                    ty,
+                    FieldProvenance {
+                        field: "event_type",
+                        layer: *l,
+                        detail: format!("keyword in the description ({})", d.detail),
+                    },
+                );
+            }
+        }
+    }
+    (
+        default,
+        FieldProvenance {
+            field: "event_type",
+            layer: Layer::Default,
+            detail: "the source's default_event_type".into(),
+        },
+    )
 }
 
 /// Absolute http(s) links of a page (`<a href>`), resolved against `base` (and
 /// `<base href>`), fragments dropped, de-duplicated in document order.
-pub fn page_links(_html: &str, _base: &Url) -> Vec<Url> {
-    Vec::new()
+pub fn page_links(html: &str, base: &Url) -> Vec<Url> {
+    links::page_links(html, base)
 }
+
+#[cfg(test)]
+mod tests;

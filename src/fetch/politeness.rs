@@ -76,6 +76,14 @@ struct GateState {
 pub struct HostPermit {
     gate: Arc<HostGate>,
     permit: Option<OwnedSemaphorePermit>,
+    start: Instant,
+}
+
+impl HostPermit {
+    /// The start time the gate gave this request (it was not handed out before then).
+    pub fn scheduled_start(&self) -> Instant {
+        self.start
+    }
 }
 
 impl Drop for HostPermit {
@@ -115,6 +123,7 @@ impl Politeness {
         let permit = HostPermit {
             gate,
             permit: Some(permit),
+            start,
         };
         tokio::time::sleep_until(start).await;
         permit
@@ -238,8 +247,9 @@ mod tests {
             .map(|_| {
                 let p = p.clone();
                 tokio::spawn(async move {
-                    drop(p.acquire("h", policy(60, 4)).await);
-                    Instant::now()
+                    let permit = p.acquire("h", policy(60, 4)).await;
+                    assert!(Instant::now() >= permit.scheduled_start());
+                    permit.scheduled_start()
                 })
             })
             .collect();

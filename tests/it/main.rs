@@ -3,8 +3,9 @@
 
 mod cli;
 mod daemon;
+mod extract_golden;
+mod fetch;
+mod notify;
 mod pipeline;
 mod store;
 mod support;
-
-mod fetch;

@@ -1,5 +1,7 @@
-//! Shared test helpers: a real MongoDB wire-protocol server and a local HTTP server.
+//! Shared test helpers: a real MongoDB wire-protocol server, a local HTTP server, and
+//! editable copies of the replay fixtures.
 #![allow(dead_code)]
+
 pub mod http_server;
 pub mod mongo;
 pub mod replay;

@@ -1,0 +1,194 @@
+//! Fan-out benchmark: one new workshop whose artist has 100,000 followers with one iOS
+//! device each, against a SecantusDB server this bench starts on 127.0.0.1.
+//!
+//! Prints the time to enqueue (fan-out into the outbox), the time to dispatch into the
+//! scripted APNs double, and peak resident memory of each phase (VmHWM from
+//! /proc/self/status, reset between phases through /proc/self/clear_refs).
+//!
+//! `cargo bench --bench fanout` runs the full size; `NACHNA_BENCH_FOLLOWERS=N` changes
+//! it. Under `cargo test --all-targets` (no `--bench` argument) it runs a 500-follower
+//! smoke pass so the code path stays exercised without the wait.
+
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use mongodb::bson::{doc, Document};
+use nachna_ingest::clock::FixedClock;
+use nachna_ingest::localdb::{LocalDb, LocalDbOptions};
+use nachna_ingest::notify::config::{NotifyConfig, PushConfig};
+use nachna_ingest::notify::dispatch::Dispatcher;
+use nachna_ingest::notify::testing::ScriptedPusher;
+use nachna_ingest::notify::Notifier;
+use nachna_ingest::reconcile::{Action, Announcement};
+use nachna_ingest::store::Store;
+use nachna_ingest::workshop::{sessions_to_time_details, EventType, Session, WorkshopDraft};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Resets VmHWM to the current RSS (Linux ≥ 4.0), so each phase's peak is its own.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let followers: u32 = std::env::var("NACHNA_BENCH_FOLLOWERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 100_000 } else { 500 });
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fanout-bench");
+    let _ = std::fs::remove_dir_all(&root);
+    let db = LocalDb::start(&LocalDbOptions {
+        data_dir: root.join(format!("pid-{}", std::process::id())),
+        cache_size: "512M".into(),
+        log_file_max: "64MB".into(),
+    })
+    .unwrap_or_else(|e| {
+        panic!("the fanout bench needs SecantusDB (scripts/install-secantus.sh or NACHNA_SECANTUS_BIN): {e}")
+    });
+    runtime.block_on(run(&db.uri(), followers, full));
+    drop(db);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+async fn run(uri: &str, followers: u32, full: bool) {
+    let store = Store::open(uri, "bench_discovery", "bench_app", Duration::from_secs(30))
+        .await
+        .expect("store");
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 6, 30, 0).unwrap();
+
+    // Seed: followers of `vipul` with one iOS device each, plus unrelated reactions.
+    let seed_started = Instant::now();
+    let reactions = store.app.collection::<Document>("reactions");
+    let devices = store.app.collection::<Document>("device_tokens");
+    let chunk = 10_000u32;
+    let mut from = 0;
+    while from < followers {
+        let to = (from + chunk).min(followers);
+        let mut rs = Vec::with_capacity((to - from) as usize * 2);
+        let mut ds = Vec::with_capacity((to - from) as usize);
+        for i in from..to {
+            let user = format!("user{i:07}");
+            rs.push(doc! { "user_id": &user, "entity_id": "vipul", "entity_type": "ARTIST", "reaction": "NOTIFY", "is_deleted": false, "created_at": now, "updated_at": now });
+            rs.push(doc! { "user_id": &user, "entity_id": format!("other{}", i % 50), "entity_type": "ARTIST", "reaction": if i % 2 == 0 { "LIKE" } else { "NOTIFY" }, "is_deleted": false, "created_at": now, "updated_at": now });
+            ds.push(doc! { "user_id": &user, "device_token": format!("{i:064x}"), "platform": "ios", "is_active": true, "created_at": now, "updated_at": now });
+        }
+        reactions.insert_many(rs).await.expect("seed reactions");
+        devices.insert_many(ds).await.expect("seed devices");
+        from = to;
+    }
+    let mut sessions = vec![Session {
+        date: NaiveDate::from_ymd_opt(2026, 6, 21).unwrap(),
+        start: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+        end: Some(NaiveTime::from_hms_opt(20, 0, 0).unwrap()),
+    }];
+    let draft = WorkshopDraft {
+        uuid: "dance_n_addiction/bench".into(),
+        studio_id: "dance_n_addiction".into(),
+        payment_link: "https://www.yoactiv.com/event/bench/1/0".into(),
+        payment_link_type: "url".into(),
+        event_type: EventType::Workshop,
+        time_details: sessions_to_time_details(&mut sessions),
+        by: "Vipul Devrani".into(),
+        song: Some("Hauli Slowly".into()),
+        pricing_info: "850/-".into(),
+        artist_id_list: vec!["vipul".into()],
+        choreo_insta_link: None,
+        sessions,
+    };
+    store
+        .apply_action(
+            &Action::Insert {
+                draft,
+                announce: Some(Announcement::NewWorkshop),
+            },
+            now,
+            "2026-06-01",
+        )
+        .await
+        .expect("workshop");
+    let seed_secs = seed_started.elapsed().as_secs_f64();
+
+    let mut push = PushConfig {
+        retry_backoff_ms: 1,
+        ..PushConfig::default()
+    };
+    if let Some(n) = std::env::var("NACHNA_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        push.concurrency = n;
+    }
+    let notifier = Notifier::new(
+        store.clone(),
+        NotifyConfig::default(),
+        push,
+        Arc::new(FixedClock(now)),
+    );
+
+    let rss_before = status_kib("VmRSS:");
+    let resettable = reset_peak();
+    let started = Instant::now();
+    let counts = notifier.fan_out_pending().await.expect("fan-out");
+    let enqueue = started.elapsed();
+    let enqueue_peak = status_kib("VmHWM:");
+    let c = &counts[0];
+    assert_eq!(c.followers, u64::from(followers));
+    assert_eq!(c.pushes, u64::from(followers));
+
+    reset_peak();
+    let rss_mid = status_kib("VmRSS:");
+    let pusher = ScriptedPusher::new().without_log();
+    let started = Instant::now();
+    let report = Dispatcher::new(&notifier, &pusher)
+        .drain()
+        .await
+        .expect("dispatch");
+    let dispatch = started.elapsed();
+    let dispatch_peak = status_kib("VmHWM:");
+    assert_eq!(report.sent, u64::from(followers));
+    assert_eq!(pusher.calls(), u64::from(followers));
+
+    let per_sec = |n: u32, d: Duration| f64::from(n) / d.as_secs_f64().max(1e-9);
+    println!(
+        "fanout bench ({}): {followers} followers × 1 iOS device, SecantusDB on 127.0.0.1, batch {}, concurrency {}",
+        if full { "full" } else { "smoke" },
+        notifier.notify.fanout_batch_size,
+        notifier.push.concurrency
+    );
+    println!("  seed (not measured):      {seed_secs:.1} s");
+    println!(
+        "  enqueue (fan-out):        {:.2} s  ({:.0} notifications/s)",
+        enqueue.as_secs_f64(),
+        per_sec(followers, enqueue)
+    );
+    println!(
+        "  dispatch (scripted APNs): {:.2} s  ({:.0} pushes/s)",
+        dispatch.as_secs_f64(),
+        per_sec(followers, dispatch)
+    );
+    println!(
+        "  resident memory: before fan-out {:.1} MiB; peak during fan-out {:.1} MiB; before dispatch {:.1} MiB; peak during dispatch {:.1} MiB{}",
+        mib(rss_before),
+        mib(enqueue_peak),
+        mib(rss_mid),
+        mib(dispatch_peak),
+        if resettable { "" } else { " (VmHWM could not be reset: peaks include seeding)" }
+    );
+}

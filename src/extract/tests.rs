@@ -1,0 +1,420 @@
+//! End-to-end tests of `extract_page` on small synthetic pages.
+
+use super::*;
+use crate::artist::Artist;
+use crate::workshop::TimeDetail;
+use chrono_tz::Asia::Kolkata;
+use regex::Regex;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+}
+
+fn directory() -> ArtistDirectory {
+    let a = |id: &str, name: &str| Artist {
+        artist_id: id.into(),
+        artist_name: name.into(),
+        instagram_link: Some(format!("https://www.instagram.com/{id}/")),
+    };
+    ArtistDirectory::new(vec![
+        a("vipuldevrani", "Vipul Devrani"),
+        a("rajesh_dance", "Rajesh Kumar"),
+        a("aadil.khan", "Aadil Khan"),
+    ])
+}
+
+fn source() -> Source {
+    let mut s = Source::generic("dance_n_addiction", Kolkata);
+    s.studio.instagram_link = Some("https://www.instagram.com/dance_n_addiction/".into());
+    s
+}
+
+fn run_with(html: &str, url: &str, source: &Source) -> PageVerdict {
+    let url = Url::parse(url).unwrap();
+    extract_page(&ExtractInput {
+        page_url: &url,
+        html,
+        source,
+        artists: &directory(),
+        today: today(),
+    })
+}
+
+fn run(html: &str) -> Vec<Extracted> {
+    match run_with(
+        html,
+        "https://www.yoactiv.com/event/Rajesh-Workshop/1071/0",
+        &source(),
+    ) {
+        PageVerdict::Workshops(w) => w,
+        PageVerdict::NotAWorkshop { reason } => panic!("not a workshop: {reason}"),
+    }
+}
+
+fn td(day: i32, month: i32, year: i32, start: &str, end: &str) -> TimeDetail {
+    TimeDetail {
+        day,
+        month,
+        year,
+        start_time: start.into(),
+        end_time: end.into(),
+    }
+}
+
+fn prov<'a>(e: &'a Extracted, field: &str) -> &'a FieldProvenance {
+    e.provenance
+        .iter()
+        .find(|p| p.field == field)
+        .unwrap_or_else(|| panic!("no provenance for {field}"))
+}
+
+const SIMPLE: &str = r#"<html><head><title>Rajesh Workshop | DNA</title></head><body>
+<nav><a href="/">Home</a> Regular classes</nav>
+<main>
+  <h1>Bollywood Workshop with Rajesh Kumar</h1>
+  <p>Song: Hauli Slowly</p>
+  <p>Date: Sun, 21st June</p>
+  <p>Time: 6 PM - 8 PM</p>
+  <p>First 15: 850/-</p>
+  <p>After that: ₹ 950</p>
+  <p>OTS: 1100/-</p>
+  <p>Register by 19th June. Call +91 98450 21234.</p>
+</main>
+<aside class="sidebar"><h3>Other events</h3><p>Hip hop with @vipuldevrani on 5 July, Rs. 700</p></aside>
+<footer>© 2025 DNA · Follow @dance_n_addiction</footer>
+</body></html>"#;
+
+#[test]
+fn simple_page_gives_the_documented_document() {
+    let w = run(SIMPLE);
+    assert_eq!(w.len(), 1);
+    let d = &w[0].draft;
+    assert_eq!(d.uuid, "dance_n_addiction/0");
+    assert_eq!(d.studio_id, "dance_n_addiction");
+    assert_eq!(
+        d.payment_link,
+        "https://www.yoactiv.com/event/Rajesh-Workshop/1071/0"
+    );
+    assert_eq!(d.payment_link_type, "url");
+    assert_eq!(d.event_type, EventType::Workshop);
+    assert_eq!(
+        d.time_details,
+        vec![td(21, 6, 2026, "06:00 PM", "08:00 PM")]
+    );
+    assert_eq!(d.by, "Rajesh Kumar");
+    assert_eq!(d.artist_id_list, vec!["rajesh_dance"]);
+    assert_eq!(d.song.as_deref(), Some("Hauli Slowly"));
+    assert_eq!(
+        d.pricing_info,
+        "First 15: 850/-\nAfter that: 950/-\nOTS: 1100/-"
+    );
+    assert_eq!(d.choreo_insta_link, None);
+    assert_eq!(
+        w[0].title.as_deref(),
+        Some("Bollywood Workshop with Rajesh Kumar")
+    );
+}
+
+#[test]
+fn sidebar_footer_and_deadline_do_not_leak() {
+    let d = &run(SIMPLE)[0].draft;
+    assert!(!d.artist_id_list.contains(&"vipuldevrani".to_string()));
+    assert!(!d.pricing_info.contains("700"));
+    assert_eq!(d.time_details.len(), 1);
+}
+
+#[test]
+fn provenance_names_layer_and_rule() {
+    let w = run(SIMPLE);
+    let e = &w[0];
+    assert_eq!(prov(e, "time_details").layer, Layer::Text);
+    assert_eq!(prov(e, "pricing_info").layer, Layer::Text);
+    assert_eq!(prov(e, "uuid").layer, Layer::Default);
+    assert_eq!(
+        prov(e, "event_type").detail,
+        "keyword in the title (first heading in page)"
+    );
+}
+
+#[test]
+fn slug_pattern_from_source_decides_the_uuid() {
+    let mut s = source();
+    s.slug_pattern = Some(Regex::new(r"/event/(?P<slug>[^/]+)/").unwrap());
+    let PageVerdict::Workshops(w) = run_with(
+        SIMPLE,
+        "https://www.yoactiv.com/event/Rajesh-Workshop/1071/0",
+        &s,
+    ) else {
+        panic!("expected workshops");
+    };
+    assert_eq!(w[0].draft.uuid, "dance_n_addiction/Rajesh-Workshop");
+    assert_eq!(prov(&w[0], "uuid").detail, "[slug] pattern");
+}
+
+#[test]
+fn page_without_a_date_is_not_a_workshop() {
+    let v = run_with(
+        "<html><body><h1>About us</h1><p>We teach Bollywood. Fees Rs. 900.</p></body></html>",
+        "https://x.test/about",
+        &source(),
+    );
+    match v {
+        PageVerdict::NotAWorkshop { reason } => assert!(reason.contains("no event date")),
+        PageVerdict::Workshops(_) => panic!("a page without a date must not be a workshop"),
+    }
+}
+
+#[test]
+fn dates_in_comments_and_scripts_are_ignored() {
+    let v = run_with(
+        r#"<html><body><h1>Salsa</h1><!-- 21 June 6 PM --><script>var d = "2026-06-21";</script><p>Coming soon</p></body></html>"#,
+        "https://x.test/salsa",
+        &source(),
+    );
+    assert!(matches!(v, PageVerdict::NotAWorkshop { .. }));
+}
+
+#[test]
+fn past_events_are_still_returned() {
+    let w = run("<h1>Old Workshop</h1><p>21 June 2024, 6-8 PM</p>");
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(21, 6, 2024, "06:00 PM", "08:00 PM")]
+    );
+    assert!(w[0].draft.is_past(today()));
+}
+
+#[test]
+fn json_ld_beats_the_text_and_meta() {
+    let html = r#"<html><head>
+      <meta property="og:title" content="OG Title">
+      <script type="application/ld+json">{"@context":"https://schema.org","@type":"Event","name":"Intensive with Vipul",
+        "startDate":"2026-06-27T11:00:00+05:30","endDate":"2026-06-27T14:00:00+05:30",
+        "offers":[{"@type":"Offer","name":"Early bird","price":"1200"},{"@type":"Offer","name":"Regular","price":"1500"}],
+        "performer":{"@type":"Person","name":"Vipul Devrani"}}</script></head>
+      <body><h1>Page heading</h1><p>Sat 27 June, 10 AM - 1 PM</p><p>Fee ₹ 999</p></body></html>"#;
+    let w = run(html);
+    let e = &w[0];
+    assert_eq!(e.title.as_deref(), Some("Intensive with Vipul"));
+    assert_eq!(
+        e.draft.time_details,
+        vec![td(27, 6, 2026, "11:00 AM", "02:00 PM")]
+    );
+    assert_eq!(e.draft.pricing_info, "Early bird: 1200/-\nRegular: 1500/-");
+    assert_eq!(e.draft.event_type, EventType::Intensive);
+    assert_eq!(e.draft.by, "Vipul Devrani");
+    assert_eq!(e.draft.artist_id_list, vec!["vipuldevrani"]);
+    assert_eq!(prov(e, "time_details").layer, Layer::JsonLd);
+    assert_eq!(prov(e, "pricing_info").layer, Layer::JsonLd);
+}
+
+#[test]
+fn json_ld_date_without_time_takes_the_text_time() {
+    let html = r#"<html><head><script type="application/ld+json">{"@type":"Event","name":"X","startDate":"2026-06-27"}</script></head>
+      <body><p>Timings: 5:00P.M. - 8.00P.M.</p></body></html>"#;
+    let w = run(html);
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(27, 6, 2026, "05:00 PM", "08:00 PM")]
+    );
+    assert!(prov(&w[0], "time_details")
+        .detail
+        .contains("times from visible text"));
+}
+
+#[test]
+fn meta_event_time_fills_when_no_json_ld() {
+    let html = r#"<html><head><meta property="event:start_time" content="2026-07-04T18:30:00+05:30"></head><body><h1>Hip hop</h1></body></html>"#;
+    let w = run(html);
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(4, 7, 2026, "06:30 PM", "")]
+    );
+    assert_eq!(prov(&w[0], "time_details").layer, Layer::Meta);
+}
+
+#[test]
+fn multi_song_page_gives_one_workshop_per_song() {
+    let html = r#"<main><h1>Double Workshop by @vipuldevrani</h1>
+      <p>Song 1: Hauli Slowly!</p><p>Sat 20 June, 4-6 PM</p><p>₹ 900</p>
+      <p>Song 2: Ninnindale</p><p>Sun 21 June, 5-7 PM</p><p>₹ 1,000</p></main>"#;
+    let w = run(html);
+    assert_eq!(w.len(), 2);
+    let a = &w[0].draft;
+    let b = &w[1].draft;
+    assert_eq!(a.uuid, "dance_n_addiction/0--hauli-slowly");
+    assert_eq!(a.song.as_deref(), Some("Hauli Slowly!"));
+    assert_eq!(
+        a.time_details,
+        vec![td(20, 6, 2026, "04:00 PM", "06:00 PM")]
+    );
+    assert_eq!(a.pricing_info, "900/-");
+    assert_eq!(b.uuid, "dance_n_addiction/0--ninnindale");
+    assert_eq!(
+        b.time_details,
+        vec![td(21, 6, 2026, "05:00 PM", "07:00 PM")]
+    );
+    assert_eq!(b.pricing_info, "1000/-");
+    assert_eq!(a.artist_id_list, vec!["vipuldevrani"]);
+    assert_eq!(b.by, "Vipul Devrani");
+}
+
+#[test]
+fn multi_song_on_one_line_shares_sessions() {
+    let html = r#"<h1>Workshop</h1><p>Songs: Hauli Slowly & Ninnindale</p><p>21 June, 6-8 PM</p><p>850/-</p>"#;
+    let w = run(html);
+    assert_eq!(w.len(), 2);
+    assert_eq!(w[0].draft.time_details, w[1].draft.time_details);
+    assert_eq!(w[0].draft.pricing_info, "850/-");
+}
+
+#[test]
+fn no_artist_match_uses_by_phrase_then_title() {
+    let w = run("<h1>Contemporary Workshop by Meera Iyer</h1><p>21 June 6 PM</p>");
+    assert_eq!(w[0].draft.by, "Meera Iyer");
+    assert!(w[0].draft.artist_id_list.is_empty());
+    assert_eq!(w[0].unknown_artists, vec!["Meera Iyer"]);
+    let w = run("<h1>Sunday Grooves</h1><p>21 June 6 PM</p>");
+    assert_eq!(w[0].draft.by, "Sunday Grooves");
+}
+
+#[test]
+fn several_matched_artists_in_order_of_appearance() {
+    let w = run(
+        r#"<h1>Aadil Khan x Vipul Devrani</h1><p>with <a href="https://instagram.com/rajesh_dance">Rajesh</a></p><p>21 June 6 PM</p>"#,
+    );
+    let d = &w[0].draft;
+    assert_eq!(d.by, "Aadil Khan x Vipul Devrani x Rajesh Kumar");
+    assert_eq!(
+        d.artist_id_list,
+        vec!["aadil.khan", "rajesh_dance", "vipuldevrani"]
+    );
+}
+
+#[test]
+fn studio_handle_is_not_an_unknown_artist() {
+    let w = run("<h1>Workshop</h1><p>by @new_face and @dance_n_addiction</p><p>21 June 6 PM</p>");
+    assert_eq!(w[0].unknown_artists, vec!["@new_face"]);
+}
+
+#[test]
+fn event_type_from_description_and_default() {
+    let w =
+        run("<h1>Hip hop with Asha</h1><p>Our weekly batch for beginners</p><p>21 June 6 PM</p>");
+    assert_eq!(w[0].draft.event_type, EventType::Regulars);
+    let mut s = source();
+    s.extract.default_event_type = EventType::Intensive;
+    let PageVerdict::Workshops(w) = run_with(
+        "<h1>Hip hop</h1><p>21 June 6 PM</p>",
+        "https://x.test/e/1",
+        &s,
+    ) else {
+        panic!()
+    };
+    assert_eq!(w[0].draft.event_type, EventType::Intensive);
+    assert_eq!(prov(&w[0], "event_type").layer, Layer::Default);
+}
+
+#[test]
+fn prize_money_and_phone_numbers_are_not_prices() {
+    let w = run("<h1>Battle</h1><p>21 June 6 PM</p><p>Entry: Rs. 300</p><p>Cash prize ₹ 10,000 for the winner</p><p>Call 9845021234</p>");
+    assert_eq!(w[0].draft.pricing_info, "Entry: 300/-");
+}
+
+#[test]
+fn content_selector_limits_the_text() {
+    let mut s = source();
+    s.extract.content_selector = Some(Selector::parse("#event").unwrap());
+    let html = r#"<div id="event"><h1>Salsa</h1><p>21 June, 7-9 PM</p><p>₹ 800</p></div><div class="promo"><p>Next: 28 June, 5 PM, ₹ 500</p></div>"#;
+    let PageVerdict::Workshops(w) = run_with(html, "https://x.test/e/salsa", &s) else {
+        panic!()
+    };
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(21, 6, 2026, "07:00 PM", "09:00 PM")]
+    );
+    assert_eq!(w[0].draft.pricing_info, "800/-");
+}
+
+#[test]
+fn source_rules_win_and_are_recorded() {
+    let mut s = source();
+    s.extract.dates = Some(crate::source::CompiledFieldRule {
+        selector: Some(Selector::parse(".when").unwrap()),
+        attribute: Some("data-start".into()),
+        pattern: None,
+        describe: "selector `.when`, attribute `data-start`".into(),
+    });
+    let html = r#"<h1>Salsa</h1><p class="when" data-start="2026-07-05T19:00:00+05:30">Soon</p><p>21 June, 7-9 PM</p>"#;
+    let PageVerdict::Workshops(w) = run_with(html, "https://x.test/e/salsa", &s) else {
+        panic!()
+    };
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(5, 7, 2026, "07:00 PM", "")]
+    );
+    let p = prov(&w[0], "time_details");
+    assert_eq!(p.layer, Layer::Source);
+    assert!(p.detail.contains("[extract.fields.dates] selector `.when`"));
+}
+
+#[test]
+fn source_times_rule_overrides_lower_layer_times() {
+    let mut s = source();
+    s.extract.times = Some(crate::source::CompiledFieldRule {
+        selector: Some(Selector::parse(".time").unwrap()),
+        attribute: None,
+        pattern: None,
+        describe: "selector `.time`".into(),
+    });
+    let html = r#"<h1>Salsa</h1><p>21 June, 7 PM onwards</p><p class="time">18:00-20:00</p>"#;
+    let PageVerdict::Workshops(w) = run_with(html, "https://x.test/e/salsa", &s) else {
+        panic!()
+    };
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(21, 6, 2026, "06:00 PM", "08:00 PM")]
+    );
+}
+
+#[test]
+fn dates_with_one_range_share_it_and_paired_dates_keep_theirs() {
+    let w = run("<h1>W</h1><p>June 21 & 28</p><p>6-8 PM</p>");
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![
+            td(21, 6, 2026, "06:00 PM", "08:00 PM"),
+            td(28, 6, 2026, "06:00 PM", "08:00 PM")
+        ]
+    );
+    let w = run("<h1>W</h1><p>21 June: 6-8 PM</p><p>28 June: 5-7 PM</p>");
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![
+            td(21, 6, 2026, "06:00 PM", "08:00 PM"),
+            td(28, 6, 2026, "05:00 PM", "07:00 PM")
+        ]
+    );
+}
+
+#[test]
+fn date_without_any_time_starts_at_midnight() {
+    let w = run("<h1>W</h1><p>21 June</p>");
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(21, 6, 2026, "12:00 AM", "")]
+    );
+}
+
+#[test]
+fn song_slug_rules() {
+    assert_eq!(song_slug("Hauli Slowly!"), "hauli-slowly");
+    assert_eq!(song_slug("  Café -- Déjà Vu  "), "cafe-deja-vu");
+}
+
+#[test]
+fn page_links_delegates() {
+    let base = Url::parse("https://x.test/list").unwrap();
+    let l = page_links(r#"<a href="/e/1#x">1</a>"#, &base);
+    assert_eq!(l, vec![Url::parse("https://x.test/e/1").unwrap()]);
+}

@@ -1,0 +1,692 @@
+//! Layer 4: rules over the visible text lines (see [`super::html`]).
+//!
+//! * **Sessions.** Every date expression is found line by line; those introduced by a
+//!   registration deadline, an early-bird cut-off, a refund or publication note are
+//!   dropped. Missing years are filled page-wide ([`date::resolve_mentions`]). A date
+//!   takes the time stated on its own line (pairwise when a line pairs several dates
+//!   with several times), else the time on the nearest time-only line after it (up to
+//!   three lines on, across further date-only lines), else the one just before it.
+//!   Times on time-only lines are also reported on their own, so the merger can give
+//!   them to dates that found none.
+//! * **Title:** the first `h1`, else the first `h2`, else `<title>`.
+//! * **Artists:** `by …` / `with …` phrases naming capitalised people or `@handles`, and
+//!   labelled lines (`Artist: …`, `Choreographer: …`, `Instructor: …`).
+//! * **Songs:** labelled lines (`Song: …`, `Song 2 - …`, `Songs: A & B`).
+//! * **Prices:** [`price::prices_in_line`] over every line.
+//! * **Per-song parts:** with two or more songs on separate lines, the lines from one
+//!   song's line to the next are that song's part.
+
+use super::date::{self, DateMention};
+use super::fields::{non_blank, non_empty, DatedSlot, Found, LayerFields, SongPart};
+use super::html::PageText;
+use super::price::{self, PriceLine};
+use super::time::{self, TimeMention};
+use chrono::NaiveDate;
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Cues that make a date a deadline or a note rather than a session.
+static DATE_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+        \b(?:register|registration|registrations|enrol|enroll|enrolment|enrollment|booking|bookings|book|sign\s*up|entries|entry|apply|applications?|submissions?|submit)\b
+            [^.!?]{0,30}?\b(?:by|before|till|until|closes?|closing|ends?|deadline|opens?\s+(?:on|from)|due|on\s+or\s+before)\b
+        | \blast\s+(?:date|day)\b | \bdeadlines?\b | \bdue\s+(?:date|by|on)\b | \bcut[\s-]?off\b
+        | \bcloses?\s+(?:on|by)\b | \bend\s+date\b
+        | \bearly[\s-]*bird\b
+        | \b(?:valid|available|applicable)\s+(?:till|until|up\s*to|through|thru)\b
+        | \boffer\s+(?:ends|valid|expires)\b | \bexpir(?:es|y|ing)\b
+        | \bposted\b | \bpublished\b | \bupdated\b | \bcopyright\b | ©
+        | \bprior\s+to\b | \brefunds?\b | \bwithdrawals?\b | \bcancell?ations?\b
+        | \bon\s+view\b | \bexhibitions?\b
+        ",
+    )
+    .expect("static regex")
+});
+
+/// Cues that make a time something other than the session's start.
+static TIME_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:deadlines?|closes?|closing|last\s+entry|report(?:ing)?|registrations?|register|check[\s-]?in|doors|gates)\b",
+    )
+    .expect("static regex")
+});
+
+static BY_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:^|[\s(\[|–—-])(?i:by|with|ft\.?|feat\.?|featuring)\s*:?\s+(?P<who>[@\p{Lu}].*)$",
+    )
+    .expect("static regex")
+});
+
+static ARTIST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\W*(?:artists?|choreographers?|instructors?|faculty|trainers?|teachers?|mentors?|coach(?:es)?|taught\s+by|conducted\s+by|choreographed\s+by)\s*[:\-–—]\s*(?P<who>.+)$")
+        .expect("static regex")
+});
+
+static SONG_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\W*(?P<label>songs?|tracks?)\s*(?:#?\d{1,2})?\s*(?:name\s*)?(?:[:\-–—]|\bis\b)\s*(?P<song>.+)$")
+        .expect("static regex")
+});
+
+/// Where a `by …` phrase's names end.
+static WHO_END: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\s+(?:on|at|in|for|from|this|this|to|is|are|will|who|where|when|starting|live)\s|\s[|–—-]\s|[,!?:;()\[\]|]|\.(?:\s|$)")
+        .expect("static regex")
+});
+
+static NAME_SPLIT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\s+(?:x|&|and|\+|n)\s+|\s*/\s*|\s*&\s*").expect("static regex")
+});
+
+const NOT_NAMES: &[&str] = &[
+    "us", "our", "your", "the", "a", "an", "love", "friends", "music", "fun", "passion", "energy",
+    "style", "all", "everyone", "me", "him", "her", "them", "live", "free",
+];
+
+fn line_texts(text: &PageText) -> Vec<&str> {
+    text.lines.iter().map(|l| l.text.as_str()).collect()
+}
+
+/// True when a date mention is a deadline or note: a cue shortly before it in its
+/// sentence, or a cue on the previous line when the date stands alone on its line.
+fn date_is_excluded(lines: &[&str], i: usize, m: &DateMention, prev_end: usize) -> bool {
+    let line = lines[i];
+    let mut from = prev_end.max(m.span.start.saturating_sub(80));
+    while !line.is_char_boundary(from) {
+        from += 1;
+    }
+    let mut window = &line[from..m.span.start];
+    if let Some(cut) = window.rfind(['.', '!', '?', ';']) {
+        // A full stop right after a number or month abbreviation is not a sentence end
+        // worth cutting at only when followed by a space; keep it simple and cut.
+        window = &window[cut + 1..];
+    }
+    if DATE_CUE.is_match(window) {
+        return true;
+    }
+    if header_cell_is_cue(lines, i, m.span.start) {
+        return true;
+    }
+    // A date alone on its line (no label of its own before it) under a label line
+    // such as `Last date to register:`.
+    let rest_len = line.len() - (m.span.end - m.span.start);
+    let own_label = line[..m.span.start].chars().any(char::is_alphabetic);
+    if rest_len <= 20 && !own_label && i > 0 {
+        let prev = lines[i - 1].trim();
+        if DATE_CUE.is_match(prev)
+            && (prev.ends_with(':') || prev.len() <= 60)
+            && date::find_dates(prev).is_empty()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// For a table row (cells joined by ` | `): true when the header cell above the date's
+/// cell names a deadline (`Registration End Date`).
+fn header_cell_is_cue(lines: &[&str], i: usize, pos: usize) -> bool {
+    let line = lines[i];
+    let cells = line.matches('|').count();
+    if cells == 0 {
+        return false;
+    }
+    let idx = line[..pos].matches('|').count();
+    let header = lines[..i]
+        .iter()
+        .rev()
+        .take(40)
+        .find(|l| l.matches('|').count() == cells && date::find_dates(l).is_empty());
+    header
+        .and_then(|h| h.split('|').nth(idx))
+        .is_some_and(|cell| DATE_CUE.is_match(cell))
+}
+
+fn time_is_excluded(line: &str, start: usize) -> bool {
+    let mut from = start.saturating_sub(40);
+    while !line.is_char_boundary(from) {
+        from += 1;
+    }
+    let window = &line[from..start];
+    let window = match window.rfind(['.', '!', '?', ';', ',']) {
+        Some(cut) => &window[cut + 1..],
+        None => window,
+    };
+    TIME_CUE.is_match(window)
+}
+
+/// Dates and times of a run of lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schedule {
+    pub slots: Vec<DatedSlot>,
+    /// Times on lines without dates, in order.
+    pub free_times: Vec<TimeMention>,
+}
+
+struct LineInfo {
+    /// (resolved dates, ISO time, span start) per kept mention.
+    dates: Vec<(Vec<NaiveDate>, Option<TimeMention>, usize)>,
+    times: Vec<(usize, TimeMention)>,
+}
+
+/// Finds the sessions stated in `lines`.
+pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
+    // Date mentions per line, deadlines dropped.
+    let mut kept: Vec<(usize, DateMention)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let mut prev_end = 0;
+        for m in date::find_dates(line) {
+            let end = m.span.end;
+            if !date_is_excluded(lines, i, &m, prev_end) {
+                kept.push((i, m));
+            }
+            prev_end = end;
+        }
+    }
+    let mentions: Vec<DateMention> = kept.iter().map(|(_, m)| m.clone()).collect();
+    let resolved = date::resolve_mentions(&mentions, today);
+
+    let mut info: Vec<LineInfo> = lines
+        .iter()
+        .map(|_| LineInfo {
+            dates: Vec::new(),
+            times: Vec::new(),
+        })
+        .collect();
+    for ((i, m), dates) in kept.iter().zip(resolved) {
+        if dates.is_empty() {
+            continue;
+        }
+        let iso = m.time.map(|t| TimeMention {
+            start: t,
+            end: None,
+        });
+        info[*i].dates.push((dates, iso, m.span.start));
+    }
+    for (i, line) in lines.iter().enumerate() {
+        // Mask every date expression (kept or not) so its numbers are not read as times.
+        let mut masked = line.to_string();
+        for m in date::find_dates(line) {
+            let blank = " ".repeat(m.span.end - m.span.start);
+            masked.replace_range(m.span.clone(), &blank);
+        }
+        for f in time::find_times(&masked) {
+            if !time_is_excluded(&masked, f.span.start) {
+                info[i].times.push((f.span.start, f.time));
+            }
+        }
+    }
+
+    let mut slots = Vec::new();
+    let mut free_times = Vec::new();
+    for (i, li) in info.iter().enumerate() {
+        if li.dates.is_empty() {
+            free_times.extend(li.times.iter().map(|(_, t)| *t));
+            continue;
+        }
+        let own: Vec<Option<TimeMention>> = if li.times.is_empty() {
+            li.dates
+                .iter()
+                .map(|(_, iso, _)| iso.or_else(|| nearby_time(&info, i)))
+                .collect()
+        } else if li.times.len() == li.dates.len() {
+            li.times.iter().map(|(_, t)| Some(*t)).collect()
+        } else {
+            // The first time after the date, else the line's first time.
+            li.dates
+                .iter()
+                .map(|(_, iso, pos)| {
+                    iso.or_else(|| {
+                        li.times
+                            .iter()
+                            .find(|(p, _)| p > pos)
+                            .or(li.times.first())
+                            .map(|(_, t)| *t)
+                    })
+                })
+                .collect()
+        };
+        for ((dates, _, _), t) in li.dates.iter().zip(own) {
+            for d in dates {
+                slots.push(DatedSlot::with_time(*d, t));
+            }
+        }
+    }
+    Schedule { slots, free_times }
+}
+
+/// The time on the nearest time-only line after line `i` (up to three lines on, passing
+/// other date-only lines), else just before it (up to two lines back).
+fn nearby_time(info: &[LineInfo], i: usize) -> Option<TimeMention> {
+    for li in info.iter().skip(i + 1).take(3) {
+        match (li.dates.is_empty(), li.times.first()) {
+            (true, Some((_, t))) => return Some(*t),
+            (false, Some(_)) => break,
+            _ => {}
+        }
+    }
+    for li in info[..i].iter().rev().take(2) {
+        match (li.dates.is_empty(), li.times.first()) {
+            (true, Some((_, t))) => return Some(*t),
+            (false, Some(_)) => break,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Artist texts from `by …` / `with …` phrases and labelled lines, in order, unique.
+pub fn artist_texts(text: &PageText) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in &text.lines {
+        let line = l.text.trim();
+        let who = if let Some(c) = ARTIST_LABEL.captures(line) {
+            c.name("who").map(|m| m.as_str().to_string())
+        } else if line.chars().count() <= 100 || l.heading > 0 {
+            BY_PHRASE
+                .captures(line)
+                .and_then(|c| c.name("who").map(|m| m.as_str().to_string()))
+        } else {
+            None
+        };
+        let Some(who) = who else { continue };
+        let who = match WHO_END.find(&who) {
+            Some(m) => &who[..m.start()],
+            None => who.as_str(),
+        };
+        for name in NAME_SPLIT.split(who) {
+            let name = name
+                .trim()
+                .trim_matches(|c: char| !c.is_alphanumeric() && c != '@' && c != '_' && c != '.');
+            let name = name.trim_end_matches('.');
+            let words: Vec<&str> = name.split_whitespace().collect();
+            let Some(first) = words.first() else { continue };
+            let looks_like_name = words.len() <= 4
+                && (first.starts_with('@')
+                    || words
+                        .iter()
+                        .all(|w| w.chars().next().is_some_and(|c| c.is_uppercase())))
+                && !NOT_NAMES.contains(&first.to_lowercase().as_str());
+            if looks_like_name && !out.iter().any(|o| o == name) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Songs from labelled lines, with the line each came from.
+pub fn songs(text: &PageText) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for (i, l) in text.lines.iter().enumerate() {
+        let Some(c) = SONG_LABEL.captures(&l.text) else {
+            continue;
+        };
+        let raw = c["song"].trim();
+        let plural = c["label"].to_lowercase().ends_with('s');
+        let parts: Vec<&str> = if plural {
+            raw.split([',', '|', '/', '&']).collect()
+        } else {
+            vec![raw]
+        };
+        for p in parts {
+            let s = clean_song(p);
+            if !s.is_empty() && !out.iter().any(|(_, o)| o.eq_ignore_ascii_case(&s)) {
+                out.push((i, s));
+            }
+        }
+    }
+    out
+}
+
+/// A song as written, without surrounding quotes or trailing separators.
+pub fn clean_song(s: &str) -> String {
+    let quotes: &[char] = &['"', '\'', '“', '”', '‘', '’', '«', '»', '`'];
+    s.trim()
+        .trim_matches(quotes)
+        .trim()
+        .trim_end_matches([',', ';', '|', '-', '–'])
+        .trim()
+        .trim_matches(quotes)
+        .trim()
+        .to_string()
+}
+
+/// The first heading of level 1 (else 2).
+pub fn heading_title(text: &PageText) -> Option<String> {
+    [1u8, 2]
+        .iter()
+        .find_map(|lvl| text.lines.iter().find(|l| l.heading == *lvl))
+        .map(|l| l.text.trim().to_string())
+}
+
+/// Runs the text layer over one scope's lines. `title_tag` is the page's `<title>`.
+pub fn layer(
+    text: &PageText,
+    today: NaiveDate,
+    title_tag: Option<&str>,
+    scope: &str,
+) -> LayerFields {
+    let lines = line_texts(text);
+    let sched = schedule(&lines, today);
+    let prices = price::prices_in_lines(lines.iter().copied());
+    let found_songs = songs(text);
+    let song_parts = song_parts(&lines, &found_songs, today);
+    let title = heading_title(text)
+        .and_then(|t| non_blank(&t, format!("first heading in {scope}")))
+        .or_else(|| title_tag.and_then(|t| non_blank(t, "<title>")));
+    LayerFields {
+        title,
+        description: non_blank(&text.joined(), format!("visible text of {scope}")),
+        artists: non_empty(artist_texts(text), format!("by/with phrases in {scope}")),
+        songs: non_empty(
+            found_songs.into_iter().map(|(_, s)| s).collect(),
+            format!("`Song:` lines in {scope}"),
+        ),
+        slots: non_empty(sched.slots, format!("dates in {scope}")),
+        times: non_empty(sched.free_times, format!("times in {scope}")),
+        prices: non_empty(prices, format!("prices in {scope}")),
+        event_type: None,
+        song_parts,
+    }
+}
+
+/// Per-song parts when songs sit on different lines.
+fn song_parts(lines: &[&str], songs: &[(usize, String)], today: NaiveDate) -> Vec<SongPart> {
+    if songs.len() < 2 {
+        return Vec::new();
+    }
+    let mut starts: Vec<usize> = songs.iter().map(|(i, _)| *i).collect();
+    starts.dedup();
+    if starts.len() != songs.len() {
+        return Vec::new();
+    }
+    songs
+        .iter()
+        .enumerate()
+        .map(|(k, (start, song))| {
+            let end = songs.get(k + 1).map_or(lines.len(), |(i, _)| *i);
+            let part = &lines[*start..end];
+            let sched = schedule(part, today);
+            SongPart {
+                song: song.clone(),
+                slots: sched.slots,
+                times: sched.free_times,
+                prices: price::prices_in_lines(part.iter().copied()),
+            }
+        })
+        .collect()
+}
+
+/// Convenience for callers that need `Found` of a price list.
+pub fn prices_found(lines: &[&str], detail: &str) -> Option<Found<Vec<PriceLine>>> {
+    non_empty(price::prices_in_lines(lines.iter().copied()), detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::html::Line;
+    use chrono::NaiveTime;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+    fn t(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+    fn today() -> NaiveDate {
+        d(2026, 6, 1)
+    }
+    fn sched(text: &str) -> Schedule {
+        let lines: Vec<&str> = text.lines().collect();
+        schedule(&lines, today())
+    }
+    fn slot(date: NaiveDate, s: (u32, u32), e: Option<(u32, u32)>) -> DatedSlot {
+        DatedSlot {
+            date,
+            start: Some(t(s.0, s.1)),
+            end: e.map(|(h, m)| t(h, m)),
+        }
+    }
+    fn page(lines: &[(&str, u8)]) -> PageText {
+        PageText {
+            lines: lines
+                .iter()
+                .map(|(t, h)| Line {
+                    text: t.to_string(),
+                    heading: *h,
+                })
+                .collect(),
+            ..PageText::default()
+        }
+    }
+
+    #[test]
+    fn date_and_time_on_one_line() {
+        assert_eq!(
+            sched("Sat, 21st June | 6 PM - 8 PM").slots,
+            vec![slot(d(2026, 6, 21), (18, 0), Some((20, 0)))]
+        );
+    }
+
+    #[test]
+    fn time_on_the_next_line() {
+        assert_eq!(
+            sched("Date: 21st June 2026\nTime: 6:00pm–8:00pm").slots,
+            vec![slot(d(2026, 6, 21), (18, 0), Some((20, 0)))]
+        );
+    }
+
+    #[test]
+    fn several_date_lines_share_a_following_time() {
+        assert_eq!(
+            sched("Sat 21 June\nSun 22 June\n6-8 PM").slots,
+            vec![
+                slot(d(2026, 6, 21), (18, 0), Some((20, 0))),
+                slot(d(2026, 6, 22), (18, 0), Some((20, 0)))
+            ]
+        );
+    }
+
+    #[test]
+    fn each_date_keeps_its_own_time() {
+        assert_eq!(
+            sched("21 June 6-8 PM, 28 June 5-7 PM").slots,
+            vec![
+                slot(d(2026, 6, 21), (18, 0), Some((20, 0))),
+                slot(d(2026, 6, 28), (17, 0), Some((19, 0)))
+            ]
+        );
+    }
+
+    #[test]
+    fn one_range_for_a_list_of_dates() {
+        assert_eq!(
+            sched("June 21 & 28, 6:30-8:30 PM").slots,
+            vec![
+                slot(d(2026, 6, 21), (18, 30), Some((20, 30))),
+                slot(d(2026, 6, 28), (18, 30), Some((20, 30)))
+            ]
+        );
+    }
+
+    #[test]
+    fn time_before_the_dates() {
+        let s = sched("Beginners at 7 pm on:\nApril 10th\nApril 17th");
+        assert_eq!(s.slots[0], slot(d(2027, 4, 10), (19, 0), None));
+        assert_eq!(s.slots[1], slot(d(2027, 4, 17), (19, 0), None));
+    }
+
+    #[test]
+    fn registration_deadlines_are_not_sessions() {
+        let s = sched("Workshop on 21st June, 6-8 PM. Register by 15th June!\nLast date to register: 18 June\nEarly bird till 10th June");
+        assert_eq!(s.slots, vec![slot(d(2026, 6, 21), (18, 0), Some((20, 0)))]);
+    }
+
+    #[test]
+    fn open_registrations_do_not_hide_the_date() {
+        let s = sched("Registrations are open for our workshop on 21 June, 6 PM\nRegistration opens on 10 June");
+        assert_eq!(s.slots, vec![slot(d(2026, 6, 21), (18, 0), None)]);
+    }
+
+    #[test]
+    fn publication_and_refund_dates_are_not_sessions() {
+        let s =
+            sched("Posted on June 2, 2026\nNo refunds after 15 June\nClass: 21 June 2026 at 7 PM");
+        assert_eq!(s.slots, vec![slot(d(2026, 6, 21), (19, 0), None)]);
+    }
+
+    #[test]
+    fn deadline_label_on_previous_line() {
+        let s = sched("Registration deadline:\n19 June 2026\nWorkshop: 21 June 2026, 6 PM");
+        assert_eq!(s.slots, vec![slot(d(2026, 6, 21), (18, 0), None)]);
+    }
+
+    #[test]
+    fn early_bird_table_rows_are_not_sessions() {
+        let s = sched("Early Bird | December 21st | 850/-");
+        assert!(s.slots.is_empty());
+    }
+
+    #[test]
+    fn dates_under_a_deadline_column_are_not_sessions() {
+        let s = sched("| Registration End Date | Juniors\nEarly Bird | December 21st | $25\nRegular | January 22nd | $30");
+        assert!(s.slots.is_empty());
+    }
+
+    #[test]
+    fn dates_under_other_columns_are_sessions() {
+        let s = sched("Batch | Date | Fee\nA | 21 June 2026 | 850/-");
+        assert_eq!(s.slots, vec![DatedSlot::date_only(d(2026, 6, 21))]);
+    }
+
+    #[test]
+    fn exhibition_runs_are_not_sessions() {
+        assert!(sched("On view March 28 - September 6, 2026")
+            .slots
+            .is_empty());
+    }
+
+    #[test]
+    fn reporting_time_is_not_the_start() {
+        let s = sched("2nd March 2013, report at 9:30 am, 10 AM onwards");
+        assert_eq!(s.slots, vec![slot(d(2013, 3, 2), (10, 0), None)]);
+    }
+
+    #[test]
+    fn free_times_are_collected() {
+        let s = sched("Venue: Club House\n1pm to 3 pm on all the 3 days\n1st to 3rd March 2013");
+        assert_eq!(
+            s.free_times,
+            vec![TimeMention {
+                start: t(13, 0),
+                end: Some(t(15, 0))
+            }]
+        );
+        assert_eq!(s.slots.len(), 3);
+        assert_eq!(s.slots[0].start, Some(t(13, 0)));
+    }
+
+    #[test]
+    fn date_without_any_time() {
+        let s = sched("Mark the date 25th September 2011 in your calendar");
+        assert_eq!(s.slots, vec![DatedSlot::date_only(d(2011, 9, 25))]);
+    }
+
+    #[test]
+    fn date_numbers_are_not_read_as_times() {
+        let s = sched("June 21-22");
+        assert!(s.free_times.is_empty());
+        assert!(s.slots.iter().all(|x| x.start.is_none()));
+    }
+
+    #[test]
+    fn artists_from_by_phrases_and_labels() {
+        let p = page(&[
+            ("Bollywood Workshop by Rajesh Kumar", 1),
+            ("Come dance with us this weekend", 0),
+            ("Choreographer: Vipul Devrani & @aadil.khan", 0),
+            ("Learn with Asha X Meera on Saturday", 0),
+        ]);
+        assert_eq!(
+            artist_texts(&p),
+            vec![
+                "Rajesh Kumar",
+                "Vipul Devrani",
+                "@aadil.khan",
+                "Asha",
+                "Meera"
+            ]
+        );
+    }
+
+    #[test]
+    fn lowercase_words_after_with_are_not_artists() {
+        let p = page(&[
+            ("Dance with your friends", 0),
+            ("with passion and energy", 0),
+        ]);
+        assert!(artist_texts(&p).is_empty());
+    }
+
+    #[test]
+    fn songs_from_labelled_lines() {
+        let p = page(&[
+            ("Song 1: Hauli Slowly", 0),
+            ("Song 2 - “Ninnindale”", 0),
+            ("Songs: Tum Hi Ho & Kesariya", 0),
+            ("song: hauli slowly", 0),
+        ]);
+        let s: Vec<String> = songs(&p).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            s,
+            vec!["Hauli Slowly", "Ninnindale", "Tum Hi Ho", "Kesariya"]
+        );
+    }
+
+    #[test]
+    fn song_parts_split_sessions_and_prices() {
+        let lines = [
+            "Workshop by Rajesh",
+            "Song: Hauli Slowly",
+            "21 June, 6-8 PM",
+            "₹ 850",
+            "Song: Ninnindale",
+            "22 June, 5-7 PM",
+            "₹ 950",
+        ];
+        let p = page(&lines.iter().map(|l| (*l, 0u8)).collect::<Vec<_>>());
+        let found = songs(&p);
+        let parts = song_parts(&lines, &found, today());
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].song, "Hauli Slowly");
+        assert_eq!(
+            parts[0].slots,
+            vec![slot(d(2026, 6, 21), (18, 0), Some((20, 0)))]
+        );
+        assert_eq!(parts[1].prices[0].amount, 950);
+    }
+
+    #[test]
+    fn title_is_first_h1() {
+        let p = page(&[("intro", 0), ("Second", 2), ("Main Title", 1)]);
+        assert_eq!(heading_title(&p).as_deref(), Some("Main Title"));
+        let q = page(&[("intro", 0), ("Second", 2)]);
+        assert_eq!(heading_title(&q).as_deref(), Some("Second"));
+    }
+
+    #[test]
+    fn layer_reports_fields_and_provenance() {
+        let p = page(&[
+            ("Rajesh Workshop", 1),
+            ("Sat, 21st June | 6 PM - 8 PM", 0),
+            ("First 15: 850/-", 0),
+        ]);
+        let f = layer(&p, today(), Some("Tab title"), "page");
+        assert_eq!(f.title.unwrap().value, "Rajesh Workshop");
+        assert_eq!(f.slots.unwrap().detail, "dates in page");
+        assert_eq!(f.prices.unwrap().value[0].render(), "First 15: 850/-");
+    }
+}

@@ -1,0 +1,825 @@
+//! Dispatch: drain the outbox through a [`Pusher`].
+//!
+//! Up to `push.concurrency` workers each loop: claim one document with
+//! `find_one_and_update` (`pending` and due, or `sending` with an expired lease → set
+//! `status: sending`, `owner`, `lease_until`; see [`Dispatcher::claim`]), push to each
+//! of its devices, record the
+//! outcome with an update that only matches while this dispatcher still owns it. A
+//! document whose dispatcher died mid-way is claimed again when its lease expires and
+//! sent again with the same `apns-collapse-id`, so the device shows it once.
+//!
+//! Outcomes by APNs answer ([`classify`]):
+//!
+//! | answer | what happens |
+//! |---|---|
+//! | 200 | device `sent` |
+//! | 410 `Unregistered`, `BadDeviceToken`, `DeviceTokenNotForTopic` | that token gets `is_active: false` + reason + time; the user's other devices still get it |
+//! | 429, 500, 503, timeouts, connection errors | retried with exponential back-off (`push.retry_attempts`), then the document goes back to `pending` for a later dispatch (`push.max_dispatch_attempts`); the token stays active |
+//! | `ExpiredProviderToken`, `InvalidProviderToken`, `BadTopic`, `TopicDisallowed`, `BadCertificate…`, any 403 | configuration fault: dispatch stops, the document stays `pending`, an error says what to fix; no token is touched |
+//! | `PayloadTooLarge`, other payload 400s | the notification is `failed` with the reason |
+//!
+//! Android (and unknown) platforms have no sender yet: their device result is
+//! `no_sender` ("no sender for platform android"), never silently dropped.
+
+use super::outbox::{bson_time, decode, DeviceResult, DeviceStatus, OutboxDoc, Status, OUTBOX};
+use super::payload::request_for;
+use super::sender::{PushError, PushResponse, Pusher};
+use super::{Notifier, NotifyError};
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::bson::{self, doc, Document};
+use mongodb::options::ReturnDocument;
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use tracing::{error, info, warn};
+
+/// What one APNs answer means for the notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Delivered,
+    /// The token is dead: deactivate it.
+    DeactivateToken,
+    /// Transient: try this device again later.
+    Retry,
+    /// Our credentials or topic are wrong: stop dispatching, keep pending.
+    ProviderFault,
+    /// The notification itself is unacceptable: fail it.
+    PayloadFault,
+    /// This device failed for another reason; not retried.
+    DeviceFailed,
+}
+
+/// Maps an APNs answer (or the lack of one) to a [`Verdict`]. The reason decides first,
+/// the HTTP status second.
+pub fn classify(result: &Result<PushResponse, PushError>) -> Verdict {
+    let response = match result {
+        Ok(r) => r,
+        Err(PushError::Timeout | PushError::Connection(_)) => return Verdict::Retry,
+        Err(PushError::Credentials(_)) => return Verdict::ProviderFault,
+        Err(PushError::Request(_)) => return Verdict::PayloadFault,
+    };
+    if response.status == 200 {
+        return Verdict::Delivered;
+    }
+    match response.reason.as_deref() {
+        Some("Unregistered" | "BadDeviceToken" | "DeviceTokenNotForTopic") => {
+            return Verdict::DeactivateToken
+        }
+        Some(
+            "TooManyRequests"
+            | "TooManyProviderTokenUpdates"
+            | "InternalServerError"
+            | "ServiceUnavailable"
+            | "Shutdown"
+            | "IdleTimeout",
+        ) => return Verdict::Retry,
+        Some(
+            "ExpiredProviderToken"
+            | "InvalidProviderToken"
+            | "MissingProviderToken"
+            | "BadTopic"
+            | "TopicDisallowed"
+            | "MissingTopic"
+            | "BadCertificate"
+            | "BadCertificateEnvironment"
+            | "Forbidden",
+        ) => return Verdict::ProviderFault,
+        Some(
+            "PayloadTooLarge" | "PayloadEmpty" | "BadCollapseId" | "BadExpirationDate"
+            | "BadMessageId" | "BadPriority" | "DuplicateHeaders" | "BadPath" | "MethodNotAllowed",
+        ) => return Verdict::PayloadFault,
+        Some("MissingDeviceToken") => return Verdict::DeviceFailed,
+        _ => {}
+    }
+    match response.status {
+        410 => Verdict::DeactivateToken,
+        403 => Verdict::ProviderFault,
+        429 | 500..=599 => Verdict::Retry,
+        400 | 405 | 413 => Verdict::PayloadFault,
+        _ => Verdict::DeviceFailed,
+    }
+}
+
+/// Why dispatch stopped: APNs refused our credentials or topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderFault {
+    pub status: Option<u16>,
+    pub reason: String,
+    /// What to fix.
+    pub hint: String,
+}
+
+fn provider_hint(reason: &str) -> &'static str {
+    match reason {
+        "ExpiredProviderToken" => {
+            "the signed provider token is older than an hour: check this machine's clock (a2 renews the token every 55 minutes)"
+        }
+        "InvalidProviderToken" | "MissingProviderToken" => {
+            "check push.key_id (NACHNA_APNS_KEY_ID) and push.team_id (NACHNA_APNS_TEAM_ID), and that the .p8 key is an APNs key of that team"
+        }
+        "BadTopic" | "TopicDisallowed" | "MissingTopic" => {
+            "check push.topic (NACHNA_APNS_TOPIC) is the app's bundle id and that this key may push to it"
+        }
+        "BadCertificate" | "BadCertificateEnvironment" => {
+            "check push.environment (production for App Store/TestFlight builds, sandbox for Xcode builds)"
+        }
+        _ => "APNs refused our credentials: check push.key_id, push.team_id, push.topic, push.environment and the .p8 key",
+    }
+}
+
+/// What one drain did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Documents claimed.
+    pub claimed: u64,
+    pub sent: u64,
+    pub no_device: u64,
+    pub failed: u64,
+    /// Not sent because their `apns-expiration` (a reminder's session start) had passed.
+    pub expired: u64,
+    /// Back to `pending` after transient failures, for a later dispatch.
+    pub retry_later: u64,
+    /// Back to `pending` untouched because dispatch stopped.
+    pub released: u64,
+    /// Requests made to the sender (retries included).
+    pub requests: u64,
+    /// Devices that accepted a push.
+    pub delivered: u64,
+    pub deactivated_tokens: u64,
+    pub no_sender_devices: u64,
+    /// Completions that found another dispatcher owned the document (our lease expired).
+    pub lease_lost: u64,
+    /// Set when APNs refused our credentials and dispatch stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<ProviderFault>,
+}
+
+impl DispatchReport {
+    pub fn summary_line(&self) -> String {
+        let mut line = format!(
+            "dispatch: claimed {}, sent {}, no device {}, failed {}, expired {}, retry later {}, \
+             requests {}, delivered {}, tokens deactivated {}, devices without sender {}",
+            self.claimed,
+            self.sent,
+            self.no_device,
+            self.failed,
+            self.expired,
+            self.retry_later,
+            self.requests,
+            self.delivered,
+            self.deactivated_tokens,
+            self.no_sender_devices
+        );
+        if let Some(stop) = &self.stopped {
+            line.push_str(&format!(
+                " | STOPPED: APNs {} — {}; {} notification(s) left pending",
+                stop.reason, stop.hint, self.released
+            ));
+        }
+        line
+    }
+}
+
+/// How one document's dispatch ended.
+enum End {
+    Finished(Status),
+    RetryLater,
+}
+
+/// Ids listed per query when looking for work.
+const CANDIDATE_BATCH: i64 = 1000;
+
+/// Which claimable condition a candidate was listed under.
+#[derive(Debug, Clone, Copy)]
+enum Claimable {
+    /// `pending` and due.
+    Due,
+    /// `sending`, but its dispatcher's lease expired.
+    LeaseExpired,
+}
+
+impl Claimable {
+    fn filter(self, now: DateTime<Utc>) -> Document {
+        match self {
+            Claimable::Due => {
+                doc! { "status": "pending", "next_attempt_at": { "$lte": bson_time(now) } }
+            }
+            Claimable::LeaseExpired => {
+                doc! { "status": "sending", "lease_until": { "$lte": bson_time(now) } }
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Candidates {
+    ids: VecDeque<(String, Claimable)>,
+    /// A listing found nothing: this drain is done.
+    exhausted: bool,
+}
+
+/// Drains the outbox once.
+pub struct Dispatcher<'a> {
+    notifier: &'a Notifier,
+    pusher: &'a dyn Pusher,
+    owner: String,
+    stop: Mutex<Option<ProviderFault>>,
+    candidates: tokio::sync::Mutex<Candidates>,
+}
+
+/// A dispatcher identity: host, process, random suffix.
+pub fn owner_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+impl<'a> Dispatcher<'a> {
+    pub fn new(notifier: &'a Notifier, pusher: &'a dyn Pusher) -> Dispatcher<'a> {
+        Dispatcher::with_owner(notifier, pusher, owner_id())
+    }
+
+    pub fn with_owner(
+        notifier: &'a Notifier,
+        pusher: &'a dyn Pusher,
+        owner: String,
+    ) -> Dispatcher<'a> {
+        let p = &notifier.push;
+        let worst: std::time::Duration = p.request_timeout() * p.retry_attempts.max(1)
+            + (1..p.retry_attempts.max(1))
+                .map(|a| p.backoff(a))
+                .sum::<std::time::Duration>();
+        if worst >= p.lease() {
+            warn!(
+                lease_secs = p.lease_secs,
+                worst_case_secs = worst.as_secs(),
+                "push.lease_secs is shorter than one notification's worst case of retries: a slow notification may be sent twice; raise push.lease_secs"
+            );
+        }
+        Dispatcher {
+            notifier,
+            pusher,
+            owner,
+            stop: Mutex::new(None),
+            candidates: tokio::sync::Mutex::new(Candidates::default()),
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.notifier.store
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.notifier.clock.now()
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.lock().expect("stop lock").is_some()
+    }
+
+    fn lease_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + chrono::Duration::from_std(self.notifier.push.lease())
+            .unwrap_or(chrono::Duration::seconds(120))
+    }
+
+    /// Claims one document: a due `pending` one, or a `sending` one whose lease expired.
+    ///
+    /// Candidates are listed by id in batches (one range query per batch), then each is
+    /// claimed with `find_one_and_update` on its `_id` *and* the claimable condition, so
+    /// two dispatchers never both win one document. (One range query per claim costs
+    /// time proportional to the backlog on SecantusDB; an `_id` lookup does not.)
+    pub async fn claim(&self) -> Result<Option<OutboxDoc>, StoreError> {
+        loop {
+            let Some((id, which)) = self.next_candidate().await? else {
+                return Ok(None);
+            };
+            let now = self.now();
+            // `_id` first: SecantusDB plans on the first indexed field it meets.
+            let mut filter = doc! { "_id": id };
+            filter.extend(which.filter(now));
+            let found = self
+                .store()
+                .outbox()
+                .find_one_and_update(
+                    filter,
+                    doc! {
+                        "$set": {
+                            "status": "sending",
+                            "owner": &self.owner,
+                            "lease_until": bson_time(self.lease_until(now)),
+                            "updated_at": bson_time(now),
+                        },
+                        "$inc": { "claims": 1 },
+                    },
+                )
+                .return_document(ReturnDocument::After)
+                .await
+                .map_err(StoreError::op("find_one_and_update", OUTBOX))?;
+            if let Some(found) = found {
+                return decode(found).map(Some);
+            }
+            // Taken by another dispatcher since it was listed: try the next one.
+        }
+    }
+
+    async fn next_candidate(&self) -> Result<Option<(String, Claimable)>, StoreError> {
+        let mut queue = self.candidates.lock().await;
+        if queue.ids.is_empty() && !queue.exhausted {
+            let now = self.now();
+            for which in [Claimable::Due, Claimable::LeaseExpired] {
+                let ids: Vec<Document> = self
+                    .store()
+                    .outbox()
+                    .find(which.filter(now))
+                    .projection(doc! { "_id": 1 })
+                    .limit(CANDIDATE_BATCH)
+                    .await
+                    .map_err(StoreError::op("find", OUTBOX))?
+                    .try_collect()
+                    .await
+                    .map_err(StoreError::op("find", OUTBOX))?;
+                queue.ids.extend(
+                    ids.iter()
+                        .filter_map(|d| d.get_str("_id").ok())
+                        .map(|id| (id.to_string(), which)),
+                );
+                if !queue.ids.is_empty() {
+                    break;
+                }
+            }
+            queue.exhausted = queue.ids.is_empty();
+        }
+        Ok(queue.ids.pop_front())
+    }
+
+    /// Claims and sends until nothing is due (or APNs refuses our credentials).
+    pub async fn drain(&self) -> Result<DispatchReport, NotifyError> {
+        let report = Mutex::new(DispatchReport::default());
+        let workers = self.notifier.push.concurrency.max(1);
+        let results = futures::future::join_all((0..workers).map(|_| self.worker(&report))).await;
+        let mut report = report.into_inner().expect("report lock");
+        report.stopped = self.stop.lock().expect("stop lock").clone();
+        for r in results {
+            r?;
+        }
+        if let Some(stop) = &report.stopped {
+            error!(
+                reason = %stop.reason,
+                status = stop.status.unwrap_or_default(),
+                left_pending = report.released,
+                "APNs refused our credentials: dispatch stopped, notifications stay pending. Fix: {}",
+                stop.hint
+            );
+        }
+        Ok(report)
+    }
+
+    async fn worker(&self, report: &Mutex<DispatchReport>) -> Result<(), NotifyError> {
+        while !self.stopped() {
+            let Some(doc) = self.claim().await? else {
+                return Ok(());
+            };
+            report.lock().expect("report lock").claimed += 1;
+            self.process(doc, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends one claimed document and records the outcome.
+    pub async fn process(
+        &self,
+        mut doc: OutboxDoc,
+        report: &Mutex<DispatchReport>,
+    ) -> Result<(), NotifyError> {
+        let now = self.now();
+        if now >= doc.push_expiration.to_chrono() {
+            let reason = match doc.session_start {
+                Some(start) if doc.kind == super::outbox::Kind::Reminder => format!(
+                    "expired before it could be sent: the session started at {}",
+                    start.to_chrono().to_rfc3339()
+                ),
+                _ => format!(
+                    "expired before it could be sent (apns-expiration {})",
+                    doc.push_expiration.to_chrono().to_rfc3339()
+                ),
+            };
+            let owned = self
+                .finish(&doc, Status::Suppressed, Some(reason), now)
+                .await?;
+            let mut r = report.lock().expect("report lock");
+            if owned {
+                r.expired += 1;
+            } else {
+                r.lease_lost += 1;
+            }
+            return Ok(());
+        }
+        let topic = self.notifier.push.topic.clone();
+        let mut payload_fault: Option<String> = None;
+        let mut last_transient: Option<String> = None;
+        'devices: for i in 0..doc.devices.len() {
+            if matches!(
+                doc.devices[i].status,
+                DeviceStatus::Sent
+                    | DeviceStatus::Deactivated
+                    | DeviceStatus::NoSender
+                    | DeviceStatus::Failed
+            ) {
+                continue;
+            }
+            if doc.devices[i].platform != "ios" {
+                let d = &mut doc.devices[i];
+                d.status = DeviceStatus::NoSender;
+                d.reason = Some(format!("no sender for platform {}", d.platform));
+                d.at = Some(bson_time(now));
+                report.lock().expect("report lock").no_sender_devices += 1;
+                continue;
+            }
+            let request = request_for(&doc, &doc.devices[i].token, topic.as_deref());
+            let tries = self.notifier.push.retry_attempts.max(1);
+            for attempt in 1..=tries {
+                if self.stopped() {
+                    self.release(&doc, now).await?;
+                    report.lock().expect("report lock").released += 1;
+                    return Ok(());
+                }
+                let result = self.pusher.push(&request).await;
+                report.lock().expect("report lock").requests += 1;
+                let verdict = classify(&result);
+                let at = self.now();
+                let d = &mut doc.devices[i];
+                d.attempts += 1;
+                d.at = Some(bson_time(at));
+                match &result {
+                    Ok(r) => {
+                        d.code = Some(i32::from(r.status));
+                        d.apns_id = r.apns_id.clone();
+                        d.reason = r.reason.clone();
+                    }
+                    Err(e) => {
+                        d.code = None;
+                        d.apns_id = None;
+                        d.reason = Some(e.to_string());
+                    }
+                }
+                let reason_text = d.reason.clone().unwrap_or_else(|| "unknown".into());
+                match verdict {
+                    Verdict::Delivered => {
+                        d.status = DeviceStatus::Sent;
+                        report.lock().expect("report lock").delivered += 1;
+                        continue 'devices;
+                    }
+                    Verdict::DeactivateToken => {
+                        d.status = DeviceStatus::Deactivated;
+                        let token = d.token.clone();
+                        if self
+                            .store()
+                            .deactivate_token(&doc.user_id, &token, &reason_text, at)
+                            .await?
+                        {
+                            report.lock().expect("report lock").deactivated_tokens += 1;
+                        }
+                        continue 'devices;
+                    }
+                    Verdict::Retry => {
+                        if attempt < tries {
+                            tokio::time::sleep(self.notifier.push.backoff(attempt)).await;
+                            continue;
+                        }
+                        d.status = DeviceStatus::Retry;
+                        last_transient = Some(reason_text);
+                        continue 'devices;
+                    }
+                    Verdict::ProviderFault => {
+                        let fault = ProviderFault {
+                            status: result.as_ref().ok().map(|r| r.status),
+                            hint: provider_hint(&reason_text).to_string(),
+                            reason: reason_text,
+                        };
+                        // The device is untouched: it will be tried again once fixed.
+                        d.status = DeviceStatus::Pending;
+                        d.code = None;
+                        d.apns_id = None;
+                        d.reason = None;
+                        d.attempts -= 1;
+                        self.stop.lock().expect("stop lock").get_or_insert(fault);
+                        self.release(&doc, now).await?;
+                        report.lock().expect("report lock").released += 1;
+                        return Ok(());
+                    }
+                    Verdict::PayloadFault => {
+                        d.status = DeviceStatus::Failed;
+                        payload_fault = Some(reason_text);
+                        break 'devices;
+                    }
+                    Verdict::DeviceFailed => {
+                        d.status = DeviceStatus::Failed;
+                        continue 'devices;
+                    }
+                }
+            }
+        }
+        let end = if let Some(reason) = payload_fault {
+            self.finish(
+                &doc,
+                Status::Failed,
+                Some(format!("APNs rejected the notification: {reason}")),
+                now,
+            )
+            .await
+            .map(|owned| owned.then_some(End::Finished(Status::Failed)))?
+        } else if doc.devices.iter().any(|d| d.status == DeviceStatus::Retry) {
+            let reason = last_transient.unwrap_or_default();
+            if doc.attempts + 1 >= self.notifier.push.max_dispatch_attempts.max(1) as i32 {
+                self.finish(
+                    &doc,
+                    Status::Failed,
+                    Some(format!(
+                        "gave up after {} dispatches with transient errors (last: {reason})",
+                        doc.attempts + 1
+                    )),
+                    now,
+                )
+                .await
+                .map(|owned| owned.then_some(End::Finished(Status::Failed)))?
+            } else {
+                self.retry_later(&doc, &reason, now)
+                    .await
+                    .map(|owned| owned.then_some(End::RetryLater))?
+            }
+        } else {
+            let (status, reason) = final_status(&doc.devices);
+            self.finish(&doc, status, reason, now)
+                .await
+                .map(|owned| owned.then_some(End::Finished(status)))?
+        };
+        let mut r = report.lock().expect("report lock");
+        match end {
+            None => {
+                r.lease_lost += 1;
+                warn!(key = %doc.key, "another dispatcher took this notification over (lease expired): outcome not recorded");
+            }
+            Some(End::Finished(Status::Sent)) => r.sent += 1,
+            Some(End::Finished(Status::NoDevice)) => r.no_device += 1,
+            Some(End::Finished(_)) => r.failed += 1,
+            Some(End::RetryLater) => r.retry_later += 1,
+        }
+        Ok(())
+    }
+
+    fn owned_filter(&self, doc: &OutboxDoc) -> Document {
+        doc! { "_id": &doc.key, "status": "sending", "owner": &self.owner }
+    }
+
+    /// Records a final status. False when another dispatcher owns the document now.
+    async fn finish(
+        &self,
+        doc: &OutboxDoc,
+        status: Status,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut set = doc! {
+            "status": status.as_str(),
+            "devices": devices_bson(&doc.devices)?,
+            "attempts": doc.attempts + 1,
+            "updated_at": bson_time(now),
+        };
+        let mut unset = doc! { "owner": "", "lease_until": "", "next_attempt_at": "" };
+        match reason {
+            Some(r) => {
+                set.insert("reason", r);
+            }
+            None => {
+                unset.insert("reason", "");
+            }
+        }
+        if status == Status::Sent {
+            set.insert("sent_at", bson_time(now));
+        }
+        if status.expires() {
+            set.insert(
+                "expire_at",
+                bson_time(now + self.notifier.notify.outbox_ttl()),
+            );
+        }
+        let result = self
+            .store()
+            .outbox()
+            .update_one(
+                self.owned_filter(doc),
+                doc! { "$set": set, "$unset": unset },
+            )
+            .await
+            .map_err(StoreError::op("update", OUTBOX))?;
+        Ok(result.matched_count == 1)
+    }
+
+    /// Back to `pending` after transient failures; due again after a back-off.
+    async fn retry_later(
+        &self,
+        doc: &OutboxDoc,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let attempts = doc.attempts + 1;
+        let wait = chrono::Duration::from_std(self.notifier.push.backoff(attempts as u32 + 1))
+            .unwrap_or(chrono::Duration::seconds(60));
+        let result = self
+            .store()
+            .outbox()
+            .update_one(
+                self.owned_filter(doc),
+                doc! {
+                    "$set": {
+                        "status": "pending",
+                        "devices": devices_bson(&doc.devices)?,
+                        "attempts": attempts,
+                        "reason": format!("retrying after transient errors (last: {reason})"),
+                        "next_attempt_at": bson_time(now + wait),
+                        "updated_at": bson_time(now),
+                    },
+                    "$unset": { "owner": "", "lease_until": "" },
+                },
+            )
+            .await
+            .map_err(StoreError::op("update", OUTBOX))?;
+        Ok(result.matched_count == 1)
+    }
+
+    /// Back to `pending` untouched (dispatch stopped); due at once when restarted.
+    async fn release(&self, doc: &OutboxDoc, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let result = self
+            .store()
+            .outbox()
+            .update_one(
+                self.owned_filter(doc),
+                doc! {
+                    "$set": {
+                        "status": "pending",
+                        "devices": devices_bson(&doc.devices)?,
+                        "next_attempt_at": bson_time(now),
+                        "updated_at": bson_time(now),
+                    },
+                    "$unset": { "owner": "", "lease_until": "" },
+                },
+            )
+            .await
+            .map_err(StoreError::op("update", OUTBOX))?;
+        Ok(result.matched_count == 1)
+    }
+}
+
+fn devices_bson(devices: &[DeviceResult]) -> Result<bson::Bson, StoreError> {
+    bson::to_bson(devices).map_err(|e| StoreError::Malformed {
+        collection: OUTBOX,
+        message: format!("cannot encode device results: {e}"),
+    })
+}
+
+/// The status of a document none of whose devices is still to be tried.
+fn final_status(devices: &[DeviceResult]) -> (Status, Option<String>) {
+    if devices.iter().any(|d| d.status == DeviceStatus::Sent) {
+        return (Status::Sent, None);
+    }
+    if devices.is_empty() {
+        return (
+            Status::NoDevice,
+            Some("the user has no active device token".into()),
+        );
+    }
+    let failed: Vec<&DeviceResult> = devices
+        .iter()
+        .filter(|d| d.status == DeviceStatus::Failed)
+        .collect();
+    if let Some(first) = failed.first() {
+        return (
+            Status::Failed,
+            Some(format!(
+                "every device failed (first: {})",
+                first.reason.as_deref().unwrap_or("unknown")
+            )),
+        );
+    }
+    let deactivated = devices
+        .iter()
+        .filter(|d| d.status == DeviceStatus::Deactivated)
+        .count();
+    let no_sender: Vec<&str> = devices
+        .iter()
+        .filter(|d| d.status == DeviceStatus::NoSender)
+        .map(|d| d.platform.as_str())
+        .collect();
+    let mut parts = Vec::new();
+    if deactivated > 0 {
+        parts.push(format!(
+            "{deactivated} token(s) rejected by APNs and deactivated"
+        ));
+    }
+    if !no_sender.is_empty() {
+        parts.push(format!(
+            "{} device(s) with no sender for platform {}",
+            no_sender.len(),
+            no_sender.join(", ")
+        ));
+    }
+    (
+        Status::NoDevice,
+        Some(format!("no deliverable device: {}", parts.join("; "))),
+    )
+}
+
+impl Store {
+    /// Marks a token inactive with the APNs reason and time. True when it was active.
+    pub async fn deactivate_token(
+        &self,
+        user_id: &str,
+        token: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .app
+            .collection::<Document>(super::audience::DEVICE_TOKENS)
+            .update_many(
+                doc! { "user_id": user_id, "device_token": token, "is_active": true },
+                doc! { "$set": {
+                    "is_active": false,
+                    "deactivated_reason": reason,
+                    "deactivated_at": bson_time(at),
+                    "updated_at": bson_time(at),
+                } },
+            )
+            .await
+            .map_err(StoreError::op("update", super::audience::DEVICE_TOKENS))?;
+        if result.modified_count > 0 {
+            info!(user_id = %user_id, reason = %reason, "device token deactivated");
+        }
+        Ok(result.modified_count > 0)
+    }
+}
+
+impl Notifier {
+    /// Drains the outbox once through `pusher`.
+    pub async fn dispatch(&self, pusher: &dyn Pusher) -> Result<DispatchReport, NotifyError> {
+        let report = Dispatcher::new(self, pusher).drain().await?;
+        info!("{}", report.summary_line());
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, reason: Option<&str>) -> Result<PushResponse, PushError> {
+        Ok(PushResponse {
+            status,
+            apns_id: None,
+            reason: reason.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn apns_reasons_map_to_the_issue_outcomes() {
+        use Verdict::*;
+        let cases = [
+            (answer(200, None), Delivered),
+            (answer(410, Some("Unregistered")), DeactivateToken),
+            (answer(400, Some("BadDeviceToken")), DeactivateToken),
+            (answer(400, Some("DeviceTokenNotForTopic")), DeactivateToken),
+            (answer(429, Some("TooManyRequests")), Retry),
+            (answer(500, Some("InternalServerError")), Retry),
+            (answer(503, Some("ServiceUnavailable")), Retry),
+            (answer(502, None), Retry),
+            (Err(PushError::Timeout), Retry),
+            (Err(PushError::Connection("reset".into())), Retry),
+            (answer(403, Some("ExpiredProviderToken")), ProviderFault),
+            (answer(403, Some("InvalidProviderToken")), ProviderFault),
+            (answer(400, Some("BadTopic")), ProviderFault),
+            (answer(400, Some("TopicDisallowed")), ProviderFault),
+            (answer(403, Some("BadCertificate")), ProviderFault),
+            (
+                answer(403, Some("BadCertificateEnvironment")),
+                ProviderFault,
+            ),
+            (answer(403, None), ProviderFault),
+            (Err(PushError::Credentials("bad key".into())), ProviderFault),
+            (answer(413, Some("PayloadTooLarge")), PayloadFault),
+            (answer(400, Some("BadExpirationDate")), PayloadFault),
+            (answer(400, Some("BadCollapseId")), PayloadFault),
+            (answer(400, None), PayloadFault),
+        ];
+        for (result, want) in cases {
+            assert_eq!(classify(&result), want, "{result:?}");
+        }
+    }
+}

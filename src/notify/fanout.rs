@@ -1,0 +1,455 @@
+//! Fan-out: from a workshop to one outbox document per follower.
+//!
+//! * [`Notifier::fan_out_pending`] consumes the `pending_fanout` markers that the store
+//!   sets on `workshops_v2` in the same write as a new or rescheduled workshop: enqueue
+//!   (idempotently), then `$unset` the marker filtered on the same `kind` and `since`,
+//!   so a newer marker set meanwhile is kept. A crash between the two repeats the
+//!   inserts, which the unique `_id` turns into no-ops.
+//! * [`Notifier::fan_out`] streams the followers ([`FollowerStream`]) in batches of
+//!   `notify.fanout_batch_size`: one query for the batch's devices, one for its
+//!   cooldowns, one unordered `insert_many`. Memory stays at one batch whatever the
+//!   audience size.
+//!
+//! Cooldown (new workshops only): a user gets at most one `new_workshop` push per artist
+//! per `new_workshop_cooldown_hours`. A push enqueued (pending, sending or sent) for one
+//! of the workshop's artists within the window cools that artist for that user; when
+//! every artist the user follows on the workshop is cooling, the document is written as
+//! `suppressed` with the reason, so an operator can see why nothing came.
+
+use super::audience::{active_devices, Follower, FollowerStream};
+use super::config::Template;
+use super::outbox::{bson_time, outbox_key, DeviceResult, InsertCounts, Kind, OutboxDoc, Status};
+use super::render::RenderContext;
+use super::settings::AppNotificationSettings;
+use super::target::{projection, SessionStart, Target};
+use super::{Notifier, NotifyError};
+use crate::store::StoreError;
+use crate::workshop::WorkshopDraft;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::bson::{self, doc, Bson, Document};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use tracing::{info, warn};
+
+/// Write the documents, or only count what would be written (`--dry-run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Write,
+    DryRun,
+}
+
+/// What one workshop's fan-out did (or would do).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FanoutCounts {
+    pub workshop_uuid: String,
+    pub kind: String,
+    /// Why nothing was enqueued at all (kind disabled, archived, all sessions past…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Distinct users following at least one of the workshop's artists.
+    pub followers: u64,
+    /// Documents to send (`pending`).
+    pub notifications: u64,
+    /// Pushes those will make: their iOS devices.
+    pub pushes: u64,
+    /// Devices without a sender yet (android).
+    pub no_sender_devices: u64,
+    pub suppressed: u64,
+    pub no_device: u64,
+    /// Keys already in the outbox (a re-run): not enqueued again.
+    pub already_enqueued: u64,
+}
+
+/// What to enqueue for one workshop (or one session of it).
+pub(crate) struct Plan<'a> {
+    pub kind: Kind,
+    pub key_identity: String,
+    pub key_session: String,
+    pub session: Option<SessionStart>,
+    pub cooldown: Option<chrono::Duration>,
+    pub template: &'a Template,
+    pub hours: i64,
+    pub push_expiration: DateTime<Utc>,
+}
+
+impl Notifier {
+    /// Fans out every workshop carrying a `pending_fanout` marker, then clears each
+    /// marker. Returns one entry per workshop.
+    pub async fn fan_out_pending(&self) -> Result<Vec<FanoutCounts>, NotifyError> {
+        let workshops = self.store.workshops();
+        let markers: Vec<Document> = workshops
+            .find(doc! { "pending_fanout": { "$exists": true } })
+            .projection(projection())
+            .await
+            .map_err(StoreError::op("find", "workshops_v2"))?
+            .try_collect()
+            .await
+            .map_err(StoreError::op("find", "workshops_v2"))?;
+        if markers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let settings = AppNotificationSettings::load(&self.store).await?;
+        let mut out = Vec::new();
+        for d in markers {
+            let Ok(marker) = d.get_document("pending_fanout") else {
+                continue;
+            };
+            let kind_text = marker.get_str("kind").unwrap_or_default().to_string();
+            let since = marker.get("since").cloned().unwrap_or(Bson::Null);
+            let uuid = d.get_str("uuid").unwrap_or_default().to_string();
+            let kind = match Kind::parse(&kind_text) {
+                Some(k @ (Kind::NewWorkshop | Kind::ScheduleChange)) => k,
+                _ => {
+                    warn!(uuid = %uuid, kind = %kind_text, "unknown pending_fanout kind: left in place");
+                    continue;
+                }
+            };
+            let target = self.store.notify_target(&d, &self.zones).await?;
+            let counts = self.fan_out(&target, kind, &settings, Mode::Write).await?;
+            self.store
+                .clear_fanout_marker(&uuid, &kind_text, since)
+                .await?;
+            log_counts(&counts);
+            out.push(counts);
+        }
+        Ok(out)
+    }
+
+    /// What fanning out this (not yet stored) draft would create — for `ingest --dry-run`.
+    pub async fn estimate_draft(
+        &self,
+        draft: &WorkshopDraft,
+        kind: Kind,
+        settings: &AppNotificationSettings,
+    ) -> Result<FanoutCounts, NotifyError> {
+        let mut d = bson::to_document(draft).map_err(|e| StoreError::Malformed {
+            collection: "workshops_v2",
+            message: format!("cannot encode workshop {}: {e}", draft.uuid),
+        })?;
+        d.insert("signature", draft.signature());
+        let target = self.store.notify_target(&d, &self.zones).await?;
+        self.fan_out(&target, kind, settings, Mode::DryRun).await
+    }
+
+    /// Fans out one workshop announcement (`new_workshop` or `schedule_change`).
+    pub async fn fan_out(
+        &self,
+        target: &Target,
+        kind: Kind,
+        settings: &AppNotificationSettings,
+        mode: Mode,
+    ) -> Result<FanoutCounts, NotifyError> {
+        let now = self.clock.now();
+        let skip = |why: String| FanoutCounts {
+            workshop_uuid: target.uuid.clone(),
+            kind: kind.as_str().into(),
+            skipped: Some(why),
+            ..FanoutCounts::default()
+        };
+        let (template, cooldown, identity) = match kind {
+            Kind::NewWorkshop => {
+                if !settings.new_workshop_enabled {
+                    return Ok(skip(
+                        "new_workshop_enabled is false in notification_settings".into(),
+                    ));
+                }
+                (
+                    &self.notify.new_workshop,
+                    Some(chrono::Duration::hours(
+                        settings.new_workshop_cooldown_hours,
+                    )),
+                    target.identity.clone(),
+                )
+            }
+            Kind::ScheduleChange => {
+                if !self.notify.schedule_change_enabled {
+                    return Ok(skip("notify.schedule_change_enabled is false".into()));
+                }
+                (
+                    &self.notify.schedule_change,
+                    None,
+                    format!("{}|{}", target.uuid, target.identity),
+                )
+            }
+            other => {
+                return Err(NotifyError::Config(format!(
+                    "fan_out handles workshop announcements, not {other}"
+                )))
+            }
+        };
+        if target.is_archived {
+            return Ok(skip("the workshop is archived".into()));
+        }
+        if target.artist_ids.is_empty() {
+            return Ok(skip("the workshop has no known artist".into()));
+        }
+        let Some(session) = target.next_session(now) else {
+            return Ok(skip("no session in the future".into()));
+        };
+        let plan = Plan {
+            kind,
+            key_identity: identity,
+            key_session: String::new(),
+            session: Some(session),
+            cooldown: cooldown.filter(|c| *c > chrono::Duration::zero()),
+            template,
+            hours: settings.reminder_hours_before,
+            push_expiration: now + self.notify.expiration(),
+        };
+        self.enqueue_audience(target, &plan, mode).await
+    }
+
+    /// Streams the followers of `target`'s artists into outbox documents.
+    pub(crate) async fn enqueue_audience(
+        &self,
+        target: &Target,
+        plan: &Plan<'_>,
+        mode: Mode,
+    ) -> Result<FanoutCounts, NotifyError> {
+        let mut counts = FanoutCounts {
+            workshop_uuid: target.uuid.clone(),
+            kind: plan.kind.as_str().into(),
+            ..FanoutCounts::default()
+        };
+        let batch_size = self.notify.fanout_batch_size.max(1);
+        let mut stream = FollowerStream::open(&self.store, &target.artist_ids).await?;
+        let mut batch: Vec<Follower> = Vec::with_capacity(batch_size);
+        loop {
+            let next = stream.next().await?;
+            let end = next.is_none();
+            if let Some(f) = next {
+                batch.push(f);
+            }
+            if batch.len() >= batch_size || (end && !batch.is_empty()) {
+                self.enqueue_batch(target, plan, &batch, mode, &mut counts)
+                    .await?;
+                batch.clear();
+            }
+            if end {
+                break;
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn enqueue_batch(
+        &self,
+        target: &Target,
+        plan: &Plan<'_>,
+        batch: &[Follower],
+        mode: Mode,
+        counts: &mut FanoutCounts,
+    ) -> Result<(), NotifyError> {
+        let now = self.clock.now();
+        let users: Vec<String> = batch.iter().map(|f| f.user_id.clone()).collect();
+        let devices = active_devices(&self.store, &users).await?;
+        let cooling = match plan.cooldown {
+            Some(window) => self.cooling(target, &users, now - window).await?,
+            None => HashMap::new(),
+        };
+        let mut docs = Vec::with_capacity(batch.len());
+        for f in batch {
+            counts.followers += 1;
+            let cold: Vec<String> = match cooling.get(&f.user_id) {
+                Some(hot) => f
+                    .artist_ids
+                    .iter()
+                    .filter(|a| !hot.contains(*a))
+                    .cloned()
+                    .collect(),
+                None => f.artist_ids.clone(),
+            };
+            let key = outbox_key(plan.kind, &plan.key_identity, &plan.key_session, &f.user_id);
+            let (status, reason, artist_ids) = if cold.is_empty() {
+                let hours = plan.cooldown.map(|c| c.num_hours()).unwrap_or_default();
+                (
+                    Status::Suppressed,
+                    Some(format!(
+                        "cooldown: a new_workshop push about {} was already enqueued for this user within {hours} h",
+                        f.artist_ids.join(", ")
+                    )),
+                    f.artist_ids.clone(),
+                )
+            } else {
+                (Status::Pending, None, cold)
+            };
+            let user_devices: Vec<DeviceResult> = if status == Status::Pending {
+                devices
+                    .get(&f.user_id)
+                    .map(|ds| {
+                        ds.iter()
+                            .map(|d| DeviceResult::new(&d.token, &d.platform))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let (status, reason) = if status == Status::Pending && user_devices.is_empty() {
+                (
+                    Status::NoDevice,
+                    Some("the user has no active device token".to_string()),
+                )
+            } else {
+                (status, reason)
+            };
+            match status {
+                Status::Pending => {
+                    counts.notifications += 1;
+                    for d in &user_devices {
+                        if d.platform == "ios" {
+                            counts.pushes += 1;
+                        } else {
+                            counts.no_sender_devices += 1;
+                        }
+                    }
+                }
+                Status::Suppressed => counts.suppressed += 1,
+                _ => counts.no_device += 1,
+            }
+            if mode == Mode::DryRun {
+                continue;
+            }
+            let ctx = RenderContext::new(target, &artist_ids, plan.session, plan.hours);
+            let (title, body) = ctx.render(plan.template);
+            let created = bson_time(now);
+            docs.push(OutboxDoc {
+                key,
+                kind: plan.kind,
+                status,
+                reason,
+                user_id: f.user_id.clone(),
+                workshop_uuid: target.uuid.clone(),
+                artist_id: artist_ids.first().cloned().unwrap_or_default(),
+                artist_ids,
+                session_start: plan.session.map(|s| bson_time(s.at)),
+                title,
+                body,
+                push_expiration: bson_time(plan.push_expiration),
+                attempts: 0,
+                devices: user_devices,
+                created_at: created,
+                updated_at: created,
+                next_attempt_at: (status == Status::Pending).then_some(created),
+                owner: None,
+                lease_until: None,
+                claims: 0,
+                sent_at: None,
+                expire_at: status
+                    .expires()
+                    .then(|| bson_time(now + self.notify.outbox_ttl())),
+            });
+        }
+        if mode == Mode::Write {
+            let InsertCounts { existing, .. } = self.store.insert_outbox(&docs).await?;
+            for i in existing {
+                if let Some(d) = docs.get(i) {
+                    uncount(d, counts);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// For each user of the batch, the workshop's artists cooling for them: a
+    /// `new_workshop` push about that artist enqueued since `since` for another workshop.
+    async fn cooling(
+        &self,
+        target: &Target,
+        users: &[String],
+        since: DateTime<Utc>,
+    ) -> Result<HashMap<String, HashSet<String>>, NotifyError> {
+        let mut cursor = self
+            .store
+            .outbox()
+            .find(doc! {
+                "user_id": { "$in": users },
+                "kind": Kind::NewWorkshop.as_str(),
+                "created_at": { "$gt": bson_time(since) },
+                "status": { "$in": ["pending", "sending", "sent"] },
+                "artist_ids": { "$in": &target.artist_ids },
+                "workshop_uuid": { "$ne": &target.uuid },
+            })
+            .projection(doc! { "_id": 0, "user_id": 1, "artist_ids": 1 })
+            .await
+            .map_err(StoreError::op("find", super::outbox::OUTBOX))?;
+        let mut out: HashMap<String, HashSet<String>> = HashMap::new();
+        while let Some(d) = cursor
+            .try_next()
+            .await
+            .map_err(StoreError::op("find", super::outbox::OUTBOX))?
+        {
+            let Ok(user) = d.get_str("user_id") else {
+                continue;
+            };
+            let entry = out.entry(user.to_string()).or_default();
+            if let Ok(artists) = d.get_array("artist_ids") {
+                for a in artists.iter().filter_map(|v| v.as_str()) {
+                    entry.insert(a.to_string());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl crate::store::Store {
+    /// Removes a workshop's `pending_fanout` marker if it is still the one fanned out
+    /// (same `kind` and `since`); a newer marker set meanwhile stays. True if removed.
+    pub async fn clear_fanout_marker(
+        &self,
+        uuid: &str,
+        kind: &str,
+        since: Bson,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .workshops()
+            .update_one(
+                doc! { "uuid": uuid, "pending_fanout.kind": kind, "pending_fanout.since": since },
+                doc! { "$unset": { "pending_fanout": "" } },
+            )
+            .await
+            .map_err(StoreError::op("update", "workshops_v2"))?;
+        Ok(result.modified_count == 1)
+    }
+}
+
+/// Documents that already existed were counted by status; take them back out, so a
+/// re-run reports only `already_enqueued`.
+fn uncount(d: &OutboxDoc, counts: &mut FanoutCounts) {
+    counts.already_enqueued += 1;
+    match d.status {
+        Status::Pending => {
+            counts.notifications = counts.notifications.saturating_sub(1);
+            for dev in &d.devices {
+                if dev.platform == "ios" {
+                    counts.pushes = counts.pushes.saturating_sub(1);
+                } else {
+                    counts.no_sender_devices = counts.no_sender_devices.saturating_sub(1);
+                }
+            }
+        }
+        Status::Suppressed => counts.suppressed = counts.suppressed.saturating_sub(1),
+        _ => counts.no_device = counts.no_device.saturating_sub(1),
+    }
+}
+
+pub(crate) fn log_counts(c: &FanoutCounts) {
+    match &c.skipped {
+        Some(why) => {
+            info!(uuid = %c.workshop_uuid, kind = %c.kind, reason = %why, "fan-out: nothing to enqueue")
+        }
+        None => info!(
+            uuid = %c.workshop_uuid,
+            kind = %c.kind,
+            followers = c.followers,
+            notifications = c.notifications,
+            pushes = c.pushes,
+            suppressed = c.suppressed,
+            no_device = c.no_device,
+            already_enqueued = c.already_enqueued,
+            "fan-out: enqueued"
+        ),
+    }
+}

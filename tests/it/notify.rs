@@ -1,0 +1,1229 @@
+//! Notifications against a real MongoDB wire-protocol server: followers, cooldowns,
+//! settings, reminders, the outbox's idempotence and leases, and every APNs outcome
+//! through the scripted APNs double. No test waits on wall-clock time: clocks are
+//! injected and back-offs are a millisecond.
+
+use crate::store::open_test_store;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Document};
+use nachna_ingest::artist::Artist;
+use nachna_ingest::clock::FixedClock;
+use nachna_ingest::notify::audience::FollowerStream;
+use nachna_ingest::notify::config::{NotifyConfig, PushConfig};
+use nachna_ingest::notify::dispatch::{DispatchReport, Dispatcher};
+use nachna_ingest::notify::fanout::Mode;
+use nachna_ingest::notify::outbox::{DeviceStatus, Kind, OutboxDoc, Status};
+use nachna_ingest::notify::sender::{build_pusher, PusherChoice};
+use nachna_ingest::notify::settings::AppNotificationSettings;
+use nachna_ingest::notify::testing::{Scripted, ScriptedPusher};
+use nachna_ingest::notify::Notifier;
+use nachna_ingest::reconcile::{Action, Announcement};
+use nachna_ingest::store::Store;
+use nachna_ingest::workshop::{sessions_to_time_details, EventType, Session, WorkshopDraft};
+use pretty_assertions::assert_eq;
+use std::sync::Arc;
+
+// ---------------------------------------------------------------- fixtures
+
+/// 2026-06-01 12:00 IST.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 6, 30, 0).unwrap()
+}
+
+fn token(n: u32) -> String {
+    format!("{n:064x}")
+}
+
+fn push_config() -> PushConfig {
+    PushConfig {
+        concurrency: 4,
+        retry_attempts: 3,
+        retry_backoff_ms: 1,
+        max_dispatch_attempts: 3,
+        lease_secs: 60,
+        topic: Some("com.nachna.app".into()),
+        ..PushConfig::default()
+    }
+}
+
+async fn setup(test: &str) -> Notifier {
+    let store = open_test_store(test).await;
+    store
+        .seed_artists(&[
+            Artist {
+                artist_id: "vipul".into(),
+                artist_name: "Vipul Devrani".into(),
+                instagram_link: None,
+            },
+            Artist {
+                artist_id: "rajesh".into(),
+                artist_name: "Rajesh".into(),
+                instagram_link: None,
+            },
+        ])
+        .await
+        .unwrap();
+    store
+        .discovery
+        .collection::<Document>("studios")
+        .insert_one(doc! { "studio_id": "dna", "studio_name": "DNA" })
+        .await
+        .unwrap();
+    Notifier::new(
+        store,
+        NotifyConfig::default(),
+        push_config(),
+        Arc::new(FixedClock(t0())),
+    )
+}
+
+/// The same notifier at another instant.
+fn at(n: &Notifier, now: DateTime<Utc>) -> Notifier {
+    let mut n = n.clone();
+    n.clock = Arc::new(FixedClock(now));
+    n
+}
+
+fn draft(uuid: &str, artists: &[&str], day: u32, hour: u32) -> WorkshopDraft {
+    let mut sessions = vec![Session {
+        date: NaiveDate::from_ymd_opt(2026, 6, day).unwrap(),
+        start: NaiveTime::from_hms_opt(hour, 0, 0).unwrap(),
+        end: Some(NaiveTime::from_hms_opt(hour + 2, 0, 0).unwrap()),
+    }];
+    WorkshopDraft {
+        uuid: uuid.into(),
+        studio_id: "dna".into(),
+        payment_link: format!("https://www.yoactiv.com/event/{uuid}/1/0"),
+        payment_link_type: "url".into(),
+        event_type: EventType::Workshop,
+        time_details: sessions_to_time_details(&mut sessions),
+        by: artists.join(" x "),
+        song: Some(format!("Song of {uuid}")),
+        pricing_info: "850/-".into(),
+        artist_id_list: artists.iter().map(|a| a.to_string()).collect(),
+        choreo_insta_link: None,
+        sessions,
+    }
+}
+
+/// Stores a new workshop as the pipeline does (with its `pending_fanout` marker).
+async fn ingest_new(store: &Store, d: &WorkshopDraft, now: DateTime<Utc>) {
+    store
+        .apply_action(
+            &Action::Insert {
+                draft: d.clone(),
+                announce: Some(Announcement::NewWorkshop),
+            },
+            now,
+            "2026-06-01",
+        )
+        .await
+        .unwrap();
+}
+
+async fn react(store: &Store, user: &str, artist: &str, reaction: &str, deleted: Option<bool>) {
+    let mut d = doc! {
+        "user_id": user, "entity_id": artist, "entity_type": "ARTIST", "reaction": reaction,
+        "created_at": t0(), "updated_at": t0(),
+    };
+    if let Some(deleted) = deleted {
+        d.insert("is_deleted", deleted);
+    }
+    store
+        .app
+        .collection::<Document>("reactions")
+        .insert_one(d)
+        .await
+        .unwrap();
+}
+
+async fn follow(store: &Store, user: &str, artist: &str) {
+    react(store, user, artist, "NOTIFY", Some(false)).await;
+}
+
+async fn device(store: &Store, user: &str, token: &str, platform: &str, active: bool) {
+    store
+        .app
+        .collection::<Document>("device_tokens")
+        .insert_one(doc! {
+            "user_id": user, "device_token": token, "platform": platform,
+            "is_active": active, "created_at": t0(), "updated_at": t0(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn set_settings(store: &Store, settings: Document) {
+    let mut d = doc! { "_id": "global", "updated_at": t0() };
+    d.extend(settings);
+    store
+        .app
+        .collection::<Document>("notification_settings")
+        .insert_one(d)
+        .await
+        .unwrap();
+}
+
+async fn outbox(store: &Store) -> Vec<OutboxDoc> {
+    let docs: Vec<Document> = store
+        .outbox()
+        .find(doc! {})
+        .sort(doc! { "user_id": 1, "created_at": 1 })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    docs.into_iter()
+        .map(|d| mongodb::bson::from_document(d).unwrap())
+        .collect()
+}
+
+async fn outbox_of(store: &Store, workshop: &str) -> Vec<OutboxDoc> {
+    outbox(store)
+        .await
+        .into_iter()
+        .filter(|d| d.workshop_uuid == workshop)
+        .collect()
+}
+
+async fn token_doc(store: &Store, token: &str) -> Document {
+    store
+        .app
+        .collection::<Document>("device_tokens")
+        .find_one(doc! { "device_token": token })
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn dispatch(n: &Notifier, pusher: &ScriptedPusher) -> DispatchReport {
+    Dispatcher::new(n, pusher).drain().await.unwrap()
+}
+
+/// One new workshop by `vipul`, followed by `u1` with one iOS device; fanned out.
+async fn one_enqueued(test: &str, tok: &str) -> Notifier {
+    let n = setup(test).await;
+    follow(&n.store, "u1", "vipul").await;
+    device(&n.store, "u1", tok, "ios", true).await;
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    n
+}
+
+// ---------------------------------------------------------------- who gets what
+
+#[tokio::test]
+async fn followers_are_exactly_the_non_deleted_notify_reactions_of_the_workshops_artists() {
+    let n = setup("followers").await;
+    let s = &n.store;
+    follow(s, "u_follow", "vipul").await;
+    react(s, "u_no_deleted_field", "vipul", "NOTIFY", None).await;
+    react(s, "u_deleted", "vipul", "NOTIFY", Some(true)).await;
+    react(s, "u_like", "vipul", "LIKE", Some(false)).await;
+    follow(s, "u_other_artist", "someone_else").await;
+    s.app
+        .collection::<Document>("reactions")
+        .insert_one(doc! { "user_id": "u_studio", "entity_id": "vipul", "entity_type": "STUDIO", "reaction": "NOTIFY" })
+        .await
+        .unwrap();
+
+    let mut stream = FollowerStream::open(s, &["vipul".to_string()])
+        .await
+        .unwrap();
+    let mut users = Vec::new();
+    while let Some(f) = stream.next().await.unwrap() {
+        users.push(f.user_id);
+    }
+    assert_eq!(users, vec!["u_follow", "u_no_deleted_field"]);
+
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let enqueued: Vec<String> = outbox(s).await.into_iter().map(|d| d.user_id).collect();
+    assert_eq!(enqueued, vec!["u_follow", "u_no_deleted_field"]);
+}
+
+#[tokio::test]
+async fn user_following_two_artists_of_a_workshop_gets_one_push() {
+    let n = setup("twoartists").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    follow(s, "u1", "rajesh").await;
+    follow(s, "u2", "rajesh").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    device(s, "u2", &token(2), "ios", true).await;
+    ingest_new(s, &draft("dna/duo", &["vipul", "rajesh"], 21, 18), t0()).await;
+
+    let counts = n.fan_out_pending().await.unwrap();
+    assert_eq!(counts[0].followers, 2);
+    assert_eq!(counts[0].pushes, 2);
+    let docs = outbox(s).await;
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0].user_id, "u1");
+    assert_eq!(docs[0].artist_ids, vec!["vipul", "rajesh"]);
+    assert_eq!(docs[0].title, "Vipul Devrani x Rajesh has a new workshop");
+    assert_eq!(docs[1].artist_ids, vec!["rajesh"]);
+
+    let pusher = ScriptedPusher::new();
+    dispatch(&n, &pusher).await;
+    assert_eq!(pusher.requests_to(&token(1)).len(), 1);
+    assert_eq!(pusher.requests_to(&token(2)).len(), 1);
+}
+
+#[tokio::test]
+async fn like_reactions_do_not_notify() {
+    let n = setup("likes").await;
+    react(&n.store, "u1", "vipul", "LIKE", Some(false)).await;
+    device(&n.store, "u1", &token(1), "ios", true).await;
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    let counts = n.fan_out_pending().await.unwrap();
+    assert_eq!(counts[0].followers, 0);
+    assert!(outbox(&n.store).await.is_empty());
+}
+
+#[tokio::test]
+async fn every_active_device_of_a_user_gets_it_and_inactive_ones_do_not() {
+    let n = setup("devices").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    device(s, "u1", &token(2), "ios", true).await;
+    device(s, "u1", &token(3), "ios", false).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let pusher = ScriptedPusher::new();
+    let report = dispatch(&n, &pusher).await;
+    assert_eq!(report.delivered, 2);
+    let mut tokens: Vec<String> = pusher.requests().into_iter().map(|r| r.token).collect();
+    tokens.sort();
+    assert_eq!(tokens, vec![token(1), token(2)]);
+}
+
+#[tokio::test]
+async fn follower_without_device_is_recorded_no_device() {
+    let n = setup("nodevice").await;
+    follow(&n.store, "u1", "vipul").await;
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let docs = outbox(&n.store).await;
+    assert_eq!(docs[0].status, Status::NoDevice);
+    assert_eq!(docs[0].expire_at, None);
+}
+
+#[tokio::test]
+async fn android_tokens_are_recorded_as_no_sender_for_platform() {
+    let n = setup("android").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    follow(s, "u2", "vipul").await;
+    device(s, "u1", "android-token-1", "android", true).await;
+    device(s, "u2", "android-token-2", "android", true).await;
+    device(s, "u2", &token(2), "ios", true).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let pusher = ScriptedPusher::new();
+    let report = dispatch(&n, &pusher).await;
+    assert_eq!(report.no_sender_devices, 2);
+    assert_eq!(pusher.requests().len(), 1);
+    let docs = outbox(s).await;
+    assert_eq!(docs[0].status, Status::NoDevice);
+    assert_eq!(
+        docs[0].devices[0].reason.as_deref(),
+        Some("no sender for platform android")
+    );
+    assert_eq!(docs[0].devices[0].status, DeviceStatus::NoSender);
+    assert!(docs[0].reason.as_deref().unwrap().contains("android"));
+    assert_eq!(docs[1].status, Status::Sent);
+    let android = docs[1]
+        .devices
+        .iter()
+        .find(|d| d.platform == "android")
+        .unwrap();
+    assert_eq!(android.status, DeviceStatus::NoSender);
+}
+
+#[tokio::test]
+async fn past_or_archived_workshops_announce_nothing() {
+    let n = setup("pastarchived").await;
+    follow(&n.store, "u1", "vipul").await;
+    // Ingested on 2026-06-25: the 21 June session is past.
+    ingest_new(&n.store, &draft("dna/past", &["vipul"], 21, 18), t0()).await;
+    let later = at(&n, Utc.with_ymd_and_hms(2026, 6, 25, 0, 0, 0).unwrap());
+    let counts = later.fan_out_pending().await.unwrap();
+    assert_eq!(
+        counts[0].skipped.as_deref(),
+        Some("no session in the future")
+    );
+    assert!(outbox(&n.store).await.is_empty());
+}
+
+// ---------------------------------------------------------------- cooldown and settings
+
+#[tokio::test]
+async fn cooldown_suppresses_a_second_workshop_of_the_same_artist_then_allows_after_the_window() {
+    let n = setup("cooldown").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+
+    ingest_new(s, &draft("dna/w1", &["vipul"], 28, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+
+    let day_later = t0() + Duration::hours(24);
+    ingest_new(s, &draft("dna/w2", &["vipul"], 28, 20), day_later).await;
+    let counts = at(&n, day_later).fan_out_pending().await.unwrap();
+    assert_eq!((counts[0].suppressed, counts[0].notifications), (1, 0));
+    let w2 = &outbox_of(s, "dna/w2").await[0];
+    assert_eq!(w2.status, Status::Suppressed);
+    let reason = w2.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("cooldown") && reason.contains("vipul") && reason.contains("168 h"),
+        "{reason}"
+    );
+    assert!(
+        w2.expire_at.is_some(),
+        "suppressed documents are kept with a TTL"
+    );
+
+    // 168 h after the first push the artist may be announced again.
+    let after_window = t0() + Duration::hours(168) + Duration::minutes(1);
+    ingest_new(s, &draft("dna/w3", &["vipul"], 29, 18), after_window).await;
+    let counts = at(&n, after_window).fan_out_pending().await.unwrap();
+    assert_eq!((counts[0].suppressed, counts[0].notifications), (0, 1));
+    assert_eq!(outbox_of(s, "dna/w3").await[0].status, Status::Pending);
+}
+
+#[tokio::test]
+async fn cooldown_is_per_artist_and_window_comes_from_settings() {
+    let n = setup("cooldownwin").await;
+    let s = &n.store;
+    set_settings(s, doc! { "new_workshop_enabled": true, "new_workshop_cooldown_hours": 24_i64, "reminder_enabled": true, "reminder_hours_before": 24 }).await;
+    follow(s, "u1", "vipul").await;
+    follow(s, "u1", "rajesh").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    ingest_new(s, &draft("dna/v1", &["vipul"], 28, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+
+    // Another artist within the window: not cooling.
+    let hour_later = t0() + Duration::hours(1);
+    ingest_new(s, &draft("dna/r1", &["rajesh"], 28, 20), hour_later).await;
+    at(&n, hour_later).fan_out_pending().await.unwrap();
+    assert_eq!(outbox_of(s, "dna/r1").await[0].status, Status::Pending);
+
+    // A duo of both within the window: both artists are cooling for u1, so suppressed.
+    let two_hours = t0() + Duration::hours(2);
+    ingest_new(
+        s,
+        &draft("dna/duo", &["vipul", "rajesh"], 29, 18),
+        two_hours,
+    )
+    .await;
+    at(&n, two_hours).fan_out_pending().await.unwrap();
+    assert_eq!(outbox_of(s, "dna/duo").await[0].status, Status::Suppressed);
+
+    // 25 h later (window 24 h from settings): Vipul is announced again.
+    let next_day = t0() + Duration::hours(25);
+    ingest_new(s, &draft("dna/v2", &["vipul"], 29, 20), next_day).await;
+    at(&n, next_day).fan_out_pending().await.unwrap();
+    assert_eq!(outbox_of(s, "dna/v2").await[0].status, Status::Pending);
+}
+
+#[tokio::test]
+async fn missing_settings_document_means_the_defaults() {
+    let n = setup("defaults").await;
+    let loaded = AppNotificationSettings::load(&n.store).await.unwrap();
+    assert_eq!(
+        loaded,
+        AppNotificationSettings {
+            new_workshop_enabled: true,
+            new_workshop_cooldown_hours: 168,
+            reminder_enabled: true,
+            reminder_hours_before: 24,
+        }
+    );
+}
+
+#[tokio::test]
+async fn settings_are_read_whatever_numeric_type_the_app_stored() {
+    let n = setup("settingtypes").await;
+    set_settings(&n.store, doc! { "new_workshop_enabled": false, "new_workshop_cooldown_hours": 48.0, "reminder_enabled": false, "reminder_hours_before": 3_i64 }).await;
+    let loaded = AppNotificationSettings::load(&n.store).await.unwrap();
+    assert_eq!(
+        loaded,
+        AppNotificationSettings {
+            new_workshop_enabled: false,
+            new_workshop_cooldown_hours: 48,
+            reminder_enabled: false,
+            reminder_hours_before: 3,
+        }
+    );
+}
+
+#[tokio::test]
+async fn disabled_new_workshop_setting_sends_nothing_and_consumes_the_marker() {
+    let n = setup("nwdisabled").await;
+    let s = &n.store;
+    set_settings(s, doc! { "new_workshop_enabled": false, "new_workshop_cooldown_hours": 168, "reminder_enabled": true, "reminder_hours_before": 24 }).await;
+    follow(s, "u1", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    let counts = n.fan_out_pending().await.unwrap();
+    assert!(counts[0]
+        .skipped
+        .as_deref()
+        .unwrap()
+        .contains("new_workshop_enabled"));
+    assert!(outbox(s).await.is_empty());
+    let w = s
+        .workshops()
+        .find_one(doc! { "uuid": "dna/w1" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!w.contains_key("pending_fanout"));
+}
+
+#[tokio::test]
+async fn disabled_reminder_setting_enqueues_no_reminder() {
+    let n = setup("rmdisabled").await;
+    set_settings(&n.store, doc! { "new_workshop_enabled": true, "new_workshop_cooldown_hours": 168, "reminder_enabled": false, "reminder_hours_before": 24 }).await;
+    follow(&n.store, "u1", "vipul").await;
+    insert_workshop(
+        &n.store,
+        "dna/w1",
+        "workshop",
+        false,
+        (2026, 6, 21),
+        "06:00 PM",
+    )
+    .await;
+    let report = at(&n, ist(2026, 6, 21, 12, 0))
+        .enqueue_due_reminders(Mode::Write)
+        .await
+        .unwrap();
+    assert!(report.skipped.unwrap().contains("reminder_enabled"));
+    assert!(outbox(&n.store).await.is_empty());
+}
+
+#[tokio::test]
+async fn schedule_change_is_announced_once_per_new_schedule() {
+    let n = setup("schedchange").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+
+    let moved = draft("dna/w1", &["vipul"], 22, 18);
+    let update = |version: i64| Action::Update {
+        draft: moved.clone(),
+        expected_version: version,
+        announce: Some(Announcement::ScheduleChange),
+    };
+    s.apply_action(&update(1), t0(), "d").await.unwrap();
+    n.fan_out_pending().await.unwrap();
+    // The same change replayed (a second marker with the same schedule): nothing new.
+    s.apply_action(&update(2), t0() + Duration::minutes(5), "d")
+        .await
+        .unwrap();
+    let counts = n.fan_out_pending().await.unwrap();
+    assert_eq!(counts[0].already_enqueued, 1);
+
+    let docs = outbox_of(s, "dna/w1").await;
+    let kinds: Vec<Kind> = docs.iter().map(|d| d.kind).collect();
+    assert_eq!(kinds, vec![Kind::NewWorkshop, Kind::ScheduleChange]);
+    assert_eq!(
+        docs[1].body,
+        "Song of dna/w1 at DNA is now on Mon 22 Jun at 06:00 PM"
+    );
+}
+
+// ---------------------------------------------------------------- reminders
+
+fn ist(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Kolkata
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+async fn insert_workshop(
+    store: &Store,
+    uuid: &str,
+    event_type: &str,
+    archived: bool,
+    (y, m, d): (i32, i32, i32),
+    start: &str,
+) {
+    store
+        .workshops()
+        .insert_one(doc! {
+            "uuid": uuid, "studio_id": "dna", "event_type": event_type, "is_archived": archived,
+            "by": "Vipul Devrani", "song": "Hauli Slowly", "artist_id_list": ["vipul"],
+            "time_details": [ { "day": d, "month": m, "year": y, "start_time": start, "end_time": "" } ],
+            "version": 1, "updated_at": 0.0,
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn reminder_is_enqueued_at_the_right_minute_in_ist() {
+    let n = setup("remminute").await;
+    follow(&n.store, "u1", "vipul").await;
+    device(&n.store, "u1", &token(1), "ios", true).await;
+    // Session 21 June 18:00 IST = 12:30 UTC; default 24 h before = 20 June 18:00 IST.
+    insert_workshop(
+        &n.store,
+        "dna/w1",
+        "workshop",
+        false,
+        (2026, 6, 21),
+        "06:00 PM",
+    )
+    .await;
+
+    let minute_early = at(&n, ist(2026, 6, 20, 17, 59));
+    let report = minute_early
+        .enqueue_due_reminders(Mode::Write)
+        .await
+        .unwrap();
+    assert!(report.sessions.is_empty());
+    assert!(outbox(&n.store).await.is_empty());
+
+    let on_time = at(&n, ist(2026, 6, 20, 18, 0));
+    let report = on_time.enqueue_due_reminders(Mode::Write).await.unwrap();
+    assert_eq!(report.sessions.len(), 1);
+    assert_eq!(report.sessions[0].session, "dna/w1|2026-06-21T18:00");
+    let docs = outbox(&n.store).await;
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].kind, Kind::Reminder);
+    let start = Utc.with_ymd_and_hms(2026, 6, 21, 12, 30, 0).unwrap();
+    assert_eq!(docs[0].session_start.unwrap().to_chrono(), start);
+    assert_eq!(docs[0].push_expiration.to_chrono(), start);
+    assert_eq!(docs[0].title, "Reminder: Vipul Devrani at DNA");
+    assert_eq!(docs[0].body, "Hauli Slowly starts Sun 21 Jun at 06:00 PM");
+
+    // Later scans enqueue nothing more.
+    let later = at(&n, ist(2026, 6, 20, 18, 1));
+    assert!(later
+        .enqueue_due_reminders(Mode::Write)
+        .await
+        .unwrap()
+        .sessions
+        .is_empty());
+    assert_eq!(outbox(&n.store).await.len(), 1);
+}
+
+#[tokio::test]
+async fn reminder_lead_time_comes_from_settings() {
+    let n = setup("remlead").await;
+    set_settings(&n.store, doc! { "new_workshop_enabled": true, "new_workshop_cooldown_hours": 168, "reminder_enabled": true, "reminder_hours_before": 3 }).await;
+    follow(&n.store, "u1", "vipul").await;
+    insert_workshop(
+        &n.store,
+        "dna/w1",
+        "workshop",
+        false,
+        (2026, 6, 21),
+        "06:00 PM",
+    )
+    .await;
+    let early = at(&n, ist(2026, 6, 21, 14, 59));
+    assert!(early
+        .enqueue_due_reminders(Mode::Write)
+        .await
+        .unwrap()
+        .sessions
+        .is_empty());
+    let due = at(&n, ist(2026, 6, 21, 15, 0));
+    assert_eq!(
+        due.enqueue_due_reminders(Mode::Write)
+            .await
+            .unwrap()
+            .sessions
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_daemon_that_was_down_catches_up_but_never_reminds_after_the_start() {
+    let n = setup("remcatchup").await;
+    follow(&n.store, "u1", "vipul").await;
+    device(&n.store, "u1", &token(1), "ios", true).await;
+    insert_workshop(
+        &n.store,
+        "dna/soon",
+        "workshop",
+        false,
+        (2026, 6, 21),
+        "06:00 PM",
+    )
+    .await;
+    insert_workshop(
+        &n.store,
+        "dna/started",
+        "workshop",
+        false,
+        (2026, 6, 21),
+        "05:00 PM",
+    )
+    .await;
+
+    // Back up at 17:30 IST: the 18:00 session is caught up, the 17:00 one has started.
+    let back = at(&n, ist(2026, 6, 21, 17, 30));
+    let report = back.enqueue_due_reminders(Mode::Write).await.unwrap();
+    let sessions: Vec<&str> = report.sessions.iter().map(|s| s.session.as_str()).collect();
+    assert_eq!(sessions, vec!["dna/soon|2026-06-21T18:00"]);
+
+    // Dispatch only after the start: the reminder is not sent.
+    let too_late = at(&n, ist(2026, 6, 21, 18, 0));
+    let pusher = ScriptedPusher::new();
+    let r = dispatch(&too_late, &pusher).await;
+    assert_eq!((r.expired, pusher.calls()), (1, 0));
+    let doc = &outbox(&n.store).await[0];
+    assert_eq!(doc.status, Status::Suppressed);
+    assert!(doc.reason.as_deref().unwrap().contains("session started"));
+}
+
+#[tokio::test]
+async fn regulars_and_archived_workshops_get_no_reminder() {
+    let n = setup("remregulars").await;
+    follow(&n.store, "u1", "vipul").await;
+    insert_workshop(
+        &n.store,
+        "dna/reg",
+        "regulars",
+        false,
+        (2026, 6, 21),
+        "06:00 PM",
+    )
+    .await;
+    insert_workshop(
+        &n.store,
+        "dna/arch",
+        "workshop",
+        true,
+        (2026, 6, 21),
+        "06:00 PM",
+    )
+    .await;
+    let report = at(&n, ist(2026, 6, 21, 9, 0))
+        .enqueue_due_reminders(Mode::Write)
+        .await
+        .unwrap();
+    assert!(report.sessions.is_empty());
+    assert!(outbox(&n.store).await.is_empty());
+}
+
+// ---------------------------------------------------------------- outbox idempotence
+
+#[tokio::test]
+async fn a_reingest_enqueues_nothing_new() {
+    let n = setup("reingest").await;
+    let s = &n.store;
+    for u in ["u1", "u2", "u3"] {
+        follow(s, u, "vipul").await;
+    }
+    let d = draft("dna/w1", &["vipul"], 21, 18);
+    ingest_new(s, &d, t0()).await;
+    let first = n.fan_out_pending().await.unwrap();
+    assert_eq!(first[0].followers, 3);
+    let before = outbox(s).await;
+
+    // The same page ingested again (replayed insert): no marker, nothing to fan out.
+    ingest_new(s, &d, t0() + Duration::hours(6)).await;
+    assert!(n.fan_out_pending().await.unwrap().is_empty());
+
+    // A crash after enqueueing but before the marker was cleared: the marker comes back
+    // and the fan-out runs again; every key exists, nothing is added.
+    s.workshops()
+        .update_one(
+            doc! { "uuid": "dna/w1" },
+            doc! { "$set": { "pending_fanout": { "kind": "new_workshop", "since": t0() } } },
+        )
+        .await
+        .unwrap();
+    let again = n.fan_out_pending().await.unwrap();
+    assert_eq!(again[0].already_enqueued, 3);
+    assert_eq!(
+        again[0].notifications + again[0].no_device + again[0].suppressed,
+        0
+    );
+    assert_eq!(outbox(s).await, before);
+}
+
+#[tokio::test]
+async fn a_newer_marker_set_during_fan_out_is_not_cleared() {
+    let n = setup("markerrace").await;
+    let s = &n.store;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    // The pipeline rescheduled the workshop while the first marker was being fanned out.
+    let newer = t0() + Duration::minutes(1);
+    s.workshops()
+        .update_one(
+            doc! { "uuid": "dna/w1" },
+            doc! { "$set": { "pending_fanout": { "kind": "schedule_change", "since": newer } } },
+        )
+        .await
+        .unwrap();
+    let first = mongodb::bson::Bson::DateTime(mongodb::bson::DateTime::from_chrono(t0()));
+    assert!(!s
+        .clear_fanout_marker("dna/w1", "new_workshop", first)
+        .await
+        .unwrap());
+    let w = s
+        .workshops()
+        .find_one(doc! { "uuid": "dna/w1" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        w.get_document("pending_fanout")
+            .unwrap()
+            .get_str("kind")
+            .unwrap(),
+        "schedule_change"
+    );
+    // Fanning out the current marker clears it.
+    n.fan_out_pending().await.unwrap();
+    let w = s
+        .workshops()
+        .find_one(doc! { "uuid": "dna/w1" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!w.contains_key("pending_fanout"));
+}
+
+#[tokio::test]
+async fn fan_out_streams_in_batches_and_reaches_everyone() {
+    let mut n = setup("batches").await;
+    n.notify.fanout_batch_size = 2;
+    for i in 0..7 {
+        let u = format!("u{i}");
+        follow(&n.store, &u, "vipul").await;
+        device(&n.store, &u, &token(i), "ios", true).await;
+    }
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    let counts = n.fan_out_pending().await.unwrap();
+    assert_eq!((counts[0].followers, counts[0].pushes), (7, 7));
+    assert_eq!(outbox(&n.store).await.len(), 7);
+}
+
+#[tokio::test]
+async fn dry_run_estimate_writes_nothing() {
+    let n = setup("dryrun").await;
+    follow(&n.store, "u1", "vipul").await;
+    device(&n.store, "u1", &token(1), "ios", true).await;
+    device(&n.store, "u1", &token(2), "ios", true).await;
+    let settings = AppNotificationSettings::default();
+    let c = n
+        .estimate_draft(
+            &draft("dna/w1", &["vipul"], 21, 18),
+            Kind::NewWorkshop,
+            &settings,
+        )
+        .await
+        .unwrap();
+    assert_eq!((c.followers, c.notifications, c.pushes), (1, 1, 2));
+    assert!(outbox(&n.store).await.is_empty());
+}
+
+// ---------------------------------------------------------------- leases
+
+#[tokio::test]
+async fn crash_between_claim_and_completion_leads_to_exactly_one_more_send_with_the_same_collapse_id(
+) {
+    let tok = token(7);
+    let n = one_enqueued("crash", &tok).await;
+    let key = outbox(&n.store).await[0].key.clone();
+
+    // Dispatcher A claims, sends, and dies before recording anything.
+    let pusher = ScriptedPusher::new();
+    let crashed = Dispatcher::with_owner(&n, &pusher, "dead-dispatcher".into());
+    let claimed = crashed.claim().await.unwrap().expect("a document to claim");
+    let request =
+        nachna_ingest::notify::payload::request_for(&claimed, &tok, Some("com.nachna.app"));
+    nachna_ingest::notify::sender::Pusher::push(&pusher, &request)
+        .await
+        .unwrap();
+    drop(crashed);
+
+    // While the lease holds, nobody else sends it.
+    let during = at(&n, t0() + Duration::seconds(59));
+    assert_eq!(dispatch(&during, &pusher).await.claimed, 0);
+
+    // Once it expired, it is sent exactly once more, with the same collapse id.
+    let after = at(&n, t0() + Duration::seconds(61));
+    let report = dispatch(&after, &pusher).await;
+    assert_eq!((report.claimed, report.sent), (1, 1));
+    let later = at(&n, t0() + Duration::hours(1));
+    assert_eq!(dispatch(&later, &pusher).await.claimed, 0);
+
+    let sent = pusher.requests_to(&tok);
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|r| r.headers.collapse_id == key));
+    let doc = n.store.outbox_doc(&key).await.unwrap().unwrap();
+    assert_eq!(doc.status, Status::Sent);
+    assert_eq!(doc.claims, 2);
+    assert_eq!(doc.owner, None);
+}
+
+#[tokio::test]
+async fn a_late_completion_by_a_dispatcher_that_lost_its_lease_is_ignored() {
+    let tok = token(8);
+    let n = one_enqueued("leaselost", &tok).await;
+    let pusher = ScriptedPusher::new();
+    let slow = Dispatcher::with_owner(&n, &pusher, "slow".into());
+    let claimed = slow.claim().await.unwrap().unwrap();
+    // Another dispatcher takes it over after the lease and completes it.
+    let after = at(&n, t0() + Duration::seconds(61));
+    assert_eq!(dispatch(&after, &pusher).await.sent, 1);
+    // The slow one finishes now: its outcome is not recorded over the other's.
+    let report = std::sync::Mutex::new(DispatchReport::default());
+    slow.process(claimed, &report).await.unwrap();
+    assert_eq!(report.into_inner().unwrap().lease_lost, 1);
+    let doc = &outbox(&n.store).await[0];
+    assert_eq!((doc.status, doc.attempts), (Status::Sent, 1));
+}
+
+// ---------------------------------------------------------------- APNs outcomes
+
+#[tokio::test]
+async fn unregistered_token_is_deactivated_and_the_users_other_devices_still_get_it() {
+    let n = setup("unregistered").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    device(s, "u1", &token(2), "ios", true).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let pusher = ScriptedPusher::new().script(&token(1), vec![Scripted::unregistered()]);
+    let report = dispatch(&n, &pusher).await;
+    assert_eq!((report.sent, report.deactivated_tokens), (1, 1));
+    assert_eq!(pusher.requests_to(&token(1)).len(), 1, "not retried");
+    let dead = token_doc(s, &token(1)).await;
+    assert!(!dead.get_bool("is_active").unwrap());
+    assert_eq!(dead.get_str("deactivated_reason").unwrap(), "Unregistered");
+    assert_eq!(
+        dead.get_datetime("deactivated_at").unwrap().to_chrono(),
+        t0()
+    );
+    assert!(token_doc(s, &token(2)).await.get_bool("is_active").unwrap());
+    let doc = &outbox(s).await[0];
+    assert_eq!(doc.status, Status::Sent);
+    assert_eq!(doc.devices[0].status, DeviceStatus::Deactivated);
+    assert_eq!(doc.devices[0].code, Some(410));
+}
+
+#[tokio::test]
+async fn bad_device_token_and_token_for_another_topic_are_deactivated() {
+    let n = setup("badtoken").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    device(s, "u1", &token(2), "ios", true).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let pusher = ScriptedPusher::new()
+        .script(&token(1), vec![Scripted::bad_device_token()])
+        .script(&token(2), vec![Scripted::device_token_not_for_topic()]);
+    let report = dispatch(&n, &pusher).await;
+    assert_eq!((report.deactivated_tokens, report.no_device), (2, 1));
+    assert_eq!(
+        token_doc(s, &token(1))
+            .await
+            .get_str("deactivated_reason")
+            .unwrap(),
+        "BadDeviceToken"
+    );
+    assert_eq!(
+        token_doc(s, &token(2))
+            .await
+            .get_str("deactivated_reason")
+            .unwrap(),
+        "DeviceTokenNotForTopic"
+    );
+    let doc = &outbox(s).await[0];
+    assert_eq!(doc.status, Status::NoDevice);
+    assert!(doc.reason.as_deref().unwrap().contains("deactivated"));
+}
+
+#[tokio::test]
+async fn too_many_requests_and_server_errors_are_retried_and_the_token_stays_active() {
+    let tok = token(3);
+    let n = one_enqueued("retry", &tok).await;
+    let pusher = ScriptedPusher::new().script(
+        &tok,
+        vec![
+            Scripted::too_many_requests(),
+            Scripted::internal_server_error(),
+            Scripted::Accept,
+        ],
+    );
+    let report = dispatch(&n, &pusher).await;
+    assert_eq!((report.sent, report.requests), (1, 3));
+    assert!(token_doc(&n.store, &tok)
+        .await
+        .get_bool("is_active")
+        .unwrap());
+    let doc = &outbox(&n.store).await[0];
+    assert_eq!(doc.devices[0].attempts, 3);
+    assert_eq!(doc.devices[0].status, DeviceStatus::Sent);
+}
+
+#[tokio::test]
+async fn persistent_timeouts_go_back_to_pending_with_backoff_then_fail_bounded() {
+    let tok = token(4);
+    let n = one_enqueued("timeouts", &tok).await;
+    let pusher = ScriptedPusher::new().script(&tok, vec![Scripted::Timeout]);
+    let first = dispatch(&n, &pusher).await;
+    assert_eq!((first.retry_later, first.requests), (1, 3));
+    let doc = &outbox(&n.store).await[0];
+    assert_eq!((doc.status, doc.attempts), (Status::Pending, 1));
+    assert!(doc.next_attempt_at.unwrap().to_chrono() > t0());
+    assert!(token_doc(&n.store, &tok)
+        .await
+        .get_bool("is_active")
+        .unwrap());
+    // Not due again at the same instant.
+    assert_eq!(dispatch(&n, &pusher).await.claimed, 0);
+    // Connection errors and 503s count the same way; after max_dispatch_attempts (3) it fails.
+    let later = at(&n, t0() + Duration::hours(1));
+    assert_eq!(dispatch(&later, &pusher).await.retry_later, 1);
+    let last = at(&n, t0() + Duration::hours(2));
+    assert_eq!(dispatch(&last, &pusher).await.failed, 1);
+    let doc = &outbox(&n.store).await[0];
+    assert_eq!(doc.status, Status::Failed);
+    assert!(
+        doc.reason.as_deref().unwrap().contains("timed out"),
+        "{:?}",
+        doc.reason
+    );
+    assert_eq!(pusher.calls(), 9);
+    assert!(token_doc(&n.store, &tok)
+        .await
+        .get_bool("is_active")
+        .unwrap());
+}
+
+#[tokio::test]
+async fn service_unavailable_and_connection_errors_are_retried() {
+    let tok = token(5);
+    let n = one_enqueued("conn", &tok).await;
+    let pusher = ScriptedPusher::new().script(
+        &tok,
+        vec![
+            Scripted::service_unavailable(),
+            Scripted::ConnectionError,
+            Scripted::Accept,
+        ],
+    );
+    let report = dispatch(&n, &pusher).await;
+    assert_eq!((report.sent, report.requests), (1, 3));
+}
+
+#[tokio::test]
+async fn provider_errors_stop_dispatch_keep_the_outbox_pending_and_touch_no_token() {
+    for (i, answer) in [
+        Scripted::invalid_provider_token(),
+        Scripted::expired_provider_token(),
+        Scripted::bad_topic(),
+        Scripted::Reject {
+            status: 403,
+            reason: "BadCertificateEnvironment",
+        },
+        Scripted::Reject {
+            status: 400,
+            reason: "TopicDisallowed",
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut n = setup(&format!("provider{i}")).await;
+        n.push.concurrency = 1;
+        for u in 0..3 {
+            let user = format!("u{u}");
+            follow(&n.store, &user, "vipul").await;
+            device(&n.store, &user, &token(u), "ios", true).await;
+        }
+        ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+        n.fan_out_pending().await.unwrap();
+        let mut pusher = ScriptedPusher::new();
+        for u in 0..3 {
+            pusher = pusher.script(&token(u), vec![answer.clone()]);
+        }
+        let report = dispatch(&n, &pusher).await;
+        let stopped = report.stopped.clone().expect("dispatch stopped");
+        assert!(!stopped.hint.is_empty());
+        assert_eq!(
+            pusher.calls(),
+            1,
+            "{answer:?}: no further pushes after a provider error"
+        );
+        assert_eq!(report.sent + report.failed + report.no_device, 0);
+        for d in outbox(&n.store).await {
+            assert_eq!(d.status, Status::Pending, "{answer:?}");
+            assert_eq!(d.attempts, 0);
+        }
+        for u in 0..3 {
+            assert!(token_doc(&n.store, &token(u))
+                .await
+                .get_bool("is_active")
+                .unwrap());
+        }
+        // Once fixed, the same notifications go out.
+        let fixed = ScriptedPusher::new();
+        assert_eq!(dispatch(&n, &fixed).await.sent, 3);
+    }
+}
+
+#[tokio::test]
+async fn payload_too_large_fails_the_notification_with_the_reason() {
+    let tok = token(6);
+    let n = one_enqueued("payload", &tok).await;
+    let pusher = ScriptedPusher::new().script(&tok, vec![Scripted::payload_too_large()]);
+    let report = dispatch(&n, &pusher).await;
+    assert_eq!((report.failed, report.requests), (1, 1));
+    let doc = &outbox(&n.store).await[0];
+    assert_eq!(doc.status, Status::Failed);
+    assert!(doc.reason.as_deref().unwrap().contains("PayloadTooLarge"));
+    assert_eq!(doc.expire_at, None);
+    assert!(token_doc(&n.store, &tok)
+        .await
+        .get_bool("is_active")
+        .unwrap());
+}
+
+#[tokio::test]
+async fn payload_and_headers_are_what_the_app_expects() {
+    let tok = token(9);
+    let n = one_enqueued("payloadjson", &tok).await;
+    let pusher = ScriptedPusher::new();
+    dispatch(&n, &pusher).await;
+    let doc = &outbox(&n.store).await[0];
+    let r = &pusher.requests()[0];
+    assert_eq!(
+        r.payload,
+        serde_json::json!({
+            "aps": {
+                "alert": { "title": "Vipul Devrani has a new workshop",
+                           "body": "Song of dna/w1 at DNA, Sun 21 Jun at 06:00 PM" },
+                "sound": "default",
+            },
+            "type": "new_workshop",
+            "artist_id": "vipul",
+            "workshop_id": "dna/w1",
+        })
+    );
+    assert_eq!(r.headers.push_type, "alert");
+    assert_eq!(r.headers.priority, 10);
+    assert_eq!(r.headers.collapse_id, doc.key);
+    assert!(r.headers.collapse_id.len() <= 64);
+    assert_eq!(r.headers.topic.as_deref(), Some("com.nachna.app"));
+    assert_eq!(
+        r.headers.expiration as i64,
+        (t0() + Duration::hours(72)).timestamp()
+    );
+    assert_eq!(doc.status, Status::Sent);
+    assert!(doc.devices[0].apns_id.is_some());
+    assert_eq!(doc.devices[0].code, Some(200));
+}
+
+#[tokio::test]
+async fn reminder_push_has_priority_5_and_expires_at_the_session_start() {
+    let n = setup("rempayload").await;
+    follow(&n.store, "u1", "vipul").await;
+    device(&n.store, "u1", &token(1), "ios", true).await;
+    insert_workshop(
+        &n.store,
+        "dna/w1",
+        "workshop",
+        false,
+        (2026, 6, 21),
+        "06:00 PM",
+    )
+    .await;
+    let due = at(&n, ist(2026, 6, 20, 18, 0));
+    due.enqueue_due_reminders(Mode::Write).await.unwrap();
+    let pusher = ScriptedPusher::new();
+    dispatch(&due, &pusher).await;
+    let r = &pusher.requests()[0];
+    assert_eq!(r.headers.priority, 5);
+    assert_eq!(
+        r.headers.expiration as i64,
+        ist(2026, 6, 21, 18, 0).timestamp()
+    );
+    assert_eq!(r.payload["type"], "reminder");
+    assert_eq!(r.payload["workshop_id"], "dna/w1");
+}
+
+// ---------------------------------------------------------------- no credentials, audit
+
+#[tokio::test]
+async fn without_push_credentials_fan_out_still_enqueues_and_everything_stays_pending() {
+    let n = one_enqueued("nocreds", &token(1)).await;
+    match build_pusher(&PushConfig::default()).unwrap() {
+        PusherChoice::Disabled(why) => assert!(why.contains("NACHNA_APNS_KEY_ID"), "{why}"),
+        PusherChoice::Ready(_) => panic!("no credentials must not give a sender"),
+    }
+    let docs = outbox(&n.store).await;
+    assert_eq!(docs[0].status, Status::Pending);
+    let status = n.outbox_status().await.unwrap();
+    assert_eq!(status.counts["new_workshop"]["pending"], 1);
+    assert_eq!(status.oldest_pending_age_secs, Some(0));
+}
+
+#[tokio::test]
+async fn status_counts_by_kind_and_status_and_deactivated_tokens() {
+    let n = setup("status").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    follow(s, "u2", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    device(s, "u2", &token(2), "ios", true).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let pusher = ScriptedPusher::new().script(&token(2), vec![Scripted::unregistered()]);
+    dispatch(&n, &pusher).await;
+    let status = at(&n, t0() + Duration::hours(2))
+        .outbox_status()
+        .await
+        .unwrap();
+    assert_eq!(status.counts["new_workshop"]["sent"], 1);
+    assert_eq!(status.counts["new_workshop"]["no_device"], 1);
+    assert_eq!(status.oldest_pending_age_secs, None);
+    assert_eq!(status.tokens_deactivated_last_day, 1);
+}
+
+#[tokio::test]
+async fn sent_documents_get_a_ttl_and_the_ttl_index_exists() {
+    let n = one_enqueued("ttl", &token(1)).await;
+    dispatch(&n, &ScriptedPusher::new()).await;
+    let doc = &outbox(&n.store).await[0];
+    assert_eq!(
+        doc.expire_at.unwrap().to_chrono(),
+        t0() + Duration::days(90)
+    );
+    let indexes: Vec<mongodb::IndexModel> = n
+        .store
+        .outbox()
+        .list_indexes()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let ttl = indexes
+        .iter()
+        .find(|i| i.options.as_ref().and_then(|o| o.name.as_deref()) == Some("expire_at_ttl"))
+        .expect("TTL index");
+    assert_eq!(
+        ttl.options.as_ref().unwrap().expire_after,
+        Some(std::time::Duration::ZERO)
+    );
+}
