@@ -314,6 +314,29 @@ mod tests {
     }
 
     #[test]
+    fn daemon_section_reads_from_file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.toml");
+        std::fs::write(
+            &path,
+            "[daemon]\ngrace_period_secs = 5\nlease_ttl_secs = 9\nhealth_address = \"off\"\n",
+        )
+        .unwrap();
+        let mut s = Settings::from_file(&path).unwrap();
+        assert_eq!(s.daemon.grace_period_secs, 5);
+        assert_eq!(s.daemon.lease_ttl_secs, 9);
+        assert_eq!(s.daemon.trigger_poll_ms, 2000);
+        s.apply_env(|n| (n == "NACHNA_HEALTH_ADDRESS").then(|| "127.0.0.1:1".into()))
+            .unwrap();
+        assert_eq!(s.daemon.health_address, "127.0.0.1:1");
+        std::fs::write(&path, "[daemon]\ngrace = 5\n").unwrap();
+        assert!(Settings::from_file(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("grace"));
+    }
+
+    #[test]
     fn uri_secret_is_not_debug_printed_and_redacts() {
         let mut s = Settings::default();
         s.apply_env(|n| (n == "NACHNA_MONGODB_URI").then(|| "mongodb://u:hunter2@h/".into()))

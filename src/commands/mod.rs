@@ -2,7 +2,8 @@
 //! logging). `main` only dispatches here.
 //!
 //! Exit codes: 0 all good; 1 the work ran but something in it failed (a studio run,
-//! an invalid source file); 2 the command could not run (bad settings, no database).
+//! an invalid source file); 2 the command could not run (bad settings, no database);
+//! 3 `trigger --wait` got no outcome in time.
 
 pub mod check;
 pub mod extract;

@@ -127,7 +127,8 @@ pub async fn run_manual(
     }
 }
 
-/// The report of a run cut short, after marking its `ingest_runs` document.
+/// The report of a run cut short, after marking its `ingest_runs` document (we hold
+/// the lease, so the studio's `running` document from this process is this run's).
 async fn interrupted(
     ctx: &RunContext,
     source: &Source,
@@ -148,7 +149,6 @@ async fn interrupted(
                 "outcome": "running",
                 "pid": std::process::id() as i64,
                 "host": crate::store::runs::hostname(),
-                "started_at": { "$gte": started_at - chrono::Duration::seconds(5) },
             },
             doc! { "$set": {
                 "outcome": Outcome::Interrupted.as_str(),

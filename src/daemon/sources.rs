@@ -114,3 +114,47 @@ impl SourceSet {
         diff
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn source(id: &str, cron: &str, enabled: bool) -> Source {
+        let text = format!(
+            "[studio]\nid = \"{id}\"\nname = \"N\"\n[crawl]\nstart_urls = [\"https://{id}.test/\"]\nfollow = 'x'\n[schedule]\ncron = \"{cron}\"\nenabled = {enabled}\n"
+        );
+        crate::source::parse_source(Path::new(&format!("/nonexistent/{id}.toml")), &text).unwrap()
+    }
+
+    #[test]
+    fn replace_reports_added_removed_and_changed_sources() {
+        let set = SourceSet::new(vec![
+            source("a", "0 0 * * * *", true),
+            source("b", "0 0 * * * *", true),
+            source("c", "0 0 * * * *", true),
+        ]);
+        let diff = set.replace(vec![
+            source("a", "0 0 * * * *", true),
+            source("b", "0 30 * * * *", true),
+            source("d", "0 0 * * * *", true),
+        ]);
+        assert_eq!(
+            diff,
+            Diff {
+                added: vec!["d".into()],
+                removed: vec!["c".into()],
+                changed: vec!["b".into()],
+            }
+        );
+        assert_eq!(set.get("b").unwrap().schedule.cron, "0 30 * * * *");
+        assert!(set.get("c").is_none());
+        assert!(set
+            .replace(vec![
+                source("a", "0 0 * * * *", true),
+                source("b", "0 30 * * * *", true),
+                source("d", "0 0 * * * *", true),
+            ])
+            .is_empty());
+    }
+}

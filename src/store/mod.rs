@@ -3,7 +3,8 @@
 //!
 //! Collections written (database `discovery` unless noted):
 //! `workshops_v2`, `workshop_signatures`, `studios`, `ingest_pages`, `ingest_runs`.
-//! Read: `artists_v2`.
+//! Read: `artists_v2`. The daemon (`src/daemon/`) adds `ingest_leases`,
+//! `ingest_requests` and `ingest_daemons`.
 
 pub mod indexes;
 pub mod pages;

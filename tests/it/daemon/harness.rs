@@ -24,6 +24,14 @@ pub fn binary() -> &'static Path {
         let built = Path::new(env!("CARGO_BIN_EXE_nachna-ingest"));
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("daemon-tests");
         std::fs::create_dir_all(&dir).unwrap();
+        // Links of finished test runs would keep old binaries on disk.
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name.strip_prefix("nachna-ingest-").unwrap_or("");
+            if !Path::new(&format!("/proc/{pid}")).exists() || pid.is_empty() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         let link = dir.join(format!("nachna-ingest-{}", std::process::id()));
         let _ = std::fs::remove_file(&link);
         if std::fs::hard_link(built, &link).is_err() {

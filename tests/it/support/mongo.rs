@@ -23,8 +23,10 @@ pub fn server_uri() -> String {
                 }
             }
             let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("secantus-test");
-            // Stores of earlier runs are useless and each holds a preallocated log.
-            let _ = std::fs::remove_dir_all(&root);
+            // Stores of earlier runs are useless and each holds a preallocated log. Only
+            // those of test processes that are gone: the target dir (and so this root)
+            // may be shared with test runs of other checkouts going on right now.
+            remove_stale_stores(&root);
             let dir = root.join(format!("pid-{}", std::process::id()));
             let db = LocalDb::start(&LocalDbOptions::small(dir)).unwrap_or_else(|err| {
                 panic!(
@@ -38,6 +40,34 @@ pub fn server_uri() -> String {
             uri
         })
         .clone()
+}
+
+/// Removes `root/pid-N` directories whose process N no longer exists (or is not a
+/// test binary any more: pids are reused).
+fn remove_stale_stores(root: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid: String = name
+            .strip_prefix("pid-")
+            .unwrap_or("")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let alive = !pid.is_empty()
+            && std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmd| cmd.contains("/deps/"));
+        if !alive {
+            let path = entry.path();
+            if path.is_dir() {
+                let _ = std::fs::remove_dir_all(&path);
+            } else {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
 }
 
 /// Database names unique to one test.
