@@ -48,10 +48,16 @@ struct Status {
 }
 
 /// Outbox depth by status for `status`.
-///
-/// TODO(notify): count the outbox by status here once `src/notify/` lands.
-pub async fn outbox_depth(_store: &Store) -> Result<Option<Vec<(String, u64)>>, StoreError> {
-    Ok(None)
+pub async fn outbox_depth(store: &Store) -> Result<Option<Vec<(String, u64)>>, StoreError> {
+    let settings = crate::settings::Settings::default();
+    let notifier = crate::notify::Notifier::new(
+        store.clone(),
+        settings.notify,
+        settings.push,
+        std::sync::Arc::new(crate::clock::SystemClock),
+    );
+    let status = notifier.outbox_status().await?;
+    Ok(Some(crate::daemon::outbox_totals(&status)))
 }
 
 pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCode> {

@@ -115,19 +115,103 @@ impl BackgroundTask {
     }
 }
 
-/// The notification loops the daemon runs.
+/// How often the dispatcher looks for new work when the outbox was empty.
+const DISPATCH_POLL: Duration = Duration::from_secs(5);
+
+/// The notification loops the daemon runs:
+/// * the outbox dispatcher: fans out the `pending_fanout` markers that any replica's
+///   runs left, then drains the outbox with lease-based claims (safe with several
+///   replicas), feeding the outbox and push metrics;
+/// * the reminder scan, every `daemon.reminder_scan_interval_secs`.
 ///
-/// TODO(notify): register here, from `src/notify/`:
-/// * the outbox dispatcher — `BackgroundTask::new("outbox_dispatcher", ...)`, continuous,
-///   with the outbox's lease-based claims (safe with several replicas); it should feed
-///   `metrics::set_outbox_depth`, `metrics::record_push` and
-///   `metrics::record_token_deactivated`;
-/// * the reminder scan — `BackgroundTask::every("reminder_scan",
-///   Duration::from_secs(settings.daemon.reminder_scan_interval_secs), ...)`.
-///
-/// Also wire `commands::status::outbox_depth`.
-pub fn notification_tasks(_settings: &Settings) -> Vec<BackgroundTask> {
-    Vec::new()
+/// The sender is built once here, so the process reuses one APNs client (and its cached
+/// provider token) for its whole life. With no credentials, one warning says so and the
+/// outbox keeps its notifications pending.
+pub fn notification_tasks(settings: &Settings) -> Vec<BackgroundTask> {
+    let pusher: Option<Arc<dyn crate::notify::sender::Pusher>> =
+        crate::commands::notify::pusher_or_warn(&settings.push).map(Arc::from);
+    let sources = crate::source::load_dir(&settings.sources_dir).unwrap_or_default();
+    let notifier_for = move |ctx: &BackgroundContext| {
+        crate::commands::notify::notifier(
+            &ctx.settings,
+            &ctx.store,
+            Arc::new(crate::clock::SystemClock),
+            &sources,
+        )
+    };
+    let reminder_notifier = notifier_for.clone();
+    vec![
+        BackgroundTask::every("outbox_dispatcher", DISPATCH_POLL, move |ctx| {
+            let notifier = notifier_for(&ctx);
+            let pusher = pusher.clone();
+            async move {
+                if let Err(err) = notifier.fan_out_pending().await {
+                    warn!(error = %err, "fan-out of new and changed workshops failed; retrying next round");
+                }
+                if let Some(pusher) = pusher {
+                    match notifier.dispatch(pusher.as_ref()).await {
+                        Ok(report) => {
+                            record_dispatch(&report);
+                            if let Some(fault) = &report.stopped {
+                                error!(fault = ?fault, "APNs refused our credentials: dispatch stopped, notifications stay pending");
+                            }
+                        }
+                        Err(err) => {
+                            warn!(error = %err, "outbox dispatch failed; retrying next round")
+                        }
+                    }
+                }
+                if let Ok(status) = notifier.outbox_status().await {
+                    for (status, count) in outbox_totals(&status) {
+                        metrics::set_outbox_depth(&status, count);
+                    }
+                }
+            }
+        }),
+        BackgroundTask::every(
+            "reminder_scan",
+            Duration::from_secs(settings.daemon.reminder_scan_interval_secs.max(1)),
+            move |ctx| {
+                let notifier = reminder_notifier(&ctx);
+                async move {
+                    if let Err(err) = notifier
+                        .enqueue_due_reminders(crate::notify::fanout::Mode::Write)
+                        .await
+                    {
+                        warn!(error = %err, "reminder scan failed; retrying next round");
+                    }
+                }
+            },
+        ),
+    ]
+}
+
+fn record_dispatch(report: &crate::notify::dispatch::DispatchReport) {
+    for (outcome, n) in [
+        ("sent", report.sent),
+        ("failed", report.failed),
+        ("no_device", report.no_device),
+        ("expired", report.expired),
+        ("retry_later", report.retry_later),
+    ] {
+        for _ in 0..n {
+            metrics::record_push(outcome, "");
+        }
+    }
+    for _ in 0..report.deactivated_tokens {
+        metrics::record_token_deactivated("apns");
+    }
+}
+
+/// Outbox documents by status, over all kinds.
+pub fn outbox_totals(status: &crate::notify::status::OutboxStatus) -> Vec<(String, u64)> {
+    let mut totals: std::collections::BTreeMap<String, u64> = Default::default();
+    for by_status in status.counts.values() {
+        for (s, n) in by_status {
+            *totals.entry(s.clone()).or_default() += n;
+        }
+    }
+    totals.into_iter().collect()
 }
 
 /// How `run` was started beyond the settings.

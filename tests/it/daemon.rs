@@ -924,3 +924,76 @@ async fn a_trigger_cut_short_by_shutdown_is_requeued_and_served_by_the_next_daem
     assert_eq!(outcomes, ["interrupted", "success"]);
     assert!(second.stop().await.success(), "{}", second.log());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_pushes_a_new_workshop_to_its_artists_followers() {
+    let w = World::new("daemon_push").await;
+    let db = w.db().await;
+    db.collection::<Document>("artists_v2")
+        .insert_one(doc! { "artist_id": "test_artist_1", "artist_name": "Test Artist 1" })
+        .await
+        .unwrap();
+    let app = w.client.database(&w.names.app);
+    app.collection::<Document>("reactions")
+        .insert_many([
+            doc! { "user_id": "u1", "entity_id": "test_artist_1", "entity_type": "ARTIST", "reaction": "NOTIFY", "is_deleted": false },
+            doc! { "user_id": "u2", "entity_id": "test_artist_1", "entity_type": "ARTIST", "reaction": "LIKE", "is_deleted": false },
+        ])
+        .await
+        .unwrap();
+    app.collection::<Document>("device_tokens")
+        .insert_many([
+            doc! { "user_id": "u1", "device_token": "aa11", "platform": "ios", "is_active": true },
+            doc! { "user_id": "u2", "device_token": "bb22", "platform": "ios", "is_active": true },
+        ])
+        .await
+        .unwrap();
+    w.add_studio("push", "*/2 * * * * *", true, vec![Reply::status(200)]);
+    let pushes = w.dir.path().join("pushes.jsonl");
+    let port = free_port();
+    let extra = format!(
+        "{}\n[push]\nsender = \"file\"\nfile_path = \"{}\"\n",
+        daemon_section(port, ""),
+        pushes.display()
+    );
+    let settings = w.settings("s", &extra);
+    let mut d = w.spawn_daemon("daemon", &settings, &[]);
+    let lines = wait_for(
+        "a would-be APNs request in the push file",
+        &[&d],
+        || async {
+            let text = std::fs::read_to_string(&pushes).ok()?;
+            (!text.trim().is_empty()).then_some(text)
+        },
+    )
+    .await;
+    assert!(d.stop().await.success(), "{}", d.log());
+    let requests: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert!(!requests.is_empty());
+    for r in &requests {
+        let text = r.to_string();
+        assert!(
+            text.contains("aa11"),
+            "only the NOTIFY follower's device: {text}"
+        );
+        assert!(!text.contains("bb22"), "a LIKE is not a follow: {text}");
+        assert!(text.contains("test_artist_1"), "{text}");
+    }
+    let workshops: std::collections::BTreeSet<String> = requests
+        .iter()
+        .filter_map(|r| {
+            r.to_string()
+                .split("\"workshop_id\":\"")
+                .nth(1)
+                .map(|s| s.split('"').next().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(
+        workshops.len(),
+        requests.len(),
+        "one push per new workshop: {requests:?}"
+    );
+}
