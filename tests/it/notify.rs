@@ -890,6 +890,23 @@ async fn a_late_completion_by_a_dispatcher_that_lost_its_lease_is_ignored() {
     assert_eq!((doc.status, doc.attempts), (Status::Sent, 1));
 }
 
+#[tokio::test]
+async fn pushes_in_flight_are_bounded_by_the_configured_concurrency() {
+    let mut n = setup("concurrency").await;
+    n.push.concurrency = 3;
+    for i in 0..12 {
+        let u = format!("u{i:02}");
+        follow(&n.store, &u, "vipul").await;
+        device(&n.store, &u, &token(i), "ios", true).await;
+    }
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let pusher = ScriptedPusher::new().with_latency(std::time::Duration::from_millis(20));
+    assert_eq!(dispatch(&n, &pusher).await.sent, 12);
+    assert!(pusher.max_in_flight() <= 3, "{}", pusher.max_in_flight());
+    assert!(pusher.max_in_flight() > 1, "workers overlap");
+}
+
 // ---------------------------------------------------------------- APNs outcomes
 
 #[tokio::test]
