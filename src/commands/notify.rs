@@ -7,9 +7,9 @@ use crate::cli::{
 };
 use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::notify::audience::devices_of;
-use crate::notify::dispatch::{classify, Verdict};
 use crate::notify::fanout::{FanoutCounts, Mode};
 use crate::notify::outbox::{bson_time, Kind, OutboxDoc, Status};
+use crate::notify::outcome::{classify, Verdict};
 use crate::notify::payload::request_for;
 use crate::notify::render::RenderContext;
 use crate::notify::sender::{build_pusher, Pusher, PusherChoice};

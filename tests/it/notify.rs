@@ -1028,6 +1028,31 @@ async fn persistent_timeouts_go_back_to_pending_with_backoff_then_fail_bounded()
 }
 
 #[tokio::test]
+async fn a_device_left_for_retry_is_not_retried_after_expiry_and_the_delivered_one_counts() {
+    let n = setup("partialexpiry").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    device(s, "u1", &token(2), "ios", true).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let pusher = ScriptedPusher::new().script(&token(2), vec![Scripted::service_unavailable()]);
+    assert_eq!(dispatch(&n, &pusher).await.retry_later, 1);
+    // After the 72 h horizon the second device is given up without another request.
+    let expired = at(&n, t0() + Duration::hours(73));
+    let report = dispatch(&expired, &pusher).await;
+    assert_eq!((report.sent, report.requests), (1, 0));
+    let doc = &outbox(s).await[0];
+    assert_eq!(doc.status, Status::Sent);
+    assert!(doc.reason.as_deref().unwrap().contains("expired"));
+    assert_eq!(
+        pusher.requests_to(&token(1)).len(),
+        1,
+        "the delivered device is not sent twice"
+    );
+}
+
+#[tokio::test]
 async fn service_unavailable_and_connection_errors_are_retried() {
     let tok = token(5);
     let n = one_enqueued("conn", &tok).await;
