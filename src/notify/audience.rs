@@ -6,11 +6,14 @@
 //! cursor sorted by `user_id`, so the union over several artists yields each user once
 //! (with the artists they follow) while holding one user at a time in memory.
 
+use super::outbox::bson_time;
 use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Cursor;
 use std::collections::HashMap;
+use tracing::info;
 
 pub const REACTIONS: &str = "reactions";
 pub const DEVICE_TOKENS: &str = "device_tokens";
@@ -179,6 +182,36 @@ pub async fn active_devices(
         }
     }
     Ok(out)
+}
+
+impl Store {
+    /// Marks a token inactive with the APNs reason and time. True when it was active.
+    pub async fn deactivate_token(
+        &self,
+        user_id: &str,
+        token: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .app
+            .collection::<Document>(DEVICE_TOKENS)
+            .update_many(
+                doc! { "user_id": user_id, "device_token": token, "is_active": true },
+                doc! { "$set": {
+                    "is_active": false,
+                    "deactivated_reason": reason,
+                    "deactivated_at": bson_time(at),
+                    "updated_at": bson_time(at),
+                } },
+            )
+            .await
+            .map_err(StoreError::op("update", DEVICE_TOKENS))?;
+        if result.modified_count > 0 {
+            info!(user_id = %user_id, reason = %reason, "device token deactivated");
+        }
+        Ok(result.modified_count > 0)
+    }
 }
 
 /// Active devices of one user.

@@ -377,6 +377,16 @@ mod tests {
     }
 
     #[test]
+    fn unusable_env_value_names_the_variable() {
+        let mut push = PushConfig::default();
+        let err = push
+            .apply_env(&|name| (name == "NACHNA_PUSH_SENDER").then(|| "fcm".into()))
+            .unwrap_err();
+        assert_eq!(err.0, "NACHNA_PUSH_SENDER");
+        assert!(err.1.contains("apns, file or none"), "{}", err.1);
+    }
+
+    #[test]
     fn missing_credentials_are_named() {
         let missing = PushConfig::default().missing_apns_credentials();
         assert_eq!(missing.len(), 4, "{missing:?}");

@@ -8,7 +8,7 @@
 //! document whose dispatcher died mid-way is claimed again when its lease expires and
 //! sent again with the same `apns-collapse-id`, so the device shows it once.
 //!
-//! Outcomes by APNs answer ([`classify`]):
+//! Outcomes by APNs answer ([`super::outcome::classify`]):
 //!
 //! | answer | what happens |
 //! |---|---|
@@ -22,8 +22,9 @@
 //! `no_sender` ("no sender for platform android"), never silently dropped.
 
 use super::outbox::{bson_time, decode, DeviceResult, DeviceStatus, OutboxDoc, Status, OUTBOX};
+use super::outcome::{classify, provider_hint, ProviderFault, Verdict};
 use super::payload::request_for;
-use super::sender::{PushError, PushResponse, Pusher};
+use super::sender::Pusher;
 use super::{Notifier, NotifyError};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -34,100 +35,6 @@ use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use tracing::{error, info, warn};
-
-/// What one APNs answer means for the notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Delivered,
-    /// The token is dead: deactivate it.
-    DeactivateToken,
-    /// Transient: try this device again later.
-    Retry,
-    /// Our credentials or topic are wrong: stop dispatching, keep pending.
-    ProviderFault,
-    /// The notification itself is unacceptable: fail it.
-    PayloadFault,
-    /// This device failed for another reason; not retried.
-    DeviceFailed,
-}
-
-/// Maps an APNs answer (or the lack of one) to a [`Verdict`]. The reason decides first,
-/// the HTTP status second.
-pub fn classify(result: &Result<PushResponse, PushError>) -> Verdict {
-    let response = match result {
-        Ok(r) => r,
-        Err(PushError::Timeout | PushError::Connection(_)) => return Verdict::Retry,
-        Err(PushError::Credentials(_)) => return Verdict::ProviderFault,
-        Err(PushError::Request(_)) => return Verdict::PayloadFault,
-    };
-    if response.status == 200 {
-        return Verdict::Delivered;
-    }
-    match response.reason.as_deref() {
-        Some("Unregistered" | "BadDeviceToken" | "DeviceTokenNotForTopic") => {
-            return Verdict::DeactivateToken
-        }
-        Some(
-            "TooManyRequests"
-            | "TooManyProviderTokenUpdates"
-            | "InternalServerError"
-            | "ServiceUnavailable"
-            | "Shutdown"
-            | "IdleTimeout",
-        ) => return Verdict::Retry,
-        Some(
-            "ExpiredProviderToken"
-            | "InvalidProviderToken"
-            | "MissingProviderToken"
-            | "BadTopic"
-            | "TopicDisallowed"
-            | "MissingTopic"
-            | "BadCertificate"
-            | "BadCertificateEnvironment"
-            | "Forbidden",
-        ) => return Verdict::ProviderFault,
-        Some(
-            "PayloadTooLarge" | "PayloadEmpty" | "BadCollapseId" | "BadExpirationDate"
-            | "BadMessageId" | "BadPriority" | "DuplicateHeaders" | "BadPath" | "MethodNotAllowed",
-        ) => return Verdict::PayloadFault,
-        Some("MissingDeviceToken") => return Verdict::DeviceFailed,
-        _ => {}
-    }
-    match response.status {
-        410 => Verdict::DeactivateToken,
-        403 => Verdict::ProviderFault,
-        429 | 500..=599 => Verdict::Retry,
-        400 | 405 | 413 => Verdict::PayloadFault,
-        _ => Verdict::DeviceFailed,
-    }
-}
-
-/// Why dispatch stopped: APNs refused our credentials or topic.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProviderFault {
-    pub status: Option<u16>,
-    pub reason: String,
-    /// What to fix.
-    pub hint: String,
-}
-
-fn provider_hint(reason: &str) -> &'static str {
-    match reason {
-        "ExpiredProviderToken" => {
-            "the signed provider token is older than an hour: check this machine's clock (a2 renews the token every 55 minutes)"
-        }
-        "InvalidProviderToken" | "MissingProviderToken" => {
-            "check push.key_id (NACHNA_APNS_KEY_ID) and push.team_id (NACHNA_APNS_TEAM_ID), and that the .p8 key is an APNs key of that team"
-        }
-        "BadTopic" | "TopicDisallowed" | "MissingTopic" => {
-            "check push.topic (NACHNA_APNS_TOPIC) is the app's bundle id and that this key may push to it"
-        }
-        "BadCertificate" | "BadCertificateEnvironment" => {
-            "check push.environment (production for App Store/TestFlight builds, sandbox for Xcode builds)"
-        }
-        _ => "APNs refused our credentials: check push.key_id, push.team_id, push.topic, push.environment and the .p8 key",
-    }
-}
 
 /// What one drain did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -411,14 +318,19 @@ impl<'a> Dispatcher<'a> {
                     doc.push_expiration.to_chrono().to_rfc3339()
                 ),
             };
-            let owned = self
-                .finish(&doc, Status::Suppressed, Some(reason), now)
-                .await?;
-            let mut r = report.lock().expect("report lock");
-            if owned {
-                r.expired += 1;
+            // Devices reached by an earlier dispatch keep the document `sent`.
+            let partly_sent = doc.devices.iter().any(|d| d.status == DeviceStatus::Sent);
+            let status = if partly_sent {
+                Status::Sent
             } else {
-                r.lease_lost += 1;
+                Status::Suppressed
+            };
+            let owned = self.finish(&doc, status, Some(reason), now).await?;
+            let mut r = report.lock().expect("report lock");
+            match (owned, partly_sent) {
+                (false, _) => r.lease_lost += 1,
+                (true, true) => r.sent += 1,
+                (true, false) => r.expired += 1,
             }
             return Ok(());
         }
@@ -737,89 +649,11 @@ fn final_status(devices: &[DeviceResult]) -> (Status, Option<String>) {
     )
 }
 
-impl Store {
-    /// Marks a token inactive with the APNs reason and time. True when it was active.
-    pub async fn deactivate_token(
-        &self,
-        user_id: &str,
-        token: &str,
-        reason: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .app
-            .collection::<Document>(super::audience::DEVICE_TOKENS)
-            .update_many(
-                doc! { "user_id": user_id, "device_token": token, "is_active": true },
-                doc! { "$set": {
-                    "is_active": false,
-                    "deactivated_reason": reason,
-                    "deactivated_at": bson_time(at),
-                    "updated_at": bson_time(at),
-                } },
-            )
-            .await
-            .map_err(StoreError::op("update", super::audience::DEVICE_TOKENS))?;
-        if result.modified_count > 0 {
-            info!(user_id = %user_id, reason = %reason, "device token deactivated");
-        }
-        Ok(result.modified_count > 0)
-    }
-}
-
 impl Notifier {
     /// Drains the outbox once through `pusher`.
     pub async fn dispatch(&self, pusher: &dyn Pusher) -> Result<DispatchReport, NotifyError> {
         let report = Dispatcher::new(self, pusher).drain().await?;
         info!("{}", report.summary_line());
         Ok(report)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answer(status: u16, reason: Option<&str>) -> Result<PushResponse, PushError> {
-        Ok(PushResponse {
-            status,
-            apns_id: None,
-            reason: reason.map(str::to_string),
-        })
-    }
-
-    #[test]
-    fn apns_reasons_map_to_the_issue_outcomes() {
-        use Verdict::*;
-        let cases = [
-            (answer(200, None), Delivered),
-            (answer(410, Some("Unregistered")), DeactivateToken),
-            (answer(400, Some("BadDeviceToken")), DeactivateToken),
-            (answer(400, Some("DeviceTokenNotForTopic")), DeactivateToken),
-            (answer(429, Some("TooManyRequests")), Retry),
-            (answer(500, Some("InternalServerError")), Retry),
-            (answer(503, Some("ServiceUnavailable")), Retry),
-            (answer(502, None), Retry),
-            (Err(PushError::Timeout), Retry),
-            (Err(PushError::Connection("reset".into())), Retry),
-            (answer(403, Some("ExpiredProviderToken")), ProviderFault),
-            (answer(403, Some("InvalidProviderToken")), ProviderFault),
-            (answer(400, Some("BadTopic")), ProviderFault),
-            (answer(400, Some("TopicDisallowed")), ProviderFault),
-            (answer(403, Some("BadCertificate")), ProviderFault),
-            (
-                answer(403, Some("BadCertificateEnvironment")),
-                ProviderFault,
-            ),
-            (answer(403, None), ProviderFault),
-            (Err(PushError::Credentials("bad key".into())), ProviderFault),
-            (answer(413, Some("PayloadTooLarge")), PayloadFault),
-            (answer(400, Some("BadExpirationDate")), PayloadFault),
-            (answer(400, Some("BadCollapseId")), PayloadFault),
-            (answer(400, None), PayloadFault),
-        ];
-        for (result, want) in cases {
-            assert_eq!(classify(&result), want, "{result:?}");
-        }
     }
 }

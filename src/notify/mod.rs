@@ -26,6 +26,7 @@ pub mod config;
 pub mod dispatch;
 pub mod fanout;
 pub mod outbox;
+pub mod outcome;
 pub mod payload;
 pub mod reminders;
 pub mod render;

@@ -99,6 +99,9 @@ pub struct ScriptedPusher {
     record: bool,
     log: Mutex<Vec<PushRequest>>,
     calls: AtomicU64,
+    latency: Option<std::time::Duration>,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
 }
 
 impl Default for ScriptedPusher {
@@ -116,7 +119,21 @@ impl ScriptedPusher {
             record: true,
             log: Mutex::new(Vec::new()),
             calls: AtomicU64::new(0),
+            latency: None,
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
         }
+    }
+
+    /// Each answer takes this long (to observe how many requests are in flight at once).
+    pub fn with_latency(mut self, latency: std::time::Duration) -> ScriptedPusher {
+        self.latency = Some(latency);
+        self
+    }
+
+    /// The most requests that were in flight at the same time.
+    pub fn max_in_flight(&self) -> u64 {
+        self.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// Does not keep requests (benches: only [`Self::calls`] counts).
@@ -172,6 +189,12 @@ impl Pusher for ScriptedPusher {
         let n = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
         if self.record {
             self.log.lock().expect("log lock").push(request.clone());
+        }
+        if let Some(latency) = self.latency {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(latency).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
         }
         match self.answer_for(&request.token) {
             Scripted::Accept => Ok(PushResponse {

@@ -890,6 +890,23 @@ async fn a_late_completion_by_a_dispatcher_that_lost_its_lease_is_ignored() {
     assert_eq!((doc.status, doc.attempts), (Status::Sent, 1));
 }
 
+#[tokio::test]
+async fn pushes_in_flight_are_bounded_by_the_configured_concurrency() {
+    let mut n = setup("concurrency").await;
+    n.push.concurrency = 3;
+    for i in 0..12 {
+        let u = format!("u{i:02}");
+        follow(&n.store, &u, "vipul").await;
+        device(&n.store, &u, &token(i), "ios", true).await;
+    }
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let pusher = ScriptedPusher::new().with_latency(std::time::Duration::from_millis(20));
+    assert_eq!(dispatch(&n, &pusher).await.sent, 12);
+    assert!(pusher.max_in_flight() <= 3, "{}", pusher.max_in_flight());
+    assert!(pusher.max_in_flight() > 1, "workers overlap");
+}
+
 // ---------------------------------------------------------------- APNs outcomes
 
 #[tokio::test]
@@ -1008,6 +1025,31 @@ async fn persistent_timeouts_go_back_to_pending_with_backoff_then_fail_bounded()
         .await
         .get_bool("is_active")
         .unwrap());
+}
+
+#[tokio::test]
+async fn a_device_left_for_retry_is_not_retried_after_expiry_and_the_delivered_one_counts() {
+    let n = setup("partialexpiry").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    device(s, "u1", &token(2), "ios", true).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let pusher = ScriptedPusher::new().script(&token(2), vec![Scripted::service_unavailable()]);
+    assert_eq!(dispatch(&n, &pusher).await.retry_later, 1);
+    // After the 72 h horizon the second device is given up without another request.
+    let expired = at(&n, t0() + Duration::hours(73));
+    let report = dispatch(&expired, &pusher).await;
+    assert_eq!((report.sent, report.requests), (1, 0));
+    let doc = &outbox(s).await[0];
+    assert_eq!(doc.status, Status::Sent);
+    assert!(doc.reason.as_deref().unwrap().contains("expired"));
+    assert_eq!(
+        pusher.requests_to(&token(1)).len(),
+        1,
+        "the delivered device is not sent twice"
+    );
 }
 
 #[tokio::test]
@@ -1226,4 +1268,119 @@ async fn sent_documents_get_a_ttl_and_the_ttl_index_exists() {
         ttl.options.as_ref().unwrap().expire_after,
         Some(std::time::Duration::ZERO)
     );
+}
+
+// ---------------------------------------------------------------- the commands
+
+fn cli(store: &Store, push_file: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let empty_sources = std::env::temp_dir().join("nachna-no-sources");
+    std::fs::create_dir_all(&empty_sources).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nachna-ingest"))
+        .args(args)
+        .arg("--log-format=text")
+        .env_remove("NACHNA_CONFIG")
+        .env("NACHNA_MONGODB_URI", crate::support::mongo::server_uri())
+        .env("NACHNA_DISCOVERY_DB", store.discovery.name())
+        .env("NACHNA_APP_DB", store.app.name())
+        .env("NACHNA_SOURCES_DIR", &empty_sources)
+        .env("NACHNA_PUSH_SENDER", "file")
+        .env("NACHNA_PUSH_FILE", push_file)
+        .env("NACHNA_APNS_TOPIC", "com.nachna.app")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test]
+async fn notify_commands_enqueue_report_dispatch_and_test_through_the_file_sender() {
+    let n = setup("cli").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    device(s, "u1", "android-1", "android", true).await;
+    // A session twelve hours from now: its reminder (24 h before) is due now. The
+    // commands use the real clock to dispatch, so the dates are relative to it.
+    let start = (Utc::now() + Duration::hours(12)).with_timezone(&chrono_tz::Asia::Kolkata);
+    use chrono::Datelike;
+    let date = start.date_naive();
+    let start_time = start.format("%I:%M %p").to_string();
+    insert_workshop(
+        s,
+        "dna/w1",
+        "workshop",
+        false,
+        (date.year(), date.month() as i32, date.day() as i32),
+        &start_time,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("push.jsonl");
+
+    let now = Utc::now().to_rfc3339();
+    let (code, out) = cli(s, &file, &["notify", "reminders", "--now", &now]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 session(s) due"), "{out}");
+
+    let (code, out) = cli(s, &file, &["notify", "status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("reminder: pending 1"), "{out}");
+
+    let (code, out) = cli(s, &file, &["notify", "dispatch"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("sent 1"), "{out}");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["token"], token(1));
+    assert_eq!(lines[0]["headers"]["apns-priority"], 5);
+    assert_eq!(lines[0]["headers"]["apns-topic"], "com.nachna.app");
+    assert_eq!(lines[0]["payload"]["type"], "reminder");
+
+    let (code, out) = cli(s, &file, &["notify", "test", "--user", "u1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("(ios): 200"), "{out}");
+    assert!(out.contains("no sender for platform android"), "{out}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 2);
+}
+
+#[tokio::test]
+async fn ingest_step_without_credentials_enqueues_and_leaves_everything_pending() {
+    let n = setup("ingeststep").await;
+    follow(&n.store, "u1", "vipul").await;
+    device(&n.store, "u1", &token(1), "ios", true).await;
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    let settings = nachna_ingest::settings::Settings::default();
+    let args = nachna_ingest::cli::IngestArgs {
+        studios: vec!["dna".into()],
+        all: false,
+        dry_run: false,
+        force: false,
+        replay: None,
+        seed_artists: None,
+        allow_mass_archive: false,
+        json: true,
+        today: None,
+        no_dispatch: false,
+    };
+    let ok = nachna_ingest::commands::notify::after_ingest(
+        &settings,
+        &n.store,
+        n.clock.clone(),
+        &[],
+        &[],
+        &args,
+    )
+    .await;
+    assert!(ok, "missing push credentials never fail an ingest");
+    let docs = outbox(&n.store).await;
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].status, Status::Pending);
 }

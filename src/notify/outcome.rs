@@ -1,0 +1,147 @@
+//! What an APNs answer means: [`classify`] maps each answer (or the lack of one) to a
+//! [`Verdict`], the one place where the outcome rules of the dispatcher are decided.
+
+use super::sender::{PushError, PushResponse};
+use serde::Serialize;
+
+/// What one APNs answer means for the notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Delivered,
+    /// The token is dead: deactivate it.
+    DeactivateToken,
+    /// Transient: try this device again later.
+    Retry,
+    /// Our credentials or topic are wrong: stop dispatching, keep pending.
+    ProviderFault,
+    /// The notification itself is unacceptable: fail it.
+    PayloadFault,
+    /// This device failed for another reason; not retried.
+    DeviceFailed,
+}
+
+/// Maps an APNs answer (or the lack of one) to a [`Verdict`]. The reason decides first,
+/// the HTTP status second.
+pub fn classify(result: &Result<PushResponse, PushError>) -> Verdict {
+    let response = match result {
+        Ok(r) => r,
+        Err(PushError::Timeout | PushError::Connection(_)) => return Verdict::Retry,
+        Err(PushError::Credentials(_)) => return Verdict::ProviderFault,
+        Err(PushError::Request(_)) => return Verdict::PayloadFault,
+    };
+    if response.status == 200 {
+        return Verdict::Delivered;
+    }
+    match response.reason.as_deref() {
+        Some("Unregistered" | "BadDeviceToken" | "DeviceTokenNotForTopic") => {
+            return Verdict::DeactivateToken
+        }
+        Some(
+            "TooManyRequests"
+            | "TooManyProviderTokenUpdates"
+            | "InternalServerError"
+            | "ServiceUnavailable"
+            | "Shutdown"
+            | "IdleTimeout",
+        ) => return Verdict::Retry,
+        Some(
+            "ExpiredProviderToken"
+            | "InvalidProviderToken"
+            | "MissingProviderToken"
+            | "BadTopic"
+            | "TopicDisallowed"
+            | "MissingTopic"
+            | "BadCertificate"
+            | "BadCertificateEnvironment"
+            | "Forbidden",
+        ) => return Verdict::ProviderFault,
+        Some(
+            "PayloadTooLarge" | "PayloadEmpty" | "BadCollapseId" | "BadExpirationDate"
+            | "BadMessageId" | "BadPriority" | "DuplicateHeaders" | "BadPath" | "MethodNotAllowed",
+        ) => return Verdict::PayloadFault,
+        Some("MissingDeviceToken") => return Verdict::DeviceFailed,
+        _ => {}
+    }
+    match response.status {
+        410 => Verdict::DeactivateToken,
+        403 => Verdict::ProviderFault,
+        429 | 500..=599 => Verdict::Retry,
+        400 | 405 | 413 => Verdict::PayloadFault,
+        _ => Verdict::DeviceFailed,
+    }
+}
+
+/// Why dispatch stopped: APNs refused our credentials or topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderFault {
+    pub status: Option<u16>,
+    pub reason: String,
+    /// What to fix.
+    pub hint: String,
+}
+
+pub fn provider_hint(reason: &str) -> &'static str {
+    match reason {
+        "ExpiredProviderToken" => {
+            "the signed provider token is older than an hour: check this machine's clock (a2 renews the token every 55 minutes)"
+        }
+        "InvalidProviderToken" | "MissingProviderToken" => {
+            "check push.key_id (NACHNA_APNS_KEY_ID) and push.team_id (NACHNA_APNS_TEAM_ID), and that the .p8 key is an APNs key of that team"
+        }
+        "BadTopic" | "TopicDisallowed" | "MissingTopic" => {
+            "check push.topic (NACHNA_APNS_TOPIC) is the app's bundle id and that this key may push to it"
+        }
+        "BadCertificate" | "BadCertificateEnvironment" => {
+            "check push.environment (production for App Store/TestFlight builds, sandbox for Xcode builds)"
+        }
+        _ => "APNs refused our credentials: check push.key_id, push.team_id, push.topic, push.environment and the .p8 key",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, reason: Option<&str>) -> Result<PushResponse, PushError> {
+        Ok(PushResponse {
+            status,
+            apns_id: None,
+            reason: reason.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn apns_reasons_map_to_the_issue_outcomes() {
+        use Verdict::*;
+        let cases = [
+            (answer(200, None), Delivered),
+            (answer(410, Some("Unregistered")), DeactivateToken),
+            (answer(400, Some("BadDeviceToken")), DeactivateToken),
+            (answer(400, Some("DeviceTokenNotForTopic")), DeactivateToken),
+            (answer(429, Some("TooManyRequests")), Retry),
+            (answer(500, Some("InternalServerError")), Retry),
+            (answer(503, Some("ServiceUnavailable")), Retry),
+            (answer(502, None), Retry),
+            (Err(PushError::Timeout), Retry),
+            (Err(PushError::Connection("reset".into())), Retry),
+            (answer(403, Some("ExpiredProviderToken")), ProviderFault),
+            (answer(403, Some("InvalidProviderToken")), ProviderFault),
+            (answer(400, Some("BadTopic")), ProviderFault),
+            (answer(400, Some("TopicDisallowed")), ProviderFault),
+            (answer(403, Some("BadCertificate")), ProviderFault),
+            (
+                answer(403, Some("BadCertificateEnvironment")),
+                ProviderFault,
+            ),
+            (answer(403, None), ProviderFault),
+            (Err(PushError::Credentials("bad key".into())), ProviderFault),
+            (answer(413, Some("PayloadTooLarge")), PayloadFault),
+            (answer(400, Some("BadExpirationDate")), PayloadFault),
+            (answer(400, Some("BadCollapseId")), PayloadFault),
+            (answer(400, None), PayloadFault),
+        ];
+        for (result, want) in cases {
+            assert_eq!(classify(&result), want, "{result:?}");
+        }
+    }
+}
