@@ -151,19 +151,34 @@ impl Store {
                 fields.remove("choreo_insta_link");
                 fields.insert("updated_at", unix_seconds(now));
                 fields.insert("is_archived", false);
+                let update = |fields: Document| {
+                    doc! {
+                        "$set": fields,
+                        "$unset": { "archived_at": "" },
+                        "$inc": { "version": 1_i32 },
+                    }
+                };
+                let filter = doc! { "uuid": &draft.uuid, "version": expected_version };
                 if let Some(kind) = announce {
-                    fields.insert("pending_fanout", pending(*kind, now));
+                    // A `new_workshop` marker not yet fanned out must survive: followers
+                    // who never heard of the workshop get "new" (with the new schedule),
+                    // not "rescheduled". Each attempt is one atomic write.
+                    let mut with_marker = fields.clone();
+                    with_marker.insert("pending_fanout", pending(*kind, now));
+                    let mut unless_new = filter.clone();
+                    unless_new.insert("pending_fanout.kind", doc! { "$ne": "new_workshop" });
+                    let result = self
+                        .workshops()
+                        .update_one(unless_new, update(with_marker))
+                        .await
+                        .map_err(StoreError::op("update", WORKSHOPS))?;
+                    if result.matched_count == 1 {
+                        return Ok(true);
+                    }
                 }
                 let result = self
                     .workshops()
-                    .update_one(
-                        doc! { "uuid": &draft.uuid, "version": expected_version },
-                        doc! {
-                            "$set": fields,
-                            "$unset": { "archived_at": "" },
-                            "$inc": { "version": 1_i32 },
-                        },
-                    )
+                    .update_one(filter, update(fields))
                     .await
                     .map_err(StoreError::op("update", WORKSHOPS))?;
                 Ok(result.matched_count == 1)

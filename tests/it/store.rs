@@ -271,3 +271,74 @@ async fn unreachable_mongodb_is_a_clear_error() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn schedule_change_keeps_a_pending_new_workshop_marker() {
+    let store = open_test_store("keepmarker").await;
+    let now = Utc::now();
+    let first = draft("dna/a", "850/-");
+    store
+        .apply_action(
+            &Action::Insert {
+                draft: first,
+                announce: Some(Announcement::NewWorkshop),
+            },
+            now,
+            "d",
+        )
+        .await
+        .unwrap();
+    let mut moved = draft("dna/a", "850/-");
+    moved.sessions[0].start = NaiveTime::from_hms_opt(17, 0, 0).unwrap();
+    moved.time_details = sessions_to_time_details(&mut moved.sessions);
+    let update = Action::Update {
+        draft: moved,
+        expected_version: 1,
+        announce: Some(Announcement::ScheduleChange),
+    };
+    assert!(store.apply_action(&update, now, "d").await.unwrap());
+    let doc = doc_of(&store, "dna/a").await;
+    assert_eq!(doc.get_i32("version").unwrap(), 2);
+    assert_eq!(
+        doc.get_document("pending_fanout")
+            .unwrap()
+            .get_str("kind")
+            .unwrap(),
+        "new_workshop"
+    );
+    assert_eq!(
+        doc.get_array("time_details").unwrap()[0]
+            .as_document()
+            .unwrap()
+            .get_str("start_time")
+            .unwrap(),
+        "05:00 PM"
+    );
+
+    // Once the marker is consumed, a later change is announced as a schedule change.
+    store
+        .workshops()
+        .update_one(
+            doc! { "uuid": "dna/a" },
+            doc! { "$unset": { "pending_fanout": "" } },
+        )
+        .await
+        .unwrap();
+    let mut again = draft("dna/a", "850/-");
+    again.sessions[0].start = NaiveTime::from_hms_opt(16, 0, 0).unwrap();
+    again.time_details = sessions_to_time_details(&mut again.sessions);
+    let update = Action::Update {
+        draft: again,
+        expected_version: 2,
+        announce: Some(Announcement::ScheduleChange),
+    };
+    assert!(store.apply_action(&update, now, "d").await.unwrap());
+    let doc = doc_of(&store, "dna/a").await;
+    assert_eq!(
+        doc.get_document("pending_fanout")
+            .unwrap()
+            .get_str("kind")
+            .unwrap(),
+        "schedule_change"
+    );
+}
