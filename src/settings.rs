@@ -153,8 +153,6 @@ pub struct DaemonConfig {
     /// Largest random delay added to a scheduled run so studios with the same cron do
     /// not all start together, milliseconds. Default 30000.
     pub jitter_max_ms: u64,
-    /// How often the reminder scan runs, seconds. Default 60.
-    pub reminder_scan_interval_secs: u64,
     /// Log format of `run` when `--log-format` is not given: `auto` (JSON under systemd,
     /// text on a terminal), `text` or `json`. Env `NACHNA_LOG_FORMAT`. Default `auto`.
     pub log_format: String,
@@ -174,7 +172,6 @@ impl Default for DaemonConfig {
             lease_renew_secs: 20,
             busy_wait_secs: 600,
             jitter_max_ms: 30_000,
-            reminder_scan_interval_secs: 60,
             log_format: "auto".into(),
             log_level: "info,tokio_cron_scheduler=warn".into(),
         }

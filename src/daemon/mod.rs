@@ -122,7 +122,7 @@ const DISPATCH_POLL: Duration = Duration::from_secs(5);
 /// * the outbox dispatcher: fans out the `pending_fanout` markers that any replica's
 ///   runs left, then drains the outbox with lease-based claims (safe with several
 ///   replicas), feeding the outbox and push metrics;
-/// * the reminder scan, every `daemon.reminder_scan_interval_secs`.
+/// * the reminder scan, every `notify.reminder_scan_interval_secs`.
 ///
 /// The sender is built once here, so the process reuses one APNs client (and its cached
 /// provider token) for its whole life. With no credentials, one warning says so and the
@@ -170,7 +170,7 @@ pub fn notification_tasks(settings: &Settings) -> Vec<BackgroundTask> {
         }),
         BackgroundTask::every(
             "reminder_scan",
-            Duration::from_secs(settings.daemon.reminder_scan_interval_secs.max(1)),
+            settings.notify.reminder_scan_interval(),
             move |ctx| {
                 let notifier = reminder_notifier(&ctx);
                 async move {
