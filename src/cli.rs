@@ -75,17 +75,8 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct TriggerArgs {
-    /// Studio id(s) to re-ingest (repeatable).
-    #[arg(
-        long = "studio",
-        value_name = "ID",
-        required_unless_present = "all",
-        conflicts_with = "all"
-    )]
-    pub studios: Vec<String>,
-    /// Every studio in the sources directory.
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub select: StudioSelection,
     /// Re-extract pages even when they are unchanged.
     #[arg(long)]
     pub force: bool,
@@ -107,9 +98,10 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
+/// Which studios a command acts on: `--studio ID ...` or `--all`.
 #[derive(Debug, Args)]
-pub struct IngestArgs {
-    /// Studio id(s) to ingest (repeatable).
+pub struct StudioSelection {
+    /// Studio id(s) (repeatable).
     #[arg(
         long = "studio",
         value_name = "ID",
@@ -117,9 +109,15 @@ pub struct IngestArgs {
         conflicts_with = "all"
     )]
     pub studios: Vec<String>,
-    /// Ingest every studio in the sources directory.
+    /// Every studio in the sources directory.
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub select: StudioSelection,
     /// Show what would change; write nothing.
     #[arg(long)]
     pub dry_run: bool,

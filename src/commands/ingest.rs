@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCode> {
     let settings = super::load_settings(global)?;
     let all_sources = super::load_sources(&settings.sources_dir)?;
-    let sources = select(&all_sources, &args.studios, args.all)?;
+    let sources = select(&all_sources, &args.select.studios, args.select.all)?;
     let db = super::open_database(&settings).await?;
     if let Some(path) = &args.seed_artists {
         let artists = super::read_artists_file(path)?;

@@ -26,10 +26,10 @@ pub async fn run(global: &GlobalArgs, args: TriggerArgs) -> anyhow::Result<ExitC
         );
     }
     let sources = super::load_sources(&settings.sources_dir)?;
-    let studios: Vec<String> = if args.all {
+    let studios: Vec<String> = if args.select.all {
         sources.iter().map(|s| s.studio.id.clone()).collect()
     } else {
-        for id in &args.studios {
+        for id in &args.select.studios {
             if !sources.iter().any(|s| &s.studio.id == id) {
                 bail!(
                     "no source file for studio `{id}` in {}; known studios: {}",
@@ -42,7 +42,7 @@ pub async fn run(global: &GlobalArgs, args: TriggerArgs) -> anyhow::Result<ExitC
                 );
             }
         }
-        args.studios.clone()
+        args.select.studios.clone()
     };
     let db = super::open_database(&settings).await?;
     let requests = Requests::new(db.store.clone(), OwnerId::new());

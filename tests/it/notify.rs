@@ -1359,8 +1359,10 @@ async fn ingest_step_without_credentials_enqueues_and_leaves_everything_pending(
     ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
     let settings = nachna_ingest::settings::Settings::default();
     let args = nachna_ingest::cli::IngestArgs {
-        studios: vec!["dna".into()],
-        all: false,
+        select: nachna_ingest::cli::StudioSelection {
+            studios: vec!["dna".into()],
+            all: false,
+        },
         dry_run: false,
         force: false,
         replay: None,

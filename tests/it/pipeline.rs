@@ -48,17 +48,7 @@ pub fn fixture_artists() -> ArtistDirectory {
     ArtistDirectory::new(serde_json::from_str(&text).expect("artists.json parses"))
 }
 
-async fn store_for(test: &str) -> Store {
-    let names = mongo::unique_names(test);
-    Store::open(
-        &mongo::server_uri(),
-        &names.discovery,
-        &names.app,
-        Duration::from_secs(10),
-    )
-    .await
-    .unwrap()
-}
+use crate::store::open_test_store as store_for;
 
 fn context(store: &Store, replay: &Path) -> RunContext {
     RunContext {
