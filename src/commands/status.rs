@@ -240,7 +240,11 @@ fn print_text(s: &Status, now: DateTime<Utc>) {
     match &s.outbox_depth {
         Some(depths) => {
             let parts: Vec<String> = depths.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            println!("OUTBOX  {}", parts.join(", "));
+            if parts.is_empty() {
+                println!("OUTBOX  empty");
+            } else {
+                println!("OUTBOX  {}", parts.join(", "));
+            }
         }
         None => println!("OUTBOX  n/a (notifications not built in yet)"),
     }
