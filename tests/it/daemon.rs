@@ -145,8 +145,19 @@ async fn an_overlapping_tick_is_skipped_not_queued() {
     );
     let runs = w.runs(doc! { "studio_id": "lap" }).await;
     assert_no_overlap(&runs);
-    // Skipped ticks were not queued: one listing request per run, no hidden extra runs.
-    assert_eq!(w.server.hits(&World::listing_path("lap")), runs.len());
+    // Skipped ticks were not queued: at most one listing request per recorded run (a
+    // run recorded just before the stop may not have reached its listing), at least one
+    // per finished run.
+    let hits = w.server.hits(&World::listing_path("lap"));
+    let finished = runs
+        .iter()
+        .filter(|r| r.get_str("outcome") == Ok("success"))
+        .count();
+    assert!(
+        finished <= hits && hits <= runs.len(),
+        "{hits} listing hits for {} runs ({finished} finished)",
+        runs.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
