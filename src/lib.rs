@@ -29,6 +29,7 @@ pub mod daemon;
 pub mod extract;
 pub mod fetch;
 pub mod localdb;
+pub mod metrics;
 pub mod notify;
 pub mod pipeline;
 pub mod reconcile;

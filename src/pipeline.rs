@@ -401,7 +401,7 @@ fn observe_fetch<E>(studio: &str, fetched: &Result<FetchOutcome, E>, started: In
         Ok(FetchOutcome::NotModified { .. }) => "unchanged",
         Err(_) => "failed",
     };
-    crate::daemon::metrics::observe_fetch(studio, outcome, started.elapsed());
+    crate::metrics::observe_fetch(studio, outcome, started.elapsed());
 }
 
 async fn crawl_listings(

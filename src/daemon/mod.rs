@@ -25,7 +25,7 @@
 
 pub mod http;
 pub mod lease;
-pub mod metrics;
+pub use crate::metrics;
 pub mod presence;
 pub mod reload;
 pub mod runner;
