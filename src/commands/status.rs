@@ -42,7 +42,7 @@ struct LastRun {
 struct Status {
     daemons: Vec<DaemonInfo>,
     studios: Vec<StudioStatus>,
-    /// Outbox documents by status; `None` until notifications exist.
+    /// Outbox documents by status, over all kinds.
     outbox_depth: Option<Vec<(String, u64)>>,
     open_triggers: Vec<Request>,
 }
@@ -246,7 +246,7 @@ fn print_text(s: &Status, now: DateTime<Utc>) {
                 println!("OUTBOX  {}", parts.join(", "));
             }
         }
-        None => println!("OUTBOX  n/a (notifications not built in yet)"),
+        None => println!("OUTBOX  unavailable"),
     }
     println!("TRIGGERS");
     if s.open_triggers.is_empty() {
