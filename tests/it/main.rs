@@ -2,6 +2,7 @@
 //! Shared helpers live in `support/`.
 
 mod app_price;
+mod architecture;
 mod cli;
 mod daemon;
 mod extract_golden;
