@@ -8,12 +8,17 @@
 //! the [`Rejected`] error, which names each broken rule and the page (or push) it came
 //! from.
 //!
+//! The checks read a document in MongoDB's relaxed extended JSON (what the store turns a
+//! BSON document into): an ObjectId is `{"$oid": …}`, a datetime `{"$date": …}`, a 32- or
+//! 64-bit integer a JSON integer, a double a JSON float. This module is a leaf: it names
+//! neither the driver nor anything else of the crate.
+//!
 //! [`app_price`] is the app's own price rule (in-app booking charges what it yields),
 //! used to check `pricing_info` and, in tests, every golden document.
 
 use chrono::NaiveDate;
-use mongodb::bson::{Bson, Document};
 use regex::Regex;
+use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::LazyLock;
@@ -288,6 +293,9 @@ fn digits_only(s: &str) -> Option<u64> {
     t.parse().ok()
 }
 
+/// A document as the checks read it: relaxed extended JSON of the BSON document.
+pub type Doc = Map<String, Value>;
+
 /// The keys the app's server reads from every live workshop without checking.
 const WORKSHOP_KEYS: [&str; 12] = [
     "_id",
@@ -304,15 +312,33 @@ const WORKSHOP_KEYS: [&str; 12] = [
     "time_details",
 ];
 
+fn str_of<'a>(doc: &'a Doc, key: &str) -> Option<&'a str> {
+    doc.get(key).and_then(Value::as_str)
+}
+
+fn is_object_id(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|o| o.len() == 1 && o.get("$oid").is_some_and(Value::is_string))
+}
+
+fn is_datetime(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|o| o.len() == 1 && o.contains_key("$date"))
+}
+
+fn is_integer(v: &Value) -> bool {
+    v.as_i64().is_some() || v.as_u64().is_some()
+}
+
 /// Every rule a `workshops_v2` document breaks, as it will be stored.
-pub fn check_workshop(doc: &Document, refs: &References) -> Vec<Violation> {
+pub fn check_workshop(doc: &Doc, refs: &References) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut bad = |rule: Rule, detail: String| out.push(Violation { rule, detail });
 
     let missing: Vec<&str> = WORKSHOP_KEYS
         .iter()
         .copied()
-        .filter(|k| !doc.contains_key(k))
+        .filter(|k| !doc.contains_key(*k))
         .collect();
     if !missing.is_empty() {
         bad(
@@ -321,7 +347,7 @@ pub fn check_workshop(doc: &Document, refs: &References) -> Vec<Violation> {
         );
     }
     if let Some(v) = doc.get("_id") {
-        if !matches!(v, Bson::ObjectId(_)) {
+        if !is_object_id(v) {
             bad(
                 Rule::WorkshopId,
                 format!("`_id` is {}, not an ObjectId", kind(v)),
@@ -330,7 +356,7 @@ pub fn check_workshop(doc: &Document, refs: &References) -> Vec<Violation> {
     }
     let uuid = doc.get("uuid");
     match uuid {
-        Some(Bson::String(s)) if !s.trim().is_empty() => {}
+        Some(Value::String(s)) if !s.trim().is_empty() => {}
         Some(v) => bad(Rule::WorkshopUuid, format!("`uuid` is {}", kind(v))),
         None => {}
     }
@@ -342,14 +368,14 @@ pub fn check_workshop(doc: &Document, refs: &References) -> Vec<Violation> {
             format!(
                 "`workshop_uuid` is {} but `uuid` is {}",
                 kind(w),
-                u.map(kind).unwrap_or_else(|| "missing".into())
+                opt_kind(u)
             ),
         ),
     }
-    let link_type = doc.get_str("payment_link_type").ok();
+    let link_type = str_of(doc, "payment_link_type");
     match doc.get("payment_link") {
-        Some(Bson::String(s)) if link_type != Some("url") || is_http_url(s) => {}
-        Some(Bson::String(s)) => bad(
+        Some(Value::String(s)) if link_type != Some("url") || is_http_url(s) => {}
+        Some(Value::String(s)) => bad(
             Rule::WorkshopPaymentLink,
             format!("`payment_link` {s:?} is not an http(s) URL"),
         ),
@@ -360,7 +386,7 @@ pub fn check_workshop(doc: &Document, refs: &References) -> Vec<Violation> {
         None => {}
     }
     match doc.get("payment_link_type") {
-        Some(Bson::String(s)) if matches!(s.as_str(), "url" | "whatsapp" | "nachna") => {}
+        Some(Value::String(s)) if matches!(s.as_str(), "url" | "whatsapp" | "nachna") => {}
         Some(v) => bad(
             Rule::WorkshopPaymentLinkType,
             format!(
@@ -371,7 +397,7 @@ pub fn check_workshop(doc: &Document, refs: &References) -> Vec<Violation> {
         None => {}
     }
     match doc.get("event_type") {
-        Some(Bson::String(s)) if matches!(s.as_str(), "workshop" | "intensive" | "regulars") => {}
+        Some(Value::String(s)) if matches!(s.as_str(), "workshop" | "intensive" | "regulars") => {}
         Some(v) => bad(
             Rule::WorkshopEventType,
             format!(
@@ -382,24 +408,23 @@ pub fn check_workshop(doc: &Document, refs: &References) -> Vec<Violation> {
         None => {}
     }
     match doc.get("by") {
-        Some(Bson::String(_)) | None => {}
+        Some(Value::String(_)) | None => {}
         Some(v) => bad(Rule::WorkshopBy, format!("`by` is {}", kind(v))),
     }
     match doc.get("song") {
-        Some(Bson::String(_) | Bson::Null) | None => {}
+        Some(Value::String(_) | Value::Null) | None => {}
         Some(v) => bad(Rule::WorkshopSong, format!("`song` is {}", kind(v))),
     }
     match doc.get("updated_at") {
-        Some(Bson::Double(f)) if f.is_finite() => {}
-        Some(Bson::Int32(_) | Bson::Int64(_)) | None => {}
+        Some(Value::Number(_)) | None => {}
         Some(v) => bad(
             Rule::WorkshopUpdatedAt,
             format!("`updated_at` is {}, not a number", kind(v)),
         ),
     }
     match doc.get("choreo_insta_link") {
-        Some(Bson::Null) | None => {}
-        Some(Bson::String(s)) if is_http_url(s) => {}
+        Some(Value::Null) | None => {}
+        Some(Value::String(s)) if is_http_url(s) => {}
         Some(v) => bad(
             Rule::WorkshopChoreoLink,
             format!(
@@ -410,16 +435,17 @@ pub fn check_workshop(doc: &Document, refs: &References) -> Vec<Violation> {
     }
     match doc.get("time_details") {
         None => {}
-        Some(Bson::Array(entries)) => {
+        Some(Value::Array(entries)) => {
             for (i, entry) in entries.iter().enumerate() {
-                let Bson::Document(e) = entry else {
-                    bad(
+                match entry {
+                    Value::Object(e) if !is_object_id(entry) && !is_datetime(entry) => {
+                        check_time_detail(i, e, &mut bad)
+                    }
+                    _ => bad(
                         Rule::WorkshopTimeDetails,
                         format!("time_details[{i}] is {}, not a document", kind(entry)),
-                    );
-                    continue;
-                };
-                check_time_detail(i, e, &mut bad);
+                    ),
+                }
             }
         }
         Some(v) => bad(
@@ -428,8 +454,8 @@ pub fn check_workshop(doc: &Document, refs: &References) -> Vec<Violation> {
         ),
     }
     match doc.get("studio_id") {
-        Some(Bson::String(s)) if refs.has_studio(s) => {}
-        Some(Bson::String(s)) => bad(
+        Some(Value::String(s)) if refs.has_studio(s) => {}
+        Some(Value::String(s)) => bad(
             Rule::WorkshopStudioExists,
             format!("studio `{s}` is not in discovery.studios"),
         ),
@@ -441,9 +467,9 @@ pub fn check_workshop(doc: &Document, refs: &References) -> Vec<Violation> {
     }
     match doc.get("artist_id_list") {
         None => {}
-        Some(Bson::Array(ids)) => {
+        Some(Value::Array(ids)) => {
             for id in ids {
-                let Bson::String(id) = id else {
+                let Value::String(id) = id else {
                     bad(
                         Rule::WorkshopArtists,
                         format!("`artist_id_list` holds {}", kind(id)),
@@ -474,7 +500,7 @@ pub fn check_workshop(doc: &Document, refs: &References) -> Vec<Violation> {
     }
     match doc.get("pricing_info") {
         None => {}
-        Some(Bson::String(p)) => {
+        Some(Value::String(p)) => {
             if let Some(problem) = unreadable_pricing(p) {
                 bad(Rule::WorkshopPricingReadable, problem);
             }
@@ -493,10 +519,10 @@ pub fn check_workshop(doc: &Document, refs: &References) -> Vec<Violation> {
     out
 }
 
-fn check_time_detail(i: usize, e: &Document, bad: &mut impl FnMut(Rule, String)) {
+fn check_time_detail(i: usize, e: &Doc, bad: &mut impl FnMut(Rule, String)) {
     let missing: Vec<&str> = ["day", "month", "year", "start_time", "end_time"]
         .into_iter()
-        .filter(|k| !e.contains_key(k))
+        .filter(|k| !e.contains_key(*k))
         .collect();
     if !missing.is_empty() {
         bad(
@@ -504,17 +530,15 @@ fn check_time_detail(i: usize, e: &Document, bad: &mut impl FnMut(Rule, String))
             format!("time_details[{i}] has no {}", missing.join(", ")),
         );
     }
-    let int = |k: &str| match e.get(k) {
-        Some(Bson::Int32(v)) => Some(i64::from(*v)),
-        Some(Bson::Int64(v)) => Some(*v),
-        _ => None,
-    };
     let mut not_int = Vec::new();
     for k in ["day", "month", "year"] {
-        if e.contains_key(k) && int(k).is_none() {
-            not_int.push(format!("{k} is {}", kind(e.get(k).expect("present"))));
+        if let Some(v) = e.get(k) {
+            if !is_integer(v) {
+                not_int.push(format!("{k} is {}", kind(v)));
+            }
         }
     }
+    let int = |k: &str| e.get(k).and_then(Value::as_i64);
     if !not_int.is_empty() {
         bad(
             Rule::WorkshopTimeDetailDate,
@@ -533,7 +557,7 @@ fn check_time_detail(i: usize, e: &Document, bad: &mut impl FnMut(Rule, String))
     }
     match e.get("start_time") {
         None => {}
-        Some(Bson::String(s)) if is_app_time(s) || s == TBA => {}
+        Some(Value::String(s)) if is_app_time(s) || s == TBA => {}
         Some(v) => bad(
             Rule::WorkshopTimeDetailTimes,
             format!(
@@ -543,8 +567,8 @@ fn check_time_detail(i: usize, e: &Document, bad: &mut impl FnMut(Rule, String))
         ),
     }
     match e.get("end_time") {
-        None | Some(Bson::Null) => {}
-        Some(Bson::String(s)) if s.is_empty() || is_app_time(s) || s == TBA => {}
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s.is_empty() || is_app_time(s) || s == TBA => {}
         Some(v) => bad(
             Rule::WorkshopTimeDetailTimes,
             format!(
@@ -553,6 +577,88 @@ fn check_time_detail(i: usize, e: &Document, bad: &mut impl FnMut(Rule, String))
             ),
         ),
     }
+}
+
+static TIME_EXPR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:\b\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\b\.?)?\s*(?:-|–|—|to)\s*)?\b\d{1,2}(?:[:.]\d{2})?\s*[ap]\.?m\b\.?|\b\d{1,2}:\d{2}\b(?:\s*(?:-|–|—|to)\s*\d{1,2}:\d{2}\b)?|\b(?:noon|midnight)\b",
+    )
+    .expect("static regex")
+});
+
+/// True when a text holds a clock time (`6 PM`, `18:00`, `5:00P.M.`).
+pub fn label_has_time(label: &str) -> bool {
+    TIME_EXPR.is_match(label)
+}
+
+/// `label` without its clock times (and time ranges).
+pub fn without_times(label: &str) -> String {
+    TIME_EXPR.replace_all(label, " ").into_owned()
+}
+
+/// True when a label is nothing but a date (`Sat, 21st June`, `21/06/2026`): the app's
+/// date tiers name the tier (`Early Bird (Till 18th Sept)`), never the date alone.
+pub fn label_is_only_a_date(label: &str) -> bool {
+    static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?$").expect("static regex")
+    });
+    static ORDINAL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^\d{1,4}(?:st|nd|rd|th)?$").expect("static regex"));
+    const NAMES: &[&str] = &[
+        "jan",
+        "january",
+        "feb",
+        "february",
+        "mar",
+        "march",
+        "apr",
+        "april",
+        "may",
+        "jun",
+        "june",
+        "jul",
+        "july",
+        "aug",
+        "august",
+        "sep",
+        "sept",
+        "september",
+        "oct",
+        "october",
+        "nov",
+        "november",
+        "dec",
+        "december",
+        "mon",
+        "monday",
+        "tue",
+        "tues",
+        "tuesday",
+        "wed",
+        "wednesday",
+        "thu",
+        "thursday",
+        "fri",
+        "friday",
+        "sat",
+        "saturday",
+        "sun",
+        "sunday",
+    ];
+    const FILLERS: &[&str] = &["to", "and", "on", "of"];
+    let t = label.trim();
+    if NUMERIC.is_match(t) {
+        return true;
+    }
+    let lower = t.to_lowercase();
+    let tokens: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    tokens.iter().any(|w| NAMES.contains(w))
+        && tokens
+            .iter()
+            .all(|w| NAMES.contains(w) || FILLERS.contains(w) || ORDINAL.is_match(w))
 }
 
 /// Why `pricing_info` would read badly in the app, if it would.
@@ -574,10 +680,10 @@ pub fn unreadable_pricing(p: &str) -> Option<String> {
             continue;
         };
         let label = line[..colon].trim();
-        if crate::extract::price::label_has_time(label) {
+        if label_has_time(label) {
             return Some(format!("a time used in the label {label:?}"));
         }
-        if crate::extract::price::label_is_only_a_date(label) {
+        if label_is_only_a_date(label) {
             return Some(format!("a date used as the label {label:?}"));
         }
     }
@@ -585,24 +691,24 @@ pub fn unreadable_pricing(p: &str) -> Option<String> {
 }
 
 /// Every rule a `studios` document breaks, as it will be stored.
-pub fn check_studio(doc: &Document) -> Vec<Violation> {
+pub fn check_studio(doc: &Doc) -> Vec<Violation> {
     let mut out = Vec::new();
     match doc.get("studio_id") {
-        Some(Bson::String(s)) if !s.trim().is_empty() => {}
+        Some(Value::String(s)) if !s.trim().is_empty() => {}
         v => out.push(Violation {
             rule: Rule::StudioId,
             detail: format!("`studio_id` is {}", opt_kind(v)),
         }),
     }
     match doc.get("studio_name") {
-        Some(Bson::String(s)) if !s.trim().is_empty() => {}
+        Some(Value::String(s)) if !s.trim().is_empty() => {}
         v => out.push(Violation {
             rule: Rule::StudioName,
             detail: format!("`studio_name` is {}", opt_kind(v)),
         }),
     }
     match doc.get("instagram_link") {
-        Some(Bson::String(s)) if is_http_url(s) => {}
+        Some(Value::String(s)) if is_http_url(s) => {}
         v => out.push(Violation {
             rule: Rule::StudioInstagramLink,
             detail: format!("`instagram_link` is {}, not an http(s) URL", opt_kind(v)),
@@ -615,7 +721,7 @@ pub fn check_studio(doc: &Document) -> Vec<Violation> {
 pub const NOTIFICATION_TYPES: [&str; 3] = ["new_workshop", "reminder_24h", "schedule_change"];
 
 /// Every rule a `dance_app.notification_history` document breaks.
-pub fn check_notification(doc: &Document) -> Vec<Violation> {
+pub fn check_notification(doc: &Doc) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for (key, non_empty) in [
@@ -626,7 +732,7 @@ pub fn check_notification(doc: &Document) -> Vec<Violation> {
         ("body", false),
     ] {
         match doc.get(key) {
-            Some(Bson::String(s)) if !non_empty || !s.trim().is_empty() => {}
+            Some(Value::String(s)) if !non_empty || !s.trim().is_empty() => {}
             v => problems.push(format!("`{key}` is {}", opt_kind(v))),
         }
     }
@@ -637,7 +743,7 @@ pub fn check_notification(doc: &Document) -> Vec<Violation> {
         });
     }
     match doc.get("notification_type") {
-        Some(Bson::String(s)) if NOTIFICATION_TYPES.contains(&s.as_str()) => {}
+        Some(Value::String(s)) if NOTIFICATION_TYPES.contains(&s.as_str()) => {}
         v => out.push(Violation {
             rule: Rule::NotificationType,
             detail: format!(
@@ -648,7 +754,7 @@ pub fn check_notification(doc: &Document) -> Vec<Violation> {
         }),
     }
     match doc.get("is_sent") {
-        Some(Bson::Boolean(true)) => {}
+        Some(Value::Bool(true)) => {}
         v => out.push(Violation {
             rule: Rule::NotificationIsSent,
             detail: format!("`is_sent` is {}", opt_kind(v)),
@@ -657,7 +763,7 @@ pub fn check_notification(doc: &Document) -> Vec<Violation> {
     let mut times = Vec::new();
     for key in ["sent_at", "created_at"] {
         match doc.get(key) {
-            Some(Bson::DateTime(_)) => {}
+            Some(v) if is_datetime(v) => {}
             v => times.push(format!("`{key}` is {}", opt_kind(v))),
         }
     }
@@ -671,15 +777,15 @@ pub fn check_notification(doc: &Document) -> Vec<Violation> {
 }
 
 /// A workshop document checked: `Ok` or the rules it breaks, naming its page and uuid.
-pub fn validate_workshop(doc: &Document, refs: &References) -> Result<(), Rejected> {
+pub fn validate_workshop(doc: &Doc, refs: &References) -> Result<(), Rejected> {
     let violations = check_workshop(doc, refs);
     if violations.is_empty() {
         return Ok(());
     }
-    let uuid = doc.get_str("uuid").unwrap_or("(no uuid)");
-    let subject = match doc.get_str("payment_link") {
-        Ok(page) => format!("page {page} (uuid {uuid})"),
-        Err(_) => format!("uuid {uuid}"),
+    let uuid = str_of(doc, "uuid").unwrap_or("(no uuid)");
+    let subject = match str_of(doc, "payment_link") {
+        Some(page) => format!("page {page} (uuid {uuid})"),
+        None => format!("uuid {uuid}"),
     };
     Err(Rejected {
         collection: "workshops_v2",
@@ -689,7 +795,7 @@ pub fn validate_workshop(doc: &Document, refs: &References) -> Result<(), Reject
 }
 
 /// A studio document checked.
-pub fn validate_studio(doc: &Document) -> Result<(), Rejected> {
+pub fn validate_studio(doc: &Doc) -> Result<(), Rejected> {
     let violations = check_studio(doc);
     if violations.is_empty() {
         return Ok(());
@@ -698,14 +804,14 @@ pub fn validate_studio(doc: &Document) -> Result<(), Rejected> {
         collection: "studios",
         subject: format!(
             "studio {}",
-            doc.get_str("studio_id").unwrap_or("(no studio_id)")
+            str_of(doc, "studio_id").unwrap_or("(no studio_id)")
         ),
         violations,
     })
 }
 
 /// A `notification_history` document checked.
-pub fn validate_notification(doc: &Document) -> Result<(), Rejected> {
+pub fn validate_notification(doc: &Doc) -> Result<(), Rejected> {
     let violations = check_notification(doc);
     if violations.is_empty() {
         return Ok(());
@@ -714,40 +820,44 @@ pub fn validate_notification(doc: &Document) -> Result<(), Rejected> {
         collection: "notification_history",
         subject: format!(
             "push {} to user {} about {}",
-            doc.get_str("notification_type").unwrap_or("?"),
-            doc.get_str("user_id").unwrap_or("?"),
-            doc.get_str("workshop_uuid").unwrap_or("?"),
+            str_of(doc, "notification_type").unwrap_or("?"),
+            str_of(doc, "user_id").unwrap_or("?"),
+            str_of(doc, "workshop_uuid").unwrap_or("?"),
         ),
         violations,
     })
 }
 
 /// A short description of a value for messages: its type, and the value when short.
-fn kind(v: &Bson) -> String {
+fn kind(v: &Value) -> String {
     match v {
-        Bson::String(s) if s.chars().count() <= 60 => format!("{s:?}"),
-        Bson::String(_) => "a long string".into(),
-        Bson::Null => "null".into(),
-        Bson::Int32(i) => format!("the integer {i}"),
-        Bson::Int64(i) => format!("the integer {i}"),
-        Bson::Double(f) => format!("the number {f}"),
-        Bson::Boolean(b) => format!("{b}"),
-        Bson::Array(_) => "a list".into(),
-        Bson::Document(_) => "a document".into(),
-        Bson::ObjectId(_) => "an ObjectId".into(),
-        Bson::DateTime(_) => "a datetime".into(),
-        other => format!("a {:?}", other.element_type()),
+        Value::String(s) if s.chars().count() <= 60 => format!("{s:?}"),
+        Value::String(_) => "a long string".into(),
+        Value::Null => "null".into(),
+        Value::Number(n) if is_integer(v) => format!("the integer {n}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::Bool(b) => format!("{b}"),
+        Value::Array(_) => "a list".into(),
+        v if is_object_id(v) => "an ObjectId".into(),
+        v if is_datetime(v) => "a datetime".into(),
+        Value::Object(_) => "a document".into(),
     }
 }
 
-fn opt_kind(v: Option<&Bson>) -> String {
+fn opt_kind(v: Option<&Value>) -> String {
     v.map(kind).unwrap_or_else(|| "missing".into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mongodb::bson::{doc, oid::ObjectId, DateTime};
+    use serde_json::json;
+
+    fn obj(v: Value) -> Doc {
+        v.as_object().expect("an object").clone()
+    }
+
+    const OID: &str = "665f1c2e9b1e8a0012345678";
 
     fn refs() -> References {
         let mut r = References::new();
@@ -761,9 +871,9 @@ mod tests {
         r
     }
 
-    fn workshop() -> Document {
-        doc! {
-            "_id": ObjectId::new(),
+    fn workshop() -> Doc {
+        obj(json!({
+            "_id": { "$oid": OID },
             "uuid": "dance.inn.bangalore/mV3sZk9",
             "workshop_uuid": "dance.inn.bangalore/mV3sZk9",
             "studio_id": "dance.inn.bangalore",
@@ -778,14 +888,14 @@ mod tests {
             "song": "Chaiyya Chaiyya",
             "pricing_info": "₹950",
             "artist_id_list": ["zoya.khan.dance"],
-            "choreo_insta_link": Bson::Null,
+            "choreo_insta_link": Value::Null,
             "updated_at": 1_780_000_000.5_f64,
             "version": 1,
             "is_archived": false,
-        }
+        }))
     }
 
-    fn rules_broken(d: &Document) -> Vec<Rule> {
+    fn rules_broken(d: &Doc) -> Vec<Rule> {
         let mut r: Vec<Rule> = check_workshop(d, &refs())
             .into_iter()
             .map(|v| v.rule)
@@ -794,17 +904,17 @@ mod tests {
         r
     }
 
-    fn with(mut d: Document, key: &str, value: impl Into<Bson>) -> Document {
-        d.insert(key, value.into());
+    fn with(mut d: Doc, key: &str, value: impl Into<Value>) -> Doc {
+        d.insert(key.to_string(), value.into());
         d
     }
 
-    fn entry(mut e: Document) -> Document {
+    fn entry(mut e: Doc) -> Doc {
         let mut d = workshop();
-        let td = d.get_array_mut("time_details").unwrap();
-        if let Bson::Document(first) = &mut td[0] {
+        let td = d.get_mut("time_details").unwrap().as_array_mut().unwrap();
+        if let Value::Object(first) = &mut td[0] {
             for (k, v) in std::mem::take(&mut e) {
-                if v == Bson::Undefined {
+                if v == json!("__remove__") {
                     first.remove(&k);
                 } else {
                     first.insert(k, v);
@@ -842,7 +952,7 @@ mod tests {
     #[test]
     fn rule_uuid_is_a_non_empty_string() {
         let mut d = with(workshop(), "uuid", "");
-        d.insert("workshop_uuid", "");
+        d.insert("workshop_uuid".into(), json!(""));
         assert_eq!(rules_broken(&d), vec![Rule::WorkshopUuid]);
     }
 
@@ -850,7 +960,7 @@ mod tests {
     fn rule_workshop_uuid_equals_uuid() {
         let d = with(workshop(), "workshop_uuid", "dance.inn.bangalore/other");
         assert_eq!(rules_broken(&d), vec![Rule::WorkshopUuidMirror]);
-        let d = with(workshop(), "workshop_uuid", Bson::Null);
+        let d = with(workshop(), "workshop_uuid", Value::Null);
         assert_eq!(rules_broken(&d), vec![Rule::WorkshopUuidMirror]);
     }
 
@@ -900,14 +1010,14 @@ mod tests {
     #[test]
     fn rule_by_is_a_string() {
         assert_eq!(
-            rules_broken(&with(workshop(), "by", Bson::Null)),
+            rules_broken(&with(workshop(), "by", Value::Null)),
             vec![Rule::WorkshopBy]
         );
     }
 
     #[test]
     fn rule_song_is_a_string_or_null() {
-        assert_eq!(rules_broken(&with(workshop(), "song", Bson::Null)), vec![]);
+        assert_eq!(rules_broken(&with(workshop(), "song", Value::Null)), vec![]);
         assert_eq!(
             rules_broken(&with(workshop(), "song", vec!["a", "b"])),
             vec![Rule::WorkshopSong]
@@ -964,7 +1074,7 @@ mod tests {
 
     #[test]
     fn rule_time_detail_has_all_five_keys() {
-        let d = entry(doc! { "end_time": Bson::Undefined });
+        let d = entry(obj(json!({ "end_time": json!("__remove__") })));
         let broken = check_workshop(&d, &refs());
         assert_eq!(broken.len(), 1);
         assert_eq!(broken[0].rule, Rule::WorkshopTimeDetailKeys);
@@ -974,15 +1084,15 @@ mod tests {
     #[test]
     fn rule_time_detail_date_is_integers_forming_a_date() {
         assert_eq!(
-            rules_broken(&entry(doc! { "day": "5" })),
+            rules_broken(&entry(obj(json!({ "day": "5" })))),
             vec![Rule::WorkshopTimeDetailDate]
         );
         assert_eq!(
-            rules_broken(&entry(doc! { "month": 3.0 })),
+            rules_broken(&entry(obj(json!({ "month": 3.0 })))),
             vec![Rule::WorkshopTimeDetailDate]
         );
         assert_eq!(
-            rules_broken(&entry(doc! { "day": 30, "month": 2 })),
+            rules_broken(&entry(obj(json!({ "day": 30, "month": 2 })))),
             vec![Rule::WorkshopTimeDetailDate]
         );
     }
@@ -990,25 +1100,28 @@ mod tests {
     #[test]
     fn rule_time_detail_times_are_twelve_hour() {
         assert_eq!(
-            rules_broken(&entry(doc! { "start_time": "18:00" })),
+            rules_broken(&entry(obj(json!({ "start_time": "18:00" })))),
             vec![Rule::WorkshopTimeDetailTimes]
         );
         assert_eq!(
-            rules_broken(&entry(doc! { "start_time": "6:00 PM" })),
+            rules_broken(&entry(obj(json!({ "start_time": "6:00 PM" })))),
             vec![Rule::WorkshopTimeDetailTimes]
         );
         assert_eq!(
-            rules_broken(&entry(doc! { "end_time": "20:00" })),
+            rules_broken(&entry(obj(json!({ "end_time": "20:00" })))),
             vec![Rule::WorkshopTimeDetailTimes]
         );
         // Unknown end: "" or null; start not announced: TBA.
         assert_eq!(
-            rules_broken(&entry(doc! { "end_time": Bson::Null })),
+            rules_broken(&entry(obj(json!({ "end_time": Value::Null })))),
             vec![]
         );
-        assert_eq!(rules_broken(&entry(doc! { "start_time": "TBA" })), vec![]);
         assert_eq!(
-            rules_broken(&entry(doc! { "start_time": "12:00 AM" })),
+            rules_broken(&entry(obj(json!({ "start_time": "TBA" })))),
+            vec![]
+        );
+        assert_eq!(
+            rules_broken(&entry(obj(json!({ "start_time": "12:00 AM" })))),
             vec![]
         );
     }
@@ -1036,7 +1149,7 @@ mod tests {
             vec![]
         );
         assert_eq!(
-            rules_broken(&with(workshop(), "artist_id_list", vec![Bson::Int32(3)])),
+            rules_broken(&with(workshop(), "artist_id_list", json!([3]))),
             vec![Rule::WorkshopArtists]
         );
     }
@@ -1093,16 +1206,16 @@ mod tests {
         );
     }
 
-    fn studio() -> Document {
-        doc! {
+    fn studio() -> Doc {
+        obj(json!({
             "studio_id": "dance.inn.bangalore",
             "studio_name": "Dance Inn",
             "image_url": "https://danceinn.studio/logo.png",
             "instagram_link": "https://www.instagram.com/dance.inn.bangalore/",
-        }
+        }))
     }
 
-    fn studio_rules(d: &Document) -> Vec<Rule> {
+    fn studio_rules(d: &Doc) -> Vec<Rule> {
         check_studio(d).into_iter().map(|v| v.rule).collect()
     }
 
@@ -1145,9 +1258,9 @@ mod tests {
             .starts_with("studios document for studio dance.inn.bangalore"));
     }
 
-    fn notification() -> Document {
-        let now = DateTime::now();
-        doc! {
+    fn notification() -> Doc {
+        let now = json!({ "$date": "2026-06-01T10:00:00Z" });
+        obj(json!({
             "_id": "push-1",
             "user_id": "665f1c2e9b1e8a0012345678",
             "workshop_uuid": "dance.inn.bangalore/mV3sZk9",
@@ -1156,12 +1269,12 @@ mod tests {
             "title": "Zoya Khan has a new workshop",
             "body": "Chaiyya Chaiyya at Dance Inn, 5 Mar",
             "is_sent": true,
-            "sent_at": now,
+            "sent_at": now.clone(),
             "created_at": now,
-        }
+        }))
     }
 
-    fn notification_rules(d: &Document) -> Vec<Rule> {
+    fn notification_rules(d: &Doc) -> Vec<Rule> {
         check_notification(d).into_iter().map(|v| v.rule).collect()
     }
 
@@ -1182,7 +1295,7 @@ mod tests {
         d.remove("workshop_uuid");
         assert_eq!(notification_rules(&d), vec![Rule::NotificationFields]);
         assert_eq!(
-            notification_rules(&with(notification(), "user_id", ObjectId::new())),
+            notification_rules(&with(notification(), "user_id", json!({ "$oid": OID }))),
             vec![Rule::NotificationFields]
         );
     }

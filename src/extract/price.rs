@@ -16,6 +16,7 @@
 //! a combo, multi-day pass, package or concession never comes first. Labels never carry
 //! HTML, entities or times, and a label that is only a date is dropped.
 
+use crate::contract::{label_is_only_a_date, without_times};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -259,84 +260,6 @@ fn name_quantity_tiers(lines: &mut [(Option<String>, u64)]) {
     }
 }
 
-static TIME_EXPR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)(?:\b\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\b\.?)?\s*(?:-|–|—|to)\s*)?\b\d{1,2}(?:[:.]\d{2})?\s*[ap]\.?m\b\.?|\b\d{1,2}:\d{2}\b(?:\s*(?:-|–|—|to)\s*\d{1,2}:\d{2}\b)?|\b(?:noon|midnight)\b",
-    )
-    .expect("static regex")
-});
-
-/// True when a label holds a clock time (`6 PM`, `18:00`, `5:00P.M.`).
-pub fn label_has_time(label: &str) -> bool {
-    TIME_EXPR.is_match(label)
-}
-
-/// True when a label is nothing but a date (`Sat, 21st June`, `21/06/2026`): the app's
-/// date tiers name the tier (`Early Bird (Till 18th Sept)`), never the date alone.
-pub fn label_is_only_a_date(label: &str) -> bool {
-    static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?$").expect("static regex")
-    });
-    static ORDINAL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^\d{1,4}(?:st|nd|rd|th)?$").expect("static regex"));
-    const NAMES: &[&str] = &[
-        "jan",
-        "january",
-        "feb",
-        "february",
-        "mar",
-        "march",
-        "apr",
-        "april",
-        "may",
-        "jun",
-        "june",
-        "jul",
-        "july",
-        "aug",
-        "august",
-        "sep",
-        "sept",
-        "september",
-        "oct",
-        "october",
-        "nov",
-        "november",
-        "dec",
-        "december",
-        "mon",
-        "monday",
-        "tue",
-        "tues",
-        "tuesday",
-        "wed",
-        "wednesday",
-        "thu",
-        "thursday",
-        "fri",
-        "friday",
-        "sat",
-        "saturday",
-        "sun",
-        "sunday",
-    ];
-    const FILLERS: &[&str] = &["to", "and", "on", "of"];
-    let t = label.trim();
-    if NUMERIC.is_match(t) {
-        return true;
-    }
-    let lower = t.to_lowercase();
-    let tokens: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    let named = tokens.iter().any(|w| NAMES.contains(w));
-    named
-        && tokens
-            .iter()
-            .all(|w| NAMES.contains(w) || FILLERS.contains(w) || ORDINAL.is_match(w))
-}
-
 /// A label as the app shows it: entities decoded, HTML and times removed, white space
 /// collapsed, stray punctuation trimmed; `None` when nothing readable is left or what is
 /// left is only a date.
@@ -368,7 +291,7 @@ pub fn display_label(raw: &str) -> Option<String> {
     }
     s = TAG.replace_all(&s, " ").into_owned();
     s = s.replace(['<', '>'], " ");
-    s = TIME_EXPR.replace_all(&s, " ").into_owned();
+    s = without_times(&s);
     s = EMPTY_PARENS.replace_all(&s, " ").into_owned();
     s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     // A paragraph before a price is not a label; its last sentence is.
@@ -699,6 +622,8 @@ mod tests {
             );
         }
     }
+
+    use crate::contract::label_has_time;
 
     #[test]
     fn date_only_labels() {
