@@ -255,9 +255,7 @@ fn text_sizes(root: NodeRef<'_, Node>) -> TextSizes {
                 if n.id() == root.id() || !n.value().is_element() {
                     continue;
                 }
-                if hidden_depth > 0 {
-                    hidden_depth -= 1;
-                }
+                hidden_depth = hidden_depth.saturating_sub(1);
                 if let Some((id, len, named)) = open.pop() {
                     if named {
                         of.insert(id, len);
