@@ -31,7 +31,10 @@ use time::TimeMention;
 use url::Url;
 
 pub mod artist;
+pub mod bounded;
+pub mod budget;
 pub mod date;
+pub mod dom;
 pub mod event_type;
 pub mod fields;
 pub mod html;
@@ -42,6 +45,10 @@ pub mod price;
 pub mod rules;
 pub mod text;
 pub mod time;
+
+pub use bounded::{
+    extract_page_bounded, extract_page_off_runtime, ExtractFailure, OwnedPage, DEFAULT_BUDGET,
+};
 
 /// Everything extraction may look at.
 pub struct ExtractInput<'a> {
@@ -267,7 +274,7 @@ fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
 
 /// Runs every layer on one page.
 pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
-    let doc = Html::parse_document(input.html);
+    let doc = dom::parse_document(input.html);
     let scope = content_scope(&doc, input.source);
     let layers = read_layers(&doc, input, &scope);
     let Some((slot_layer, slots)) = layers.pick(|f| f.slots.as_ref()) else {
