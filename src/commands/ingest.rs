@@ -145,7 +145,8 @@ async fn artists_for_run(store: &Store, args: &IngestArgs) -> anyhow::Result<Art
 fn merge_artists(stored: ArtistDirectory, seed: Vec<Artist>) -> ArtistDirectory {
     let mut by_id: std::collections::BTreeMap<String, Artist> = stored
         .artists()
-        .iter().cloned()
+        .iter()
+        .cloned()
         .map(|a| (a.artist_id.clone(), a))
         .collect();
     for a in seed {
