@@ -135,7 +135,7 @@ pub fn prose(doc: &Html) -> Vec<(String, String)> {
 pub fn prose_layer(doc: &Html, today: NaiveDate) -> Option<LayerFields> {
     prose(doc).into_iter().find_map(|(key, text)| {
         let f = super::text::layer(&prose_lines(&text), today, None, &format!("{key} prose"));
-        f.slots.is_some().then(|| LayerFields {
+        f.slots.is_some().then_some(LayerFields {
             title: None,
             description: None,
             ..f

@@ -445,7 +445,7 @@ fn weekday_contradicts(line: &str, date: NaiveDate) -> bool {
         .map(|c| c[1].to_ascii_lowercase())
         .collect();
     let own = date.format("%a").to_string().to_ascii_lowercase();
-    !named.is_empty() && !named.iter().any(|w| *w == own)
+    !named.is_empty() && !named.contains(&own)
 }
 
 /// The lines, with what a `<time datetime>` element adds when its visible text agrees
