@@ -15,6 +15,7 @@ use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
 use crate::settings::IngestConfig;
 use crate::source::Source;
 use crate::store::pages::PageRecord;
+use crate::store::workshops::Applied;
 use crate::store::Store;
 use crate::workshop::WorkshopDraft;
 use futures::StreamExt;
@@ -110,8 +111,9 @@ pub async fn run_source(
                 report.errors.push(err.to_string());
                 return;
             }
-            if let Err(err) = ctx.store.upsert_studio(&source.studio).await {
-                report.errors.push(err.to_string());
+            match ctx.store.upsert_studio(&source.studio).await {
+                Ok(kept) => report.warnings.extend(kept),
+                Err(err) => report.errors.push(err.to_string()),
             }
         }
         if let Err(err) = run_inner(ctx, source, artists, options, progress, &mut report).await {
@@ -258,19 +260,30 @@ async fn run_inner(
 
     // 4. Apply (or only count, on a dry run).
     let now = ctx.clock.now();
+    let mut rejected: Vec<String> = Vec::new();
     for action in &plan.actions {
         if !options.dry_run {
-            let applied = ctx
+            match ctx
                 .store
                 .apply_action(action, now, &today_text)
                 .await
-                .map_err(|e| e.to_string())?;
-            if !applied {
-                report.errors.push(format!(
-                    "{}: changed by another writer during this run; the next run retries it",
-                    action_uuid(action)
-                ));
-                continue;
+                .map_err(|e| e.to_string())?
+            {
+                Applied::Done => {}
+                Applied::LostRace => {
+                    report.errors.push(format!(
+                        "{}: changed by another writer during this run; the next run retries it",
+                        action_uuid(action)
+                    ));
+                    continue;
+                }
+                Applied::Rejected(r) => {
+                    // Names the rule and the page; the page is not remembered as
+                    // processed, so the next run tries it again.
+                    report.errors.push(r.to_string());
+                    rejected.push(action_uuid(action).to_string());
+                    continue;
+                }
             }
         }
         count_action(action, report);
@@ -292,7 +305,11 @@ async fn run_inner(
 
     // 5. Only now is it safe to remember the pages as processed.
     if !options.dry_run {
-        for (record, previous) in records.iter().chain(crawl.records.iter()) {
+        for (record, previous) in records
+            .iter()
+            .filter(|(r, _)| !r.uuids.iter().any(|u| rejected.contains(u)))
+            .chain(crawl.records.iter())
+        {
             ctx.store
                 .save_page(record, previous.as_ref(), now)
                 .await

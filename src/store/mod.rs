@@ -57,6 +57,9 @@ pub enum StoreError {
         collection: &'static str,
         source: mongodb::error::Error,
     },
+    /// A document the app could not read: not written (see `crate::contract`).
+    #[error("{0}")]
+    Contract(#[from] crate::contract::Rejected),
     #[error("stored document in {collection} is malformed: {message}")]
     Malformed {
         collection: &'static str,
@@ -231,4 +234,12 @@ pub(crate) fn bson_time(at: chrono::DateTime<chrono::Utc>) -> mongodb::bson::Dat
 /// Unix seconds as the app stores `updated_at`.
 pub fn unix_seconds(at: chrono::DateTime<chrono::Utc>) -> f64 {
     at.timestamp() as f64 + f64::from(at.timestamp_subsec_micros()) / 1e6
+}
+
+/// A BSON document as the contract checks read it (relaxed extended JSON).
+pub(crate) fn contract_view(d: &mongodb::bson::Document) -> crate::contract::Doc {
+    match mongodb::bson::Bson::Document(d.clone()).into_relaxed_extjson() {
+        serde_json::Value::Object(m) => m,
+        _ => crate::contract::Doc::new(),
+    }
 }

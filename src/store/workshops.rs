@@ -7,17 +7,29 @@
 //! enqueueing, so no announcement is lost to a crash in between.
 
 use super::schema::{ARTISTS, SIGNATURES, STUDIOS, WORKSHOPS};
-use super::{bson_time, read_int, read_strings, unix_seconds, Store, StoreError};
+use super::{bson_time, contract_view, read_int, read_strings, unix_seconds, Store, StoreError};
+use crate::contract::{self, References, Rejected};
 use crate::reconcile::{Action, Announcement, StoredWorkshop};
 use crate::workshop::{TimeDetail, WorkshopDraft};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use mongodb::bson::{doc, Bson, Document};
+use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
 use mongodb::Collection;
 use std::collections::{BTreeMap, HashMap};
 
 /// Marks a document as written by this pipeline (and which signature form it used).
 pub const WRITER: &str = "nachna-ingest";
+
+/// What applying one action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Written, or nothing to write.
+    Done,
+    /// An update lost a race (another writer changed the document since it was read).
+    LostRace,
+    /// The document would break the app contract: nothing was written.
+    Rejected(Rejected),
+}
 
 impl Store {
     fn workshops(&self) -> Collection<Document> {
@@ -101,17 +113,17 @@ impl Store {
         Ok(out)
     }
 
-    /// Applies one action. Returns false when an update lost a race (another writer
-    /// changed the document since it was read); the caller reports it.
+    /// Applies one action, after checking the document as it will be stored against the
+    /// app contract ([`Applied::Rejected`]: nothing written). A lost race is reported
+    /// as [`Applied::LostRace`]; the caller reports both.
     pub async fn apply_action(
         &self,
         action: &Action,
         now: DateTime<Utc>,
         today: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Applied, StoreError> {
         match action {
             Action::Insert { draft, announce } => {
-                self.claim_signature(draft, now, today).await?;
                 let mut fields = draft_fields(draft)?;
                 if fields
                     .get("choreo_insta_link")
@@ -128,6 +140,13 @@ impl Store {
                 if let Some(kind) = announce {
                     fields.insert("pending_fanout", pending(*kind, now));
                 }
+                // Given here (not left to the server) so that the contract check sees the
+                // document exactly as stored; on a replay `$setOnInsert` keeps the first.
+                fields.insert("_id", ObjectId::new());
+                if let Err(rejected) = self.check_workshop(&fields).await? {
+                    return Ok(Applied::Rejected(rejected));
+                }
+                self.claim_signature(draft, now, today).await?;
                 self.workshops()
                     .update_one(
                         doc! { "uuid": &draft.uuid },
@@ -136,19 +155,34 @@ impl Store {
                     .upsert(true)
                     .await
                     .map_err(StoreError::op("upsert", WORKSHOPS))?;
-                Ok(true)
+                Ok(Applied::Done)
             }
             Action::Update {
                 draft,
                 expected_version,
                 announce,
             } => {
-                self.claim_signature(draft, now, today).await?;
                 let mut fields = draft_fields(draft)?;
                 // An admin-set or earlier link wins over whatever the page has.
                 fields.remove("choreo_insta_link");
                 fields.insert("updated_at", unix_seconds(now));
                 fields.insert("is_archived", false);
+                let Some(mut after) = self
+                    .workshops()
+                    .find_one(doc! { "uuid": &draft.uuid, "version": expected_version })
+                    .await
+                    .map_err(StoreError::op("find", WORKSHOPS))?
+                else {
+                    return Ok(Applied::LostRace);
+                };
+                after.remove("archived_at");
+                for (k, v) in &fields {
+                    after.insert(k.clone(), v.clone());
+                }
+                if let Err(rejected) = self.check_workshop(&after).await? {
+                    return Ok(Applied::Rejected(rejected));
+                }
+                self.claim_signature(draft, now, today).await?;
                 let update = |fields: Document| {
                     doc! {
                         "$set": fields,
@@ -171,7 +205,7 @@ impl Store {
                         .await
                         .map_err(StoreError::op("update", WORKSHOPS))?;
                     if result.matched_count == 1 {
-                        return Ok(true);
+                        return Ok(Applied::Done);
                     }
                 }
                 let result = self
@@ -179,9 +213,23 @@ impl Store {
                     .update_one(filter, update(fields))
                     .await
                     .map_err(StoreError::op("update", WORKSHOPS))?;
-                Ok(result.matched_count == 1)
+                Ok(if result.matched_count == 1 {
+                    Applied::Done
+                } else {
+                    Applied::LostRace
+                })
             }
             Action::Unchanged { uuid } => {
+                // Documents stored before `workshop_uuid` was written get it once (the
+                // app's server keeps a unique index on it); afterwards this matches
+                // nothing and writes nothing.
+                self.workshops()
+                    .update_one(
+                        doc! { "uuid": uuid, "workshop_uuid": { "$ne": uuid } },
+                        doc! { "$set": { "workshop_uuid": uuid } },
+                    )
+                    .await
+                    .map_err(StoreError::op("update", WORKSHOPS))?;
                 // Only the day of the last sighting is kept, so a second run on the same
                 // day writes nothing at all.
                 self.signatures()
@@ -191,10 +239,64 @@ impl Store {
                     )
                     .await
                     .map_err(StoreError::op("update", SIGNATURES))?;
-                Ok(true)
+                Ok(Applied::Done)
             }
-            Action::Duplicate { .. } => Ok(true),
+            Action::Duplicate { .. } => Ok(Applied::Done),
         }
+    }
+
+    /// The app contract on a workshop document as it will be stored: `Ok(Err(..))`
+    /// names the broken rules and the page.
+    pub(crate) async fn check_workshop(
+        &self,
+        d: &Document,
+    ) -> Result<Result<(), Rejected>, StoreError> {
+        let refs = self
+            .contract_references(
+                d.get_str("studio_id").unwrap_or_default(),
+                &read_strings(d, "artist_id_list"),
+            )
+            .await?;
+        Ok(contract::validate_workshop(&contract_view(d), &refs))
+    }
+
+    /// What a workshop's references must point at: its studio and its artists.
+    pub(crate) async fn contract_references(
+        &self,
+        studio_id: &str,
+        artist_ids: &[String],
+    ) -> Result<References, StoreError> {
+        let mut refs = References::new();
+        if self
+            .discovery
+            .collection::<Document>(STUDIOS)
+            .find_one(doc! { "studio_id": studio_id })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(StoreError::op("find", STUDIOS))?
+            .is_some()
+        {
+            refs.add_studio(studio_id);
+        }
+        if !artist_ids.is_empty() {
+            let mut cursor = self
+                .discovery
+                .collection::<Document>(ARTISTS)
+                .find(doc! { "artist_id": { "$in": artist_ids } })
+                .projection(doc! { "artist_id": 1, "instagram_link": 1 })
+                .await
+                .map_err(StoreError::op("find", ARTISTS))?;
+            while let Some(a) = cursor
+                .try_next()
+                .await
+                .map_err(StoreError::op("find", ARTISTS))?
+            {
+                if let Ok(id) = a.get_str("artist_id") {
+                    refs.add_artist(id, a.get_str("instagram_link").ok());
+                }
+            }
+        }
+        Ok(refs)
     }
 
     async fn claim_signature(
@@ -284,6 +386,8 @@ fn draft_fields(draft: &WorkshopDraft) -> Result<Document, StoreError> {
         collection: WORKSHOPS,
         message: format!("cannot encode workshop {}: {e}", draft.uuid),
     })?;
+    // The app's server keeps a unique index on `workshop_uuid`.
+    d.insert("workshop_uuid", &draft.uuid);
     d.insert("content_hash", draft.content_hash());
     d.insert("signature", draft.signature());
     d.insert("written_by", WRITER);
