@@ -41,8 +41,13 @@ pub fn init_tracing_with(format: LogFormat, default_filter: &str) {
         LogFormat::Text => false,
         LogFormat::Auto => std::env::var_os("JOURNAL_STREAM").is_some(),
     };
+    // Colours only for a person at a terminal: a log file or the journal would keep the
+    // escape codes as text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().flatten_event(true).try_init()
@@ -81,15 +86,10 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
         Some(uri) => (uri.to_string(), None),
         None => {
             let dir = settings.mongodb.local_data_dir.clone();
-            let db = tokio::task::spawn_blocking(move || {
-                LocalDb::start(&LocalDbOptions {
-                    data_dir: dir,
-                    cache_size: "256M".into(),
-                    log_file_max: "64MB".into(),
-                })
-            })
-            .await
-            .context("starting the local database")??;
+            let db =
+                tokio::task::spawn_blocking(move || LocalDb::start(&LocalDbOptions::durable(dir)))
+                    .await
+                    .context("starting the local database")??;
             info!(
                 uri = %db.uri(),
                 data_dir = %db.data_dir().display(),

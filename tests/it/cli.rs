@@ -65,7 +65,10 @@ fn check_reports_every_problem_with_file_line_and_key() {
         "{stdout}"
     );
     assert!(
-        stdout.contains(&format!("{}:4: unknown field `mystery`", b.display())),
+        stdout.contains(&format!(
+            "{}:4: studio.mystery: unknown field `mystery`",
+            b.display()
+        )),
         "{stdout}"
     );
 }
@@ -189,4 +192,149 @@ fn extract_json_prints_exactly_the_golden_array() {
         checked >= 16,
         "every studio has at least four event pages with goldens"
     );
+}
+
+#[test]
+fn check_of_an_empty_or_mistyped_sources_directory_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nachna(&["check", "--sources", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "{}: no source files: a studio is described by one `<studio_id>.toml` file in this directory\n",
+            dir.path().display()
+        )
+    );
+    std::fs::write(dir.path().join("dna.tml"), "").unwrap();
+    let out = nachna(&["check", "--sources", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).ends_with("(found dna.tml, not ending in .toml)\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    let missing = dir.path().join("no-such-dir");
+    let out = nachna(&["check", "--sources", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("cannot read the sources directory"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn check_lists_every_unknown_key_and_a_non_utf8_file_with_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dna.toml"),
+        "[studio]\nid = \"dna\"\nname = \"DNA\"\ncolour = \"red\"\n\n[crawl]\nstart_urls = [\"https://x.test/\"]\nfollow = 'x'\nretries = 3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("latin.toml"),
+        b"[studio]\nid = \"latin\"\nname = \"Caf\xe9\"\n",
+    )
+    .unwrap();
+    let out = nachna(&["check", "--sources", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let dna = dir.path().join("dna.toml").display().to_string();
+    let latin = dir.path().join("latin.toml").display().to_string();
+    for expected in [
+        format!("{dna}:4: studio.colour: unknown field `colour`; the keys in [studio] are: id, name, instagram_link, image_url, timezone, city"),
+        format!("{dna}:9: crawl.retries: unknown field `retries`; the keys in [crawl] are:"),
+        format!("{latin}:3: not valid UTF-8 (byte 0xe9 at column 12); save the file as UTF-8"),
+    ] {
+        assert!(stdout.contains(&expected), "missing `{expected}` in:\n{stdout}");
+    }
+    assert_eq!(text(&out.stderr).trim(), "3 problem(s) found");
+}
+
+fn extract_file(extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nachna-ingest"));
+    cmd.args([
+        "extract",
+        "--studio",
+        "dance_n_addiction",
+        "--sources",
+        "sources",
+    ])
+    .args(["--today", "2026-06-01"])
+    .args(extra)
+    .arg("fixtures/dance_n_addiction/rajesh-workshop-21st-june.html")
+    .env("RUST_LOG", "warn");
+    cmd
+}
+
+#[test]
+fn extract_says_when_uuids_are_placeholders_and_artists_unread() {
+    let out = extract_file(&[]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "note: no --page-url, so the uuid and payment_link below are placeholders made from the file's path"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "note: no --artists FILE, so no artist is matched (extract never reads artists_v2)"
+        ),
+        "{stderr}"
+    );
+    let out = extract_file(&[
+        "--artists",
+        "fixtures/artists.json",
+        "--page-url",
+        "https://www.yoactiv.com/event/rajesh-workshop_-21st-june/1071/0",
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    assert_eq!(text(&out.stderr), "", "no notes when both are given");
+    let help = nachna(&["extract", "--help"]);
+    let help = text(&help.stdout);
+    assert!(help.contains("extract` never reads the database"), "{help}");
+    assert!(!help.contains("instead of reading artists_v2"), "{help}");
+}
+
+#[test]
+fn extract_into_a_closed_pipe_exits_quietly() {
+    let mut child = extract_file(&["--artists", "fixtures/artists.json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `| head -0`: the reader goes away before anything is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
+
+#[test]
+fn logs_to_a_file_carry_no_colour_codes() {
+    // stderr is a pipe here, as with a log file: the warning must be plain text.
+    let out = Command::new(env!("CARGO_BIN_EXE_nachna-ingest"))
+        .args([
+            "ingest",
+            "--all",
+            "--sources",
+            "sources",
+            "--mongodb-uri",
+            "mongodb://127.0.0.1:9/",
+        ])
+        .args(["--log-format", "text"])
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.is_empty());
+    assert!(!stderr.contains('\u{1b}'), "ANSI escape in {stderr:?}");
 }

@@ -5,6 +5,7 @@ mod cli;
 mod daemon;
 mod extract_golden;
 mod fetch;
+mod localdb;
 mod notify;
 mod pipeline;
 mod store;
