@@ -76,8 +76,8 @@ async fn run(uri: &str, followers: u32, full: bool) {
 
     // Seed: followers of `vipul` with one iOS device each, plus unrelated reactions.
     let seed_started = Instant::now();
-    let reactions = store.app.collection::<Document>("reactions");
-    let devices = store.app.collection::<Document>("device_tokens");
+    let reactions = store.raw_app().collection::<Document>("reactions");
+    let devices = store.raw_app().collection::<Document>("device_tokens");
     let chunk = 10_000u32;
     let mut from = 0;
     while from < followers {

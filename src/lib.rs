@@ -21,6 +21,7 @@
 //! and the daemon trigger all call it. Extraction and reconciliation are pure functions;
 //! only `fetch` and `store` do I/O.
 
+pub mod app;
 pub mod artist;
 pub mod cli;
 pub mod clock;
@@ -32,8 +33,10 @@ pub mod localdb;
 pub mod metrics;
 pub mod notify;
 pub mod pipeline;
+pub mod process;
 pub mod reconcile;
 pub mod report;
+pub mod runs;
 pub mod settings;
 pub mod source;
 pub mod store;

@@ -19,7 +19,7 @@ pub async fn run(global: &GlobalArgs, args: ExtractArgs) -> anyhow::Result<ExitC
     };
     let (html, page_url) = read_input(&settings, &source, &args).await?;
     let artists = match &args.artists {
-        Some(path) => ArtistDirectory::new(super::read_artists_file(path)?),
+        Some(path) => ArtistDirectory::new(crate::app::read_artists_file(path)?),
         None => ArtistDirectory::default(),
     };
     let today = args.today.unwrap_or_else(|| {
@@ -110,7 +110,7 @@ async fn read_input(
 ) -> anyhow::Result<(String, Url)> {
     if args.input.starts_with("http://") || args.input.starts_with("https://") {
         let url = Url::parse(&args.input).with_context(|| format!("invalid URL {}", args.input))?;
-        let fetcher = super::build_fetcher(settings, None)?;
+        let fetcher = crate::app::build_fetcher(settings, None)?;
         let mut hosts = source.crawl.allowed_hosts.clone();
         hosts.extend(url.host_str().map(str::to_string));
         let request = crate::fetch::PageRequest {

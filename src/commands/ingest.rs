@@ -1,14 +1,16 @@
 //! `nachna-ingest ingest`: the manual re-ingest. Runs the whole pipeline for the chosen
 //! studios now and prints a per-studio summary.
 
+use crate::app::{self, App};
+use crate::artist::{Artist, ArtistDirectory};
 use crate::cli::{GlobalArgs, IngestArgs};
 use crate::clock::{Clock, FixedClock, SystemClock};
-use crate::daemon::lease::{LeaseHolder, LeaseTiming, Leases, OwnerId};
-use crate::daemon::runner;
 use crate::pipeline::{self, Progress, RunContext, RunOptions};
+use crate::process::OwnerId;
 use crate::report::{Outcome, RunReport};
-use crate::source::Source;
-use anyhow::bail;
+use crate::runs::lease::{LeaseHolder, LeaseTiming, Leases};
+use crate::runs::{self, ManualLeases};
+use crate::store::Store;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -18,15 +20,12 @@ use tokio_util::sync::CancellationToken;
 
 pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCode> {
     let settings = super::load_settings(global)?;
-    let all_sources = super::load_sources(&settings.sources_dir)?;
-    let sources = select(&all_sources, &args.select.studios, args.select.all)?;
-    let db = super::open_database(&settings).await?;
-    if let Some(path) = &args.seed_artists {
-        let artists = super::read_artists_file(path)?;
-        db.store.seed_artists(&artists).await?;
-    }
-    let artists = db.store.load_artists().await?;
-    let fetcher = super::build_fetcher(&settings, args.replay.as_deref())?;
+    let all_sources = app::load_sources(&settings.sources_dir)?;
+    let sources = app::select_studios(&all_sources, &args.select.studios, args.select.all)?;
+    let app = App::build(settings).await?;
+    let settings = app.settings();
+    let artists = artists_for_run(app.store(), &args).await?;
+    let fetcher = app.fetcher(args.replay.as_deref())?;
     let clock: Arc<dyn Clock> = match args.today {
         // Noon in India: the date is the same in every zone a studio is likely in.
         Some(day) => Arc::new(FixedClock(
@@ -35,7 +34,7 @@ pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCo
         None => Arc::new(SystemClock),
     };
     let ctx = RunContext {
-        store: db.store.clone(),
+        store: app.store().clone(),
         fetcher,
         clock,
         config: settings.ingest.clone(),
@@ -57,7 +56,7 @@ pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCo
     // A dry run writes nothing and takes no lease. Ctrl-C stops the current run cleanly
     // (recorded as interrupted, lease released); a second Ctrl-C exits at once.
     let leases = Leases::new(
-        db.store.clone(),
+        app.store().clone(),
         OwnerId::new(),
         LeaseTiming::from_settings(&settings.daemon),
     );
@@ -78,20 +77,20 @@ pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCo
                     busy_wait.as_secs()
                 )
             };
-            let manual = runner::ManualLeases {
+            let manual = ManualLeases {
                 leases: &leases,
                 busy_wait,
                 stop: &stop,
             };
-            runner::run_manual(&ctx, &manual, source, &options, progress.as_ref(), on_busy).await
+            runs::run_manual(&ctx, &manual, source, &options, progress.as_ref(), on_busy).await
         };
         reports.push(report);
     }
     drop(progress);
     print_reports(&reports, args.json)?;
     let notified = super::notify::after_ingest(
-        &settings,
-        &db.store,
+        settings,
+        app.store(),
         ctx.clock.clone(),
         &all_sources,
         &reports,
@@ -122,28 +121,37 @@ fn interrupt_token() -> CancellationToken {
     token
 }
 
-fn select<'a>(
-    all: &'a [Source],
-    wanted: &[String],
-    every: bool,
-) -> anyhow::Result<Vec<&'a Source>> {
-    if every {
-        return Ok(all.iter().collect());
+/// The artists a run matches against. `--seed-artists FILE` upserts the file's
+/// artists into `artists_v2` first; on a dry run nothing is written: the file's
+/// artists are matched alongside the stored ones and the seeding is only reported.
+async fn artists_for_run(store: &Store, args: &IngestArgs) -> anyhow::Result<ArtistDirectory> {
+    let Some(path) = &args.seed_artists else {
+        return Ok(store.load_artists().await?);
+    };
+    let seed = app::read_artists_file(path)?;
+    if !args.dry_run {
+        store.seed_artists(&seed).await?;
+        return Ok(store.load_artists().await?);
     }
-    let mut out = Vec::new();
-    for id in wanted {
-        match all.iter().find(|s| &s.studio.id == id) {
-            Some(s) => out.push(s),
-            None => bail!(
-                "no source file for studio `{id}`; known studios: {}",
-                all.iter()
-                    .map(|s| s.studio.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
+    eprintln!(
+        "dry run: would seed {} artist(s) from {} into artists_v2 (not written)",
+        seed.len(),
+        path.display()
+    );
+    Ok(merge_artists(store.load_artists().await?, seed))
+}
+
+/// Stored artists with `seed` upserted by `artist_id`, sorted by id as loaded.
+fn merge_artists(stored: ArtistDirectory, seed: Vec<Artist>) -> ArtistDirectory {
+    let mut by_id: std::collections::BTreeMap<String, Artist> = stored
+        .artists
+        .into_iter()
+        .map(|a| (a.artist_id.clone(), a))
+        .collect();
+    for a in seed {
+        by_id.insert(a.artist_id.clone(), a);
     }
-    Ok(out)
+    ArtistDirectory::new(by_id.into_values().collect())
 }
 
 fn print_reports(reports: &[RunReport], json: bool) -> anyhow::Result<()> {

@@ -1,5 +1,6 @@
-//! One module per subcommand, plus the set-up they share (settings, database, fetcher,
-//! logging). `main` only dispatches here.
+//! One module per subcommand, plus what they share before the application is built
+//! (settings from flags, logging). `main` only dispatches here; each command builds
+//! what it needs through `app`.
 //!
 //! Exit codes: 0 all good; 1 the work ran but something in it failed (a studio run,
 //! an invalid source file); 2 the command could not run (bad settings, no database);
@@ -14,16 +15,8 @@ pub mod status;
 pub mod trigger;
 
 use crate::cli::{GlobalArgs, LogFormat};
-use crate::fetch::{FetchSettings, Fetcher};
-use crate::localdb::{LocalDb, LocalDbOptions};
-use crate::settings::{redact_uri, Settings};
-use crate::source::{self, Source};
-use crate::store::Store;
-use anyhow::{bail, Context};
+use crate::settings::Settings;
 use secrecy::SecretString;
-use std::path::Path;
-use std::time::Duration;
-use tracing::info;
 use tracing_subscriber::EnvFilter;
 
 /// Logs go to stderr (stdout is for command output such as `--json`).
@@ -66,77 +59,4 @@ pub fn load_settings(global: &GlobalArgs) -> anyhow::Result<Settings> {
         settings.sources_dir = dir.clone();
     }
     Ok(settings)
-}
-
-pub fn load_sources(dir: &Path) -> anyhow::Result<Vec<Source>> {
-    source::load_dir(dir).map_err(|errs| anyhow::anyhow!("{errs}"))
-}
-
-/// A connected store, and the local server behind it when we started one.
-pub struct Database {
-    pub store: Store,
-    /// Kept alive for as long as the store is used; stops the server when dropped.
-    pub local: Option<LocalDb>,
-}
-
-/// Connects to the configured MongoDB, or starts a local SecantusDB when none is set.
-pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
-    let timeout = settings.mongo_connect_timeout();
-    let (uri, local) = match settings.mongodb_uri() {
-        Some(uri) => (uri.to_string(), None),
-        None => {
-            let dir = settings.mongodb.local_data_dir.clone();
-            let db =
-                tokio::task::spawn_blocking(move || LocalDb::start(&LocalDbOptions::durable(dir)))
-                    .await
-                    .context("starting the local database")??;
-            info!(
-                uri = %db.uri(),
-                data_dir = %db.data_dir().display(),
-                "no MongoDB URI configured: started a local SecantusDB server (set NACHNA_MONGODB_URI to use yours)"
-            );
-            (db.uri(), Some(db))
-        }
-    };
-    let store = Store::open(
-        &uri,
-        &settings.mongodb.discovery_db,
-        &settings.mongodb.app_db,
-        timeout,
-    )
-    .await
-    .with_context(|| format!("opening MongoDB at {}", redact_uri(&uri)))?;
-    Ok(Database { store, local })
-}
-
-pub fn build_fetcher(settings: &Settings, replay: Option<&Path>) -> anyhow::Result<Fetcher> {
-    if let Some(dir) = replay {
-        if !dir.join("manifest.toml").is_file() {
-            bail!(
-                "--replay {}: no manifest.toml in that directory",
-                dir.display()
-            );
-        }
-        return Fetcher::replay(dir)
-            .with_context(|| format!("loading replay directory {}", dir.display()));
-    }
-    let f = &settings.fetch;
-    let fetch_settings = FetchSettings {
-        user_agent: FetchSettings::user_agent_with_contact(&f.contact_url),
-        connect_timeout: Duration::from_secs(f.connect_timeout_secs),
-        request_timeout: Duration::from_secs(f.request_timeout_secs),
-        max_redirects: f.max_redirects,
-        max_body_bytes: f.max_body_bytes,
-        max_attempts: f.max_attempts,
-        ..FetchSettings::default()
-    };
-    Fetcher::new(fetch_settings).context("building the HTTP client")
-}
-
-/// Reads a JSON array of artists (as in `fixtures/artists.json`).
-pub fn read_artists_file(path: &Path) -> anyhow::Result<Vec<crate::artist::Artist>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{}: expected a JSON array of artists", path.display()))
 }

@@ -1,6 +1,7 @@
 //! `nachna-ingest notify …` (status, dispatch, reminders, test), and the notifier step
 //! that `ingest` runs after storing: fan out new and changed workshops, then dispatch.
 
+use crate::app::{self, notifier, pusher_or_warn, App};
 use crate::cli::{
     GlobalArgs, IngestArgs, NotifyCommand, NotifyDispatchArgs, NotifyRemindersArgs,
     NotifyStatusArgs, NotifyTestArgs,
@@ -8,13 +9,12 @@ use crate::cli::{
 use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::notify::audience::devices_of;
 use crate::notify::fanout::{FanoutCounts, Mode};
-use crate::notify::outbox::{bson_time, Kind, OutboxDoc, Status};
+use crate::notify::outbox::{Kind, OutboxDoc, Status};
 use crate::notify::outcome::{classify, Verdict};
 use crate::notify::payload::request_for;
 use crate::notify::render::RenderContext;
-use crate::notify::sender::{build_pusher, Pusher, PusherChoice};
+use crate::notify::sender::{build_pusher, PusherChoice};
 use crate::notify::settings::AppNotificationSettings;
-use crate::notify::target::StudioZones;
 use crate::notify::Notifier;
 use crate::reconcile::Announcement;
 use crate::report::RunReport;
@@ -25,7 +25,7 @@ use anyhow::bail;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use std::process::ExitCode;
 use std::sync::Arc;
-use tracing::{debug, warn};
+use tracing::debug;
 
 pub async fn run(global: &GlobalArgs, command: NotifyCommand) -> anyhow::Result<ExitCode> {
     let settings = super::load_settings(global)?;
@@ -39,41 +39,22 @@ pub async fn run(global: &GlobalArgs, command: NotifyCommand) -> anyhow::Result<
         }) => Arc::new(FixedClock(parse_now(text, settings.notify.default_tz())?)),
         _ => Arc::new(SystemClock),
     };
-    let db = super::open_database(&settings).await?;
-    let sources = match super::load_sources(&settings.sources_dir) {
+    let app = App::build(settings).await?;
+    let settings = app.settings();
+    let sources = match app::load_sources(&settings.sources_dir) {
         Ok(sources) => sources,
         Err(err) => {
             debug!(error = %err, "no source files: every studio uses notify.default_timezone");
             Vec::new()
         }
     };
-    let notifier = notifier(&settings, &db.store, clock, &sources);
+    let notifier = app.notifier(clock, &sources);
     match command {
-        NotifyCommand::Status(args) => status(&notifier, &settings, args).await,
+        NotifyCommand::Status(args) => status(&notifier, settings, args).await,
         NotifyCommand::Dispatch(args) => dispatch(&notifier, args).await,
         NotifyCommand::Reminders(args) => reminders(&notifier, args).await,
         NotifyCommand::Test(args) => test_push(&notifier, args).await,
     }
-}
-
-/// The notifier for these settings, with studio zones from the source files.
-pub fn notifier(
-    settings: &Settings,
-    store: &Store,
-    clock: Arc<dyn Clock>,
-    sources: &[Source],
-) -> Notifier {
-    let mut zones = StudioZones::new(settings.notify.default_tz());
-    for s in sources {
-        zones.by_studio.insert(s.studio.id.clone(), s.timezone);
-    }
-    Notifier::new(
-        store.clone(),
-        settings.notify.clone(),
-        settings.push.clone(),
-        clock,
-    )
-    .with_zones(zones)
 }
 
 /// RFC 3339, or `YYYY-MM-DD HH:MM` (also with `T`) in `zone`.
@@ -91,24 +72,6 @@ pub fn parse_now(text: &str, zone: chrono_tz::Tz) -> anyhow::Result<DateTime<Utc
     bail!(
         "--now {text}: expected RFC 3339 (2026-06-20T18:00:00+05:30) or YYYY-MM-DD HH:MM ({zone} time)"
     )
-}
-
-/// The configured sender, or `None` after printing the one warning that says why
-/// pushes are not sent and how to configure them.
-pub fn pusher_or_warn(
-    settings_push: &crate::notify::config::PushConfig,
-) -> Option<Box<dyn Pusher>> {
-    match build_pusher(settings_push) {
-        Ok(PusherChoice::Ready(p)) => Some(p),
-        Ok(PusherChoice::Disabled(why)) => {
-            warn!("{why}");
-            None
-        }
-        Err(err) => {
-            warn!("push notifications are not being sent: {err}; notifications stay pending");
-            None
-        }
-    }
 }
 
 async fn status(
@@ -232,11 +195,11 @@ async fn test_push(notifier: &Notifier, args: NotifyTestArgs) -> anyhow::Result<
         session_start: None,
         title,
         body,
-        push_expiration: bson_time(now + chrono::Duration::hours(1)),
+        push_expiration: now + chrono::Duration::hours(1),
         attempts: 0,
         devices: Vec::new(),
-        created_at: bson_time(now),
-        updated_at: bson_time(now),
+        created_at: now,
+        updated_at: now,
         next_attempt_at: None,
         owner: None,
         lease_until: None,

@@ -1,10 +1,15 @@
 //! `nachna-ingest run`: the daemon. Refuses to start, listing every problem, when a
 //! source file is invalid; otherwise runs until SIGTERM/SIGINT and exits 0.
 
+use crate::app::App;
 use crate::cli::{GlobalArgs, LogFormat, RunArgs};
-use crate::daemon::{Daemon, DaemonOptions};
-use anyhow::bail;
+use crate::clock::SystemClock;
+use crate::daemon::shutdown::Signals;
+use crate::daemon::systemd::ServiceManager;
+use crate::daemon::{Daemon, DaemonParts};
+use anyhow::{bail, Context};
 use std::process::ExitCode;
+use std::sync::Arc;
 use tracing::warn;
 
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -21,15 +26,22 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode>
     if sources.is_empty() {
         warn!(dir = %settings.sources_dir.display(), "no source files: nothing will be scheduled until some are added (SIGHUP reloads)");
     }
-    let daemon = Daemon::build(
-        settings,
+    // Installed before connecting, so a signal during start-up is not lost.
+    let signals = Signals::install().context("installing the SIGTERM/SIGINT handlers")?;
+    let service = Arc::new(ServiceManager::from_env());
+    service.status("starting: connecting to MongoDB");
+    let app = App::build(settings).await?;
+    let parts = DaemonParts {
+        settings: app.settings().clone(),
+        store: app.store().clone(),
+        fetcher: app.fetcher(args.replay.as_deref())?,
+        notifier: app.notifier(Arc::new(SystemClock), &sources),
+        pusher: app.pusher(),
         sources,
-        DaemonOptions {
-            replay: args.replay,
-        },
-    )
-    .await?;
+    };
+    let daemon = Daemon::build(parts, signals, service)?;
     daemon.run_until_stopped().await?;
+    drop(app);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,17 +2,16 @@
 //! scheduled run and who holds the lease; the outbox depth; pending triggers; the live
 //! daemons. Reads only.
 
+use crate::app::App;
 use crate::cli::{GlobalArgs, StatusArgs};
-use crate::daemon::lease::OwnerId;
-use crate::daemon::lease::{all_leases, LeaseHolder};
 use crate::daemon::presence::{self, DaemonInfo};
 use crate::daemon::scheduler::next_after;
-use crate::daemon::trigger::{Request, Requests};
-use crate::store::runs::RUNS;
+use crate::store::leases::LeaseHolder;
+use crate::store::requests::Request;
+use crate::store::runs::RunRecord;
 use crate::store::{Store, StoreError};
 use anyhow::bail;
 use chrono::{DateTime, Utc};
-use mongodb::bson::{doc, Document};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -20,7 +19,7 @@ use std::process::ExitCode;
 #[derive(Debug, Serialize)]
 struct StudioStatus {
     studio_id: String,
-    last_run: Option<LastRun>,
+    last_run: Option<RunRecord>,
     /// From a live daemon's scheduler when one schedules the studio, else computed
     /// from the source's cron.
     next_run: Option<DateTime<Utc>>,
@@ -29,17 +28,7 @@ struct StudioStatus {
 }
 
 #[derive(Debug, Serialize)]
-struct LastRun {
-    run_id: String,
-    outcome: String,
-    trigger: String,
-    started_at: Option<DateTime<Utc>>,
-    finished_at: Option<DateTime<Utc>>,
-    counts: serde_json::Value,
-}
-
-#[derive(Debug, Serialize)]
-struct Status {
+struct StatusReport {
     daemons: Vec<DaemonInfo>,
     studios: Vec<StudioStatus>,
     /// Outbox documents by status, over all kinds.
@@ -57,7 +46,7 @@ pub async fn outbox_depth(store: &Store) -> Result<Option<Vec<(String, u64)>>, S
         std::sync::Arc::new(crate::clock::SystemClock),
     );
     let status = notifier.outbox_status().await?;
-    Ok(Some(crate::daemon::outbox_totals(&status)))
+    Ok(Some(status.totals()))
 }
 
 pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCode> {
@@ -75,11 +64,11 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
             Vec::new()
         }
     };
-    let db = super::open_database(&settings).await?;
-    let store = &db.store;
+    let app = App::build(settings).await?;
+    let store = app.store();
     let now = Utc::now();
     let daemons = presence::live_daemons(store).await?;
-    let leases = all_leases(store).await?;
+    let leases = store.all_leases().await?;
     let mut ids: BTreeSet<String> = sources.iter().map(|s| s.studio.id.clone()).collect();
     ids.extend(leases.iter().map(|l| l.studio_id.clone()));
     let mut studios = Vec::new();
@@ -102,7 +91,7 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
             },
         };
         studios.push(StudioStatus {
-            last_run: last_run(store, &id).await?,
+            last_run: store.last_run(&id).await?,
             lease: leases
                 .iter()
                 .find(|l| l.studio_id == id && l.is_live(now))
@@ -112,11 +101,11 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
             next_run_source,
         });
     }
-    let status = Status {
+    let status = StatusReport {
         daemons,
         studios,
         outbox_depth: outbox_depth(store).await?,
-        open_triggers: Requests::new(store.clone(), OwnerId::new()).open().await?,
+        open_triggers: store.open_requests().await?,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
@@ -124,28 +113,6 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
         print_text(&status, now);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn last_run(store: &Store, studio: &str) -> Result<Option<LastRun>, StoreError> {
-    let doc = store
-        .discovery
-        .collection::<Document>(RUNS)
-        .find_one(doc! { "studio_id": studio })
-        .sort(doc! { "started_at": -1 })
-        .await
-        .map_err(StoreError::op("find", RUNS))?;
-    Ok(doc.map(|d| LastRun {
-        run_id: d.get_str("_id").unwrap_or_default().to_string(),
-        outcome: d.get_str("outcome").unwrap_or_default().to_string(),
-        trigger: d.get_str("trigger").unwrap_or_default().to_string(),
-        started_at: d.get_datetime("started_at").ok().map(|t| t.to_chrono()),
-        finished_at: d.get_datetime("finished_at").ok().map(|t| t.to_chrono()),
-        counts: d
-            .get_document("counts")
-            .ok()
-            .and_then(|c| serde_json::to_value(c).ok())
-            .unwrap_or(serde_json::Value::Null),
-    }))
 }
 
 fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -183,7 +150,7 @@ fn counts_line(c: &serde_json::Value) -> String {
     )
 }
 
-fn print_text(s: &Status, now: DateTime<Utc>) {
+fn print_text(s: &StatusReport, now: DateTime<Utc>) {
     println!("DAEMONS");
     if s.daemons.is_empty() {
         println!(

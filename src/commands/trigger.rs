@@ -7,12 +7,12 @@
 //! after `--timeout` seconds (the requests stay queued until a daemon takes them or they
 //! expire).
 
+use crate::app::{self, App};
 use crate::cli::{GlobalArgs, TriggerArgs};
-use crate::daemon::lease::OwnerId;
 use crate::daemon::presence;
 use crate::daemon::trigger::{Request, Requests};
+use crate::process::OwnerId;
 use anyhow::bail;
-use mongodb::bson::oid::ObjectId;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -25,28 +25,15 @@ pub async fn run(global: &GlobalArgs, args: TriggerArgs) -> anyhow::Result<ExitC
              NACHNA_MONGODB_URI to the database `nachna-ingest run` uses"
         );
     }
-    let sources = super::load_sources(&settings.sources_dir)?;
-    let studios: Vec<String> = if args.select.all {
-        sources.iter().map(|s| s.studio.id.clone()).collect()
-    } else {
-        for id in &args.select.studios {
-            if !sources.iter().any(|s| &s.studio.id == id) {
-                bail!(
-                    "no source file for studio `{id}` in {}; known studios: {}",
-                    settings.sources_dir.display(),
-                    sources
-                        .iter()
-                        .map(|s| s.studio.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-        }
-        args.select.studios.clone()
-    };
-    let db = super::open_database(&settings).await?;
-    let requests = Requests::new(db.store.clone(), OwnerId::new());
-    let mut waiting: BTreeMap<ObjectId, String> = BTreeMap::new();
+    let sources = app::load_sources(&settings.sources_dir)?;
+    let studios: Vec<String> =
+        app::select_studios(&sources, &args.select.studios, args.select.all)?
+            .into_iter()
+            .map(|s| s.studio.id.clone())
+            .collect();
+    let app = App::build(settings).await?;
+    let requests = Requests::new(app.store().clone(), OwnerId::new());
+    let mut waiting: BTreeMap<String, String> = BTreeMap::new();
     for studio in &studios {
         let id = requests.insert(studio, args.force).await?;
         eprintln!("{studio}: re-ingest requested (request {id})");
@@ -55,7 +42,7 @@ pub async fn run(global: &GlobalArgs, args: TriggerArgs) -> anyhow::Result<ExitC
     if !args.wait {
         return Ok(ExitCode::SUCCESS);
     }
-    if presence::live_daemons(&db.store).await?.is_empty() {
+    if presence::live_daemons(app.store()).await?.is_empty() {
         eprintln!(
             "warning: no daemon has reported in the last {} s; the request(s) wait for one \
              (is `nachna-ingest run` running against this database?)",
@@ -64,10 +51,10 @@ pub async fn run(global: &GlobalArgs, args: TriggerArgs) -> anyhow::Result<ExitC
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout);
     let mut finished: Vec<Request> = Vec::new();
-    let mut announced: BTreeMap<ObjectId, String> = BTreeMap::new();
+    let mut announced: BTreeMap<String, String> = BTreeMap::new();
     while !waiting.is_empty() {
         for (id, studio) in waiting.clone() {
-            let Some(req) = requests.get(id).await? else {
+            let Some(req) = requests.get(&id).await? else {
                 bail!("request {id} ({studio}) disappeared from ingest_requests");
             };
             if req.is_final() {

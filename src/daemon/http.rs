@@ -2,7 +2,7 @@
 //! ping, the scheduler's heartbeat is fresh, and we are not stopping) and `/metrics`
 //! (Prometheus text). Plain HTTP/1.1 on a configurable address, loopback by default.
 
-use super::metrics;
+use crate::metrics;
 use crate::store::Store;
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -10,7 +10,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use mongodb::bson::doc;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -106,11 +105,7 @@ async fn route(state: &HealthState, req: Request<hyper::body::Incoming>) -> Resp
             if let Some(p) = state.readiness.scheduler_problem() {
                 problems.push(p);
             }
-            let ping = tokio::time::timeout(
-                Duration::from_secs(2),
-                state.store.discovery.run_command(doc! { "ping": 1 }),
-            )
-            .await;
+            let ping = tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await;
             match ping {
                 Ok(Ok(_)) => {}
                 Ok(Err(err)) => problems.push(format!("MongoDB ping failed: {err}")),

@@ -11,21 +11,21 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | `runner.rs` | every run goes through it: overlap guard, jitter, lease, metrics |
-//! | `lease.rs` | per-studio leases in `ingest_leases` (also used by `ingest`) |
+//! | `runner.rs` | the daemon's runs: overlap guard, jitter, shutdown bookkeeping (each run is `runs::run_with_lease`) |
 //! | `scheduler.rs` | tokio-cron-scheduler jobs and the heartbeat job |
 //! | `trigger.rs` | `ingest_requests`: insert, claim, outcome; the watcher loop |
 //! | `reload.rs` | SIGHUP |
 //! | `shutdown.rs` | SIGTERM/SIGINT and what stopping means |
-//! | `systemd.rs` | `sd_notify` by hand |
+//! | `systemd.rs` | the service manager: `READY`, `WATCHDOG`, `STATUS`, `STOPPING` |
 //! | `http.rs` | health and metrics server |
-//! | `metrics.rs` | metric names and recording functions (`docs/metrics.md`) |
 //! | `presence.rs` | `ingest_daemons`: who is up, what it schedules |
 //! | `sources.rs` | the live, swappable set of sources |
+//!
+//! Layer: the daemon is built by `commands::run` from the application's parts
+//! (`app::App`); it uses `runs`, `notify`, `pipeline` and `store`, never `commands`
+//! or `app`.
 
 pub mod http;
-pub mod lease;
-pub use crate::metrics;
 pub mod presence;
 pub mod reload;
 pub mod runner;
@@ -36,14 +36,18 @@ pub mod systemd;
 pub mod trigger;
 
 use crate::clock::SystemClock;
-use crate::commands::{build_fetcher, open_database, Database};
+use crate::fetch::Fetcher;
+use crate::metrics;
+use crate::notify::sender::Pusher;
+use crate::notify::Notifier;
 use crate::pipeline::RunContext;
+use crate::process::OwnerId;
+use crate::runs::lease::{LeaseTiming, Leases};
 use crate::settings::Settings;
 use crate::source::Source;
 use crate::store::Store;
 use anyhow::Context;
 use futures::future::BoxFuture;
-use lease::{LeaseTiming, Leases, OwnerId};
 use presence::Presence;
 use runner::{Runner, RunnerParts};
 use scheduler::Scheduler;
@@ -51,10 +55,9 @@ use shutdown::Signals;
 use sources::SourceSet;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use systemd::Notifier;
+use systemd::ServiceManager;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -124,25 +127,19 @@ const DISPATCH_POLL: Duration = Duration::from_secs(5);
 ///   replicas), feeding the outbox and push metrics;
 /// * the reminder scan, every `notify.reminder_scan_interval_secs`.
 ///
-/// The sender is built once here, so the process reuses one APNs client (and its cached
-/// provider token) for its whole life. With no credentials, one warning says so and the
+/// The sender is built once (by the application), so the process reuses one APNs client
+/// (and its cached provider token) for its whole life. With no credentials, one warning says so and the
 /// outbox keeps its notifications pending.
-pub fn notification_tasks(settings: &Settings) -> Vec<BackgroundTask> {
-    let pusher: Option<Arc<dyn crate::notify::sender::Pusher>> =
-        crate::commands::notify::pusher_or_warn(&settings.push).map(Arc::from);
-    let sources = crate::source::load_dir(&settings.sources_dir).unwrap_or_default();
-    let notifier_for = move |ctx: &BackgroundContext| {
-        crate::commands::notify::notifier(
-            &ctx.settings,
-            &ctx.store,
-            Arc::new(crate::clock::SystemClock),
-            &sources,
-        )
-    };
-    let reminder_notifier = notifier_for.clone();
+pub fn notification_tasks(
+    notifier: &Notifier,
+    pusher: Option<Arc<dyn Pusher>>,
+    reminder_scan_interval: Duration,
+) -> Vec<BackgroundTask> {
+    let dispatcher = notifier.clone();
+    let reminders = notifier.clone();
     vec![
-        BackgroundTask::every("outbox_dispatcher", DISPATCH_POLL, move |ctx| {
-            let notifier = notifier_for(&ctx);
+        BackgroundTask::every("outbox_dispatcher", DISPATCH_POLL, move |_| {
+            let notifier = dispatcher.clone();
             let pusher = pusher.clone();
             async move {
                 if let Err(err) = notifier.fan_out_pending().await {
@@ -162,27 +159,23 @@ pub fn notification_tasks(settings: &Settings) -> Vec<BackgroundTask> {
                     }
                 }
                 if let Ok(status) = notifier.outbox_status().await {
-                    for (status, count) in outbox_totals(&status) {
+                    for (status, count) in status.totals() {
                         metrics::set_outbox_depth(&status, count);
                     }
                 }
             }
         }),
-        BackgroundTask::every(
-            "reminder_scan",
-            settings.notify.reminder_scan_interval(),
-            move |ctx| {
-                let notifier = reminder_notifier(&ctx);
-                async move {
-                    if let Err(err) = notifier
-                        .enqueue_due_reminders(crate::notify::fanout::Mode::Write)
-                        .await
-                    {
-                        warn!(error = %err, "reminder scan failed; retrying next round");
-                    }
+        BackgroundTask::every("reminder_scan", reminder_scan_interval, move |_| {
+            let notifier = reminders.clone();
+            async move {
+                if let Err(err) = notifier
+                    .enqueue_due_reminders(crate::notify::fanout::Mode::Write)
+                    .await
+                {
+                    warn!(error = %err, "reminder scan failed; retrying next round");
                 }
-            },
-        ),
+            }
+        }),
     ]
 }
 
@@ -203,36 +196,29 @@ fn record_dispatch(report: &crate::notify::dispatch::DispatchReport) {
     }
 }
 
-/// Outbox documents by status, over all kinds.
-pub fn outbox_totals(status: &crate::notify::status::OutboxStatus) -> Vec<(String, u64)> {
-    let mut totals: std::collections::BTreeMap<String, u64> = Default::default();
-    for by_status in status.counts.values() {
-        for (s, n) in by_status {
-            *totals.entry(s.clone()).or_default() += n;
-        }
-    }
-    totals.into_iter().collect()
-}
-
-/// How `run` was started beyond the settings.
-#[derive(Debug, Clone, Default)]
-pub struct DaemonOptions {
-    /// Serve pages from a replay directory instead of the network.
-    pub replay: Option<PathBuf>,
+/// What the daemon is built from (the application's parts; see `app::App`).
+pub struct DaemonParts {
+    pub settings: Settings,
+    pub store: Store,
+    pub fetcher: Fetcher,
+    /// Fan-out, reminders and dispatch, with the studios' zones.
+    pub notifier: Notifier,
+    /// The push sender; `None` keeps notifications pending (no credentials).
+    pub pusher: Option<Arc<dyn Pusher>>,
+    /// Validated sources.
+    pub sources: Vec<Source>,
 }
 
 /// A daemon connected to MongoDB with its sources loaded, ready to run.
 pub struct Daemon {
     settings: Settings,
-    /// Keeps a locally started database alive.
-    _db: Database,
     store: Store,
     owner: OwnerId,
     sources: SourceSet,
     runner: Runner,
     requests: Requests,
     presence: Presence,
-    notifier: Arc<Notifier>,
+    service: Arc<ServiceManager>,
     stopping: CancellationToken,
     health_address: Option<SocketAddr>,
     background: Vec<BackgroundTask>,
@@ -240,21 +226,23 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Installs the signal handlers, connects to MongoDB (ensuring indexes) and
-    /// prepares every part. Sources must already be validated.
-    pub async fn build(
-        settings: Settings,
-        sources: Vec<Source>,
-        options: DaemonOptions,
+    /// Prepares every part. `signals` are installed by the caller before it connects
+    /// to MongoDB, so a signal during start-up is not lost.
+    pub fn build(
+        parts: DaemonParts,
+        signals: Signals,
+        service: Arc<ServiceManager>,
     ) -> anyhow::Result<Daemon> {
-        let signals = Signals::install().context("installing the SIGTERM/SIGINT handlers")?;
+        let DaemonParts {
+            settings,
+            store,
+            fetcher,
+            notifier,
+            pusher,
+            sources,
+        } = parts;
         let health_address =
             http::parse_address(&settings.daemon.health_address).map_err(anyhow::Error::msg)?;
-        let notifier = Arc::new(Notifier::from_env());
-        notifier.status("starting: connecting to MongoDB");
-        let db = open_database(&settings).await?;
-        let store = db.store.clone();
-        let fetcher = build_fetcher(&settings, options.replay.as_deref())?;
         let ctx = RunContext {
             store: store.clone(),
             fetcher,
@@ -274,22 +262,21 @@ impl Daemon {
             ctx,
             leases,
             sources: sources.clone(),
-            requests: requests.clone(),
-            notifier: notifier.clone(),
+            service: service.clone(),
             jitter_max: Duration::from_millis(settings.daemon.jitter_max_ms),
             stopping: stopping.clone(),
         });
-        let background = notification_tasks(&settings);
+        let background =
+            notification_tasks(&notifier, pusher, settings.notify.reminder_scan_interval());
         Ok(Daemon {
             presence: Presence::new(store.clone(), owner.clone()),
             settings,
-            _db: db,
             store,
             owner,
             sources,
             runner,
             requests,
-            notifier,
+            service,
             stopping,
             health_address,
             background,
@@ -306,14 +293,13 @@ impl Daemon {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Daemon {
             settings,
-            _db,
             store,
             owner,
             sources,
             runner,
             requests,
             presence,
-            notifier,
+            service,
             stopping,
             health_address,
             background,
@@ -358,7 +344,7 @@ impl Daemon {
             scheduled.len()
         );
         info!(owner = %owner, "{ready}");
-        notifier.ready(&ready);
+        service.ready(&ready);
 
         let watcher = tokio::spawn(trigger::watch(
             runner.clone(),
@@ -382,7 +368,7 @@ impl Daemon {
             .collect();
         let liveness = tokio::spawn(liveness_loop(
             scheduler.clone(),
-            notifier.clone(),
+            service.clone(),
             presence.clone(),
             runner.clone(),
             stopping.clone(),
@@ -412,7 +398,7 @@ impl Daemon {
             "stopping: no new runs; waiting for the runs in progress"
         );
         stopping.cancel();
-        notifier.stopping(&format!(
+        service.stopping(&format!(
             "stopping ({signal_name}): waiting up to {}s for {active} run(s)",
             grace.as_secs()
         ));
@@ -480,12 +466,12 @@ impl http::Readiness for DaemonReadiness {
 /// keeps running) and refreshes this daemon's presence document.
 async fn liveness_loop(
     scheduler: Arc<Scheduler>,
-    notifier: Arc<Notifier>,
+    service: Arc<ServiceManager>,
     presence: Presence,
     runner: Runner,
     stopping: CancellationToken,
 ) {
-    let watchdog = notifier.watchdog_interval();
+    let watchdog = service.watchdog_interval();
     let step = watchdog
         .map(|w| w.min(Duration::from_secs(1)))
         .unwrap_or(Duration::from_secs(1));
@@ -507,7 +493,7 @@ async fn liveness_loop(
         stalled = !fresh;
         if let Some(every) = watchdog {
             if fresh && last_watchdog.is_none_or(|t| t.elapsed() >= every) {
-                notifier.watchdog();
+                service.watchdog();
                 last_watchdog = Some(Instant::now());
             }
         }

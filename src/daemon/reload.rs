@@ -3,9 +3,9 @@
 //! with the source it started with). When any file is invalid nothing changes: every
 //! problem is logged and the running set stays as it was.
 
-use super::metrics;
 use super::scheduler::Scheduler;
 use super::sources::{Diff, SourceSet};
+use crate::metrics;
 use crate::source::{self, SourceErrors};
 use std::path::Path;
 use tracing::{error, info};

@@ -9,11 +9,10 @@
 //! job is created, so in zones with daylight saving a job keeps the old offset until
 //! the next reload or restart. The default zone (Asia/Kolkata) has none.
 
-use super::metrics;
 use super::runner::Runner;
+use crate::metrics;
 use crate::source::Source;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -23,15 +22,7 @@ use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-/// A studio's cron job.
-#[derive(Debug, Clone, Serialize)]
-pub struct Scheduled {
-    pub studio_id: String,
-    pub cron: String,
-    pub timezone: String,
-    /// The scheduler's next tick (jitter not included).
-    pub next_run: Option<DateTime<Utc>>,
-}
+pub use crate::store::daemons::Scheduled;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {

@@ -12,19 +12,19 @@ use tracing::debug;
 
 /// Sends notifications to the service manager, when there is one.
 #[derive(Debug)]
-pub struct Notifier {
+pub struct ServiceManager {
     target: Option<(UnixDatagram, SocketAddr)>,
     watchdog: Option<Duration>,
 }
 
-impl Notifier {
+impl ServiceManager {
     /// From `NOTIFY_SOCKET`, `WATCHDOG_USEC` and `WATCHDOG_PID` of this process.
-    pub fn from_env() -> Notifier {
-        Notifier::from_vars(|name| std::env::var(name).ok())
+    pub fn from_env() -> ServiceManager {
+        ServiceManager::from_vars(|name| std::env::var(name).ok())
     }
 
     /// As [`from_env`](Self::from_env), reading variables through `var`.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Notifier {
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> ServiceManager {
         let target = var("NOTIFY_SOCKET")
             .filter(|s| !s.is_empty())
             .and_then(|path| match socket_addr(&path) {
@@ -41,12 +41,12 @@ impl Notifier {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|usec| *usec > 0 && for_us && target.is_some())
             .map(Duration::from_micros);
-        Notifier { target, watchdog }
+        ServiceManager { target, watchdog }
     }
 
     /// A notifier that sends nothing.
-    pub fn disabled() -> Notifier {
-        Notifier {
+    pub fn disabled() -> ServiceManager {
+        ServiceManager {
             target: None,
             watchdog: None,
         }
@@ -107,7 +107,8 @@ mod tests {
 
     #[test]
     fn without_notify_socket_nothing_is_attempted() {
-        let n = Notifier::from_vars(|name| (name == "WATCHDOG_USEC").then(|| "1000000".into()));
+        let n =
+            ServiceManager::from_vars(|name| (name == "WATCHDOG_USEC").then(|| "1000000".into()));
         assert!(!n.enabled());
         assert_eq!(n.watchdog_interval(), None);
         n.ready("x"); // must not panic or block
@@ -119,7 +120,7 @@ mod tests {
         let path = dir.path().join("notify.sock");
         let server = UnixDatagram::bind(&path).unwrap();
         let p = path.to_str().unwrap().to_string();
-        let n = Notifier::from_vars(|name| match name {
+        let n = ServiceManager::from_vars(|name| match name {
             "NOTIFY_SOCKET" => Some(p.clone()),
             "WATCHDOG_USEC" => Some("4000000".into()),
             _ => None,
@@ -136,7 +137,7 @@ mod tests {
 
     #[test]
     fn watchdog_for_another_pid_is_ignored() {
-        let n = Notifier::from_vars(|name| match name {
+        let n = ServiceManager::from_vars(|name| match name {
             "NOTIFY_SOCKET" => Some("@nachna-test-none".into()),
             "WATCHDOG_USEC" => Some("4000000".into()),
             "WATCHDOG_PID" => Some("1".into()),

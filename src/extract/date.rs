@@ -58,19 +58,19 @@ impl DateMention {
     }
 }
 
-const MONTH: &str = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?";
+const MONTH: &str = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?-u:\b)\.?";
 const DAY: &str = r"(?:3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)?";
 const YEAR: &str = r"(?:(?:19|20)\d{2}|['’]\d{2})";
 const WEEKDAY: &str = r"(?:(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day|nesday|rsday|urday|sday)?\.?,?\s*)";
-const RANGE_SEP: &str = r"\s*(?:-|–|—|~|\bto\b|\btill\b|\buntil\b|\bthru\b|\bthrough\b)\s*";
-const LIST_SEP: &str = r"\s*(?:,|&|\+|\band\b)\s*";
+const RANGE_SEP: &str = r"\s*(?:-|–|—|~|(?-u:\b)to(?-u:\b)|(?-u:\b)till(?-u:\b)|(?-u:\b)until(?-u:\b)|(?-u:\b)thru(?-u:\b)|(?-u:\b)through(?-u:\b))\s*";
+const LIST_SEP: &str = r"\s*(?:,|&|\+|(?-u:\b)and(?-u:\b))\s*";
 
 /// Day-first: `21st June 2025`, `21-22 June`, `1st to 3rd March`, `21 & 28 June`,
 /// `21 June - 2 July 2025`.
 static DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
-    let days = format!(r"(?P<days>{DAY}(?:(?:{RANGE_SEP}|{LIST_SEP}){WEEKDAY}?{DAY}\b)*)");
+    let days = format!(r"(?P<days>{DAY}(?:(?:{RANGE_SEP}|{LIST_SEP}){WEEKDAY}?{DAY}(?-u:\b))*)");
     let re = format!(
-        r"(?i)\b{WEEKDAY}?{days}(?:\s*|-)(?:of\s+)?(?P<mon>{MONTH})(?:(?:,?\s*|-)(?P<year>{YEAR})\b)?(?:{RANGE_SEP}{WEEKDAY}?(?P<day2>{DAY})\s*(?:of\s+)?(?P<mon2>{MONTH})(?:,?\s*(?P<year2>{YEAR})\b)?)?"
+        r"(?i)(?-u:\b){WEEKDAY}?{days}(?:\s*|-)(?:of\s+)?(?P<mon>{MONTH})(?:(?:,?\s*|-)(?P<year>{YEAR})(?-u:\b))?(?:{RANGE_SEP}{WEEKDAY}?(?P<day2>{DAY})\s*(?:of\s+)?(?P<mon2>{MONTH})(?:,?\s*(?P<year2>{YEAR})(?-u:\b))?)?"
     );
     Regex::new(&re).expect("static regex")
 });
@@ -78,9 +78,9 @@ static DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
 /// Month-first: `June 21`, `June 21st, 2025`, `June 21-22`, `June 21 & 28`,
 /// `June 28 - July 2`.
 static MONTH_FIRST: LazyLock<Regex> = LazyLock::new(|| {
-    let days = format!(r"(?P<days>{DAY}\b(?:(?:{RANGE_SEP}|{LIST_SEP}){DAY}\b)*)");
+    let days = format!(r"(?P<days>{DAY}(?-u:\b)(?:(?:{RANGE_SEP}|{LIST_SEP}){DAY}(?-u:\b))*)");
     let re = format!(
-        r"(?i)\b{WEEKDAY}?(?P<mon>{MONTH})\s*{days}(?:,?\s*(?P<year>{YEAR})\b)?(?:{RANGE_SEP}{WEEKDAY}?(?P<mon2>{MONTH})\s*(?P<day2>{DAY})\b(?:,?\s*(?P<year2>{YEAR})\b)?)?"
+        r"(?i)(?-u:\b){WEEKDAY}?(?P<mon>{MONTH})\s*{days}(?:,?\s*(?P<year>{YEAR})(?-u:\b))?(?:{RANGE_SEP}{WEEKDAY}?(?P<mon2>{MONTH})\s*(?P<day2>{DAY})(?-u:\b)(?:,?\s*(?P<year2>{YEAR})(?-u:\b))?)?"
     );
     Regex::new(&re).expect("static regex")
 });
@@ -88,7 +88,7 @@ static MONTH_FIRST: LazyLock<Regex> = LazyLock::new(|| {
 /// Day-first numerals: `21/06/2025`, `21-06-2025`, `21.06.2025`, `21/06/25`.
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)\b{WEEKDAY}?(?P<d>\d{{1,2}})(?P<sep>[/.-])(?P<m>\d{{1,2}})(?P<sep2>[/.-])(?P<y>(?:19|20)\d{{2}}|\d{{2}})\b"
+        r"(?i)(?-u:\b){WEEKDAY}?(?P<d>\d{{1,2}})(?P<sep>[/.-])(?P<m>\d{{1,2}})(?P<sep2>[/.-])(?P<y>(?:19|20)\d{{2}}|\d{{2}})(?-u:\b)"
     ))
     .expect("static regex")
 });
@@ -96,7 +96,7 @@ static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
 /// ISO dates and date-times: `2025-06-21`, `2025-06-21T18:00:00+05:30`, `2025/06/21`.
 static ISO: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?P<y>(?:19|20)\d{2})(?P<sep>[-/])(?P<m>\d{1,2})[-/](?P<d>\d{1,2})(?:(?:T|\s)(?P<h>\d{2}):(?P<mi>\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b",
+        r"(?i)(?-u:\b)(?P<y>(?:19|20)\d{2})(?P<sep>[-/])(?P<m>\d{1,2})[-/](?P<d>\d{1,2})(?:(?:T|\s)(?P<h>\d{2}):(?P<mi>\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?-u:\b)",
     )
     .expect("static regex")
 });
@@ -114,8 +114,10 @@ static RANGE_WORD: LazyLock<Regex> = LazyLock::new(|| {
 
 /// What follows a date that shows its trailing number was a clock time: `June 6-8 PM`.
 static TIME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:[ap]\.?\s?m\b|[ap]\.m\.|:\d{2}|\.\d{2}\s*[ap]\.?m|hrs\b|o'?clock)")
-        .expect("static regex")
+    Regex::new(
+        r"(?i)^\s*(?:[ap]\.?\s?m(?-u:\b)|[ap]\.m\.|:\d{2}|\.\d{2}\s*[ap]\.?m|hrs(?-u:\b)|o'?clock)",
+    )
+    .expect("static regex")
 });
 
 /// Month number from a month name or abbreviation.
@@ -201,6 +203,10 @@ fn items_from_days(days: &[(u32, bool)], month: u32, year: Option<i32>) -> Optio
 /// Every date expression in `text`, in text order, without overlaps.
 pub fn find_dates(text: &str) -> Vec<DateMention> {
     let mut found: Vec<DateMention> = Vec::new();
+    // Every form needs an ASCII digit (a day, or a numeric date): most lines have none.
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return found;
+    }
     let mut taken: Vec<Range<usize>> = Vec::new();
     let overlaps = |taken: &[Range<usize>], r: &Range<usize>| {
         taken.iter().any(|t| t.start < r.end && r.start < t.end)

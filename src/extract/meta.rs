@@ -60,6 +60,8 @@ fn in_furniture(el: &ElementRef<'_>) -> bool {
 
 fn itemprop_values(doc: &Html, prop: &str) -> Vec<String> {
     doc.select(&ITEMPROP)
+        // Each candidate walks its ancestors and text: stop when the page is over budget.
+        .take_while(|_| !super::budget::tick())
         .filter(|e| {
             e.value()
                 .attr("itemprop")

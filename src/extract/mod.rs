@@ -31,7 +31,10 @@ use time::TimeMention;
 use url::Url;
 
 pub mod artist;
+pub mod bounded;
+pub mod budget;
 pub mod date;
+pub mod dom;
 pub mod event_type;
 pub mod fields;
 pub mod html;
@@ -42,6 +45,10 @@ pub mod price;
 pub mod rules;
 pub mod text;
 pub mod time;
+
+pub use bounded::{
+    extract_page_bounded, extract_page_off_runtime, ExtractFailure, OwnedPage, DEFAULT_BUDGET,
+};
 
 /// Everything extraction may look at.
 pub struct ExtractInput<'a> {
@@ -151,7 +158,7 @@ fn title_tag(doc: &Html) -> Option<String> {
 
 /// Runs every layer on one page.
 pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
-    let doc = Html::parse_document(input.html);
+    let doc = dom::parse_document(input.html);
     let tz = input.source.timezone;
     let scope = content_scope(&doc, input.source);
     let joined = scope.text.joined();

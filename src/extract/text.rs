@@ -16,6 +16,7 @@
 //! * **Per-song parts:** with two or more songs on separate lines, the lines from one
 //!   song's line to the next are that song's part.
 
+use super::budget;
 use super::date::{self, DateMention};
 use super::fields::{non_blank, non_empty, DatedSlot, LayerFields, SongPart};
 use super::html::PageText;
@@ -29,16 +30,16 @@ use std::sync::LazyLock;
 static DATE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-        \b(?:register|registration|registrations|enrol|enroll|enrolment|enrollment|booking|bookings|book|sign\s*up|entries|entry|apply|applications?|submissions?|submit)\b
-            [^.!?]{0,30}?\b(?:by|before|till|until|closes?|closing|ends?|deadline|opens?\s+(?:on|from)|due|on\s+or\s+before)\b
-        | \blast\s+(?:date|day)\b | \bdeadlines?\b | \bdue\s+(?:date|by|on)\b | \bcut[\s-]?off\b
-        | \bcloses?\s+(?:on|by)\b | \bend\s+date\b
-        | \bearly[\s-]*bird\b
-        | \b(?:valid|available|applicable)\s+(?:till|until|up\s*to|through|thru)\b
-        | \boffer\s+(?:ends|valid|expires)\b | \bexpir(?:es|y|ing)\b
-        | \bposted\b | \bpublished\b | \bupdated\b | \bcopyright\b | ©
-        | \bprior\s+to\b | \brefunds?\b | \bwithdrawals?\b | \bcancell?ations?\b
-        | \bon\s+view\b | \bexhibitions?\b
+        (?-u:\b)(?:register|registration|registrations|enrol|enroll|enrolment|enrollment|booking|bookings|book|sign\s*up|entries|entry|apply|applications?|submissions?|submit)(?-u:\b)
+            [^.!?]{0,30}?(?-u:\b)(?:by|before|till|until|closes?|closing|ends?|deadline|opens?\s+(?:on|from)|due|on\s+or\s+before)(?-u:\b)
+        | (?-u:\b)last\s+(?:date|day)(?-u:\b) | (?-u:\b)deadlines?(?-u:\b) | (?-u:\b)due\s+(?:date|by|on)(?-u:\b) | (?-u:\b)cut[\s-]?off(?-u:\b)
+        | (?-u:\b)closes?\s+(?:on|by)(?-u:\b) | (?-u:\b)end\s+date(?-u:\b)
+        | (?-u:\b)early[\s-]*bird(?-u:\b)
+        | (?-u:\b)(?:valid|available|applicable)\s+(?:till|until|up\s*to|through|thru)(?-u:\b)
+        | (?-u:\b)offer\s+(?:ends|valid|expires)(?-u:\b) | (?-u:\b)expir(?:es|y|ing)(?-u:\b)
+        | (?-u:\b)posted(?-u:\b) | (?-u:\b)published(?-u:\b) | (?-u:\b)updated(?-u:\b) | (?-u:\b)copyright(?-u:\b) | ©
+        | (?-u:\b)prior\s+to(?-u:\b) | (?-u:\b)refunds?(?-u:\b) | (?-u:\b)withdrawals?(?-u:\b) | (?-u:\b)cancell?ations?(?-u:\b)
+        | (?-u:\b)on\s+view(?-u:\b) | (?-u:\b)exhibitions?(?-u:\b)
         ",
     )
     .expect("static regex")
@@ -47,7 +48,7 @@ static DATE_CUE: LazyLock<Regex> = LazyLock::new(|| {
 /// Cues that make a time something other than the session's start.
 static TIME_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:deadlines?|closes?|closing|last\s+entry|report(?:ing)?|registrations?|register|check[\s-]?in|doors|gates)\b",
+        r"(?i)(?-u:\b)(?:deadlines?|closes?|closing|last\s+entry|report(?:ing)?|registrations?|register|check[\s-]?in|doors|gates)(?-u:\b)",
     )
     .expect("static regex")
 });
@@ -65,7 +66,7 @@ static ARTIST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static SONG_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\W*(?P<label>songs?|tracks?)\s*(?:#?\d{1,2})?\s*(?:name\s*)?(?:[:\-–—]|\bis\b)\s*(?P<song>.+)$")
+    Regex::new(r"(?i)^\W*(?P<label>songs?|tracks?)\s*(?:#?\d{1,2})?\s*(?:name\s*)?(?:[:\-–—]|(?-u:\b)is(?-u:\b))\s*(?P<song>.+)$")
         .expect("static regex")
 });
 
@@ -92,6 +93,7 @@ fn line_texts(text: &PageText) -> Vec<&str> {
 /// sentence, or a cue on the previous line when the date stands alone on its line.
 fn date_is_excluded(
     lines: &[&str],
+    pipes: &[usize],
     found: &[Vec<DateMention>],
     i: usize,
     m: &DateMention,
@@ -111,7 +113,7 @@ fn date_is_excluded(
     if DATE_CUE.is_match(window) {
         return true;
     }
-    if header_cell_is_cue(lines, found, i, m.span.start) {
+    if header_cell_is_cue(lines, pipes, found, i, m.span.start) {
         return true;
     }
     // A date alone on its line (no label of its own before it) under a label line
@@ -131,10 +133,17 @@ fn date_is_excluded(
 }
 
 /// For a table row (cells joined by ` | `): true when the header cell above the date's
-/// cell names a deadline (`Registration End Date`).
-fn header_cell_is_cue(lines: &[&str], found: &[Vec<DateMention>], i: usize, pos: usize) -> bool {
+/// cell names a deadline (`Registration End Date`). `pipes` holds each line's count of
+/// `|`, counted once per page rather than once per date on a wide row.
+fn header_cell_is_cue(
+    lines: &[&str],
+    pipes: &[usize],
+    found: &[Vec<DateMention>],
+    i: usize,
+    pos: usize,
+) -> bool {
     let line = lines[i];
-    let cells = line.matches('|').count();
+    let cells = pipes[i];
     if cells == 0 {
         return false;
     }
@@ -142,7 +151,7 @@ fn header_cell_is_cue(lines: &[&str], found: &[Vec<DateMention>], i: usize, pos:
     let header = (0..i)
         .rev()
         .take(40)
-        .find(|&k| lines[k].matches('|').count() == cells && found[k].is_empty())
+        .find(|&k| pipes[k] == cells && found[k].is_empty())
         .map(|k| lines[k]);
     header
         .and_then(|h| h.split('|').nth(idx))
@@ -179,12 +188,23 @@ struct LineInfo {
 /// Finds the sessions stated in `lines`.
 pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
     // Date mentions per line, deadlines dropped.
-    let found: Vec<Vec<DateMention>> = lines.iter().map(|l| date::find_dates(l)).collect();
+    // Over budget, the remaining lines count as dateless: the page is discarded anyway.
+    let found: Vec<Vec<DateMention>> = lines
+        .iter()
+        .map(|l| {
+            if budget::expired() {
+                Vec::new()
+            } else {
+                date::find_dates(l)
+            }
+        })
+        .collect();
+    let pipes: Vec<usize> = lines.iter().map(|l| l.matches('|').count()).collect();
     let mut kept: Vec<(usize, DateMention)> = Vec::new();
     for (i, mentions) in found.iter().enumerate() {
         let mut prev_end = 0;
         for m in mentions {
-            if !date_is_excluded(lines, &found, i, m, prev_end) {
+            if !date_is_excluded(lines, &pipes, &found, i, m, prev_end) {
                 kept.push((i, m.clone()));
             }
             prev_end = m.span.end;
@@ -211,6 +231,9 @@ pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
         info[*i].dates.push((dates, iso, m.span.start));
     }
     for (i, line) in lines.iter().enumerate() {
+        if budget::expired() {
+            break;
+        }
         // Mask every date expression (kept or not) so its numbers are not read as times.
         let mut masked = line.to_string();
         for m in &found[i] {

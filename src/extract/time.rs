@@ -26,20 +26,20 @@ pub struct TimeFound {
     pub time: TimeMention,
 }
 
-const CLOCK: &str = r"(?P<h{n}>\d{1,2})(?:(?P<sep{n}>[:.])(?P<m{n}>[0-5]\d)(?::[0-5]\d)?)?\s*(?:(?P<mer{n}>[ap]\.?\s?m\.?)|(?P<noon{n}>noon|midnight)|(?P<hrs{n}>hrs|hours|h\b))?";
+const CLOCK: &str = r"(?P<h{n}>\d{1,2})(?:(?P<sep{n}>[:.])(?P<m{n}>[0-5]\d)(?::[0-5]\d)?)?\s*(?:(?P<mer{n}>[ap]\.?\s?m\.?)|(?P<noon{n}>noon|midnight)|(?P<hrs{n}>hrs|hours|h(?-u:\b)))?";
 
 static RANGE: LazyLock<Regex> = LazyLock::new(|| {
     let a = CLOCK.replace("{n}", "1");
     let b = CLOCK.replace("{n}", "2");
     Regex::new(&format!(
-        r"(?i)\b{a}\s*(?:-|–|—|~|\bto\b|\btill\b|\buntil\b)\s*{b}"
+        r"(?i)(?-u:\b){a}\s*(?:-|–|—|~|(?-u:\b)to(?-u:\b)|(?-u:\b)till(?-u:\b)|(?-u:\b)until(?-u:\b))\s*{b}"
     ))
     .expect("static regex")
 });
 
 static SINGLE: LazyLock<Regex> = LazyLock::new(|| {
     let a = CLOCK.replace("{n}", "1");
-    Regex::new(&format!(r"(?i)\b{a}")).expect("static regex")
+    Regex::new(&format!(r"(?i)(?-u:\b){a}")).expect("static regex")
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,10 +154,30 @@ fn range_at(c: &regex::Captures<'_>) -> Option<TimeMention> {
 /// Every time or time range in `text`, in text order.
 pub fn find_times(text: &str) -> Vec<TimeFound> {
     let mut out: Vec<TimeFound> = Vec::new();
+    // Every time has an ASCII digit (other scripts' digits never parse as hours).
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return out;
+    }
     let mut pos = 0;
+    // The leftmost match at or after `pos` stays the leftmost match at or after any
+    // later `pos` up to its start, and no match stays no match: searching again only
+    // when `pos` has passed the cached match keeps a line of many numbers (`1,1,1,…`)
+    // linear instead of one search to the line's end per number.
+    let mut range = RANGE.captures_at(text, 0);
+    let mut single = SINGLE.captures_at(text, 0);
     while pos < text.len() {
-        let range = RANGE.captures_at(text, pos);
-        let single = SINGLE.captures_at(text, pos);
+        if range
+            .as_ref()
+            .is_some_and(|c| c.get(0).expect("match").start() < pos)
+        {
+            range = RANGE.captures_at(text, pos);
+        }
+        if single
+            .as_ref()
+            .is_some_and(|c| c.get(0).expect("match").start() < pos)
+        {
+            single = SINGLE.captures_at(text, pos);
+        }
         let mut chosen: Option<TimeFound> = None;
         let mut next_pos = text.len();
         if let Some(c) = &range {

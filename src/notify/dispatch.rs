@@ -21,16 +21,15 @@
 //! Android (and unknown) platforms have no sender yet: their device result is
 //! `no_sender` ("no sender for platform android"), never silently dropped.
 
-use super::outbox::{bson_time, decode, DeviceResult, DeviceStatus, OutboxDoc, Status, OUTBOX};
+use super::outbox::{DeviceResult, DeviceStatus, OutboxDoc, Status};
 use super::outcome::{classify, provider_hint, ProviderFault, Verdict};
 use super::payload::request_for;
 use super::sender::Pusher;
 use super::{Notifier, NotifyError};
+use crate::process::OwnerId;
+use crate::store::outbox::{Claimable, OutboxEnd};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
-use mongodb::bson::{self, doc, Document};
-use mongodb::options::ReturnDocument;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -98,28 +97,6 @@ enum End {
 /// Ids listed per query when looking for work.
 const CANDIDATE_BATCH: i64 = 1000;
 
-/// Which claimable condition a candidate was listed under.
-#[derive(Debug, Clone, Copy)]
-enum Claimable {
-    /// `pending` and due.
-    Due,
-    /// `sending`, but its dispatcher's lease expired.
-    LeaseExpired,
-}
-
-impl Claimable {
-    fn filter(self, now: DateTime<Utc>) -> Document {
-        match self {
-            Claimable::Due => {
-                doc! { "status": "pending", "next_attempt_at": { "$lte": bson_time(now) } }
-            }
-            Claimable::LeaseExpired => {
-                doc! { "status": "sending", "lease_until": { "$lte": bson_time(now) } }
-            }
-        }
-    }
-}
-
 #[derive(Default)]
 struct Candidates {
     ids: VecDeque<(String, Claimable)>,
@@ -136,17 +113,9 @@ pub struct Dispatcher<'a> {
     candidates: tokio::sync::Mutex<Candidates>,
 }
 
-/// A dispatcher identity: host, process, random suffix.
+/// A dispatcher identity: this process's [`OwnerId`].
 pub fn owner_id() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".into());
-    format!(
-        "{host}:{}:{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    )
+    OwnerId::new().to_string()
 }
 
 impl<'a> Dispatcher<'a> {
@@ -209,29 +178,12 @@ impl<'a> Dispatcher<'a> {
                 return Ok(None);
             };
             let now = self.now();
-            // `_id` first: SecantusDB plans on the first indexed field it meets.
-            let mut filter = doc! { "_id": id };
-            filter.extend(which.filter(now));
             let found = self
                 .store()
-                .outbox()
-                .find_one_and_update(
-                    filter,
-                    doc! {
-                        "$set": {
-                            "status": "sending",
-                            "owner": &self.owner,
-                            "lease_until": bson_time(self.lease_until(now)),
-                            "updated_at": bson_time(now),
-                        },
-                        "$inc": { "claims": 1 },
-                    },
-                )
-                .return_document(ReturnDocument::After)
-                .await
-                .map_err(StoreError::op("find_one_and_update", OUTBOX))?;
-            if let Some(found) = found {
-                return decode(found).map(Some);
+                .claim_outbox(&id, which, &self.owner, self.lease_until(now), now)
+                .await?;
+            if found.is_some() {
+                return Ok(found);
             }
             // Taken by another dispatcher since it was listed: try the next one.
         }
@@ -242,22 +194,11 @@ impl<'a> Dispatcher<'a> {
         if queue.ids.is_empty() && !queue.exhausted {
             let now = self.now();
             for which in [Claimable::Due, Claimable::LeaseExpired] {
-                let ids: Vec<Document> = self
+                let ids = self
                     .store()
-                    .outbox()
-                    .find(which.filter(now))
-                    .projection(doc! { "_id": 1 })
-                    .limit(CANDIDATE_BATCH)
-                    .await
-                    .map_err(StoreError::op("find", OUTBOX))?
-                    .try_collect()
-                    .await
-                    .map_err(StoreError::op("find", OUTBOX))?;
-                queue.ids.extend(
-                    ids.iter()
-                        .filter_map(|d| d.get_str("_id").ok())
-                        .map(|id| (id.to_string(), which)),
-                );
+                    .outbox_candidates(which, now, CANDIDATE_BATCH)
+                    .await?;
+                queue.ids.extend(ids.into_iter().map(|id| (id, which)));
                 if !queue.ids.is_empty() {
                     break;
                 }
@@ -307,15 +248,15 @@ impl<'a> Dispatcher<'a> {
         report: &Mutex<DispatchReport>,
     ) -> Result<(), NotifyError> {
         let now = self.now();
-        if now >= doc.push_expiration.to_chrono() {
+        if now >= doc.push_expiration {
             let reason = match doc.session_start {
                 Some(start) if doc.kind == super::outbox::Kind::Reminder => format!(
                     "expired before it could be sent: the session started at {}",
-                    start.to_chrono().to_rfc3339()
+                    start.to_rfc3339()
                 ),
                 _ => format!(
                     "expired before it could be sent (apns-expiration {})",
-                    doc.push_expiration.to_chrono().to_rfc3339()
+                    doc.push_expiration.to_rfc3339()
                 ),
             };
             // Devices reached by an earlier dispatch keep the document `sent`.
@@ -351,7 +292,7 @@ impl<'a> Dispatcher<'a> {
                 let d = &mut doc.devices[i];
                 d.status = DeviceStatus::NoSender;
                 d.reason = Some(format!("no sender for platform {}", d.platform));
-                d.at = Some(bson_time(now));
+                d.at = Some(now);
                 report.lock().expect("report lock").no_sender_devices += 1;
                 continue;
             }
@@ -369,7 +310,7 @@ impl<'a> Dispatcher<'a> {
                 let at = self.now();
                 let d = &mut doc.devices[i];
                 d.attempts += 1;
-                d.at = Some(bson_time(at));
+                d.at = Some(at);
                 match &result {
                     Ok(r) => {
                         d.code = Some(i32::from(r.status));
@@ -487,10 +428,6 @@ impl<'a> Dispatcher<'a> {
         Ok(())
     }
 
-    fn owned_filter(&self, doc: &OutboxDoc) -> Document {
-        doc! { "_id": &doc.key, "status": "sending", "owner": &self.owner }
-    }
-
     /// Records a final status. False when another dispatcher owns the document now.
     async fn finish(
         &self,
@@ -499,40 +436,17 @@ impl<'a> Dispatcher<'a> {
         reason: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut set = doc! {
-            "status": status.as_str(),
-            "devices": devices_bson(&doc.devices)?,
-            "attempts": doc.attempts + 1,
-            "updated_at": bson_time(now),
+        let expire_at = status
+            .expires()
+            .then(|| now + self.notifier.notify.outbox_ttl());
+        let end = OutboxEnd::Final {
+            status,
+            reason,
+            expire_at,
         };
-        let mut unset = doc! { "owner": "", "lease_until": "", "next_attempt_at": "" };
-        match reason {
-            Some(r) => {
-                set.insert("reason", r);
-            }
-            None => {
-                unset.insert("reason", "");
-            }
-        }
-        if status == Status::Sent {
-            set.insert("sent_at", bson_time(now));
-        }
-        if status.expires() {
-            set.insert(
-                "expire_at",
-                bson_time(now + self.notifier.notify.outbox_ttl()),
-            );
-        }
-        let result = self
-            .store()
-            .outbox()
-            .update_one(
-                self.owned_filter(doc),
-                doc! { "$set": set, "$unset": unset },
-            )
+        self.store()
+            .end_outbox_claim(doc, &self.owner, &end, now)
             .await
-            .map_err(StoreError::op("update", OUTBOX))?;
-        Ok(result.matched_count == 1)
     }
 
     /// Back to `pending` after transient failures; due again after a back-off.
@@ -545,56 +459,21 @@ impl<'a> Dispatcher<'a> {
         let attempts = doc.attempts + 1;
         let wait = chrono::Duration::from_std(self.notifier.push.backoff(attempts as u32 + 1))
             .unwrap_or(chrono::Duration::seconds(60));
-        let result = self
-            .store()
-            .outbox()
-            .update_one(
-                self.owned_filter(doc),
-                doc! {
-                    "$set": {
-                        "status": "pending",
-                        "devices": devices_bson(&doc.devices)?,
-                        "attempts": attempts,
-                        "reason": format!("retrying after transient errors (last: {reason})"),
-                        "next_attempt_at": bson_time(now + wait),
-                        "updated_at": bson_time(now),
-                    },
-                    "$unset": { "owner": "", "lease_until": "" },
-                },
-            )
+        let end = OutboxEnd::RetryLater {
+            reason: format!("retrying after transient errors (last: {reason})"),
+            next_attempt_at: now + wait,
+        };
+        self.store()
+            .end_outbox_claim(doc, &self.owner, &end, now)
             .await
-            .map_err(StoreError::op("update", OUTBOX))?;
-        Ok(result.matched_count == 1)
     }
 
     /// Back to `pending` untouched (dispatch stopped); due at once when restarted.
     async fn release(&self, doc: &OutboxDoc, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let result = self
-            .store()
-            .outbox()
-            .update_one(
-                self.owned_filter(doc),
-                doc! {
-                    "$set": {
-                        "status": "pending",
-                        "devices": devices_bson(&doc.devices)?,
-                        "next_attempt_at": bson_time(now),
-                        "updated_at": bson_time(now),
-                    },
-                    "$unset": { "owner": "", "lease_until": "" },
-                },
-            )
+        self.store()
+            .end_outbox_claim(doc, &self.owner, &OutboxEnd::Released, now)
             .await
-            .map_err(StoreError::op("update", OUTBOX))?;
-        Ok(result.matched_count == 1)
     }
-}
-
-fn devices_bson(devices: &[DeviceResult]) -> Result<bson::Bson, StoreError> {
-    bson::to_bson(devices).map_err(|e| StoreError::Malformed {
-        collection: OUTBOX,
-        message: format!("cannot encode device results: {e}"),
-    })
 }
 
 /// The status of a document none of whose devices is still to be tried.

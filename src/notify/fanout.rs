@@ -18,18 +18,15 @@
 
 use super::audience::{active_devices, Follower, FollowerStream};
 use super::config::Template;
-use super::outbox::{bson_time, outbox_key, DeviceResult, InsertCounts, Kind, OutboxDoc, Status};
+use super::outbox::{outbox_key, DeviceResult, InsertCounts, Kind, OutboxDoc, Status};
 use super::render::RenderContext;
 use super::settings::AppNotificationSettings;
-use super::target::{projection, SessionStart, Target};
+use super::target::{target_of, unstored, SessionStart, Target};
 use super::{Notifier, NotifyError};
-use crate::store::StoreError;
 use crate::workshop::WorkshopDraft;
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
-use mongodb::bson::{self, doc, Bson, Document};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use tracing::{info, warn};
 
 /// Write the documents, or only count what would be written (`--dry-run`).
@@ -77,39 +74,26 @@ impl Notifier {
     /// Fans out every workshop carrying a `pending_fanout` marker, then clears each
     /// marker. Returns one entry per workshop.
     pub async fn fan_out_pending(&self) -> Result<Vec<FanoutCounts>, NotifyError> {
-        let workshops = self.store.workshops();
-        let markers: Vec<Document> = workshops
-            .find(doc! { "pending_fanout": { "$exists": true } })
-            .projection(projection())
-            .await
-            .map_err(StoreError::op("find", "workshops_v2"))?
-            .try_collect()
-            .await
-            .map_err(StoreError::op("find", "workshops_v2"))?;
-        if markers.is_empty() {
+        let marked = self.store.workshops_to_fan_out().await?;
+        if marked.is_empty() {
             return Ok(Vec::new());
         }
         let settings = AppNotificationSettings::load(&self.store).await?;
         let mut out = Vec::new();
-        for d in markers {
-            let Ok(marker) = d.get_document("pending_fanout") else {
+        for w in marked {
+            let Some(marker) = &w.pending_fanout else {
                 continue;
             };
-            let kind_text = marker.get_str("kind").unwrap_or_default().to_string();
-            let since = marker.get("since").cloned().unwrap_or(Bson::Null);
-            let uuid = d.get_str("uuid").unwrap_or_default().to_string();
-            let kind = match Kind::parse(&kind_text) {
+            let kind = match Kind::parse(&marker.kind) {
                 Some(k @ (Kind::NewWorkshop | Kind::ScheduleChange)) => k,
                 _ => {
-                    warn!(uuid = %uuid, kind = %kind_text, "unknown pending_fanout kind: left in place");
+                    warn!(uuid = %w.uuid, kind = %marker.kind, "unknown pending_fanout kind: left in place");
                     continue;
                 }
             };
-            let target = self.store.notify_target(&d, &self.zones).await?;
+            let target = target_of(&self.store, &w, &self.zones).await?;
             let counts = self.fan_out(&target, kind, &settings, Mode::Write).await?;
-            self.store
-                .clear_fanout_marker(&uuid, &kind_text, since)
-                .await?;
+            self.store.clear_fanout_marker(&w.uuid, marker).await?;
             log_counts(&counts);
             out.push(counts);
         }
@@ -123,12 +107,7 @@ impl Notifier {
         kind: Kind,
         settings: &AppNotificationSettings,
     ) -> Result<FanoutCounts, NotifyError> {
-        let mut d = bson::to_document(draft).map_err(|e| StoreError::Malformed {
-            collection: "workshops_v2",
-            message: format!("cannot encode workshop {}: {e}", draft.uuid),
-        })?;
-        d.insert("signature", draft.signature());
-        let target = self.store.notify_target(&d, &self.zones).await?;
+        let target = target_of(&self.store, &unstored(draft), &self.zones).await?;
         self.fan_out(&target, kind, settings, Mode::DryRun).await
     }
 
@@ -245,7 +224,16 @@ impl Notifier {
         let users: Vec<String> = batch.iter().map(|f| f.user_id.clone()).collect();
         let devices = active_devices(&self.store, &users).await?;
         let cooling = match plan.cooldown {
-            Some(window) => self.cooling(target, &users, now - window).await?,
+            Some(window) => {
+                self.store
+                    .recent_new_workshop_artists(
+                        &users,
+                        &target.artist_ids,
+                        &target.uuid,
+                        now - window,
+                    )
+                    .await?
+            }
             None => HashMap::new(),
         };
         let mut docs = Vec::with_capacity(batch.len());
@@ -313,7 +301,7 @@ impl Notifier {
             }
             let ctx = RenderContext::new(target, &artist_ids, plan.session, plan.hours);
             let (title, body) = ctx.render(plan.template);
-            let created = bson_time(now);
+            let created = now;
             docs.push(OutboxDoc {
                 key,
                 kind: plan.kind,
@@ -323,10 +311,10 @@ impl Notifier {
                 workshop_uuid: target.uuid.clone(),
                 artist_id: artist_ids.first().cloned().unwrap_or_default(),
                 artist_ids,
-                session_start: plan.session.map(|s| bson_time(s.at)),
+                session_start: plan.session.map(|s| s.at),
                 title,
                 body,
-                push_expiration: bson_time(plan.push_expiration),
+                push_expiration: plan.push_expiration,
                 attempts: 0,
                 devices: user_devices,
                 created_at: created,
@@ -336,9 +324,7 @@ impl Notifier {
                 lease_until: None,
                 claims: 0,
                 sent_at: None,
-                expire_at: status
-                    .expires()
-                    .then(|| bson_time(now + self.notify.outbox_ttl())),
+                expire_at: status.expires().then(|| now + self.notify.outbox_ttl()),
             });
         }
         if mode == Mode::Write {
@@ -350,68 +336,6 @@ impl Notifier {
             }
         }
         Ok(())
-    }
-
-    /// For each user of the batch, the workshop's artists cooling for them: a
-    /// `new_workshop` push about that artist enqueued since `since` for another workshop.
-    async fn cooling(
-        &self,
-        target: &Target,
-        users: &[String],
-        since: DateTime<Utc>,
-    ) -> Result<HashMap<String, HashSet<String>>, NotifyError> {
-        let mut cursor = self
-            .store
-            .outbox()
-            .find(doc! {
-                "user_id": { "$in": users },
-                "kind": Kind::NewWorkshop.as_str(),
-                "created_at": { "$gt": bson_time(since) },
-                "status": { "$in": ["pending", "sending", "sent"] },
-                "artist_ids": { "$in": &target.artist_ids },
-                "workshop_uuid": { "$ne": &target.uuid },
-            })
-            .projection(doc! { "_id": 0, "user_id": 1, "artist_ids": 1 })
-            .await
-            .map_err(StoreError::op("find", super::outbox::OUTBOX))?;
-        let mut out: HashMap<String, HashSet<String>> = HashMap::new();
-        while let Some(d) = cursor
-            .try_next()
-            .await
-            .map_err(StoreError::op("find", super::outbox::OUTBOX))?
-        {
-            let Ok(user) = d.get_str("user_id") else {
-                continue;
-            };
-            let entry = out.entry(user.to_string()).or_default();
-            if let Ok(artists) = d.get_array("artist_ids") {
-                for a in artists.iter().filter_map(|v| v.as_str()) {
-                    entry.insert(a.to_string());
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl crate::store::Store {
-    /// Removes a workshop's `pending_fanout` marker if it is still the one fanned out
-    /// (same `kind` and `since`); a newer marker set meanwhile stays. True if removed.
-    pub async fn clear_fanout_marker(
-        &self,
-        uuid: &str,
-        kind: &str,
-        since: Bson,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .workshops()
-            .update_one(
-                doc! { "uuid": uuid, "pending_fanout.kind": kind, "pending_fanout.since": since },
-                doc! { "$unset": { "pending_fanout": "" } },
-            )
-            .await
-            .map_err(StoreError::op("update", "workshops_v2"))?;
-        Ok(result.modified_count == 1)
     }
 }
 

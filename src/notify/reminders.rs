@@ -9,19 +9,13 @@
 //! `notification_reminder_sessions` so later scans skip it without touching followers.
 
 use super::fanout::{log_counts, FanoutCounts, Mode, Plan};
-use super::outbox::{bson_time, Kind};
+use super::outbox::Kind;
 use super::settings::AppNotificationSettings;
-use super::target::projection;
+use super::target::{sessions_of, target_of};
 use super::{Notifier, NotifyError};
-use crate::store::StoreError;
 use chrono::{DateTime, Datelike, Utc};
-use futures::TryStreamExt;
-use mongodb::bson::{doc, Document};
 use serde::Serialize;
 use tracing::info;
-
-/// Sessions whose reminders were enqueued (`_id: "<uuid>|<YYYY-MM-DDTHH:MM>"`).
-pub const REMINDER_SESSIONS: &str = "notification_reminder_sessions";
 
 /// What one reminder scan did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -57,35 +51,15 @@ impl Notifier {
         let lead = chrono::Duration::hours(hours);
         // Sessions from yesterday (zone differences) up to `hours` ahead can be due.
         let first_year = (now - chrono::Duration::days(1)).year();
-        let mut cursor = self
-            .store
-            .workshops()
-            .find(doc! {
-                "is_archived": { "$ne": true },
-                "event_type": { "$ne": "regulars" },
-                "artist_id_list.0": { "$exists": true },
-                "time_details.year": { "$gte": first_year },
-            })
-            .projection(projection())
-            .await
-            .map_err(StoreError::op("find", "workshops_v2"))?;
-        let mut candidates: Vec<Document> = Vec::new();
-        while let Some(d) = cursor
-            .try_next()
-            .await
-            .map_err(StoreError::op("find", "workshops_v2"))?
-        {
-            report.workshops += 1;
-            let zone = self.zones.of(d.get_str("studio_id").unwrap_or_default());
-            let due = super::target::sessions_of(&d, zone)
+        let scanned = self.store.reminder_candidates(first_year).await?;
+        report.workshops = scanned.len() as u64;
+        let candidates = scanned.into_iter().filter(|w| {
+            sessions_of(&w.time_details, self.zones.of(&w.studio_id))
                 .iter()
-                .any(|s| is_due(s.at, lead, now));
-            if due {
-                candidates.push(d);
-            }
-        }
-        for d in candidates {
-            let target = self.store.notify_target(&d, &self.zones).await?;
+                .any(|s| is_due(s.at, lead, now))
+        });
+        for w in candidates {
+            let target = target_of(&self.store, &w, &self.zones).await?;
             if target.is_archived || target.event_type == "regulars" {
                 continue;
             }
@@ -94,7 +68,7 @@ impl Notifier {
                     continue;
                 }
                 let marker = format!("{}|{}", target.uuid, session.key());
-                if self.reminder_session_done(&marker).await? {
+                if self.store.reminder_session_done(&marker).await? {
                     continue;
                 }
                 let plan = Plan {
@@ -109,7 +83,8 @@ impl Notifier {
                 };
                 let counts = self.enqueue_audience(&target, &plan, mode).await?;
                 if mode == Mode::Write {
-                    self.mark_reminder_session_done(&marker, session.at, now)
+                    self.store
+                        .mark_reminder_session_done(&marker, session.at, now)
                         .await?;
                 }
                 log_counts(&counts);
@@ -120,41 +95,6 @@ impl Notifier {
             }
         }
         Ok(report)
-    }
-
-    async fn reminder_session_done(&self, marker: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .store
-            .app
-            .collection::<Document>(REMINDER_SESSIONS)
-            .find_one(doc! { "_id": marker })
-            .await
-            .map_err(StoreError::op("find", REMINDER_SESSIONS))?
-            .is_some())
-    }
-
-    async fn mark_reminder_session_done(
-        &self,
-        marker: &str,
-        start: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.store
-            .app
-            .collection::<Document>(REMINDER_SESSIONS)
-            .update_one(
-                doc! { "_id": marker },
-                doc! { "$setOnInsert": {
-                    "enqueued_at": bson_time(now),
-                    "session_start": bson_time(start),
-                    // Kept a week past the session, then dropped by the TTL index.
-                    "expire_at": bson_time(start + chrono::Duration::days(7)),
-                } },
-            )
-            .upsert(true)
-            .await
-            .map_err(StoreError::op("upsert", REMINDER_SESSIONS))?;
-        Ok(())
     }
 }
 

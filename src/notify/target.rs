@@ -1,11 +1,11 @@
 //! A workshop as the notifier sees it: read from `workshops_v2` (plus names from
 //! `artists_v2` and `studios`), with its sessions as instants in the studio's zone.
 
+use crate::store::workshops::NotifyWorkshop;
 use crate::store::{Store, StoreError};
+use crate::workshop::{TimeDetail, WorkshopDraft};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use futures::TryStreamExt;
-use mongodb::bson::{doc, Bson, Document};
 use std::collections::HashMap;
 
 /// Time zones of studios: from the source files, with a default for the rest.
@@ -92,39 +92,24 @@ impl Target {
     }
 }
 
-/// The fields of a `workshops_v2` document the notifier reads.
-pub fn projection() -> Document {
-    doc! {
-        "uuid": 1, "signature": 1, "studio_id": 1, "by": 1, "song": 1, "event_type": 1,
-        "is_archived": 1, "artist_id_list": 1, "time_details": 1, "pending_fanout": 1,
-    }
-}
-
-/// Parses `time_details` into session starts in `zone`; unreadable entries are skipped.
-pub fn sessions_of(d: &Document, zone: Tz) -> Vec<SessionStart> {
-    let mut out: Vec<SessionStart> = d
-        .get_array("time_details")
-        .map(|a| a.iter().filter_map(|v| session_of(v, zone)).collect())
-        .unwrap_or_default();
+/// Session starts in `zone`, sorted; unreadable entries are skipped.
+pub fn sessions_of(time_details: &[TimeDetail], zone: Tz) -> Vec<SessionStart> {
+    let mut out: Vec<SessionStart> = time_details
+        .iter()
+        .filter_map(|t| session_of(t, zone))
+        .collect();
     out.sort();
     out.dedup();
     out
 }
 
-fn session_of(v: &Bson, zone: Tz) -> Option<SessionStart> {
-    let t = v.as_document()?;
-    let int = |k: &str| match t.get(k)? {
-        Bson::Int32(v) => Some(i64::from(*v)),
-        Bson::Int64(v) => Some(*v),
-        Bson::Double(v) => Some(*v as i64),
-        _ => None,
-    };
+fn session_of(t: &TimeDetail, zone: Tz) -> Option<SessionStart> {
     let date = NaiveDate::from_ymd_opt(
-        i32::try_from(int("year")?).ok()?,
-        u32::try_from(int("month")?).ok()?,
-        u32::try_from(int("day")?).ok()?,
+        t.year,
+        u32::try_from(t.month).ok()?,
+        u32::try_from(t.day).ok()?,
     )?;
-    let time = parse_12h(t.get_str("start_time").ok()?)?;
+    let time = parse_12h(&t.start_time)?;
     let local = date.and_time(time);
     let at = zone
         .from_local_datetime(&local)
@@ -142,97 +127,82 @@ pub fn parse_12h(text: &str) -> Option<NaiveTime> {
         .ok()
 }
 
-impl Store {
-    /// Builds the notifier's view of a workshop document (names looked up).
-    pub async fn notify_target(
-        &self,
-        d: &Document,
-        zones: &StudioZones,
-    ) -> Result<Target, StoreError> {
-        let uuid = d.get_str("uuid").unwrap_or_default().to_string();
-        let studio_id = d.get_str("studio_id").unwrap_or_default().to_string();
-        let zone = zones.of(&studio_id);
-        let artist_ids: Vec<String> = d
-            .get_array("artist_id_list")
-            .map(|a| {
-                let mut ids: Vec<String> = Vec::new();
-                for id in a.iter().filter_map(|v| v.as_str()) {
-                    if !id.is_empty() && !ids.iter().any(|x| x == id) {
-                        ids.push(id.to_string());
-                    }
-                }
-                ids
-            })
-            .unwrap_or_default();
-        let mut artist_names = HashMap::new();
-        if !artist_ids.is_empty() {
-            let mut cursor = self
-                .discovery
-                .collection::<Document>("artists_v2")
-                .find(doc! { "artist_id": { "$in": &artist_ids } })
-                .projection(doc! { "artist_id": 1, "artist_name": 1 })
-                .await
-                .map_err(StoreError::op("find", "artists_v2"))?;
-            while let Some(a) = cursor
-                .try_next()
-                .await
-                .map_err(StoreError::op("find", "artists_v2"))?
-            {
-                if let (Ok(id), Ok(name)) = (a.get_str("artist_id"), a.get_str("artist_name")) {
-                    if !name.trim().is_empty() {
-                        artist_names.insert(id.to_string(), name.trim().to_string());
-                    }
-                }
-            }
+/// The notifier's view of a draft not stored yet (`ingest --dry-run`).
+pub fn unstored(draft: &WorkshopDraft) -> NotifyWorkshop {
+    let mut artist_ids: Vec<String> = Vec::new();
+    for id in &draft.artist_id_list {
+        if !id.is_empty() && !artist_ids.contains(id) {
+            artist_ids.push(id.clone());
         }
-        let studio_name = self
-            .discovery
-            .collection::<Document>("studios")
-            .find_one(doc! { "studio_id": &studio_id })
-            .projection(doc! { "studio_name": 1 })
-            .await
-            .map_err(StoreError::op("find", "studios"))?
-            .and_then(|s| s.get_str("studio_name").ok().map(str::to_string))
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| studio_id.clone());
-        Ok(Target {
-            identity: d
-                .get_str("signature")
-                .ok()
-                .filter(|s| !s.is_empty())
-                .unwrap_or(&uuid)
-                .to_string(),
-            uuid,
-            studio_name,
-            by: d.get_str("by").unwrap_or_default().to_string(),
-            song: d
-                .get_str("song")
-                .ok()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
-            event_type: d.get_str("event_type").unwrap_or("workshop").to_string(),
-            is_archived: d.get_bool("is_archived").unwrap_or(false),
-            sessions: sessions_of(d, zone),
-            studio_id,
-            artist_ids,
-            artist_names,
-            zone,
-        })
     }
+    NotifyWorkshop {
+        uuid: draft.uuid.clone(),
+        signature: Some(draft.signature()),
+        studio_id: draft.studio_id.clone(),
+        by: draft.by.clone(),
+        song: draft
+            .song
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        event_type: draft.event_type.as_str().to_string(),
+        is_archived: false,
+        artist_ids,
+        time_details: draft.time_details.clone(),
+        pending_fanout: None,
+    }
+}
+
+/// Builds the notifier's view of a workshop (artist and studio names looked up).
+pub async fn target_of(
+    store: &Store,
+    w: &NotifyWorkshop,
+    zones: &StudioZones,
+) -> Result<Target, StoreError> {
+    let zone = zones.of(&w.studio_id);
+    let artist_names = store.artist_names(&w.artist_ids).await?;
+    let studio_name = store
+        .studio_name(&w.studio_id)
+        .await?
+        .unwrap_or_else(|| w.studio_id.clone());
+    Ok(Target {
+        identity: w.signature.clone().unwrap_or_else(|| w.uuid.clone()),
+        uuid: w.uuid.clone(),
+        studio_name,
+        by: w.by.clone(),
+        song: w.song.clone(),
+        event_type: w.event_type.clone(),
+        is_archived: w.is_archived,
+        sessions: sessions_of(&w.time_details, zone),
+        studio_id: w.studio_id.clone(),
+        artist_ids: w.artist_ids.clone(),
+        artist_names,
+        zone,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn detail(day: i32, start: &str, end: &str) -> TimeDetail {
+        TimeDetail {
+            day,
+            month: 6,
+            year: 2026,
+            start_time: start.into(),
+            end_time: end.into(),
+        }
+    }
+
     #[test]
     fn ist_session_is_five_and_a_half_hours_ahead_of_utc() {
-        let d = doc! { "time_details": [
-            { "day": 21, "month": 6, "year": 2026, "start_time": "06:00 PM", "end_time": "08:00 PM" },
-            { "day": 20, "month": 6, "year": 2026, "start_time": "09:30 AM", "end_time": "" },
-            { "day": 40, "month": 6, "year": 2026, "start_time": "09:30 AM", "end_time": "" },
-        ]};
+        let d = vec![
+            detail(21, "06:00 PM", "08:00 PM"),
+            detail(20, "09:30 AM", ""),
+            detail(40, "09:30 AM", ""),
+        ];
         let s = sessions_of(&d, chrono_tz::Asia::Kolkata);
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].at, Utc.with_ymd_and_hms(2026, 6, 20, 4, 0, 0).unwrap());

@@ -1,14 +1,32 @@
-//! MongoDB access. One file per collection family; every index is declared in
-//! [`indexes`] and created idempotently at start-up.
+//! MongoDB access: the only module that speaks BSON. Every other module calls the
+//! typed methods of [`Store`] (serde structs or plain values in and out).
 //!
-//! Collections written (database `discovery` unless noted):
-//! `workshops_v2`, `workshop_signatures`, `studios`, `ingest_pages`, `ingest_runs`.
-//! Read: `artists_v2`. The daemon (`src/daemon/`) adds `ingest_leases`,
-//! `ingest_requests` and `ingest_daemons`.
+//! One file per collection family; every collection name and every index is declared
+//! in [`schema`] (indexes are created idempotently at start-up):
+//!
+//! | file | collections |
+//! |---|---|
+//! | `workshops.rs` | `workshops_v2`, `workshop_signatures`: applying a plan; fan-out markers; the notifier's reads |
+//! | `studios.rs` / `artists.rs` | `studios` (written from source files) / `artists_v2` (read; seeded locally) |
+//! | `pages.rs` | `ingest_pages`: cache validators and what each page yielded |
+//! | `runs.rs` | `ingest_runs`: one document per studio run |
+//! | `leases.rs` | `ingest_leases`: per-studio leases |
+//! | `requests.rs` | `ingest_requests`: live re-ingest requests |
+//! | `daemons.rs` | `ingest_daemons`: which daemons are up |
+//! | `outbox.rs` | `notification_outbox`, `notification_reminder_sessions` |
+//! | `audience.rs` | `reactions` (followers), `device_tokens` |
+//! | `notification_settings.rs` | the app's `notification_settings` document |
 
-pub mod indexes;
+pub mod artists;
+pub mod audience;
+pub mod daemons;
+pub mod leases;
+pub mod notification_settings;
+pub mod outbox;
 pub mod pages;
+pub mod requests;
 pub mod runs;
+pub mod schema;
 pub mod studios;
 pub mod workshops;
 
@@ -59,12 +77,11 @@ impl StoreError {
     }
 }
 
-/// Handles on the two databases the pipeline uses.
+/// Handles on the two databases. The fields are private: the schema has one home.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pub client: Client,
-    pub discovery: Database,
-    pub app: Database,
+    discovery: Database,
+    app: Database,
 }
 
 impl Store {
@@ -91,7 +108,6 @@ impl Store {
         let store = Store {
             discovery: client.database(discovery_db),
             app: client.database(app_db),
-            client,
         };
         store
             .discovery
@@ -112,9 +128,104 @@ impl Store {
         timeout: Duration,
     ) -> Result<Store, StoreError> {
         let store = Store::connect(uri, discovery_db, app_db, timeout).await?;
-        indexes::ensure_all(&store).await?;
+        schema::ensure_all(&store).await?;
         Ok(store)
     }
+
+    /// Proves the server answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.discovery
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(StoreError::op("ping", "admin"))?;
+        Ok(())
+    }
+
+    /// The names of the two databases (for child processes pointed at the same data).
+    pub fn database_names(&self) -> (String, String) {
+        (
+            self.discovery.name().to_string(),
+            self.app.name().to_string(),
+        )
+    }
+
+    /// Raw handle on the discovery database, for integration tests and benches that
+    /// seed or inspect documents. Nothing in this crate outside `store/` uses it.
+    #[doc(hidden)]
+    pub fn raw_discovery(&self) -> &Database {
+        &self.discovery
+    }
+
+    /// Raw handle on the app database; see [`Store::raw_discovery`].
+    #[doc(hidden)]
+    pub fn raw_app(&self) -> &Database {
+        &self.app
+    }
+
+    /// Raw `workshops_v2`; see [`Store::raw_discovery`].
+    #[doc(hidden)]
+    pub fn raw_workshops(&self) -> mongodb::Collection<mongodb::bson::Document> {
+        self.discovery.collection(schema::WORKSHOPS)
+    }
+
+    /// Raw `notification_outbox`; see [`Store::raw_discovery`].
+    #[doc(hidden)]
+    pub fn raw_outbox(&self) -> mongodb::Collection<mongodb::bson::Document> {
+        self.app.collection(schema::OUTBOX)
+    }
+}
+
+/// A write refused because the `_id` (or another unique key) exists: the one check,
+/// whatever shape the driver reports it in.
+pub(crate) fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match err.kind.as_ref() {
+        ErrorKind::Command(c) => c.code == DUPLICATE_KEY,
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(failure) => {
+            failure.write_concern_error.is_none()
+                && failure
+                    .write_errors
+                    .as_deref()
+                    .is_some_and(|e| !e.is_empty() && e.iter().all(|w| w.code == DUPLICATE_KEY))
+        }
+        _ => err.to_string().contains("E11000"),
+    }
+}
+
+const DUPLICATE_KEY: i32 = 11000;
+
+/// A BSON integer of any width (the app writes int32, int64 or double).
+pub(crate) fn read_int(d: &mongodb::bson::Document, key: &str) -> Option<i64> {
+    use mongodb::bson::Bson;
+    match d.get(key)? {
+        Bson::Int32(v) => Some(i64::from(*v)),
+        Bson::Int64(v) => Some(*v),
+        Bson::Double(v) => Some(*v as i64),
+        _ => None,
+    }
+}
+
+/// Strings of an array field; anything else is skipped.
+pub(crate) fn read_strings(d: &mongodb::bson::Document, key: &str) -> Vec<String> {
+    d.get_array(key)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) fn read_time(
+    d: &mongodb::bson::Document,
+    key: &str,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    d.get_datetime(key).ok().map(|t| t.to_chrono())
+}
+
+pub(crate) fn bson_time(at: chrono::DateTime<chrono::Utc>) -> mongodb::bson::DateTime {
+    mongodb::bson::DateTime::from_chrono(at)
 }
 
 /// Unix seconds as the app stores `updated_at`.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use mongodb::bson::{doc, Document};
 use mongodb::Collection;
 
-pub const PAGES: &str = "ingest_pages";
+use super::schema::PAGES;
 
 /// The remembered state of one URL.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,13 +1,32 @@
 //! `ingest_runs`: one document per studio run, for operators and the daemon's status.
+//! A run is `running` from its start until it records its end; a run cut short is
+//! marked `interrupted` by whoever notices (its own process, or the next lease holder).
 
-use super::{Store, StoreError};
-use crate::report::RunReport;
+use super::schema::RUNS;
+use super::{read_time, Store, StoreError};
+use crate::process;
+use crate::report::{Outcome, RunReport};
 use chrono::{DateTime, Utc};
 use mongodb::bson::{doc, Document};
+use serde::Serialize;
 
-pub const RUNS: &str = "ingest_runs";
+/// A run as `status` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub outcome: String,
+    pub trigger: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `{pages: {...}, workshops: {...}}` as recorded; `null` while running.
+    pub counts: serde_json::Value,
+}
 
 impl Store {
+    fn runs(&self) -> mongodb::Collection<Document> {
+        self.discovery.collection(RUNS)
+    }
+
     pub async fn record_run_start(
         &self,
         run_id: &str,
@@ -15,16 +34,15 @@ impl Store {
         trigger: &str,
         started_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.discovery
-            .collection::<Document>(RUNS)
+        self.runs()
             .insert_one(doc! {
                 "_id": run_id,
                 "studio_id": studio_id,
                 "trigger": trigger,
                 "started_at": started_at,
                 "outcome": "running",
-                "host": hostname(),
-                "pid": std::process::id() as i64,
+                "host": process::hostname(),
+                "pid": i64::from(process::pid()),
             })
             .await
             .map_err(StoreError::op("insert", RUNS))?;
@@ -36,20 +54,14 @@ impl Store {
         report: &RunReport,
         finished_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let counts = mongodb::bson::to_document(&serde_json::json!({
-            "pages": report.pages,
-            "workshops": report.workshops,
-        }))
-        .unwrap_or_default();
-        self.discovery
-            .collection::<Document>(RUNS)
+        self.runs()
             .update_one(
                 doc! { "_id": &report.run_id },
                 doc! { "$set": {
                     "finished_at": finished_at,
                     "outcome": report.outcome.as_str(),
                     "duration_ms": report.duration_ms as i64,
-                    "counts": counts,
+                    "counts": run_counts(report),
                     "new_uuids": &report.new_uuids,
                     "archived_uuids": &report.archived_uuids,
                     "errors": &report.errors,
@@ -60,10 +72,84 @@ impl Store {
             .map_err(StoreError::op("update", RUNS))?;
         Ok(())
     }
+
+    /// Runs of `studio` still marked `running` become `interrupted` with `message`.
+    /// Called by a new lease holder: nobody else can be running them. Returns how many.
+    pub async fn mark_stale_runs(
+        &self,
+        studio: &str,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let r = self
+            .runs()
+            .update_many(
+                doc! { "studio_id": studio, "outcome": "running" },
+                doc! { "$set": { "outcome": Outcome::Interrupted.as_str(), "finished_at": now },
+                "$push": { "errors": message } },
+            )
+            .await
+            .map_err(StoreError::op("update", RUNS))?;
+        Ok(r.modified_count)
+    }
+
+    /// Marks this process's latest `running` run of `studio` interrupted; returns its id.
+    pub async fn mark_run_interrupted(
+        &self,
+        studio: &str,
+        message: &str,
+        duration_ms: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        let found = self
+            .runs()
+            .find_one_and_update(
+                doc! {
+                    "studio_id": studio,
+                    "outcome": "running",
+                    "pid": i64::from(process::pid()),
+                    "host": process::hostname(),
+                },
+                doc! { "$set": {
+                    "outcome": Outcome::Interrupted.as_str(),
+                    "finished_at": now,
+                    "duration_ms": duration_ms as i64,
+                }, "$push": { "errors": message } },
+            )
+            .sort(doc! { "started_at": -1 })
+            .await
+            .map_err(StoreError::op("findOneAndUpdate", RUNS))?;
+        Ok(found.and_then(|d| d.get_str("_id").ok().map(str::to_string)))
+    }
+
+    /// The latest run of a studio.
+    pub async fn last_run(&self, studio: &str) -> Result<Option<RunRecord>, StoreError> {
+        let found = self
+            .runs()
+            .find_one(doc! { "studio_id": studio })
+            .sort(doc! { "started_at": -1 })
+            .await
+            .map_err(StoreError::op("find", RUNS))?;
+        Ok(found.map(|d| RunRecord {
+            run_id: d.get_str("_id").unwrap_or_default().to_string(),
+            outcome: d.get_str("outcome").unwrap_or_default().to_string(),
+            trigger: d.get_str("trigger").unwrap_or_default().to_string(),
+            started_at: read_time(&d, "started_at"),
+            finished_at: read_time(&d, "finished_at"),
+            counts: d
+                .get_document("counts")
+                .ok()
+                .and_then(|c| serde_json::to_value(c).ok())
+                .unwrap_or(serde_json::Value::Null),
+        }))
+    }
 }
 
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into())
+/// The counts of a report as stored on runs and trigger requests.
+pub(crate) fn run_counts(report: &RunReport) -> Document {
+    mongodb::bson::to_document(&serde_json::json!({
+        "pages": report.pages,
+        "workshops": report.workshops,
+    }))
+    .unwrap_or_default()
 }

@@ -6,27 +6,25 @@
 //! to announce carries `pending_fanout` in the same write; the notifier clears it after
 //! enqueueing, so no announcement is lost to a crash in between.
 
-use super::{unix_seconds, Store, StoreError};
+use super::schema::{ARTISTS, SIGNATURES, STUDIOS, WORKSHOPS};
+use super::{bson_time, read_int, read_strings, unix_seconds, Store, StoreError};
 use crate::reconcile::{Action, Announcement, StoredWorkshop};
 use crate::workshop::{TimeDetail, WorkshopDraft};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Collection;
-use std::collections::BTreeMap;
-
-pub const WORKSHOPS: &str = "workshops_v2";
-pub const SIGNATURES: &str = "workshop_signatures";
+use std::collections::{BTreeMap, HashMap};
 
 /// Marks a document as written by this pipeline (and which signature form it used).
 pub const WRITER: &str = "nachna-ingest";
 
 impl Store {
-    pub fn workshops(&self) -> Collection<Document> {
+    fn workshops(&self) -> Collection<Document> {
         self.discovery.collection(WORKSHOPS)
     }
 
-    pub fn signatures(&self) -> Collection<Document> {
+    fn signatures(&self) -> Collection<Document> {
         self.discovery.collection(SIGNATURES)
     }
 
@@ -292,11 +290,193 @@ fn draft_fields(draft: &WorkshopDraft) -> Result<Document, StoreError> {
     Ok(d)
 }
 
-pub(crate) fn read_int(d: &Document, key: &str) -> Option<i64> {
-    match d.get(key)? {
-        Bson::Int32(v) => Some(i64::from(*v)),
-        Bson::Int64(v) => Some(*v),
-        Bson::Double(v) => Some(*v as i64),
-        _ => None,
+/// A workshop's `pending_fanout` marker: what to announce, and since when (the same
+/// `kind` and `since` identify it when it is cleared, so a newer one is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FanoutMarker {
+    pub kind: String,
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// What the notifier reads of a `workshops_v2` document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifyWorkshop {
+    pub uuid: String,
+    /// The event signature when the pipeline wrote one.
+    pub signature: Option<String>,
+    pub studio_id: String,
+    pub by: String,
+    pub song: Option<String>,
+    pub event_type: String,
+    pub is_archived: bool,
+    /// Distinct, non-empty, in stored order.
+    pub artist_ids: Vec<String>,
+    /// Readable sessions (entries without a numeric date or a start time are skipped).
+    pub time_details: Vec<TimeDetail>,
+    pub pending_fanout: Option<FanoutMarker>,
+}
+
+fn notify_projection() -> Document {
+    doc! {
+        "uuid": 1, "signature": 1, "studio_id": 1, "by": 1, "song": 1, "event_type": 1,
+        "is_archived": 1, "artist_id_list": 1, "time_details": 1, "pending_fanout": 1,
+    }
+}
+
+impl NotifyWorkshop {
+    fn from_doc(d: &Document) -> NotifyWorkshop {
+        let mut artist_ids: Vec<String> = Vec::new();
+        for id in read_strings(d, "artist_id_list") {
+            if !id.is_empty() && !artist_ids.contains(&id) {
+                artist_ids.push(id);
+            }
+        }
+        let time_details = d
+            .get_array("time_details")
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_document())
+                    .filter_map(lenient_time_detail)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let pending_fanout = d.get_document("pending_fanout").ok().map(|m| FanoutMarker {
+            kind: m.get_str("kind").unwrap_or_default().to_string(),
+            since: m.get_datetime("since").ok().map(|t| t.to_chrono()),
+        });
+        NotifyWorkshop {
+            uuid: d.get_str("uuid").unwrap_or_default().to_string(),
+            signature: d
+                .get_str("signature")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            studio_id: d.get_str("studio_id").unwrap_or_default().to_string(),
+            by: d.get_str("by").unwrap_or_default().to_string(),
+            song: d
+                .get_str("song")
+                .ok()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            event_type: d.get_str("event_type").unwrap_or("workshop").to_string(),
+            is_archived: d.get_bool("is_archived").unwrap_or(false),
+            artist_ids,
+            time_details,
+            pending_fanout,
+        }
+    }
+}
+
+/// A `time_details` entry whatever numeric type the app stored its date in.
+fn lenient_time_detail(t: &Document) -> Option<TimeDetail> {
+    let int = |k: &str| read_int(t, k).and_then(|v| i32::try_from(v).ok());
+    Some(TimeDetail {
+        day: int("day")?,
+        month: int("month")?,
+        year: int("year")?,
+        start_time: t.get_str("start_time").ok()?.to_string(),
+        end_time: t.get_str("end_time").unwrap_or_default().to_string(),
+    })
+}
+
+impl Store {
+    async fn notify_workshops(&self, filter: Document) -> Result<Vec<NotifyWorkshop>, StoreError> {
+        let docs: Vec<Document> = self
+            .workshops()
+            .find(filter)
+            .projection(notify_projection())
+            .await
+            .map_err(StoreError::op("find", WORKSHOPS))?
+            .try_collect()
+            .await
+            .map_err(StoreError::op("find", WORKSHOPS))?;
+        Ok(docs.iter().map(NotifyWorkshop::from_doc).collect())
+    }
+
+    /// Workshops carrying a `pending_fanout` marker.
+    pub async fn workshops_to_fan_out(&self) -> Result<Vec<NotifyWorkshop>, StoreError> {
+        self.notify_workshops(doc! { "pending_fanout": { "$exists": true } })
+            .await
+    }
+
+    /// Live, non-`regulars` workshops with an artist and a session in `first_year` or
+    /// later: the ones a reminder scan looks at.
+    pub async fn reminder_candidates(
+        &self,
+        first_year: i32,
+    ) -> Result<Vec<NotifyWorkshop>, StoreError> {
+        self.notify_workshops(doc! {
+            "is_archived": { "$ne": true },
+            "event_type": { "$ne": "regulars" },
+            "artist_id_list.0": { "$exists": true },
+            "time_details.year": { "$gte": first_year },
+        })
+        .await
+    }
+
+    /// Removes a workshop's `pending_fanout` marker if it is still `marker` (same
+    /// `kind` and `since`); a newer marker set meanwhile stays. True if removed.
+    pub async fn clear_fanout_marker(
+        &self,
+        uuid: &str,
+        marker: &FanoutMarker,
+    ) -> Result<bool, StoreError> {
+        let since = marker
+            .since
+            .map(|t| Bson::DateTime(bson_time(t)))
+            .unwrap_or(Bson::Null);
+        let result = self
+            .workshops()
+            .update_one(
+                doc! { "uuid": uuid, "pending_fanout.kind": &marker.kind, "pending_fanout.since": since },
+                doc! { "$unset": { "pending_fanout": "" } },
+            )
+            .await
+            .map_err(StoreError::op("update", WORKSHOPS))?;
+        Ok(result.modified_count == 1)
+    }
+
+    /// Display names of artists by id (non-empty names only).
+    pub async fn artist_names(
+        &self,
+        artist_ids: &[String],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let mut names = HashMap::new();
+        if artist_ids.is_empty() {
+            return Ok(names);
+        }
+        let mut cursor = self
+            .discovery
+            .collection::<Document>(ARTISTS)
+            .find(doc! { "artist_id": { "$in": artist_ids } })
+            .projection(doc! { "artist_id": 1, "artist_name": 1 })
+            .await
+            .map_err(StoreError::op("find", ARTISTS))?;
+        while let Some(a) = cursor
+            .try_next()
+            .await
+            .map_err(StoreError::op("find", ARTISTS))?
+        {
+            if let (Ok(id), Ok(name)) = (a.get_str("artist_id"), a.get_str("artist_name")) {
+                if !name.trim().is_empty() {
+                    names.insert(id.to_string(), name.trim().to_string());
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// A studio's display name, when `studios` has a non-empty one.
+    pub async fn studio_name(&self, studio_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .discovery
+            .collection::<Document>(STUDIOS)
+            .find_one(doc! { "studio_id": studio_id })
+            .projection(doc! { "studio_name": 1 })
+            .await
+            .map_err(StoreError::op("find", STUDIOS))?
+            .and_then(|s| s.get_str("studio_name").ok().map(str::to_string))
+            .filter(|s| !s.trim().is_empty()))
     }
 }

@@ -799,7 +799,7 @@ async fn status_shows_last_run_next_run_lease_and_open_triggers() {
 
 mod leases {
     use crate::support::mongo;
-    use nachna_ingest::daemon::lease::{Acquire, LeaseTiming, Leases, OwnerId};
+    use nachna_ingest::runs::lease::{Acquire, LeaseTiming, Leases, OwnerId};
     use nachna_ingest::store::Store;
     use std::time::Duration;
 
@@ -884,7 +884,7 @@ mod leases {
         };
         // Someone rewrites the lease (as a takeover after a long pause would).
         store
-            .discovery
+            .raw_discovery()
             .collection::<mongodb::bson::Document>("ingest_leases")
             .update_one(
                 mongodb::bson::doc! { "_id": "s" },

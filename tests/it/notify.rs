@@ -19,6 +19,7 @@ use nachna_ingest::notify::settings::AppNotificationSettings;
 use nachna_ingest::notify::testing::{Scripted, ScriptedPusher};
 use nachna_ingest::notify::Notifier;
 use nachna_ingest::reconcile::{Action, Announcement};
+use nachna_ingest::store::workshops::FanoutMarker;
 use nachna_ingest::store::Store;
 use nachna_ingest::workshop::{sessions_to_time_details, EventType, Session, WorkshopDraft};
 use pretty_assertions::assert_eq;
@@ -65,7 +66,7 @@ async fn setup(test: &str) -> Notifier {
         .await
         .unwrap();
     store
-        .discovery
+        .raw_discovery()
         .collection::<Document>("studios")
         .insert_one(doc! { "studio_id": "dna", "studio_name": "DNA" })
         .await
@@ -131,7 +132,7 @@ async fn react(store: &Store, user: &str, artist: &str, reaction: &str, deleted:
         d.insert("is_deleted", deleted);
     }
     store
-        .app
+        .raw_app()
         .collection::<Document>("reactions")
         .insert_one(d)
         .await
@@ -144,7 +145,7 @@ async fn follow(store: &Store, user: &str, artist: &str) {
 
 async fn device(store: &Store, user: &str, token: &str, platform: &str, active: bool) {
     store
-        .app
+        .raw_app()
         .collection::<Document>("device_tokens")
         .insert_one(doc! {
             "user_id": user, "device_token": token, "platform": platform,
@@ -158,7 +159,7 @@ async fn set_settings(store: &Store, settings: Document) {
     let mut d = doc! { "_id": "global", "updated_at": t0() };
     d.extend(settings);
     store
-        .app
+        .raw_app()
         .collection::<Document>("notification_settings")
         .insert_one(d)
         .await
@@ -167,7 +168,7 @@ async fn set_settings(store: &Store, settings: Document) {
 
 async fn outbox(store: &Store) -> Vec<OutboxDoc> {
     let docs: Vec<Document> = store
-        .outbox()
+        .raw_outbox()
         .find(doc! {})
         .sort(doc! { "user_id": 1, "created_at": 1 })
         .await
@@ -190,7 +191,7 @@ async fn outbox_of(store: &Store, workshop: &str) -> Vec<OutboxDoc> {
 
 async fn token_doc(store: &Store, token: &str) -> Document {
     store
-        .app
+        .raw_app()
         .collection::<Document>("device_tokens")
         .find_one(doc! { "device_token": token })
         .await
@@ -223,7 +224,7 @@ async fn followers_are_exactly_the_non_deleted_notify_reactions_of_the_workshops
     react(s, "u_deleted", "vipul", "NOTIFY", Some(true)).await;
     react(s, "u_like", "vipul", "LIKE", Some(false)).await;
     follow(s, "u_other_artist", "someone_else").await;
-    s.app
+    s.raw_app()
         .collection::<Document>("reactions")
         .insert_one(doc! { "user_id": "u_studio", "entity_id": "vipul", "entity_type": "STUDIO", "reaction": "NOTIFY" })
         .await
@@ -476,7 +477,7 @@ async fn disabled_new_workshop_setting_sends_nothing_and_consumes_the_marker() {
         .contains("new_workshop_enabled"));
     assert!(outbox(s).await.is_empty());
     let w = s
-        .workshops()
+        .raw_workshops()
         .find_one(doc! { "uuid": "dna/w1" })
         .await
         .unwrap()
@@ -557,7 +558,7 @@ async fn insert_workshop(
     start: &str,
 ) {
     store
-        .workshops()
+        .raw_workshops()
         .insert_one(doc! {
             "uuid": uuid, "studio_id": "dna", "event_type": event_type, "is_archived": archived,
             "by": "Vipul Devrani", "song": "Hauli Slowly", "artist_id_list": ["vipul"],
@@ -600,8 +601,8 @@ async fn reminder_is_enqueued_at_the_right_minute_in_ist() {
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0].kind, Kind::Reminder);
     let start = Utc.with_ymd_and_hms(2026, 6, 21, 12, 30, 0).unwrap();
-    assert_eq!(docs[0].session_start.unwrap().to_chrono(), start);
-    assert_eq!(docs[0].push_expiration.to_chrono(), start);
+    assert_eq!(docs[0].session_start.unwrap(), start);
+    assert_eq!(docs[0].push_expiration, start);
     assert_eq!(docs[0].title, "Reminder: Vipul Devrani at DNA");
     assert_eq!(docs[0].body, "Hauli Slowly starts Sun 21 Jun at 06:00 PM");
 
@@ -739,7 +740,7 @@ async fn a_reingest_enqueues_nothing_new() {
 
     // A crash after enqueueing but before the marker was cleared: the marker comes back
     // and the fan-out runs again; every key exists, nothing is added.
-    s.workshops()
+    s.raw_workshops()
         .update_one(
             doc! { "uuid": "dna/w1" },
             doc! { "$set": { "pending_fanout": { "kind": "new_workshop", "since": t0() } } },
@@ -762,20 +763,20 @@ async fn a_newer_marker_set_during_fan_out_is_not_cleared() {
     ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
     // The pipeline rescheduled the workshop while the first marker was being fanned out.
     let newer = t0() + Duration::minutes(1);
-    s.workshops()
+    s.raw_workshops()
         .update_one(
             doc! { "uuid": "dna/w1" },
             doc! { "$set": { "pending_fanout": { "kind": "schedule_change", "since": newer } } },
         )
         .await
         .unwrap();
-    let first = mongodb::bson::Bson::DateTime(mongodb::bson::DateTime::from_chrono(t0()));
-    assert!(!s
-        .clear_fanout_marker("dna/w1", "new_workshop", first)
-        .await
-        .unwrap());
+    let first = FanoutMarker {
+        kind: "new_workshop".into(),
+        since: Some(t0()),
+    };
+    assert!(!s.clear_fanout_marker("dna/w1", &first).await.unwrap());
     let w = s
-        .workshops()
+        .raw_workshops()
         .find_one(doc! { "uuid": "dna/w1" })
         .await
         .unwrap()
@@ -790,7 +791,7 @@ async fn a_newer_marker_set_during_fan_out_is_not_cleared() {
     // Fanning out the current marker clears it.
     n.fan_out_pending().await.unwrap();
     let w = s
-        .workshops()
+        .raw_workshops()
         .find_one(doc! { "uuid": "dna/w1" })
         .await
         .unwrap()
@@ -1001,7 +1002,7 @@ async fn persistent_timeouts_go_back_to_pending_with_backoff_then_fail_bounded()
     assert_eq!((first.retry_later, first.requests), (1, 3));
     let doc = &outbox(&n.store).await[0];
     assert_eq!((doc.status, doc.attempts), (Status::Pending, 1));
-    assert!(doc.next_attempt_at.unwrap().to_chrono() > t0());
+    assert!(doc.next_attempt_at.unwrap() > t0());
     assert!(token_doc(&n.store, &tok)
         .await
         .get_bool("is_active")
@@ -1247,13 +1248,10 @@ async fn sent_documents_get_a_ttl_and_the_ttl_index_exists() {
     let n = one_enqueued("ttl", &token(1)).await;
     dispatch(&n, &ScriptedPusher::new()).await;
     let doc = &outbox(&n.store).await[0];
-    assert_eq!(
-        doc.expire_at.unwrap().to_chrono(),
-        t0() + Duration::days(90)
-    );
+    assert_eq!(doc.expire_at.unwrap(), t0() + Duration::days(90));
     let indexes: Vec<mongodb::IndexModel> = n
         .store
-        .outbox()
+        .raw_outbox()
         .list_indexes()
         .await
         .unwrap()
@@ -1280,8 +1278,8 @@ fn cli(store: &Store, push_file: &std::path::Path, args: &[&str]) -> (i32, Strin
         .arg("--log-format=text")
         .env_remove("NACHNA_CONFIG")
         .env("NACHNA_MONGODB_URI", crate::support::mongo::server_uri())
-        .env("NACHNA_DISCOVERY_DB", store.discovery.name())
-        .env("NACHNA_APP_DB", store.app.name())
+        .env("NACHNA_DISCOVERY_DB", store.database_names().0)
+        .env("NACHNA_APP_DB", store.database_names().1)
         .env("NACHNA_SOURCES_DIR", &empty_sources)
         .env("NACHNA_PUSH_SENDER", "file")
         .env("NACHNA_PUSH_FILE", push_file)

@@ -104,7 +104,7 @@ fn expected_stored(studio_id: &str) -> BTreeMap<String, Value> {
 async fn stored_docs(store: &Store, studio_id: &str) -> BTreeMap<String, Document> {
     use futures::TryStreamExt;
     let docs: Vec<Document> = store
-        .workshops()
+        .raw_workshops()
         .find(doc! { "studio_id": studio_id })
         .await
         .unwrap()
@@ -126,7 +126,7 @@ async fn all_collections(store: &Store) -> BTreeMap<String, Vec<Document>> {
         "studios",
     ] {
         let docs: Vec<Document> = store
-            .discovery
+            .raw_discovery()
             .collection::<Document>(name)
             .find(doc! {})
             .sort(doc! { "_id": 1 })
@@ -180,7 +180,7 @@ async fn ingest_of_fixture_studios_stores_the_golden_documents() {
         assert_eq!(report.new_uuids.len(), expected.len());
     }
     let studios = store
-        .discovery
+        .raw_discovery()
         .collection::<Document>("studios")
         .count_documents(doc! {})
         .await

@@ -44,7 +44,7 @@ fn draft(uuid: &str, price: &str) -> WorkshopDraft {
 
 async fn doc_of(store: &Store, uuid: &str) -> Document {
     store
-        .workshops()
+        .raw_workshops()
         .find_one(doc! { "uuid": uuid })
         .await
         .unwrap()
@@ -97,7 +97,8 @@ async fn inserted_workshop_has_the_app_field_types() {
         "new_workshop"
     );
     let sig = store
-        .signatures()
+        .raw_discovery()
+        .collection::<Document>("workshop_signatures")
         .find_one(doc! { "uuid": "dna/a" })
         .await
         .unwrap()
@@ -122,7 +123,14 @@ async fn replaying_an_insert_keeps_one_document_with_its_id() {
         .apply_action(&action, now + chrono::Duration::hours(1), "2026-06-01")
         .await
         .unwrap();
-    assert_eq!(store.workshops().count_documents(doc! {}).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .raw_workshops()
+            .count_documents(doc! {})
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(doc_of(&store, "dna/a").await, first);
 }
 
@@ -142,7 +150,7 @@ async fn update_bumps_version_keeps_id_and_choreo_link() {
         .await
         .unwrap();
     store
-        .workshops()
+        .raw_workshops()
         .update_one(
             doc! { "uuid": "dna/a" },
             doc! { "$set": { "choreo_insta_link": "https://www.instagram.com/reel/abc/" } },
@@ -177,7 +185,7 @@ async fn new_workshop_borrows_choreo_link_of_same_artists_and_song() {
     let store = open_test_store("borrow").await;
     let now = Utc::now();
     store
-        .workshops()
+        .raw_workshops()
         .insert_one(doc! {
             "uuid": "other/old", "studio_id": "other", "artist_id_list": ["rajesh"],
             "song": "Ninnindale", "choreo_insta_link": "https://www.instagram.com/reel/xyz/",
@@ -243,12 +251,12 @@ async fn archiving_flags_and_never_deletes() {
 async fn uuid_index_is_unique() {
     let store = open_test_store("uniq").await;
     store
-        .workshops()
+        .raw_workshops()
         .insert_one(doc! { "uuid": "x/1" })
         .await
         .unwrap();
     assert!(store
-        .workshops()
+        .raw_workshops()
         .insert_one(doc! { "uuid": "x/1" })
         .await
         .is_err());
@@ -317,7 +325,7 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
 
     // Once the marker is consumed, a later change is announced as a schedule change.
     store
-        .workshops()
+        .raw_workshops()
         .update_one(
             doc! { "uuid": "dna/a" },
             doc! { "$unset": { "pending_fanout": "" } },

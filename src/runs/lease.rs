@@ -17,53 +17,16 @@
 //! Expiry uses each process's own clock: keep replicas' clocks in sync (NTP), far
 //! tighter than the ttl.
 
+use crate::metrics;
+pub use crate::process::OwnerId;
+pub use crate::store::leases::LeaseHolder;
+use crate::store::leases::LeaseTake;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
-use mongodb::bson::{doc, Document};
-use mongodb::options::ReturnDocument;
-use serde::Serialize;
-use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-
-pub const LEASES: &str = "ingest_leases";
-
-/// Who this process is, in leases, runs and trigger claims: `host:pid:random`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnerId(Arc<str>);
-
-impl OwnerId {
-    pub fn new() -> OwnerId {
-        OwnerId(
-            format!(
-                "{}:{}:{:06x}",
-                crate::store::runs::hostname(),
-                std::process::id(),
-                rand::random::<u32>() & 0xff_ffff
-            )
-            .into(),
-        )
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Default for OwnerId {
-    fn default() -> Self {
-        OwnerId::new()
-    }
-}
-
-impl fmt::Display for OwnerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// How long leases live and how often they are renewed.
 #[derive(Debug, Clone, Copy)]
@@ -80,45 +43,6 @@ impl LeaseTiming {
             ttl,
             renew_every: renew.max(Duration::from_millis(200)),
         }
-    }
-}
-
-/// A lease as stored: who holds a studio and until when.
-#[derive(Debug, Clone, Serialize)]
-pub struct LeaseHolder {
-    pub studio_id: String,
-    pub owner: String,
-    pub purpose: String,
-    pub acquired_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-impl LeaseHolder {
-    fn from_doc(d: &Document) -> LeaseHolder {
-        LeaseHolder {
-            studio_id: d.get_str("_id").unwrap_or_default().to_string(),
-            owner: d.get_str("owner").unwrap_or_default().to_string(),
-            purpose: d.get_str("purpose").unwrap_or_default().to_string(),
-            acquired_at: d.get_datetime("acquired_at").ok().map(|t| t.to_chrono()),
-            expires_at: d.get_datetime("expires_at").ok().map(|t| t.to_chrono()),
-        }
-    }
-
-    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
-        self.expires_at.is_some_and(|t| t > now)
-    }
-}
-
-impl fmt::Display for LeaseHolder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.owner, self.purpose)?;
-        if let Some(t) = self.acquired_at {
-            write!(f, " since {}", t.format("%Y-%m-%d %H:%M:%SZ"))?;
-        }
-        if let Some(t) = self.expires_at {
-            write!(f, ", lease expires {}", t.format("%H:%M:%SZ"))?;
-        }
-        Ok(())
     }
 }
 
@@ -149,40 +73,17 @@ impl Leases {
         &self.owner
     }
 
-    fn collection(&self) -> mongodb::Collection<Document> {
-        self.store.discovery.collection(LEASES)
-    }
-
     /// Takes the studio's lease if it is free (or expired), without waiting.
     pub async fn try_acquire(&self, studio: &str, purpose: &str) -> Result<Acquire, StoreError> {
         let now = Utc::now();
         let expires = now + self.timing.ttl;
-        let result = self
-            .collection()
-            .find_one_and_update(
-                doc! {
-                    "_id": studio,
-                    "$or": [
-                        { "expires_at": { "$lte": now } },
-                        { "owner": self.owner.as_str() },
-                    ],
-                },
-                doc! { "$set": {
-                    "owner": self.owner.as_str(),
-                    "host": crate::store::runs::hostname(),
-                    "pid": std::process::id() as i64,
-                    "purpose": purpose,
-                    "acquired_at": now,
-                    "renewed_at": now,
-                    "expires_at": expires,
-                } },
-            )
-            .upsert(true)
-            .return_document(ReturnDocument::Before)
-            .await;
-        let previous = match result {
-            Ok(previous) => previous,
-            Err(err) if is_duplicate_key(&err) => {
+        let previous = match self
+            .store
+            .take_lease(studio, self.owner.as_str(), purpose, now, expires)
+            .await?
+        {
+            LeaseTake::Taken { previous } => previous,
+            LeaseTake::Held => {
                 return match self.holder(studio).await? {
                     Some(holder) => Ok(Acquire::Busy(holder)),
                     // Released between our attempt and the read: try once more later.
@@ -195,16 +96,12 @@ impl Leases {
                     })),
                 };
             }
-            Err(err) => return Err(StoreError::op("findOneAndUpdate", LEASES)(err)),
         };
-        let taken_over_from = previous
-            .as_ref()
-            .map(LeaseHolder::from_doc)
-            .filter(|h| h.owner != self.owner.as_str());
+        let taken_over_from = previous.filter(|h| h.owner != self.owner.as_str());
         if let Some(h) = &taken_over_from {
             warn!(studio, previous_owner = %h.owner, expired_at = ?h.expires_at,
                 "took over an expired lease: its owner stopped renewing it (crashed or cut off)");
-            super::metrics::record_lease_takeover(studio);
+            metrics::record_lease_takeover(studio);
         }
         let lost = CancellationToken::new();
         let renewer = tokio::spawn(renew_loop(
@@ -253,52 +150,23 @@ impl Leases {
 
     /// The studio's lease document, live or expired.
     pub async fn holder(&self, studio: &str) -> Result<Option<LeaseHolder>, StoreError> {
-        Ok(self
-            .collection()
-            .find_one(doc! { "_id": studio })
-            .await
-            .map_err(StoreError::op("find", LEASES))?
-            .as_ref()
-            .map(LeaseHolder::from_doc))
+        self.store.lease_holder(studio).await
     }
 
-    /// Extends our lease; `Ok(false)` when it is no longer ours.
+    /// Extends our lease; `None` when it is no longer ours.
     async fn renew(&self, studio: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let now = Utc::now();
         let expires = now + self.timing.ttl;
-        let r = self
-            .collection()
-            .update_one(
-                doc! { "_id": studio, "owner": self.owner.as_str() },
-                doc! { "$set": { "renewed_at": now, "expires_at": expires } },
-            )
-            .await
-            .map_err(StoreError::op("update", LEASES))?;
-        Ok((r.matched_count == 1).then_some(expires))
+        let ours = self
+            .store
+            .renew_lease(studio, self.owner.as_str(), now, expires)
+            .await?;
+        Ok(ours.then_some(expires))
     }
 
     async fn release(&self, studio: &str) -> Result<(), StoreError> {
-        self.collection()
-            .delete_one(doc! { "_id": studio, "owner": self.owner.as_str() })
-            .await
-            .map_err(StoreError::op("delete", LEASES))?;
-        Ok(())
+        self.store.release_lease(studio, self.owner.as_str()).await
     }
-}
-
-/// Every lease document (for `status`).
-pub async fn all_leases(store: &Store) -> Result<Vec<LeaseHolder>, StoreError> {
-    use futures::TryStreamExt;
-    let docs: Vec<Document> = store
-        .discovery
-        .collection::<Document>(LEASES)
-        .find(doc! {})
-        .await
-        .map_err(StoreError::op("find", LEASES))?
-        .try_collect()
-        .await
-        .map_err(StoreError::op("find", LEASES))?;
-    Ok(docs.iter().map(LeaseHolder::from_doc).collect())
 }
 
 async fn renew_loop(
@@ -316,7 +184,7 @@ async fn renew_loop(
                     studio,
                     "lease lost: another process holds it now; stopping this run"
                 );
-                super::metrics::record_lease_lost(&studio);
+                metrics::record_lease_lost(&studio);
                 lost.cancel();
                 return;
             }
@@ -325,7 +193,7 @@ async fn renew_loop(
                 if next_try >= valid_until {
                     warn!(studio, error = %err,
                         "cannot renew the lease before it expires; stopping this run so no one else runs the studio alongside it");
-                    super::metrics::record_lease_lost(&studio);
+                    metrics::record_lease_lost(&studio);
                     lost.cancel();
                     return;
                 }
@@ -383,14 +251,5 @@ impl Drop for Lease {
         if let Some(r) = self.renewer.take() {
             r.abort();
         }
-    }
-}
-
-fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    match err.kind.as_ref() {
-        ErrorKind::Command(c) => c.code == 11000,
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
-        _ => err.to_string().contains("E11000"),
     }
 }

@@ -1,0 +1,639 @@
+//! The outbox (`dance_app.notification_outbox`): the stored shape of a notification and
+//! every read and write of it, plus `notification_reminder_sessions` (which sessions'
+//! reminders were enqueued). What a notification *means* (keys, cooldown, outcomes)
+//! is decided in `notify`; this file only stores it.
+//!
+//! `sent` and `suppressed` documents get `expire_at`, which a TTL index uses to delete
+//! them after the audit period; no other status does.
+
+use super::schema::{DEVICE_TOKENS, OUTBOX, REMINDER_SESSIONS};
+use super::{bson_time, is_duplicate_key, read_int, Store, StoreError};
+use bson::serde_helpers::{
+    chrono_datetime_as_bson_datetime as bson_datetime,
+    chrono_datetime_as_bson_datetime_optional as bson_datetime_opt,
+};
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::bson::{self, doc, Document};
+use mongodb::error::ErrorKind;
+use mongodb::options::ReturnDocument;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+/// What a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    NewWorkshop,
+    ScheduleChange,
+    Reminder,
+    /// `notify test`: never enqueued, only sent directly.
+    Test,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::NewWorkshop => "new_workshop",
+            Kind::ScheduleChange => "schedule_change",
+            Kind::Reminder => "reminder",
+            Kind::Test => "test",
+        }
+    }
+
+    /// `apns-priority`: 10 (immediately) for announcements, 5 (power-considerate) for
+    /// reminders.
+    pub fn apns_priority(self) -> u8 {
+        match self {
+            Kind::Reminder => 5,
+            _ => 10,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "new_workshop" => Some(Kind::NewWorkshop),
+            "schedule_change" => Some(Kind::ScheduleChange),
+            "reminder" => Some(Kind::Reminder),
+            "test" => Some(Kind::Test),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a notification is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Sending,
+    Sent,
+    Suppressed,
+    Failed,
+    NoDevice,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Sending => "sending",
+            Status::Sent => "sent",
+            Status::Suppressed => "suppressed",
+            Status::Failed => "failed",
+            Status::NoDevice => "no_device",
+        }
+    }
+
+    /// Kept for audit, then deleted by the TTL index.
+    pub fn expires(self) -> bool {
+        matches!(self, Status::Sent | Status::Suppressed)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One device's result within a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    /// Not tried yet.
+    Pending,
+    /// APNs accepted it (200).
+    Sent,
+    /// APNs said the token is dead; the token was marked `is_active: false`.
+    Deactivated,
+    /// A platform without a sender yet (android until FCM is added).
+    NoSender,
+    /// Transient failures persisted through this dispatch's tries; tried again later.
+    Retry,
+    /// Rejected for another reason; not tried again.
+    Failed,
+}
+
+/// A device as the outbox records it: the token, and what happened to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceResult {
+    pub token: String,
+    pub platform: String,
+    pub status: DeviceStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apns_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub attempts: i32,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "bson_datetime_opt"
+    )]
+    pub at: Option<DateTime<Utc>>,
+}
+
+impl DeviceResult {
+    pub fn new(token: impl Into<String>, platform: impl Into<String>) -> Self {
+        DeviceResult {
+            token: token.into(),
+            platform: platform.into(),
+            status: DeviceStatus::Pending,
+            apns_id: None,
+            code: None,
+            reason: None,
+            attempts: 0,
+            at: None,
+        }
+    }
+}
+
+/// One outbox document. Instants are stored as BSON dates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxDoc {
+    /// The deterministic key; also the `apns-collapse-id`.
+    #[serde(rename = "_id")]
+    pub key: String,
+    pub kind: Kind,
+    pub status: Status,
+    /// Why it is suppressed, failed or has no device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub user_id: String,
+    pub workshop_uuid: String,
+    /// The workshop's artists this user follows.
+    pub artist_ids: Vec<String>,
+    /// The artist named in the payload's `artist_id` (first of `artist_ids`).
+    pub artist_id: String,
+    /// Start of the session concerned (the reminded one; the first future one otherwise).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "bson_datetime_opt"
+    )]
+    pub session_start: Option<DateTime<Utc>>,
+    pub title: String,
+    pub body: String,
+    /// `apns-expiration`: the session start for reminders, a horizon otherwise.
+    #[serde(with = "bson_datetime")]
+    pub push_expiration: DateTime<Utc>,
+    /// Dispatches that ended (sent, gave up, or retry later).
+    #[serde(default)]
+    pub attempts: i32,
+    pub devices: Vec<DeviceResult>,
+    #[serde(with = "bson_datetime")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "bson_datetime")]
+    pub updated_at: DateTime<Utc>,
+    /// When a `pending` document may be claimed.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "bson_datetime_opt"
+    )]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The dispatcher holding a `sending` claim, and until when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "bson_datetime_opt"
+    )]
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Claims so far (more than `attempts` when a dispatcher died holding one).
+    #[serde(default)]
+    pub claims: i32,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "bson_datetime_opt"
+    )]
+    pub sent_at: Option<DateTime<Utc>>,
+    /// TTL: set only on `sent` and `suppressed`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "bson_datetime_opt"
+    )]
+    pub expire_at: Option<DateTime<Utc>>,
+}
+
+impl OutboxDoc {
+    /// The `apns-collapse-id` (≤ 64 bytes).
+    pub fn collapse_id(&self) -> &str {
+        &self.key
+    }
+}
+
+/// What an insert of a batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InsertCounts {
+    pub inserted: u64,
+    /// Positions (in the batch) of keys already in the outbox (an earlier run, another
+    /// daemon): not enqueued again.
+    pub existing: Vec<usize>,
+}
+
+/// Which claimable condition a candidate was listed under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claimable {
+    /// `pending` and due.
+    Due,
+    /// `sending`, but its dispatcher's lease expired.
+    LeaseExpired,
+}
+
+impl Claimable {
+    fn filter(self, now: DateTime<Utc>) -> Document {
+        match self {
+            Claimable::Due => {
+                doc! { "status": "pending", "next_attempt_at": { "$lte": bson_time(now) } }
+            }
+            Claimable::LeaseExpired => {
+                doc! { "status": "sending", "lease_until": { "$lte": bson_time(now) } }
+            }
+        }
+    }
+}
+
+/// How a claimed document ends this dispatch (written only while its claimer owns it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutboxEnd {
+    /// A final status, with the reason (`None` clears an earlier one) and, for `sent`
+    /// and `suppressed`, when the TTL index may delete it.
+    Final {
+        status: Status,
+        reason: Option<String>,
+        expire_at: Option<DateTime<Utc>>,
+    },
+    /// Back to `pending` after transient failures, due again at `next_attempt_at`.
+    RetryLater {
+        reason: String,
+        next_attempt_at: DateTime<Utc>,
+    },
+    /// Back to `pending` untouched (dispatch stopped), due at once.
+    Released,
+}
+
+fn encode<T: Serialize>(value: &T, what: &str) -> Result<bson::Bson, StoreError> {
+    bson::to_bson(value).map_err(|e| StoreError::Malformed {
+        collection: OUTBOX,
+        message: format!("cannot encode {what}: {e}"),
+    })
+}
+
+fn decode(d: Document) -> Result<OutboxDoc, StoreError> {
+    let id = d.get_str("_id").unwrap_or("?").to_string();
+    bson::from_document(d).map_err(|e| StoreError::Malformed {
+        collection: OUTBOX,
+        message: format!("outbox document {id}: {e}"),
+    })
+}
+
+impl Store {
+    fn outbox(&self) -> mongodb::Collection<Document> {
+        self.app.collection(OUTBOX)
+    }
+
+    /// Inserts documents, unordered; a key already present is counted, not an error.
+    pub async fn insert_outbox(&self, docs: &[OutboxDoc]) -> Result<InsertCounts, StoreError> {
+        if docs.is_empty() {
+            return Ok(InsertCounts::default());
+        }
+        let encoded = docs
+            .iter()
+            .map(|d| {
+                bson::to_document(d).map_err(|e| StoreError::Malformed {
+                    collection: OUTBOX,
+                    message: format!("cannot encode outbox document {}: {e}", d.key),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let total = encoded.len() as u64;
+        match self.outbox().insert_many(encoded).ordered(false).await {
+            Ok(result) => Ok(InsertCounts {
+                inserted: result.inserted_ids.len() as u64,
+                existing: Vec::new(),
+            }),
+            Err(err) if is_duplicate_key(&err) => {
+                let ErrorKind::InsertMany(ref failure) = *err.kind else {
+                    return Err(StoreError::op("insert", OUTBOX)(err));
+                };
+                let existing: Vec<usize> = failure
+                    .write_errors
+                    .as_deref()
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|e| e.index)
+                    .collect();
+                Ok(InsertCounts {
+                    inserted: total - existing.len() as u64,
+                    existing,
+                })
+            }
+            Err(err) => Err(StoreError::op("insert", OUTBOX)(err)),
+        }
+    }
+
+    pub async fn outbox_doc(&self, key: &str) -> Result<Option<OutboxDoc>, StoreError> {
+        let found = self
+            .outbox()
+            .find_one(doc! { "_id": key })
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?;
+        found.map(decode).transpose()
+    }
+
+    /// Up to `limit` keys of documents claimable as `which` at `now`.
+    pub async fn outbox_candidates(
+        &self,
+        which: Claimable,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let ids: Vec<Document> = self
+            .outbox()
+            .find(which.filter(now))
+            .projection(doc! { "_id": 1 })
+            .limit(limit)
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?
+            .try_collect()
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?;
+        Ok(ids
+            .iter()
+            .filter_map(|d| d.get_str("_id").ok())
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// Claims `key` for `owner` until `lease_until` if it is still claimable as
+    /// `which` (one `find_one_and_update` on `_id` *and* the condition, so two
+    /// dispatchers never both win one document). `None`: taken meanwhile.
+    pub async fn claim_outbox(
+        &self,
+        key: &str,
+        which: Claimable,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OutboxDoc>, StoreError> {
+        // `_id` first: SecantusDB plans on the first indexed field it meets.
+        let mut filter = doc! { "_id": key };
+        filter.extend(which.filter(now));
+        let found = self
+            .outbox()
+            .find_one_and_update(
+                filter,
+                doc! {
+                    "$set": {
+                        "status": "sending",
+                        "owner": owner,
+                        "lease_until": bson_time(lease_until),
+                        "updated_at": bson_time(now),
+                    },
+                    "$inc": { "claims": 1 },
+                },
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(StoreError::op("find_one_and_update", OUTBOX))?;
+        found.map(decode).transpose()
+    }
+
+    /// Records how a claimed document's dispatch ended, with its device results, only
+    /// while `owner` still holds the claim. False when another dispatcher owns it now.
+    pub async fn end_outbox_claim(
+        &self,
+        doc: &OutboxDoc,
+        owner: &str,
+        end: &OutboxEnd,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let devices = encode(&doc.devices, "device results")?;
+        let update = match end {
+            OutboxEnd::Final {
+                status,
+                reason,
+                expire_at,
+            } => {
+                let mut set = doc! {
+                    "status": status.as_str(),
+                    "devices": devices,
+                    "attempts": doc.attempts + 1,
+                    "updated_at": bson_time(now),
+                };
+                let mut unset = doc! { "owner": "", "lease_until": "", "next_attempt_at": "" };
+                match reason {
+                    Some(r) => {
+                        set.insert("reason", r);
+                    }
+                    None => {
+                        unset.insert("reason", "");
+                    }
+                }
+                if *status == Status::Sent {
+                    set.insert("sent_at", bson_time(now));
+                }
+                if let Some(at) = expire_at {
+                    set.insert("expire_at", bson_time(*at));
+                }
+                doc! { "$set": set, "$unset": unset }
+            }
+            OutboxEnd::RetryLater {
+                reason,
+                next_attempt_at,
+            } => doc! {
+                "$set": {
+                    "status": "pending",
+                    "devices": devices,
+                    "attempts": doc.attempts + 1,
+                    "reason": reason,
+                    "next_attempt_at": bson_time(*next_attempt_at),
+                    "updated_at": bson_time(now),
+                },
+                "$unset": { "owner": "", "lease_until": "" },
+            },
+            OutboxEnd::Released => doc! {
+                "$set": {
+                    "status": "pending",
+                    "devices": devices,
+                    "next_attempt_at": bson_time(now),
+                    "updated_at": bson_time(now),
+                },
+                "$unset": { "owner": "", "lease_until": "" },
+            },
+        };
+        let result = self
+            .outbox()
+            .update_one(
+                doc! { "_id": &doc.key, "status": "sending", "owner": owner },
+                update,
+            )
+            .await
+            .map_err(StoreError::op("update", OUTBOX))?;
+        Ok(result.matched_count == 1)
+    }
+
+    /// Outbox documents by kind, then status.
+    pub async fn outbox_counts(
+        &self,
+    ) -> Result<BTreeMap<String, BTreeMap<String, u64>>, StoreError> {
+        let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        let mut cursor = self
+            .outbox()
+            .aggregate(vec![doc! { "$group": {
+                "_id": { "kind": "$kind", "status": "$status" },
+                "n": { "$sum": 1 },
+            } }])
+            .await
+            .map_err(StoreError::op("aggregate", OUTBOX))?;
+        while let Some(d) = cursor
+            .try_next()
+            .await
+            .map_err(StoreError::op("aggregate", OUTBOX))?
+        {
+            let Ok(id) = d.get_document("_id") else {
+                continue;
+            };
+            let kind = id.get_str("kind").unwrap_or("?").to_string();
+            let st = id.get_str("status").unwrap_or("?").to_string();
+            let n = read_int(&d, "n").unwrap_or(0).max(0) as u64;
+            *counts.entry(kind).or_default().entry(st).or_default() += n;
+        }
+        Ok(counts)
+    }
+
+    /// When the oldest `pending` notification was created.
+    pub async fn oldest_pending_outbox(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let oldest: Option<Document> = self
+            .outbox()
+            .find_one(doc! { "status": "pending" })
+            .sort(doc! { "created_at": 1 })
+            .projection(doc! { "created_at": 1 })
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?;
+        Ok(oldest.and_then(|d| d.get_datetime("created_at").ok().map(|t| t.to_chrono())))
+    }
+
+    /// Device tokens deactivated at or after `since`.
+    pub async fn tokens_deactivated_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.app
+            .collection::<Document>(DEVICE_TOKENS)
+            .count_documents(doc! {
+                "is_active": false,
+                "deactivated_at": { "$gte": bson_time(since) },
+            })
+            .await
+            .map_err(StoreError::op("count", DEVICE_TOKENS))
+    }
+
+    /// For each of `users`, which of `artist_ids` a `new_workshop` notification
+    /// (pending, sending or sent) created after `since` was about, for any workshop
+    /// other than `except_uuid`: the cooldown's evidence.
+    pub async fn recent_new_workshop_artists(
+        &self,
+        users: &[String],
+        artist_ids: &[String],
+        except_uuid: &str,
+        since: DateTime<Utc>,
+    ) -> Result<HashMap<String, HashSet<String>>, StoreError> {
+        let mut cursor = self
+            .outbox()
+            .find(doc! {
+                "user_id": { "$in": users },
+                "kind": Kind::NewWorkshop.as_str(),
+                "created_at": { "$gt": bson_time(since) },
+                "status": { "$in": ["pending", "sending", "sent"] },
+                "artist_ids": { "$in": artist_ids },
+                "workshop_uuid": { "$ne": except_uuid },
+            })
+            .projection(doc! { "_id": 0, "user_id": 1, "artist_ids": 1 })
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?;
+        let mut out: HashMap<String, HashSet<String>> = HashMap::new();
+        while let Some(d) = cursor
+            .try_next()
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?
+        {
+            let Ok(user) = d.get_str("user_id") else {
+                continue;
+            };
+            let entry = out.entry(user.to_string()).or_default();
+            if let Ok(artists) = d.get_array("artist_ids") {
+                for a in artists.iter().filter_map(|v| v.as_str()) {
+                    entry.insert(a.to_string());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the reminders of a session (`<uuid>|<YYYY-MM-DDTHH:MM>`) were enqueued.
+    pub async fn reminder_session_done(&self, marker: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .app
+            .collection::<Document>(REMINDER_SESSIONS)
+            .find_one(doc! { "_id": marker })
+            .await
+            .map_err(StoreError::op("find", REMINDER_SESSIONS))?
+            .is_some())
+    }
+
+    /// Records a session's reminders as enqueued; kept a week past the session, then
+    /// dropped by the TTL index.
+    pub async fn mark_reminder_session_done(
+        &self,
+        marker: &str,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.app
+            .collection::<Document>(REMINDER_SESSIONS)
+            .update_one(
+                doc! { "_id": marker },
+                doc! { "$setOnInsert": {
+                    "enqueued_at": bson_time(now),
+                    "session_start": bson_time(start),
+                    "expire_at": bson_time(start + chrono::Duration::days(7)),
+                } },
+            )
+            .upsert(true)
+            .await
+            .map_err(StoreError::op("upsert", REMINDER_SESSIONS))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_kinds_are_stored_as_snake_case() {
+        assert_eq!(
+            bson::to_bson(&Status::NoDevice).unwrap(),
+            bson::Bson::String("no_device".into())
+        );
+        assert_eq!(
+            bson::to_bson(&Kind::ScheduleChange).unwrap(),
+            bson::Bson::String("schedule_change".into())
+        );
+        assert!(Status::Sent.expires() && Status::Suppressed.expires());
+        assert!(!Status::Failed.expires() && !Status::NoDevice.expires());
+    }
+}
