@@ -263,7 +263,8 @@ impl PushConfig {
 /// Placeholders: `{artist}` (the names of the workshop's artists this user follows,
 /// joined with " x "), `{by}` (the workshop's artist text), `{song}` (the song, or
 /// "a new routine" when unknown), `{studio}` (studio name), `{date}` (e.g. `Sat 21 Jun`)
-/// and `{time}` (e.g. `06:00 PM`) of the session concerned in the studio's zone,
+/// (`today` and `tomorrow` when it is) and `{time}` (e.g. `4 PM`, `6:30 PM`) of the
+/// session concerned in the studio's zone,
 /// `{hours}` (reminder lead time).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -321,7 +322,7 @@ impl Default for NotifyConfig {
             },
             schedule_change: Template {
                 title: "{artist}: workshop rescheduled".into(),
-                body: "{song} at {studio} is now on {date} at {time}".into(),
+                body: "{song} at {studio} moved: now {date} at {time}".into(),
             },
             reminder: Template {
                 title: "Reminder: {artist} at {studio}".into(),

@@ -82,6 +82,8 @@ fn main_job(data: &Path) -> Command {
     .env_remove("NACHNA_MONGODB_URI")
     .env_remove("NACHNA_CONFIG")
     .env("NACHNA_LOCAL_DB_DIR", data)
+    // A private server on an ephemeral port: never a service's on the fixed one.
+    .env("NACHNA_LOCAL_DB_PORT", "0")
     .env("RUST_LOG", "warn");
     cmd
 }
@@ -192,4 +194,72 @@ async fn a_sigkill_of_the_tool_after_its_runs_loses_nothing_they_reported() {
     let s = stored(&data).await;
     assert_eq!(s.workshops, new);
     assert_eq!(s.runs_not_finished, 0);
+}
+
+/// A lease held by a process of this host that no longer exists is taken at once,
+/// long before it would expire; one held by a live process is left alone.
+#[tokio::test]
+async fn a_lease_of_a_process_that_is_gone_is_taken_at_once() {
+    use nachna_ingest::runs::lease::{Acquire, LeaseTiming, Leases, OwnerId};
+    use nachna_ingest::store::Store;
+    let names = crate::support::mongo::unique_names("lease_gone");
+    let uri = tokio::task::spawn_blocking(crate::support::mongo::server_uri)
+        .await
+        .unwrap();
+    let store = Store::open(&uri, &names.discovery, &names.app, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let host = nachna_ingest::process::hostname();
+    let mut gone = Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    let mut alive = Command::new("sleep").arg("30").spawn().unwrap();
+    let now = chrono::Utc::now();
+    let in_an_hour = now + chrono::Duration::hours(1);
+    for (studio, pid) in [("gone", gone_pid), ("alive", alive.id())] {
+        store
+            .take_lease(
+                studio,
+                &format!("{host}:{pid}:abcdef"),
+                "manual",
+                now,
+                in_an_hour,
+            )
+            .await
+            .unwrap();
+    }
+    let timing = LeaseTiming {
+        ttl: Duration::from_secs(60),
+        renew_every: Duration::from_secs(15),
+    };
+    let me = Leases::new(store.clone(), OwnerId::new(), timing);
+    let Acquire::Acquired(lease) = me.try_acquire("gone", "schedule").await.unwrap() else {
+        panic!("the lease of a process that is gone is taken at once");
+    };
+    assert_eq!(
+        lease.taken_over_from().map(|h| h.owner.clone()),
+        Some(format!("{host}:{gone_pid}:abcdef"))
+    );
+    match me.try_acquire("alive", "schedule").await.unwrap() {
+        Acquire::Busy(holder) => assert_eq!(holder.owner, format!("{host}:{}:abcdef", alive.id())),
+        Acquire::Acquired(_) => panic!("a live owner's lease was taken"),
+    }
+    // Another host's process is never judged from here.
+    store
+        .take_lease(
+            "elsewhere",
+            &format!("not-{host}:{gone_pid}:abcdef"),
+            "manual",
+            now,
+            in_an_hour,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        me.try_acquire("elsewhere", "schedule").await.unwrap(),
+        Acquire::Busy(_)
+    ));
+    alive.kill().unwrap();
+    alive.wait().unwrap();
+    lease.release().await;
 }
