@@ -8,7 +8,7 @@
 
 use crate::artist::ArtistDirectory;
 use crate::clock::Clock;
-use crate::extract::{self, ExtractInput, PageVerdict};
+use crate::extract::{self, PageVerdict};
 use crate::fetch::{FetchOutcome, FetchedPage, Fetcher, HostPolicy, PageRequest, Validators};
 use crate::reconcile::{self, Action, Announcement, ArchivePolicy, ReconcileInput};
 use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
@@ -433,6 +433,8 @@ async fn crawl_listings(
     let mut queue: VecDeque<(Url, u32)> = crawl.start_urls.iter().map(|u| (u.clone(), 0)).collect();
     let mut visited: BTreeSet<Url> = BTreeSet::new();
     let mut event_urls: Vec<Url> = Vec::new();
+    // De-duplication by set: a listing can carry 100,000 links.
+    let mut event_seen: std::collections::HashSet<Url> = std::collections::HashSet::new();
     let mut records = Vec::new();
     let mut complete = true;
     let mut listing_ok = 0;
@@ -498,7 +500,8 @@ async fn crawl_listings(
                     report.warnings.push(format!(
                         "event link {link} is on a host not in crawl.allowed_hosts; skipped"
                     ));
-                } else if !event_urls.contains(&link) {
+                } else if event_urls.len() <= crawl.max_pages && event_seen.insert(link.clone()) {
+                    // One past the cap is enough to know the cap was reached.
                     event_urls.push(link);
                 }
             } else if depth + 1 < crawl.depth && crawl.host_allowed(&link) {
@@ -570,13 +573,22 @@ async fn process_event_page(
                 };
             }
         }
-        let verdict = extract::extract_page(&ExtractInput {
-            page_url: url,
-            html: &page.text,
-            source,
-            artists,
+        let owned = extract::OwnedPage {
+            page_url: url.clone(),
+            html: page.text.clone(),
+            source: source.clone(),
+            artists: artists.clone(),
             today,
-        });
+        };
+        let verdict =
+            match extract::extract_page_off_runtime(owned, ctx.config.extract_budget()).await {
+                Ok(verdict) => verdict,
+                Err(err) => {
+                    return PageResult::Failed {
+                        error: format!("event page {url}: {err}"),
+                    }
+                }
+            };
         if let PageVerdict::NotAWorkshop { reason } = &verdict {
             info!(reason = %reason, "not a workshop");
         }

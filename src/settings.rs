@@ -112,6 +112,16 @@ pub struct IngestConfig {
     /// Safety brake: a run that would archive more than this fraction of a studio's
     /// live workshops archives none and fails. Default 0.5.
     pub archive_brake_fraction: f64,
+    /// Time one event page may spend in extraction (parse, text rules, matching) before
+    /// it is a failed page "over its time budget". Default 2000.
+    pub extract_budget_ms: u64,
+}
+
+impl IngestConfig {
+    /// [`IngestConfig::extract_budget_ms`] as a duration.
+    pub fn extract_budget(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.extract_budget_ms)
+    }
 }
 
 impl Default for IngestConfig {
@@ -119,6 +129,7 @@ impl Default for IngestConfig {
         IngestConfig {
             page_concurrency: 4,
             archive_brake_fraction: 0.5,
+            extract_budget_ms: 2000,
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::artist::{Artist, ArtistDirectory};
 use regex::Regex;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// What matching found, in the shape the document needs.
@@ -99,6 +99,50 @@ fn words(norm: &str) -> Vec<(usize, &str)> {
     out
 }
 
+/// Handles and names of a directory, ready for matching; built once per directory
+/// ([`ArtistDirectory::index`]) so the cost of matching a page does not grow with the
+/// number of known artists.
+#[derive(Debug, Default)]
+pub struct ArtistIndex {
+    /// Lower-case handle (`artist_id`, and the handle of `instagram_link`) → artist.
+    by_handle: HashMap<String, usize>,
+    /// First word of a normalised name → (all the name's words, artist).
+    by_first_word: HashMap<String, Vec<(Vec<String>, usize)>>,
+}
+
+impl ArtistIndex {
+    pub fn build(artists: &[Artist]) -> Self {
+        let mut by_handle: HashMap<String, usize> = HashMap::new();
+        for (i, a) in artists.iter().enumerate() {
+            by_handle.insert(a.artist_id.to_lowercase(), i);
+        }
+        // Handles from links are aliases: an artist_id of another artist wins.
+        for (i, a) in artists.iter().enumerate() {
+            if let Some(h) = a.instagram_link.as_deref().and_then(handle_from_link) {
+                by_handle.entry(h).or_insert(i);
+            }
+        }
+        let mut by_first_word: HashMap<String, Vec<(Vec<String>, usize)>> = HashMap::new();
+        for (i, a) in artists.iter().enumerate() {
+            let name_words: Vec<String> = crate::workshop::normalise_key_text(&a.artist_name)
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect();
+            if let Some(first) = name_words.first().cloned() {
+                by_first_word
+                    .entry(first)
+                    .or_default()
+                    .push((name_words, i));
+            }
+        }
+        ArtistIndex {
+            by_handle,
+            by_first_word,
+        }
+    }
+}
+
 /// Matches one page's text (in page order) against the directory. `ignore_handles` are
 /// handles that are not artists (the studio's own account).
 pub fn match_artists(
@@ -106,39 +150,20 @@ pub fn match_artists(
     text: &str,
     ignore_handles: &[String],
 ) -> ArtistMatches {
+    let artists: &[Artist] = directory.artists();
+    let index = directory.index();
     let norm = normalise(text);
-    let mut by_handle: HashMap<String, &Artist> = HashMap::new();
-    for a in &directory.artists {
-        by_handle.insert(a.artist_id.to_lowercase(), a);
-        if let Some(h) = a.instagram_link.as_deref().and_then(handle_from_link) {
-            by_handle.entry(h).or_insert(a);
-        }
-    }
-    // First word of each artist name → (name words, artist).
-    let mut by_first_word: HashMap<String, Vec<(Vec<String>, &Artist)>> = HashMap::new();
-    for a in &directory.artists {
-        let name_words: Vec<String> = crate::workshop::normalise_key_text(&a.artist_name)
-            .split(' ')
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect();
-        if let Some(first) = name_words.first().cloned() {
-            by_first_word
-                .entry(first)
-                .or_default()
-                .push((name_words, a));
-        }
-    }
 
     // (position, artist) for every hit.
-    let mut hits: Vec<(usize, &Artist)> = Vec::new();
+    let mut hits: Vec<(usize, usize)> = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
-    let ignore: Vec<String> = ignore_handles.iter().map(|h| h.to_lowercase()).collect();
+    let mut unknown_seen: HashSet<String> = HashSet::new();
+    let ignore: HashSet<String> = ignore_handles.iter().map(|h| h.to_lowercase()).collect();
     for (pos, handle) in handles_in(&norm) {
-        match by_handle.get(&handle) {
-            Some(a) => hits.push((pos, a)),
+        match index.by_handle.get(&handle) {
+            Some(a) => hits.push((pos, *a)),
             None => {
-                if !ignore.contains(&handle) && !unknown.contains(&handle) {
+                if !ignore.contains(&handle) && unknown_seen.insert(handle.clone()) {
                     unknown.push(handle);
                 }
             }
@@ -146,14 +171,14 @@ pub fn match_artists(
     }
     let ws = words(&norm);
     for (i, (pos, w)) in ws.iter().enumerate() {
-        let Some(cands) = by_first_word.get(*w) else {
+        let Some(cands) = index.by_first_word.get(*w) else {
             continue;
         };
         for (name_words, artist) in cands {
             let fits = name_words.len() <= ws.len() - i
                 && name_words.iter().zip(&ws[i..]).all(|(n, (_, w))| n == w);
             if fits {
-                hits.push((*pos, artist));
+                hits.push((*pos, *artist));
             }
         }
     }
@@ -161,8 +186,10 @@ pub fn match_artists(
 
     let mut names: Vec<String> = Vec::new();
     let mut ids: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for (_, a) in hits {
-        if !ids.contains(&a.artist_id) {
+        let a = &artists[a];
+        if seen.insert(a.artist_id.as_str()) {
             ids.push(a.artist_id.clone());
             names.push(a.artist_name.clone());
         }

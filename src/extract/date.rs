@@ -58,19 +58,19 @@ impl DateMention {
     }
 }
 
-const MONTH: &str = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?";
+const MONTH: &str = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?-u:\b)\.?";
 const DAY: &str = r"(?:3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)?";
 const YEAR: &str = r"(?:(?:19|20)\d{2}|['’]\d{2})";
 const WEEKDAY: &str = r"(?:(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day|nesday|rsday|urday|sday)?\.?,?\s*)";
-const RANGE_SEP: &str = r"\s*(?:-|–|—|~|\bto\b|\btill\b|\buntil\b|\bthru\b|\bthrough\b)\s*";
-const LIST_SEP: &str = r"\s*(?:,|&|\+|\band\b)\s*";
+const RANGE_SEP: &str = r"\s*(?:-|–|—|~|(?-u:\b)to(?-u:\b)|(?-u:\b)till(?-u:\b)|(?-u:\b)until(?-u:\b)|(?-u:\b)thru(?-u:\b)|(?-u:\b)through(?-u:\b))\s*";
+const LIST_SEP: &str = r"\s*(?:,|&|\+|(?-u:\b)and(?-u:\b))\s*";
 
 /// Day-first: `21st June 2025`, `21-22 June`, `1st to 3rd March`, `21 & 28 June`,
 /// `21 June - 2 July 2025`.
 static DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
-    let days = format!(r"(?P<days>{DAY}(?:(?:{RANGE_SEP}|{LIST_SEP}){WEEKDAY}?{DAY}\b)*)");
+    let days = format!(r"(?P<days>{DAY}(?:(?:{RANGE_SEP}|{LIST_SEP}){WEEKDAY}?{DAY}(?-u:\b))*)");
     let re = format!(
-        r"(?i)\b{WEEKDAY}?{days}(?:\s*|-)(?:of\s+)?(?P<mon>{MONTH})(?:(?:,?\s*|-)(?P<year>{YEAR})\b)?(?:{RANGE_SEP}{WEEKDAY}?(?P<day2>{DAY})\s*(?:of\s+)?(?P<mon2>{MONTH})(?:,?\s*(?P<year2>{YEAR})\b)?)?"
+        r"(?i)(?-u:\b){WEEKDAY}?{days}(?:\s*|-)(?:of\s+)?(?P<mon>{MONTH})(?:(?:,?\s*|-)(?P<year>{YEAR})(?-u:\b))?(?:{RANGE_SEP}{WEEKDAY}?(?P<day2>{DAY})\s*(?:of\s+)?(?P<mon2>{MONTH})(?:,?\s*(?P<year2>{YEAR})(?-u:\b))?)?"
     );
     Regex::new(&re).expect("static regex")
 });
@@ -78,9 +78,9 @@ static DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
 /// Month-first: `June 21`, `June 21st, 2025`, `June 21-22`, `June 21 & 28`,
 /// `June 28 - July 2`.
 static MONTH_FIRST: LazyLock<Regex> = LazyLock::new(|| {
-    let days = format!(r"(?P<days>{DAY}\b(?:(?:{RANGE_SEP}|{LIST_SEP}){DAY}\b)*)");
+    let days = format!(r"(?P<days>{DAY}(?-u:\b)(?:(?:{RANGE_SEP}|{LIST_SEP}){DAY}(?-u:\b))*)");
     let re = format!(
-        r"(?i)\b{WEEKDAY}?(?P<mon>{MONTH})\s*{days}(?:,?\s*(?P<year>{YEAR})\b)?(?:{RANGE_SEP}{WEEKDAY}?(?P<mon2>{MONTH})\s*(?P<day2>{DAY})\b(?:,?\s*(?P<year2>{YEAR})\b)?)?"
+        r"(?i)(?-u:\b){WEEKDAY}?(?P<mon>{MONTH})\s*{days}(?:,?\s*(?P<year>{YEAR})(?-u:\b))?(?:{RANGE_SEP}{WEEKDAY}?(?P<mon2>{MONTH})\s*(?P<day2>{DAY})(?-u:\b)(?:,?\s*(?P<year2>{YEAR})(?-u:\b))?)?"
     );
     Regex::new(&re).expect("static regex")
 });
@@ -88,7 +88,7 @@ static MONTH_FIRST: LazyLock<Regex> = LazyLock::new(|| {
 /// Day-first numerals: `21/06/2025`, `21-06-2025`, `21.06.2025`, `21/06/25`.
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)\b{WEEKDAY}?(?P<d>\d{{1,2}})(?P<sep>[/.-])(?P<m>\d{{1,2}})(?P<sep2>[/.-])(?P<y>(?:19|20)\d{{2}}|\d{{2}})\b"
+        r"(?i)(?-u:\b){WEEKDAY}?(?P<d>\d{{1,2}})(?P<sep>[/.-])(?P<m>\d{{1,2}})(?P<sep2>[/.-])(?P<y>(?:19|20)\d{{2}}|\d{{2}})(?-u:\b)"
     ))
     .expect("static regex")
 });
@@ -96,7 +96,7 @@ static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
 /// ISO dates and date-times: `2025-06-21`, `2025-06-21T18:00:00+05:30`, `2025/06/21`.
 static ISO: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?P<y>(?:19|20)\d{2})(?P<sep>[-/])(?P<m>\d{1,2})[-/](?P<d>\d{1,2})(?:(?:T|\s)(?P<h>\d{2}):(?P<mi>\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b",
+        r"(?i)(?-u:\b)(?P<y>(?:19|20)\d{2})(?P<sep>[-/])(?P<m>\d{1,2})[-/](?P<d>\d{1,2})(?:(?:T|\s)(?P<h>\d{2}):(?P<mi>\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?-u:\b)",
     )
     .expect("static regex")
 });
@@ -114,8 +114,10 @@ static RANGE_WORD: LazyLock<Regex> = LazyLock::new(|| {
 
 /// What follows a date that shows its trailing number was a clock time: `June 6-8 PM`.
 static TIME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:[ap]\.?\s?m\b|[ap]\.m\.|:\d{2}|\.\d{2}\s*[ap]\.?m|hrs\b|o'?clock)")
-        .expect("static regex")
+    Regex::new(
+        r"(?i)^\s*(?:[ap]\.?\s?m(?-u:\b)|[ap]\.m\.|:\d{2}|\.\d{2}\s*[ap]\.?m|hrs(?-u:\b)|o'?clock)",
+    )
+    .expect("static regex")
 });
 
 /// Month number from a month name or abbreviation.
@@ -198,9 +200,43 @@ fn items_from_days(days: &[(u32, bool)], month: u32, year: Option<i32>) -> Optio
     (!items.is_empty()).then_some(items)
 }
 
+/// A number that counts something (`Day 1`, `Week 2`, `Session 3`, `#4`) rather than
+/// naming a day of the month, unless a month name follows it directly (`Day 1 June`).
+static COUNTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b(?:day|week|session|part|level|module|round|phase|episode|chapter|no\.|#)\s*(?P<n>\d{{1,2}})\b(?P<mon>\s*(?:st|nd|rd|th)?\s*(?:of\s+)?{MONTH})?"
+    ))
+    .expect("static regex")
+});
+
+/// `text` with counter numbers blanked (same length, so spans stay valid).
+fn mask_counters(text: &str) -> std::borrow::Cow<'_, str> {
+    if !COUNTER.is_match(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut masked = text.to_string();
+    for c in COUNTER.captures_iter(text) {
+        if c.name("mon").is_some() {
+            continue;
+        }
+        let n = c.name("n").expect("group");
+        masked.replace_range(n.range(), &" ".repeat(n.len()));
+    }
+    std::borrow::Cow::Owned(masked)
+}
+
 /// Every date expression in `text`, in text order, without overlaps.
 pub fn find_dates(text: &str) -> Vec<DateMention> {
+    let masked = mask_counters(text);
+    find_dates_in(&masked)
+}
+
+fn find_dates_in(text: &str) -> Vec<DateMention> {
     let mut found: Vec<DateMention> = Vec::new();
+    // Every form needs an ASCII digit (a day, or a numeric date): most lines have none.
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return found;
+    }
     let mut taken: Vec<Range<usize>> = Vec::new();
     let overlaps = |taken: &[Range<usize>], r: &Range<usize>| {
         taken.iter().any(|t| t.start < r.end && r.start < t.end)
@@ -452,8 +488,16 @@ pub fn resolve_mention(
             }
         }
     }
+    // 1 January 1970 is the Unix epoch: what a widget shows for an unset date.
+    out.retain(|d| *d != EPOCH);
     out
 }
+
+/// The Unix epoch's day, a placeholder rather than an event date.
+const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => panic!("valid date"),
+};
 
 /// Resolves every mention of one page together (years stated for a day and month in
 /// one mention apply to the same day and month elsewhere).
@@ -636,6 +680,27 @@ mod tests {
     #[test]
     fn comma_year_is_not_a_listed_day() {
         assert_eq!(dates("June 21, 2025 at noon"), vec![d(2025, 6, 21)]);
+    }
+
+    #[test]
+    fn counters_are_not_days_of_the_month() {
+        assert_eq!(dates("Day 1 – Sat, 19th December"), vec![d(2026, 12, 19)]);
+        assert_eq!(
+            dates("Week 2 - 5th July, Session 3 & 12th July"),
+            vec![d(2026, 7, 5), d(2026, 7, 12)]
+        );
+        // A month right after the number makes it a date again.
+        assert_eq!(dates("Day 1 June"), vec![d(2026, 6, 1)]);
+        assert_eq!(
+            dates("Day 1(March 1, 2013) : Bollywood Jazz"),
+            vec![d(2013, 3, 1)]
+        );
+    }
+
+    #[test]
+    fn the_unix_epoch_is_a_placeholder_not_a_date() {
+        assert!(dates("Choose your date and time 1st Jan 1970").is_empty());
+        assert_eq!(dates("1st Jan 1971"), vec![d(1971, 1, 1)]);
     }
 
     #[test]

@@ -9,8 +9,12 @@
 //! newsletter box. Block elements (`p`, `div`, `li`, headings, `br`, table rows, …)
 //! start new lines; table cells on one row are joined with ` | `.
 
+use super::budget;
+use ego_tree::iter::Edge;
+use ego_tree::{NodeId, NodeRef};
 use scraper::node::Node;
 use scraper::{ElementRef, Html, Selector};
+use std::collections::{HashMap, HashSet};
 
 /// One line of visible text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,20 +144,36 @@ pub fn is_boilerplate_token(token: &str) -> bool {
         || parts.iter().any(|p| BOILERPLATE_PARTS.contains(p))
 }
 
+/// Longest line the text rules are given. A page can put everything on one line (a
+/// minified page, a 512 KB table row, a `₹ 1,1,1,…` run); the rules look at a line and
+/// its neighbours, so bounding lines bounds their work. Real lines are far shorter.
+pub const MAX_LINE_BYTES: usize = 2_000;
+
+/// Inline elements that style part of a word (`21<sup>st</sup>`, `<b>Rs</b>.`): their
+/// boundaries join text. Every other inline element (`span`, `time`, `label`, custom
+/// elements) separates words, so `<span>27 Aug</span><span>8:00 PM</span>` stays two
+/// words, as it is laid out.
+const GLUE_TAGS: &[&str] = &[
+    "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "del", "dfn", "em", "font", "i", "ins",
+    "kbd", "mark", "q", "rp", "rt", "ruby", "s", "samp", "small", "strike", "strong", "sub", "sup",
+    "tt", "u", "var", "wbr",
+];
+
+/// A furniture-named element holding more than this share of the page's text is a layout
+/// wrapper (`<div class="container right-sidebar">` around the whole body), not a side
+/// column.
+const WRAPPER_TEXT_SHARE: f64 = 0.5;
+
 fn has_ancestor(el: &ElementRef<'_>, names: &[&str]) -> bool {
     el.ancestors()
         .filter_map(ElementRef::wrap)
         .any(|a| names.contains(&a.value().name()))
 }
 
-/// True when an element and everything in it is left out of the visible text.
-pub fn is_skipped(el: &ElementRef<'_>) -> bool {
+/// Left out whatever it holds: invisible, scripted, or a landmark for furniture.
+fn hidden_or_furniture_tag(el: &ElementRef<'_>) -> bool {
     let v = el.value();
-    let name = v.name();
-    if SKIP_TAGS.contains(&name) {
-        return true;
-    }
-    if name == "header" && !has_ancestor(el, &["article", "main"]) {
+    if SKIP_TAGS.contains(&v.name()) {
         return true;
     }
     if v.attr("hidden").is_some() {
@@ -177,28 +197,122 @@ pub fn is_skipped(el: &ElementRef<'_>) -> bool {
             return true;
         }
     }
-    if matches!(name, "body" | "html" | "main" | "article") {
-        return false;
-    }
-    if v.classes().any(is_boilerplate_token) {
-        return true;
-    }
-    if let Some(id) = v.id() {
-        if is_boilerplate_token(id) {
-            return true;
-        }
-    }
     false
 }
 
-struct Walker {
+/// A class or id that names furniture (never on `body`, `html`, `main`, `article`).
+fn furniture_name(el: &ElementRef<'_>) -> bool {
+    let v = el.value();
+    if matches!(v.name(), "body" | "html" | "main" | "article") {
+        return false;
+    }
+    v.classes().any(is_boilerplate_token) || v.id().is_some_and(is_boilerplate_token)
+}
+
+/// True when an element and everything in it is left out of the visible text (by its
+/// own markup; the text walk also keeps furniture-named wrappers that hold most of the
+/// page).
+pub fn is_skipped(el: &ElementRef<'_>) -> bool {
+    if el.value().name() == "header" && !has_ancestor(el, &["article", "main"]) {
+        return true;
+    }
+    hidden_or_furniture_tag(el) || furniture_name(el)
+}
+
+/// Text length of the whole page and of each furniture-named element, measured in one
+/// pass so that deciding "wrapper or side column" stays linear however they nest.
+struct TextSizes {
+    total: usize,
+    of: HashMap<NodeId, usize>,
+}
+
+fn text_sizes(root: NodeRef<'_, Node>) -> TextSizes {
+    let mut of = HashMap::new();
+    // (node, text so far, furniture-named) for every open element.
+    let mut open: Vec<(NodeId, usize, bool)> = vec![(root.id(), 0, false)];
+    let mut hidden_depth = 0usize;
+    for edge in root.traverse() {
+        if budget::tick() {
+            break;
+        }
+        match edge {
+            Edge::Open(n) => match n.value() {
+                Node::Element(e) if n.id() != root.id() => {
+                    if hidden_depth > 0 || SKIP_TAGS.contains(&e.name()) {
+                        hidden_depth += 1;
+                    }
+                    let named = ElementRef::wrap(n).is_some_and(|el| furniture_name(&el));
+                    open.push((n.id(), 0, named));
+                }
+                Node::Text(t) if hidden_depth == 0 => {
+                    if let Some(top) = open.last_mut() {
+                        top.1 += t.trim().len();
+                    }
+                }
+                _ => {}
+            },
+            Edge::Close(n) => {
+                if n.id() == root.id() || !n.value().is_element() {
+                    continue;
+                }
+                hidden_depth = hidden_depth.saturating_sub(1);
+                if let Some((id, len, named)) = open.pop() {
+                    if named {
+                        of.insert(id, len);
+                    }
+                    if let Some(parent) = open.last_mut() {
+                        parent.1 += len;
+                    }
+                }
+            }
+        }
+    }
+    let total = open.first().map_or(0, |r| r.1);
+    TextSizes { total, of }
+}
+
+/// Work left for the walk: a node to open, or an element to close.
+enum Step<'a> {
+    Open(NodeRef<'a, Node>),
+    Close(Close),
+}
+
+/// What closing an element undoes.
+struct Close {
+    block: bool,
+    separate: bool,
+    landmark: bool,
+    saved_heading: u8,
+}
+
+struct Walker<'a> {
     out: PageText,
     buf: String,
     heading: u8,
     buf_heading: u8,
+    /// `article` / `main` elements around the current node (a `header` inside one is
+    /// the event's own header, not the site's).
+    landmarks: usize,
+    /// Table rows that already had a cell, so later cells get their ` | `.
+    rows_with_cell: HashSet<NodeId>,
+    sizes: Option<TextSizes>,
+    page_root: NodeRef<'a, Node>,
 }
 
-impl Walker {
+impl<'a> Walker<'a> {
+    fn new(page_root: NodeRef<'a, Node>) -> Self {
+        Walker {
+            out: PageText::default(),
+            buf: String::new(),
+            heading: 0,
+            buf_heading: 0,
+            landmarks: 0,
+            rows_with_cell: HashSet::new(),
+            sizes: None,
+            page_root,
+        }
+    }
+
     fn flush(&mut self) {
         let text = self.buf.trim();
         if !text.is_empty() {
@@ -212,6 +326,13 @@ impl Walker {
         self.buf_heading = 0;
     }
 
+    /// A word boundary that is not a line boundary.
+    fn separate(&mut self) {
+        if !self.buf.is_empty() && !self.buf.ends_with(' ') {
+            self.buf.push(' ');
+        }
+    }
+
     fn push_text(&mut self, t: &str) {
         let mut pending_space = self.buf.ends_with(' ');
         for c in t.chars() {
@@ -219,7 +340,14 @@ impl Walker {
                 pending_space = true;
             } else {
                 if pending_space && !self.buf.is_empty() && !self.buf.ends_with(' ') {
-                    self.buf.push(' ');
+                    if self.buf.len() >= MAX_LINE_BYTES {
+                        self.flush();
+                    } else {
+                        self.buf.push(' ');
+                    }
+                } else if self.buf.len() >= 2 * MAX_LINE_BYTES {
+                    // One endless word: cut it anyway.
+                    self.flush();
                 }
                 pending_space = false;
                 if self.buf.is_empty() {
@@ -238,64 +366,76 @@ impl Walker {
         self.out.lines.len()
     }
 
-    fn walk_children(&mut self, el: ElementRef<'_>) {
-        for child in el.children() {
-            match child.value() {
-                Node::Text(t) => self.push_text(t),
-                Node::Element(_) => {
-                    if let Some(c) = ElementRef::wrap(child) {
-                        self.walk(c);
-                    }
-                }
-                // Comments, doctypes and processing instructions are never visible.
-                _ => {}
-            }
-        }
+    fn holds_most_text(&mut self, el: &ElementRef<'_>) -> bool {
+        let root = self.page_root;
+        let sizes = self.sizes.get_or_insert_with(|| text_sizes(root));
+        let own = sizes.of.get(&el.id()).copied().unwrap_or(0);
+        sizes.total > 0 && own as f64 > WRAPPER_TEXT_SHARE * sizes.total as f64
     }
 
-    fn walk(&mut self, el: ElementRef<'_>) {
-        if is_skipped(&el) {
-            return;
+    /// Opens an element: `None` when nothing in it is read.
+    fn open(&mut self, el: ElementRef<'a>) -> Option<Close> {
+        let v = el.value();
+        let name = v.name();
+        let mut after_cell = false;
+        if matches!(name, "td" | "th") {
+            // Cells after the first are separated by ` | `, empty and hidden ones
+            // included, so a row and its header row line up cell by cell.
+            if let Some(row) = el.parent() {
+                after_cell = !self.rows_with_cell.insert(row.id());
+            }
         }
-        let name = el.value().name();
+        if hidden_or_furniture_tag(&el) {
+            return None;
+        }
+        if name == "header" && self.landmarks == 0 {
+            return None;
+        }
+        if furniture_name(&el) && !self.holds_most_text(&el) {
+            return None;
+        }
         match name {
             "br" => {
                 self.flush();
-                return;
+                return None;
             }
-            "td" | "th" => {
-                // Cells after the first are separated by ` | `, empty ones included, so
-                // a row and its header row line up cell by cell.
-                let after_cell = el
-                    .prev_siblings()
-                    .filter_map(ElementRef::wrap)
-                    .any(|s| matches!(s.value().name(), "td" | "th"));
-                if after_cell {
-                    let trimmed = self.buf.trim_end().to_string();
-                    self.buf = trimmed;
-                    self.buf.push_str(" | ");
-                }
-            }
-            "img" => return,
+            "img" => return None,
             _ => {}
         }
+        if after_cell {
+            let kept = self.buf.trim_end().len();
+            self.buf.truncate(kept);
+            self.buf.push_str(" | ");
+        }
         let block = BLOCK_TAGS.contains(&name);
+        let separate = !block && !GLUE_TAGS.contains(&name);
         if block {
             self.flush();
+        } else if separate {
+            self.separate();
         }
         if name == "a" {
-            if let Some(href) = el.value().attr("href") {
+            if let Some(href) = v.attr("href") {
                 let line = self.current_line();
                 self.out.links.push((line, href.trim().to_string()));
             }
         }
         if name == "time" {
-            if let Some(dt) = el.value().attr("datetime") {
+            if let Some(dt) = v.attr("datetime") {
                 let line = self.current_line();
                 self.out.time_attrs.push((line, dt.trim().to_string()));
             }
         }
-        let saved_heading = self.heading;
+        let landmark = matches!(name, "article" | "main");
+        if landmark {
+            self.landmarks += 1;
+        }
+        let close = Close {
+            block,
+            separate,
+            landmark,
+            saved_heading: self.heading,
+        };
         if let Some(level) = name
             .strip_prefix('h')
             .and_then(|d| d.parse::<u8>().ok())
@@ -303,65 +443,123 @@ impl Walker {
         {
             self.heading = level;
         }
-        if name == "pre" {
-            for line in el.text().collect::<String>().lines() {
-                self.push_text(line);
-                self.flush();
-            }
-        } else {
-            self.walk_children(el);
+        Some(close)
+    }
+
+    fn close(&mut self, c: Close) {
+        self.heading = c.saved_heading;
+        if c.landmark {
+            self.landmarks -= 1;
         }
-        self.heading = saved_heading;
-        if block {
+        if c.block {
             self.flush();
+        } else if c.separate {
+            self.separate();
+        }
+    }
+
+    /// Walks `start` (itself, or only its children) in document order with an explicit
+    /// stack: the page decides how deep the tree is, not the thread's stack size.
+    fn walk(&mut self, start: ElementRef<'a>, include_self: bool) {
+        let mut stack: Vec<Step<'a>> = Vec::new();
+        if include_self {
+            stack.push(Step::Open(*start));
+        } else {
+            stack.extend(start.children().rev().map(Step::Open));
+        }
+        while let Some(step) = stack.pop() {
+            if budget::tick() {
+                return;
+            }
+            let node = match step {
+                Step::Close(c) => {
+                    self.close(c);
+                    continue;
+                }
+                Step::Open(node) => node,
+            };
+            match node.value() {
+                Node::Text(t) => self.push_text(t),
+                Node::Element(_) => {
+                    let Some(el) = ElementRef::wrap(node) else {
+                        continue;
+                    };
+                    let Some(close) = self.open(el) else {
+                        continue;
+                    };
+                    if el.value().name() == "pre" {
+                        for line in el.text().collect::<String>().lines() {
+                            self.push_text(line);
+                            self.flush();
+                        }
+                        self.close(close);
+                        continue;
+                    }
+                    stack.push(Step::Close(close));
+                    stack.extend(node.children().rev().map(Step::Open));
+                }
+                // Comments, doctypes and processing instructions are never visible.
+                _ => {}
+            }
         }
     }
 }
 
 /// Visible lines under `roots` (in document order), or under the whole document.
 pub fn visible_text(doc: &Html, roots: Option<&[ElementRef<'_>]>) -> PageText {
-    let mut w = Walker {
-        out: PageText::default(),
-        buf: String::new(),
-        heading: 0,
-        buf_heading: 0,
-    };
+    let mut w = Walker::new(doc.tree.root());
     match roots {
         Some(roots) => {
             for r in roots {
                 // A root is read even when its own class looks like furniture: the
                 // caller chose it.
-                w.walk_children(*r);
+                w.landmarks = usize::from(
+                    matches!(r.value().name(), "article" | "main")
+                        || has_ancestor(r, &["article", "main"]),
+                );
+                w.walk(*r, false);
                 w.flush();
             }
         }
         None => {
-            w.walk(doc.root_element());
+            w.walk(doc.root_element(), true);
             w.flush();
         }
     }
     w.out
 }
 
-/// Elements matching `selector`, without those nested in an earlier match.
+/// Elements matching `selector`, without those nested in an earlier match, in one pass
+/// over the document.
 pub fn select_roots<'a>(doc: &'a Html, selector: &Selector) -> Vec<ElementRef<'a>> {
-    let all: Vec<ElementRef<'a>> = doc.select(selector).collect();
-    let ids: Vec<_> = all.iter().map(|e| e.id()).collect();
-    all.iter()
-        .filter(|e| !e.ancestors().any(|a| ids.contains(&a.id())))
-        .copied()
-        .collect()
+    let matched: HashSet<NodeId> = doc.select(selector).map(|e| e.id()).collect();
+    let mut out = Vec::new();
+    let mut inside = 0usize;
+    for edge in doc.tree.root().traverse() {
+        if budget::tick() {
+            break;
+        }
+        match edge {
+            Edge::Open(n) if matched.contains(&n.id()) => {
+                if inside == 0 {
+                    out.extend(ElementRef::wrap(n));
+                }
+                inside += 1;
+            }
+            Edge::Close(n) if matched.contains(&n.id()) => inside -= 1,
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The text of an element as one line (white space collapsed).
 pub fn element_text(el: &ElementRef<'_>) -> String {
-    let mut w = Walker {
-        out: PageText::default(),
-        buf: String::new(),
-        heading: 0,
-        buf_heading: 0,
-    };
-    w.walk_children(*el);
+    let mut w = Walker::new(el.tree().root());
+    w.landmarks = usize::from(
+        matches!(el.value().name(), "article" | "main") || has_ancestor(el, &["article", "main"]),
+    );
+    w.walk(*el, false);
     w.flush();
     w.out
         .lines

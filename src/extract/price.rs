@@ -34,29 +34,32 @@ const AMOUNT: &str = r"\d{1,3}(?:,\d{2,3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?";
 
 static PREFIXED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)(?P<cur>₹|\brs\b\.?|\binr\b|\brupees?\b)\s*(?P<a>{AMOUNT})(?P<tail>\s*/-)?"
+        r"(?i)(?P<cur>₹|(?-u:\b)rs(?-u:\b)\.?|(?-u:\b)inr(?-u:\b)|(?-u:\b)rupees?(?-u:\b))\s*(?P<a>{AMOUNT})(?P<tail>\s*/-)?"
     ))
     .expect("static regex")
 });
 
 static SUFFIXED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)\b(?P<a>{AMOUNT})\s*(?:/\s?-|₹|\binr\b|\brs\b\.?|\brupees\b)"
+        r"(?i)(?-u:\b)(?P<a>{AMOUNT})\s*(?:/\s?-|₹|(?-u:\b)inr(?-u:\b)|(?-u:\b)rs(?-u:\b)\.?|(?-u:\b)rupees(?-u:\b))"
     ))
     .expect("static regex")
 });
 
 static PRIZE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bprizes?\b|\bprize\s*money\b|\bwinners?\b|\bto be won\b|\bwinning\b|\bawards?\b|\bscholarships?\b")
+    Regex::new(r"(?i)(?-u:\b)prizes?(?-u:\b)|(?-u:\b)prize\s*money(?-u:\b)|(?-u:\b)winners?(?-u:\b)|(?-u:\b)to be won(?-u:\b)|(?-u:\b)winning(?-u:\b)|(?-u:\b)awards?(?-u:\b)|(?-u:\b)scholarships?(?-u:\b)")
         .expect("static regex")
 });
 
 static TRAILING_MARKS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:\s|[:\-–—@=₹]|\brs\.?|\binr|\brupees?)+$").expect("static regex")
+    Regex::new(r"(?i)(?:\s|[:\-–—@=₹]|(?-u:\b)rs\.?|(?-u:\b)inr|(?-u:\b)rupees?)+$")
+        .expect("static regex")
 });
 
-static LEADING_MARKS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?:\s|[/|,;&+•·●▪*]|\band\b|\bor\b)+").expect("static regex"));
+static LEADING_MARKS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:\s|[/|,;&+•·●▪*]|(?-u:\b)and(?-u:\b)|(?-u:\b)or(?-u:\b))+")
+        .expect("static regex")
+});
 
 /// Whole rupees from `1,200`, `1,00,000`, `850.00`, `₹950`, `" 1200 "`.
 pub fn parse_amount(text: &str) -> Option<u64> {
@@ -90,7 +93,8 @@ pub fn clean_label(raw: &str, after_previous_price: bool) -> String {
 
 /// The prices on one line, in order. Prize lines give none.
 pub fn prices_in_line(line: &str) -> Vec<PriceLine> {
-    if is_prize_line(line) {
+    // Every amount has an ASCII digit; most lines have none.
+    if !line.bytes().any(|b| b.is_ascii_digit()) || is_prize_line(line) {
         return Vec::new();
     }
     let mut hits: Vec<(usize, usize, u64)> = Vec::new();
@@ -104,9 +108,13 @@ pub fn prices_in_line(line: &str) -> Vec<PriceLine> {
             hits.push((m.start(), m.end(), v));
         }
     }
+    // Prefixed hits are in order and do not overlap: one binary search per suffixed
+    // match finds the only one that could overlap it.
+    let prefixed = hits.len();
     for c in SUFFIXED.captures_iter(line) {
         let m = c.get(0).expect("match");
-        if hits.iter().any(|&(s, e, _)| s < m.end() && m.start() < e) {
+        let after = hits[..prefixed].partition_point(|&(s, _, _)| s < m.end());
+        if after > 0 && hits[after - 1].1 > m.start() {
             continue;
         }
         let a = c.name("a").expect("group");
@@ -146,7 +154,11 @@ fn glued_to_digits(line: &str, start: usize, end: usize) -> bool {
 
 /// Prices over many lines, in order.
 pub fn prices_in_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<PriceLine> {
-    lines.into_iter().flat_map(prices_in_line).collect()
+    lines
+        .into_iter()
+        .take_while(|_| !super::budget::expired())
+        .flat_map(prices_in_line)
+        .collect()
 }
 
 /// The `pricing_info` text: one rendered line per price, identical lines once, joined

@@ -16,6 +16,7 @@
 //! * **Per-song parts:** with two or more songs on separate lines, the lines from one
 //!   song's line to the next are that song's part.
 
+use super::budget;
 use super::date::{self, DateMention};
 use super::fields::{non_blank, non_empty, DatedSlot, LayerFields, SongPart};
 use super::html::PageText;
@@ -29,16 +30,17 @@ use std::sync::LazyLock;
 static DATE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-        \b(?:register|registration|registrations|enrol|enroll|enrolment|enrollment|booking|bookings|book|sign\s*up|entries|entry|apply|applications?|submissions?|submit)\b
-            [^.!?]{0,30}?\b(?:by|before|till|until|closes?|closing|ends?|deadline|opens?\s+(?:on|from)|due|on\s+or\s+before)\b
-        | \blast\s+(?:date|day)\b | \bdeadlines?\b | \bdue\s+(?:date|by|on)\b | \bcut[\s-]?off\b
-        | \bcloses?\s+(?:on|by)\b | \bend\s+date\b
-        | \bearly[\s-]*bird\b
-        | \b(?:valid|available|applicable)\s+(?:till|until|up\s*to|through|thru)\b
-        | \boffer\s+(?:ends|valid|expires)\b | \bexpir(?:es|y|ing)\b
-        | \bposted\b | \bpublished\b | \bupdated\b | \bcopyright\b | ©
-        | \bprior\s+to\b | \brefunds?\b | \bwithdrawals?\b | \bcancell?ations?\b
-        | \bon\s+view\b | \bexhibitions?\b
+        (?-u:\b)(?:register|registration|registrations|enrol|enroll|enrolment|enrollment|booking|bookings|book|sign\s*up|entries|entry|apply|applications?|submissions?|submit)(?-u:\b)
+            [^.!?]{0,30}?(?-u:\b)(?:by|before|till|until|closes?|closing|ends?|deadline|opens?\s+(?:on|from)|due|on\s+or\s+before)(?-u:\b)
+        | (?-u:\b)last\s+(?:date|day)(?-u:\b) | (?-u:\b)deadlines?(?-u:\b) | (?-u:\b)due\s+(?:date|by|on)(?-u:\b) | (?-u:\b)cut[\s-]?off(?-u:\b)
+        | (?-u:\b)closes?\s+(?:on|by)(?-u:\b) | (?-u:\b)end\s+date(?-u:\b)
+        | (?-u:\b)early[\s-]*bird(?-u:\b)
+        | (?-u:\b)(?:valid|available|applicable)\s+(?:till|until|up\s*to|through|thru)(?-u:\b)
+        | (?-u:\b)offer\s+(?:ends|valid|expires)(?-u:\b) | (?-u:\b)expir(?:es|y|ing)(?-u:\b)
+        | (?-u:\b)posted(?-u:\b) | (?-u:\b)published(?-u:\b) | (?-u:\b)updated(?-u:\b) | (?-u:\b)copyright(?-u:\b) | ©
+        | (?-u:\b)prior\s+to(?-u:\b) | (?-u:\b)refunds?(?-u:\b) | (?-u:\b)withdrawals?(?-u:\b) | (?-u:\b)cancell?ations?(?-u:\b)
+        | (?-u:\b)on\s+view(?-u:\b) | (?-u:\b)exhibitions?(?-u:\b)
+        | (?-u:\b)(?:founded|established|estd|incorporated|registered\s+in|in\s+business\s+since)(?-u:\b)
         ",
     )
     .expect("static regex")
@@ -47,7 +49,7 @@ static DATE_CUE: LazyLock<Regex> = LazyLock::new(|| {
 /// Cues that make a time something other than the session's start.
 static TIME_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:deadlines?|closes?|closing|last\s+entry|report(?:ing)?|registrations?|register|check[\s-]?in|doors|gates)\b",
+        r"(?i)(?-u:\b)(?:deadlines?|closes?|closing|last\s+entry|report(?:ing)?|registrations?|register|check[\s-]?in|doors|gates)(?-u:\b)",
     )
     .expect("static regex")
 });
@@ -65,7 +67,7 @@ static ARTIST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static SONG_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\W*(?P<label>songs?|tracks?)\s*(?:#?\d{1,2})?\s*(?:name\s*)?(?:[:\-–—]|\bis\b)\s*(?P<song>.+)$")
+    Regex::new(r"(?i)^\W*(?P<label>songs?|tracks?)\s*(?:#?\d{1,2})?\s*(?:name\s*)?(?:[:\-–—]|(?-u:\b)is(?-u:\b))\s*(?P<song>.+)$")
         .expect("static regex")
 });
 
@@ -92,6 +94,7 @@ fn line_texts(text: &PageText) -> Vec<&str> {
 /// sentence, or a cue on the previous line when the date stands alone on its line.
 fn date_is_excluded(
     lines: &[&str],
+    pipes: &[usize],
     found: &[Vec<DateMention>],
     i: usize,
     m: &DateMention,
@@ -111,7 +114,7 @@ fn date_is_excluded(
     if DATE_CUE.is_match(window) {
         return true;
     }
-    if header_cell_is_cue(lines, found, i, m.span.start) {
+    if header_cell_is_cue(lines, pipes, found, i, m.span.start) {
         return true;
     }
     // A date alone on its line (no label of its own before it) under a label line
@@ -131,10 +134,17 @@ fn date_is_excluded(
 }
 
 /// For a table row (cells joined by ` | `): true when the header cell above the date's
-/// cell names a deadline (`Registration End Date`).
-fn header_cell_is_cue(lines: &[&str], found: &[Vec<DateMention>], i: usize, pos: usize) -> bool {
+/// cell names a deadline (`Registration End Date`). `pipes` holds each line's count of
+/// `|`, counted once per page rather than once per date on a wide row.
+fn header_cell_is_cue(
+    lines: &[&str],
+    pipes: &[usize],
+    found: &[Vec<DateMention>],
+    i: usize,
+    pos: usize,
+) -> bool {
     let line = lines[i];
-    let cells = line.matches('|').count();
+    let cells = pipes[i];
     if cells == 0 {
         return false;
     }
@@ -142,7 +152,7 @@ fn header_cell_is_cue(lines: &[&str], found: &[Vec<DateMention>], i: usize, pos:
     let header = (0..i)
         .rev()
         .take(40)
-        .find(|&k| lines[k].matches('|').count() == cells && found[k].is_empty())
+        .find(|&k| pipes[k] == cells && found[k].is_empty())
         .map(|k| lines[k]);
     header
         .and_then(|h| h.split('|').nth(idx))
@@ -179,12 +189,23 @@ struct LineInfo {
 /// Finds the sessions stated in `lines`.
 pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
     // Date mentions per line, deadlines dropped.
-    let found: Vec<Vec<DateMention>> = lines.iter().map(|l| date::find_dates(l)).collect();
+    // Over budget, the remaining lines count as dateless: the page is discarded anyway.
+    let found: Vec<Vec<DateMention>> = lines
+        .iter()
+        .map(|l| {
+            if budget::expired() {
+                Vec::new()
+            } else {
+                date::find_dates(l)
+            }
+        })
+        .collect();
+    let pipes: Vec<usize> = lines.iter().map(|l| l.matches('|').count()).collect();
     let mut kept: Vec<(usize, DateMention)> = Vec::new();
     for (i, mentions) in found.iter().enumerate() {
         let mut prev_end = 0;
         for m in mentions {
-            if !date_is_excluded(lines, &found, i, m, prev_end) {
+            if !date_is_excluded(lines, &pipes, &found, i, m, prev_end) {
                 kept.push((i, m.clone()));
             }
             prev_end = m.span.end;
@@ -211,6 +232,9 @@ pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
         info[*i].dates.push((dates, iso, m.span.start));
     }
     for (i, line) in lines.iter().enumerate() {
+        if budget::expired() {
+            break;
+        }
         // Mask every date expression (kept or not) so its numbers are not read as times.
         let mut masked = line.to_string();
         for m in &found[i] {
@@ -400,8 +424,38 @@ pub fn layer(
     }
 }
 
-/// The lines, with the ISO `datetime` of a `<time>` element appended to its line when
-/// the line's own words name no date (`<time datetime="2026-06-21T18:00">Sat</time>`).
+static WEEKDAY_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    // Not `\b` at the end: glued text (`SAT5-6:30PM`) still names a weekday.
+    Regex::new(
+        r"(?i)\b(mon|tue|wed|thu|fri|sat|sun)(?:day|s|nesday|rsday|urday|sday|\.)?(?:[^a-z]|$)",
+    )
+    .expect("static regex")
+});
+
+/// Visible words saying that the date is not decided yet.
+static UNDECIDED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:tbd|tba|tbc|to\s+be\s+(?:announced|decided|confirmed)|coming\s+soon|date\s+soon)\b")
+        .expect("static regex")
+});
+
+/// True when the visible text names a weekday and none is `date`'s.
+fn weekday_contradicts(line: &str, date: NaiveDate) -> bool {
+    let named: Vec<String> = WEEKDAY_WORD
+        .captures_iter(line)
+        .map(|c| c[1].to_ascii_lowercase())
+        .collect();
+    let own = date.format("%a").to_string().to_ascii_lowercase();
+    !named.is_empty() && !named.contains(&own)
+}
+
+/// The lines, with what a `<time datetime>` element adds when its visible text agrees
+/// with it. Markup is a placeholder as often as a fact (`<time datetime="2016-01-25">`
+/// around "JAN 28", or around "SAT 5-6:30PM" on a Monday), so the visible text wins:
+/// * the line names no date and no other weekday: the `datetime` is appended (a
+///   `<time datetime="2026-06-21T18:00">Sat</time>` gives its date);
+/// * the line names its own date without a year or weekday, next to the `datetime`'s
+///   month: only the `datetime`'s year is added to it;
+/// * otherwise (another weekday, another date, "TBD") the `datetime` adds nothing.
 pub fn lines_with_time_attributes(text: &PageText) -> Vec<String> {
     let mut out: Vec<String> = text.lines.iter().map(|l| l.text.clone()).collect();
     for (i, dt) in &text.time_attrs {
@@ -409,9 +463,42 @@ pub fn lines_with_time_attributes(text: &PageText) -> Vec<String> {
             continue;
         };
         let iso = date::find_dates(dt);
-        if iso.len() == 1 && iso[0].span.start == 0 && date::find_dates(line).is_empty() {
-            line.push(' ');
-            line.push_str(&dt[iso[0].span.clone()]);
+        let [mention] = iso.as_slice() else {
+            continue;
+        };
+        if mention.span.start != 0 {
+            continue;
+        }
+        let Some(attr_date) = date::resolve_mention(mention, &Default::default(), NaiveDate::MIN)
+            .first()
+            .copied()
+        else {
+            continue;
+        };
+        let own = date::find_dates(line);
+        if own.is_empty() {
+            if !weekday_contradicts(line, attr_date) && !UNDECIDED.is_match(line) {
+                line.push(' ');
+                line.push_str(&dt[mention.span.clone()]);
+            }
+            continue;
+        }
+        // A lone yearless date ending the line, in the datetime's month or next to it,
+        // with no weekday (a weekday pins the year by itself).
+        use chrono::Datelike;
+        if WEEKDAY_WORD.is_match(line) {
+            continue;
+        }
+        if let [m] = own.as_slice() {
+            let near = m.items.iter().all(|it| match it {
+                date::DateItem::Single(p) | date::DateItem::Range(p, _) => {
+                    p.year.is_none() && (p.month as i32 - attr_date.month() as i32).abs() <= 1
+                }
+            });
+            if near && m.span.end == line.trim_end().len() {
+                line.truncate(m.span.end);
+                line.push_str(&format!(" {}", attr_date.year()));
+            }
         }
     }
     out
@@ -583,6 +670,15 @@ mod tests {
     }
 
     #[test]
+    fn founding_dates_are_not_sessions() {
+        assert!(sched(
+            "The studio was founded on 14 Feb 2016 by two friends.\nEstablished 3rd March 2012"
+        )
+        .slots
+        .is_empty());
+    }
+
+    #[test]
     fn exhibition_runs_are_not_sessions() {
         assert!(sched("On view March 28 - September 6, 2026")
             .slots
@@ -702,6 +798,35 @@ mod tests {
         let f = layer(&p, today(), None, "page");
         let slots = f.slots.unwrap().value;
         assert_eq!(slots[0], slot(d(2026, 6, 27), (18, 0), None));
+    }
+
+    #[test]
+    fn a_time_element_contradicting_its_text_adds_no_session() {
+        // A template's placeholder datetime (a Monday) around "SAT 5-6:30PM", and around
+        // a visible "JAN 28": the visible text wins; the placeholder only lends its year.
+        let mut p = page(&[
+            ("For Beginners", 2),
+            ("JAN 28", 0),
+            ("SAT 5-6:30PM", 0),
+            ("SAT5-6:30PM", 0),
+        ]);
+        p.time_attrs = vec![
+            (1, "2016-01-25".into()),
+            (2, "2016-01-25".into()),
+            (3, "2016-01-25".into()),
+        ];
+        let lines = lines_with_time_attributes(&p);
+        assert_eq!(lines[1], "JAN 28 2016");
+        assert_eq!(lines[2], "SAT 5-6:30PM");
+        assert_eq!(lines[3], "SAT5-6:30PM", "glued text still names a weekday");
+        let mut q = page(&[("TBD", 0)]);
+        q.time_attrs = vec![(0, "2016-01-25".into())];
+        assert_eq!(lines_with_time_attributes(&q)[0], "TBD");
+        p.lines.pop();
+        p.time_attrs.pop();
+        let f = layer(&p, today(), None, "page");
+        let slots = f.slots.unwrap().value;
+        assert_eq!(slots, vec![slot(d(2016, 1, 28), (17, 0), Some((18, 30)))]);
     }
 
     #[test]

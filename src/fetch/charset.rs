@@ -35,6 +35,11 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Decoded, String
             return Err(format!("`{}` is not a text media type", ct.trim()));
         }
     }
+    if let Some(what) = sniff_binary(body) {
+        return Err(format!(
+            "the body is {what}, not text (sniffed from its first bytes, whatever `Content-Type` says)"
+        ));
+    }
     let declared = content_type
         .and_then(charset_param)
         .and_then(|label| Encoding::for_label(label.as_bytes()));
@@ -120,6 +125,49 @@ fn charset_in_tag(tag: &[u8]) -> Option<&'static Encoding> {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// What a body is when its first bytes show it is not text: a known binary signature,
+/// or bytes that never occur in text (the WHATWG "binary data bytes": NUL and most C0
+/// controls). Bodies with a byte-order mark are text in a UTF encoding (UTF-16 is full of
+/// NULs) and are left to the decoder.
+pub fn sniff_binary(body: &[u8]) -> Option<&'static str> {
+    const SIGNATURES: &[(&[u8], &str)] = &[
+        (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+        (b"\xff\xd8\xff", "a JPEG image"),
+        (b"GIF87a", "a GIF image"),
+        (b"GIF89a", "a GIF image"),
+        (b"%PDF-", "a PDF document"),
+        (b"PK\x03\x04", "a ZIP archive"),
+        (b"\x1f\x8b", "gzip data"),
+        (b"\x7fELF", "an executable"),
+        (b"OggS", "Ogg media"),
+        (b"ID3", "MP3 audio"),
+        (b"wOFF", "a web font"),
+        (b"wOF2", "a web font"),
+    ];
+    if body.starts_with(b"\xef\xbb\xbf")
+        || body.starts_with(b"\xfe\xff")
+        || body.starts_with(b"\xff\xfe")
+    {
+        return None;
+    }
+    if let Some((_, what)) = SIGNATURES.iter().find(|(sig, _)| body.starts_with(sig)) {
+        return Some(what);
+    }
+    if body.len() >= 12 && &body[..4] == b"RIFF" && &body[8..12] == b"WEBP" {
+        return Some("a WebP image");
+    }
+    if body.len() >= 12 && &body[4..8] == b"ftyp" {
+        return Some("MP4 media");
+    }
+    let head = &body[..body.len().min(SNIFF_BYTES)];
+    let binary = head
+        .iter()
+        .filter(|&&b| matches!(b, 0x00..=0x08 | 0x0b | 0x0e..=0x1a | 0x1c..=0x1f))
+        .count();
+    // A stray control byte happens in real pages; NULs or many controls do not.
+    (head.contains(&0) || binary * 50 > head.len()).then_some("binary data")
 }
 
 /// Media types that are never pages: decoding them as text only produces garbage.
@@ -242,5 +290,31 @@ mod tests {
         assert!(decode(b"x", Some("image/png")).is_err());
         assert!(decode(b"x", Some("application/pdf")).is_err());
         assert!(decode(b"x", Some("application/json")).is_ok());
+    }
+
+    #[test]
+    fn binary_bodies_are_refused_by_sniffing_whatever_the_content_type() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+        let err = decode(png, Some("text/html; charset=utf-8")).unwrap_err();
+        assert!(err.contains("a PNG image"), "{err}");
+        let mut random = Vec::new();
+        let mut x: u32 = 12345;
+        for _ in 0..4096 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            random.push((x >> 16) as u8);
+        }
+        let err = decode(&random, Some("text/html")).unwrap_err();
+        assert!(err.contains("binary data"), "{err}");
+    }
+
+    #[test]
+    fn text_with_a_stray_control_byte_or_a_utf16_bom_is_still_text() {
+        let d = decode(b"<p>Workshop \x0c on 21 June</p>", Some("text/html")).unwrap();
+        assert!(d.text.contains("21 June"));
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("<p>hi</p>".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_eq!(decode(&utf16, None).unwrap().text, "<p>hi</p>");
     }
 }

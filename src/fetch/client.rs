@@ -269,7 +269,11 @@ impl Inner {
         }
         let mut body =
             Vec::with_capacity(declared.map_or(16 * 1024, |l| l.min(limit as u64) as usize));
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(url, e))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.classify_body(url, e))?
+        {
             let room = limit - body.len();
             if chunk.len() > room {
                 if plan.truncate {
@@ -285,6 +289,20 @@ impl Inner {
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+
+    /// An error while streaming a body. reqwest reports any failure of the body stream
+    /// as a "decode" error, a connection dropped halfway included; only a real
+    /// content-encoding failure is one. A dropped connection is a transport error and
+    /// is retried like any other.
+    fn classify_body(&self, url: &Url, err: reqwest::Error) -> FetchError {
+        if err.is_decode() && connection_dropped(&err) {
+            return FetchError::Transport {
+                url: url.to_string(),
+                source: err,
+            };
+        }
+        self.classify(url, err)
     }
 
     fn classify(&self, url: &Url, err: reqwest::Error) -> FetchError {
@@ -413,4 +431,35 @@ fn without_fragment(url: &Url) -> Url {
     let mut url = url.clone();
     url.set_fragment(None);
     url
+}
+
+/// True when an error's causes show the connection itself failed (reset, closed before
+/// the declared length, aborted) rather than the bytes being undecodable.
+fn connection_dropped(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cause {
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message()
+                || h.is_closed()
+                || h.is_canceled()
+                || h.is_body_write_aborted()
+            {
+                return true;
+            }
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::NotConnected
+            ) {
+                return true;
+            }
+        }
+        cause = e.source();
+    }
+    false
 }

@@ -308,6 +308,10 @@ impl Validator<'_> {
     }
 
     fn selector(&mut self, spanned: &toml::Spanned<String>, key: &str) -> Option<Selector> {
+        if let Some(problem) = selector_complexity_problem(spanned.get_ref()) {
+            self.problem(spanned, key, format!("invalid CSS selector: {problem}"));
+            return None;
+        }
         match Selector::parse(spanned.get_ref()) {
             Ok(sel) => Some(sel),
             Err(err) => {
@@ -528,6 +532,51 @@ impl Validator<'_> {
 
 /// The regex crate's error text is a multi-line diagram; keep its last line, which
 /// names the problem ("unclosed group").
+/// Longest CSS selector a source may use.
+pub const MAX_SELECTOR_BYTES: usize = 1_000;
+/// Deepest nesting of `(…)` in a CSS selector (`:not(:is(.a))` is 2).
+pub const MAX_SELECTOR_NESTING: usize = 8;
+
+/// Why a selector is too complex to parse or match safely, before it is parsed: the
+/// selector parser recurses once per nested `:not(` / `:is(` / `:has(`, so a selector
+/// nested thousands deep would overflow the stack (of `check`, or of the daemon on
+/// reload) instead of being reported.
+pub fn selector_complexity_problem(selector: &str) -> Option<String> {
+    if selector.len() > MAX_SELECTOR_BYTES {
+        return Some(format!(
+            "selector is {} bytes long; at most {MAX_SELECTOR_BYTES} are allowed",
+            selector.len()
+        ));
+    }
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in selector.chars() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match (c, quote) {
+            ('\\', _) => escaped = true,
+            (q, Some(open)) if q == open => quote = None,
+            (_, Some(_)) => {}
+            ('"' | '\'', None) => quote = Some(c),
+            ('(', None) => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (')', None) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    (deepest > MAX_SELECTOR_NESTING).then(|| {
+        format!(
+            "selector nests `(…)` {deepest} levels deep (e.g. `:not(:not(…))`); at most {MAX_SELECTOR_NESTING} are allowed"
+        )
+    })
+}
+
 fn regex_error_summary(err: &regex::Error) -> String {
     let text = err.to_string();
     text.lines()

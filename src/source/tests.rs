@@ -175,3 +175,43 @@ fn hosts_in_regex_are_unescaped() {
     );
     assert!(hosts_named_in_regex(r"/event/[^/]+").is_empty());
 }
+
+#[test]
+fn deeply_nested_selectors_are_a_clear_error_not_a_stack_overflow() {
+    let deep = format!("{}div{}", ":not(".repeat(3000), ")".repeat(3000));
+    let text = format!(
+        "{VALID}\n[extract]\ncontent_selector = \"{deep}\"\n\n[extract.fields.title]\nselector = \":is(:not(:is(:not(:is(:not(:is(:not(:is(h1)))))))))\"\n"
+    );
+    // On a small stack like a daemon task's, so a recursion in the parser would show.
+    let errs = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || parse(&text).unwrap_err())
+        .unwrap()
+        .join()
+        .unwrap();
+    let msg = errs.to_string();
+    assert!(
+        msg.contains(
+            "extract.content_selector: invalid CSS selector: selector is 18003 bytes long"
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("extract.fields.title.selector: invalid CSS selector: selector nests `(…)` 9 levels deep"),
+        "{msg}"
+    );
+    assert_eq!(errs.0.len(), 2, "{msg}");
+}
+
+#[test]
+fn selector_nesting_is_counted_outside_quoted_strings() {
+    assert_eq!(
+        selector_complexity_problem(r#"a[title="((((((((((("]"#),
+        None
+    );
+    assert_eq!(selector_complexity_problem(":not(:is(.a, .b)) > p"), None);
+    let nine = format!("{}a{}", ":not(".repeat(9), ")".repeat(9));
+    assert!(selector_complexity_problem(&nine).is_some());
+    let short_but_deep = format!("{}a{}", "(".repeat(200), ")".repeat(200));
+    assert!(selector_complexity_problem(&short_but_deep).is_some_and(|p| p.contains("200 levels")));
+}

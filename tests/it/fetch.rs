@@ -497,6 +497,57 @@ async fn a_connection_reset_is_retried() {
 }
 
 #[tokio::test]
+async fn a_connection_dropped_mid_body_is_retried_not_a_decode_error() {
+    let server = TestServer::start().await;
+    let body = format!("<p>{}</p>", "workshop ".repeat(3_000));
+    server.route_seq(
+        "/cut",
+        [
+            Reply::ok(body.clone()).reset_after(1000),
+            Reply::ok(body.clone()),
+        ],
+    );
+
+    let page = page(get(&fetcher(), &server.url("/cut")).await);
+
+    assert_eq!(page.attempts, 2);
+    assert_eq!(page.text, body);
+    assert_eq!(server.hits("/cut"), 2);
+}
+
+#[tokio::test]
+async fn a_body_dropped_mid_way_on_every_attempt_is_a_transport_failure() {
+    let server = TestServer::start().await;
+    let body = format!("<p>{}</p>", "workshop ".repeat(3_000));
+    server.route("/cut", Reply::ok(body).reset_after(1000));
+    let fetcher = Fetcher::new(FetchSettings {
+        max_attempts: 2,
+        ..settings()
+    })
+    .unwrap();
+
+    let err = error(get(&fetcher, &server.url("/cut")).await);
+
+    assert_eq!(err.kind(), "transport", "{err}");
+    assert_eq!(err.attempts(), 2);
+    assert!(!err.to_string().contains("decoded"), "{err}");
+}
+
+#[tokio::test]
+async fn a_binary_body_served_as_html_is_refused_by_sniffing() {
+    let server = TestServer::start().await;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(std::iter::repeat_n(0u8, 2000));
+    server.route("/img", Reply::ok(png));
+
+    let err = error(get(&fetcher(), &server.url("/img")).await);
+
+    assert_eq!(err.kind(), "decode", "{err}");
+    assert!(err.to_string().contains("a PNG image"), "{err}");
+    assert_eq!(server.hits("/img"), 1, "a binary body is not retried");
+}
+
+#[tokio::test]
 async fn a_refused_connection_is_a_connect_error() {
     // A socket bound but not listening: the port stays ours, and connecting is refused.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();

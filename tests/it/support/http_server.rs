@@ -35,6 +35,8 @@ pub struct Reply {
     delay: Duration,
     trickle: Option<(usize, Duration)>,
     content_length: bool,
+    /// Reset the connection after this many body bytes.
+    reset_after: Option<usize>,
     action: Action,
 }
 
@@ -64,6 +66,7 @@ impl Reply {
             delay: Duration::ZERO,
             trickle: None,
             content_length: true,
+            reset_after: None,
             action: Action::Respond,
         }
     }
@@ -115,6 +118,13 @@ impl Reply {
     /// Sends the headers at once, then the body `chunk` bytes at a time, `every` apart.
     pub fn trickle(mut self, chunk: usize, every: Duration) -> Reply {
         self.trickle = Some((chunk.max(1), every));
+        self
+    }
+
+    /// Sends the headers (with the full `Content-Length`) and the first `bytes` of the
+    /// body, then resets the connection: a connection dropped mid-body.
+    pub fn reset_after(mut self, bytes: usize) -> Reply {
+        self.reset_after = Some(bytes);
         self
     }
 
@@ -359,6 +369,10 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<State>) {
         if write_reply(&mut stream, &reply).await.is_err() {
             return;
         }
+        if reply.reset_after.is_some() {
+            let _ = stream.set_zero_linger();
+            return;
+        }
         if !reply.content_length || client_closes {
             let _ = stream.shutdown().await;
             return;
@@ -396,6 +410,12 @@ async fn write_reply(stream: &mut TcpStream, reply: &Reply) -> std::io::Result<(
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).await?;
     if bodyless {
+        return stream.flush().await;
+    }
+    if let Some(n) = reply.reset_after {
+        stream
+            .write_all(&reply.body[..n.min(reply.body.len())])
+            .await?;
         return stream.flush().await;
     }
     match reply.trickle {
