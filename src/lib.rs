@@ -27,6 +27,7 @@ pub mod backoff;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod contract;
 pub mod daemon;
 pub mod extract;
 pub mod fetch;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 /// lower layers.
 const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
+    ("contract", 0),
     ("process", 0),
     ("backoff", 0),
     ("workshop", 0),
