@@ -144,9 +144,9 @@ async fn artists_for_run(store: &Store, args: &IngestArgs) -> anyhow::Result<Art
 /// Stored artists with `seed` upserted by `artist_id`, sorted by id as loaded.
 fn merge_artists(stored: ArtistDirectory, seed: Vec<Artist>) -> ArtistDirectory {
     let mut by_id: std::collections::BTreeMap<String, Artist> = stored
-        .artists
-        .into_iter()
-        .map(|a| (a.artist_id.clone(), a))
+        .artists()
+        .iter()
+        .map(|a| (a.artist_id.clone(), a.clone()))
         .collect();
     for a in seed {
         by_id.insert(a.artist_id.clone(), a);
