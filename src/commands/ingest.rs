@@ -146,7 +146,8 @@ fn merge_artists(stored: ArtistDirectory, seed: Vec<Artist>) -> ArtistDirectory 
     let mut by_id: std::collections::BTreeMap<String, Artist> = stored
         .artists()
         .iter()
-        .map(|a| (a.artist_id.clone(), a.clone()))
+        .cloned()
+        .map(|a| (a.artist_id.clone(), a))
         .collect();
     for a in seed {
         by_id.insert(a.artist_id.clone(), a);
