@@ -10,14 +10,15 @@ use crate::artist::ArtistDirectory;
 use crate::clock::Clock;
 use crate::extract::{self, PageVerdict};
 use crate::fetch::{FetchOutcome, FetchedPage, Fetcher, HostPolicy, PageRequest, Validators};
-use crate::reconcile::{self, Action, Announcement, ArchivePolicy, ReconcileInput};
+use crate::reconcile::{self, Action, Announcement, ArchivePolicy, Plan, ReconcileInput};
 use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
 use crate::settings::IngestConfig;
 use crate::source::Source;
 use crate::store::pages::PageRecord;
 use crate::store::workshops::Applied;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::workshop::Identified;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -144,7 +145,7 @@ pub async fn run_source(
         }
         if let Err(err) = run_inner(ctx, source, artists, options, progress, &mut report).await {
             report.outcome = Outcome::Failed;
-            report.errors.push(err);
+            report.errors.push(err.to_string());
         }
     }
     .instrument(span.clone())
@@ -178,6 +179,19 @@ pub async fn run_source(
     report
 }
 
+/// Why a run stopped before its end. Each phase that talks to the store has its own
+/// variant; the message is the store's (it names the operation and collection).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Plan(#[source] StoreError),
+    #[error("{0}")]
+    Apply(#[source] StoreError),
+    #[error("{0}")]
+    Remember(#[source] StoreError),
+}
+
+/// The phases of one studio run: crawl → fetch and extract → plan → apply → remember.
 async fn run_inner(
     ctx: &RunContext,
     source: &Source,
@@ -185,17 +199,57 @@ async fn run_inner(
     options: &RunOptions,
     progress: &dyn Progress,
     report: &mut RunReport,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let today = ctx.clock.now().with_timezone(&source.timezone).date_naive();
-    let today_text = today.format("%Y-%m-%d").to_string();
-
-    // 1. Listing crawl.
     let crawl = crawl_listings(ctx, source, options, report).await;
     progress.event_pages_found(&source.studio.id, crawl.event_urls.len());
+    let pages = fetch_event_pages(ctx, source, artists, options, today, &crawl, progress).await;
+    let taken = take_in(pages, today, report);
+    let plan = plan(
+        ctx,
+        source,
+        options,
+        &crawl,
+        taken.drafts,
+        &taken.seen,
+        taken.page_failures,
+        report,
+    )
+    .await
+    .map_err(RunError::Plan)?;
+    let now = ctx.clock.now();
+    let rejected = apply(ctx, source, options, &plan, today, now, report)
+        .await
+        .map_err(RunError::Apply)?;
+    // Only now is it safe to remember the pages as processed. A page whose workshop
+    // the app contract refused is not remembered, so the next run tries it again.
+    remember(
+        ctx,
+        options,
+        taken
+            .records
+            .iter()
+            .filter(|(r, _)| !r.uuids.iter().any(|u| rejected.contains(u)))
+            .chain(crawl.records.iter()),
+        now,
+    )
+    .await
+    .map_err(RunError::Remember)
+}
 
-    // 2. Event pages, a few at a time; hosts keep their own limits inside the fetcher.
+/// Event pages, a few at a time (hosts keep their own limits inside the fetcher), each
+/// fetched and extracted.
+async fn fetch_event_pages(
+    ctx: &RunContext,
+    source: &Source,
+    artists: &ArtistDirectory,
+    options: &RunOptions,
+    today: NaiveDate,
+    crawl: &CrawlResult,
+    progress: &dyn Progress,
+) -> Vec<(Url, PageResult)> {
     let concurrency = ctx.config.page_concurrency.max(1);
-    let results: Vec<(Url, PageResult)> = futures::stream::iter(crawl.event_urls.iter().cloned())
+    futures::stream::iter(crawl.event_urls.iter().cloned())
         .map(|url| async move {
             let result = process_event_page(ctx, source, artists, options, today, &url).await;
             progress.page_done(&source.studio.id, url.as_str());
@@ -203,20 +257,37 @@ async fn run_inner(
         })
         .buffered(concurrency)
         .collect()
-        .await;
+        .await
+}
 
-    let mut drafts: Vec<Identified> = Vec::new();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut records: Vec<(PageRecord, Option<PageRecord>)> = Vec::new();
-    let mut page_failures = 0;
-    for (url, result) in results {
+/// What the run takes in from its event pages.
+struct TakenIn {
+    /// Future (or ongoing) workshops, identified once.
+    drafts: Vec<Identified>,
+    /// Every uuid accounted for: drafts, past ones, unchanged pages.
+    seen: BTreeSet<String>,
+    /// Page records to save once the workshops are written.
+    records: Vec<(PageRecord, Option<PageRecord>)>,
+    page_failures: u32,
+}
+
+/// Counts each page's result and takes its workshops in: past ones are only counted;
+/// the others get their identity, once.
+fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunReport) -> TakenIn {
+    let mut taken = TakenIn {
+        drafts: Vec::new(),
+        seen: BTreeSet::new(),
+        records: Vec::new(),
+        page_failures: 0,
+    };
+    for (url, result) in pages {
         match result {
             PageResult::Unchanged { uuids } => {
                 report.pages.unchanged += 1;
-                seen.extend(uuids);
+                taken.seen.extend(uuids);
             }
             PageResult::Failed { error } => {
-                page_failures += 1;
+                taken.page_failures += 1;
                 report.pages.failed += 1;
                 report.errors.push(error);
             }
@@ -243,32 +314,39 @@ async fn run_inner(
                                 }
                             }
                             record.uuids.push(extracted.draft.uuid.clone());
-                            seen.insert(extracted.draft.uuid.clone());
+                            taken.seen.insert(extracted.draft.uuid.clone());
                             if extracted.draft.is_past(today) {
                                 report.workshops.skipped_past += 1;
                             } else {
-                                drafts.push(Identified::new(extracted.draft));
+                                taken.drafts.push(Identified::new(extracted.draft));
                             }
                         }
                     }
                 }
-                records.push((record, previous));
+                taken.records.push((record, previous));
             }
         }
     }
+    taken
+}
 
-    // 3. Reconcile against the store.
-    let stored = ctx
-        .store
-        .load_studio_workshops(&source.studio.id)
-        .await
-        .map_err(|e| e.to_string())?;
+/// Reads what the store holds of the studio and plans against it (pure
+/// [`reconcile::reconcile`]). Archiving is allowed only after a complete, clean crawl
+/// that found event links.
+#[allow(clippy::too_many_arguments)]
+async fn plan(
+    ctx: &RunContext,
+    source: &Source,
+    options: &RunOptions,
+    crawl: &CrawlResult,
+    drafts: Vec<Identified>,
+    seen: &BTreeSet<String>,
+    page_failures: u32,
+    report: &mut RunReport,
+) -> Result<Plan, StoreError> {
+    let stored = ctx.store.load_studio_workshops(&source.studio.id).await?;
     let signatures: Vec<String> = drafts.iter().map(|d| d.signature().to_string()).collect();
-    let owners = ctx
-        .store
-        .signature_owners(&signatures)
-        .await
-        .map_err(|e| e.to_string())?;
+    let owners = ctx.store.signature_owners(&signatures).await?;
     let archive_policy = if crawl.complete && page_failures == 0 && !crawl.event_urls.is_empty() {
         ArchivePolicy::Allowed
     } else {
@@ -280,9 +358,9 @@ async fn run_inner(
         }
         ArchivePolicy::Forbidden
     };
-    let plan = reconcile::reconcile(ReconcileInput {
+    Ok(reconcile::reconcile(ReconcileInput {
         drafts,
-        seen_uuids: &seen,
+        seen_uuids: seen,
         stored: &stored,
         signature_owners: &owners,
         archive_policy,
@@ -291,19 +369,25 @@ async fn run_inner(
         } else {
             ctx.config.archive_brake_fraction
         },
-    });
+    }))
+}
 
-    // 4. Apply (or only count, on a dry run).
-    let now = ctx.clock.now();
-    let mut rejected: Vec<String> = Vec::new();
+/// Applies the plan (or only counts it, on a dry run). Returns the uuids the app
+/// contract refused (named with their rule and page in the report's errors).
+async fn apply(
+    ctx: &RunContext,
+    source: &Source,
+    options: &RunOptions,
+    plan: &Plan,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<Vec<String>, StoreError> {
+    let today_text = today.format("%Y-%m-%d").to_string();
+    let mut rejected = Vec::new();
     for action in &plan.actions {
         if !options.dry_run {
-            match ctx
-                .store
-                .apply_action(action, now, &today_text)
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            match ctx.store.apply_action(action, now, &today_text).await? {
                 Applied::Done => {}
                 Applied::LostRace => {
                     report.errors.push(format!(
@@ -313,8 +397,6 @@ async fn run_inner(
                     continue;
                 }
                 Applied::Rejected(r) => {
-                    // Names the rule and the page; the page is not remembered as
-                    // processed, so the next run tries it again.
                     report.errors.push(r.to_string());
                     rejected.push(action.uuid().to_string());
                     continue;
@@ -333,23 +415,24 @@ async fn run_inner(
         if !options.dry_run {
             ctx.store
                 .archive_workshops(&source.studio.id, &plan.archive, now)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
         }
     }
+    Ok(rejected)
+}
 
-    // 5. Only now is it safe to remember the pages as processed.
-    if !options.dry_run {
-        for (record, previous) in records
-            .iter()
-            .filter(|(r, _)| !r.uuids.iter().any(|u| rejected.contains(u)))
-            .chain(crawl.records.iter())
-        {
-            ctx.store
-                .save_page(record, previous.as_ref(), now)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+/// Saves the page records (the "unchanged" shortcut of the next run).
+async fn remember<'a>(
+    ctx: &RunContext,
+    options: &RunOptions,
+    records: impl Iterator<Item = &'a (PageRecord, Option<PageRecord>)>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if options.dry_run {
+        return Ok(());
+    }
+    for (record, previous) in records {
+        ctx.store.save_page(record, previous.as_ref(), now).await?;
     }
     Ok(())
 }
