@@ -63,19 +63,6 @@ pub fn payload_json(
     payload
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_empty_artist_id_is_left_out() {
-        let p = payload_json(Kind::NewWorkshop, "t", "b", "", "dna/w1");
-        assert!(p.get("artist_id").is_none(), "{p}");
-        let p = payload_json(Kind::NewWorkshop, "t", "b", "vipul", "dna/w1");
-        assert_eq!(p["artist_id"], "vipul");
-    }
-}
-
 /// The request for one device of an outbox document.
 pub fn request_for(doc: &OutboxDoc, token: &str, topic: Option<&str>) -> PushRequest {
     PushRequest {
@@ -94,5 +81,18 @@ pub fn request_for(doc: &OutboxDoc, token: &str, topic: Option<&str>) -> PushReq
             &doc.artist_id,
             &doc.workshop_uuid,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_artist_id_is_left_out() {
+        let p = payload_json(Kind::NewWorkshop, "t", "b", "", "dna/w1");
+        assert!(p.get("artist_id").is_none(), "{p}");
+        let p = payload_json(Kind::NewWorkshop, "t", "b", "vipul", "dna/w1");
+        assert_eq!(p["artist_id"], "vipul");
     }
 }
