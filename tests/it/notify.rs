@@ -845,7 +845,13 @@ async fn crash_between_claim_and_completion_leads_to_exactly_one_more_send_with_
     // Dispatcher A claims, sends, and dies before recording anything.
     let pusher = ScriptedPusher::new();
     let crashed = Dispatcher::with_owner(&n, &pusher, "dead-dispatcher".into());
-    let claimed = crashed.claim().await.unwrap().expect("a document to claim");
+    let claimed = crashed
+        .claim_batch()
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("a document to claim");
     let request =
         nachna_ingest::notify::payload::request_for(&claimed, &tok, Some("com.nachna.app"));
     nachna_ingest::notify::sender::Pusher::push(&pusher, &request)
@@ -879,7 +885,7 @@ async fn a_late_completion_by_a_dispatcher_that_lost_its_lease_is_ignored() {
     let n = one_enqueued("leaselost", &tok).await;
     let pusher = ScriptedPusher::new();
     let slow = Dispatcher::with_owner(&n, &pusher, "slow".into());
-    let claimed = slow.claim().await.unwrap().unwrap();
+    let claimed = slow.claim_batch().await.unwrap().into_iter().next().unwrap();
     // Another dispatcher takes it over after the lease and completes it.
     let after = at(&n, t0() + Duration::seconds(61));
     assert_eq!(dispatch(&after, &pusher).await.sent, 1);
