@@ -358,12 +358,11 @@ impl<'a> Dispatcher<'a> {
         report: &Mutex<DispatchReport>,
     ) -> Result<usize, NotifyError> {
         report.lock().expect("report lock").claimed += docs.len() as u64;
-        let decided: Vec<Decided> = futures::future::join_all(
-            docs.into_iter().map(|doc| self.decide(doc, report)),
-        )
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
+        let decided: Vec<Decided> =
+            futures::future::join_all(docs.into_iter().map(|doc| self.decide(doc, report)))
+                .await
+                .into_iter()
+                .collect::<Result<_, _>>()?;
         self.record(&decided, report).await
     }
 

@@ -3,6 +3,10 @@
 //! reminders were enqueued). What a notification *means* (keys, cooldown, outcomes)
 //! is decided in `notify`; this file only stores it.
 //!
+//! Dispatch claims work per shard: a pending document carries `queue` (its shard),
+//! `notification_dispatch_leases` holds one lease per shard with the keys of the batch
+//! in flight, and outcomes are recorded in one multi-statement update per batch.
+//!
 //! `sent` and `suppressed` documents get `expire_at`, which a TTL index uses to delete
 //! them after the audit period; no other status does.
 
@@ -302,10 +306,13 @@ pub enum OutboxEnd {
     Released,
 }
 
-
 /// The update of one outcome. `dispatched_by` (a stamp unique to the write) tells, when
 /// some statements of a batch matched nothing, which ones did.
-fn outcome_update(o: &OutboxOutcome<'_>, stamp: &str, now: DateTime<Utc>) -> Result<Document, StoreError> {
+fn outcome_update(
+    o: &OutboxOutcome<'_>,
+    stamp: &str,
+    now: DateTime<Utc>,
+) -> Result<Document, StoreError> {
     let doc = o.doc;
     let devices = encode(&doc.devices, "device results")?;
     let claims = doc.claims + o.claims;
@@ -447,7 +454,6 @@ impl Store {
             .map_err(StoreError::op("find", OUTBOX))?;
         found.map(decode).transpose()
     }
-
 
     fn dispatch_leases(&self) -> mongodb::Collection<Document> {
         self.app.collection(DISPATCH_LEASES)
@@ -605,10 +611,7 @@ impl Store {
             if let Some(first) = errors.first() {
                 return Err(StoreError::Malformed {
                     collection: OUTBOX,
-                    message: format!(
-                        "{} outcome write(s) refused, first: {first}",
-                        errors.len()
-                    ),
+                    message: format!("{} outcome write(s) refused, first: {first}", errors.len()),
                 });
             }
         }

@@ -200,10 +200,8 @@ const DISPATCH_QUEUE_INDEX: &str = "dispatch_queue";
 
 /// Claim indexes of the per-document dispatcher this crate had before the sharded one
 /// (both began with `status`, so every status change rewrote both): dropped when found.
-const RETIRED_INDEXES: &[(&str, &str)] = &[
-    (OUTBOX, "claim_pending"),
-    (OUTBOX, "claim_expired_lease"),
-];
+const RETIRED_INDEXES: &[(&str, &str)] =
+    &[(OUTBOX, "claim_pending"), (OUTBOX, "claim_expired_lease")];
 
 /// Creates the indexes that are missing, after listing the existing ones (one
 /// `listIndexes` per collection; a start-up with every index present writes nothing).
@@ -223,7 +221,11 @@ pub async fn ensure_all(store: &Store) -> Result<(), StoreError> {
             .push(spec);
     }
     for ((db, collection), specs) in by_collection {
-        let db = if db == 0 { &store.discovery } else { &store.app };
+        let db = if db == 0 {
+            &store.discovery
+        } else {
+            &store.app
+        };
         let coll = db.collection::<Document>(collection);
         let existing = existing_index_names(&coll, collection).await?;
         let mut models = Vec::new();

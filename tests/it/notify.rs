@@ -880,12 +880,98 @@ async fn crash_between_claim_and_completion_leads_to_exactly_one_more_send_with_
 }
 
 #[tokio::test]
+async fn a_dispatcher_killed_mid_batch_leaves_every_device_one_push_or_a_same_collapse_id_repeat() {
+    let mut n = setup("midbatch").await;
+    n.push.batch_size = 10;
+    n.push.concurrency = 4;
+    let users = 60u32;
+    for i in 0..users {
+        let u = format!("u{i:02}");
+        follow(&n.store, &u, "vipul").await;
+        device(&n.store, &u, &token(i), "ios", true).await;
+    }
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let pusher = ScriptedPusher::new().with_latency(std::time::Duration::from_millis(5));
+
+    // Killed (its future dropped, as a process dies) after 25 pushes: some batches are
+    // recorded, others are in flight.
+    let doomed = Dispatcher::with_owner(&n, &pusher, "doomed".into());
+    tokio::select! {
+        r = doomed.drain() => panic!("drain ended before the kill: {r:?}"),
+        _ = async {
+            while pusher.calls() < 25 {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        } => {}
+    }
+    drop(doomed);
+    let before = pusher.calls();
+    let pending_after_kill = outbox(&n.store)
+        .await
+        .iter()
+        .filter(|d| d.status == Status::Pending)
+        .count();
+    assert!(pending_after_kill > 0, "the kill left work in flight");
+
+    // While its shard leases hold, the unrecorded work of the dead one is not re-sent.
+    let during = at(&n, t0() + Duration::seconds(59));
+    dispatch(&during, &pusher).await;
+    // Then another dispatcher takes its shards over and finishes.
+    let after = at(&n, t0() + Duration::seconds(61));
+    dispatch(&after, &pusher).await;
+    assert_eq!(
+        dispatch(&at(&n, t0() + Duration::hours(1)), &pusher)
+            .await
+            .claimed,
+        0
+    );
+
+    let docs = outbox(&n.store).await;
+    assert_eq!(docs.len(), users as usize);
+    let mut repeats = 0;
+    for d in &docs {
+        assert_eq!(d.status, Status::Sent, "{}", d.key);
+        assert_eq!(d.devices.len(), 1);
+        let sent = pusher.requests_to(&d.devices[0].token);
+        assert!(
+            sent.len() == 1 || sent.len() == 2,
+            "{}: {} pushes",
+            d.key,
+            sent.len()
+        );
+        assert!(sent.iter().all(|r| r.headers.collapse_id == d.key));
+        if sent.len() == 2 {
+            repeats += 1;
+            // Counted as claimed twice: by the dead dispatcher and by its successor.
+            assert_eq!(d.claims, 2, "{}", d.key);
+        } else {
+            // Twice when the dead one had it in flight but had not pushed it yet.
+            assert!(d.claims == 1 || d.claims == 2, "{}: {}", d.key, d.claims);
+        }
+    }
+    // Only what the dead one had in flight is repeated: at most its batches of the
+    // shards it held when killed (and it sent no more than `before` pushes in all).
+    assert!(
+        repeats as u64 <= before,
+        "{repeats} repeats, {before} pushes before the kill"
+    );
+    assert_eq!(pusher.calls(), users as u64 + repeats as u64);
+}
+
+#[tokio::test]
 async fn a_late_completion_by_a_dispatcher_that_lost_its_lease_is_ignored() {
     let tok = token(8);
     let n = one_enqueued("leaselost", &tok).await;
     let pusher = ScriptedPusher::new();
     let slow = Dispatcher::with_owner(&n, &pusher, "slow".into());
-    let claimed = slow.claim_batch().await.unwrap().into_iter().next().unwrap();
+    let claimed = slow
+        .claim_batch()
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
     // Another dispatcher takes it over after the lease and completes it.
     let after = at(&n, t0() + Duration::seconds(61));
     assert_eq!(dispatch(&after, &pusher).await.sent, 1);
