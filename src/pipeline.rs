@@ -16,7 +16,7 @@ use crate::settings::IngestConfig;
 use crate::source::Source;
 use crate::store::pages::PageRecord;
 use crate::store::Store;
-use crate::workshop::WorkshopDraft;
+use crate::workshop::Identified;
 use futures::StreamExt;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -33,6 +33,36 @@ pub struct RunContext {
     pub config: IngestConfig,
 }
 
+/// Who asked for a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunTrigger {
+    /// The `ingest` command.
+    #[default]
+    Manual,
+    /// A daemon's cron tick.
+    Schedule,
+    /// A `trigger` request picked up by a daemon.
+    Trigger,
+}
+
+impl RunTrigger {
+    /// As stored on `ingest_runs`, leases and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunTrigger::Manual => "manual",
+            RunTrigger::Schedule => "schedule",
+            RunTrigger::Trigger => "trigger",
+        }
+    }
+}
+
+impl std::fmt::Display for RunTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How this particular run behaves.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -42,8 +72,8 @@ pub struct RunOptions {
     pub force: bool,
     /// Disable the safety brake for this run.
     pub allow_mass_archive: bool,
-    /// Who asked: `manual`, `schedule`, `trigger`.
-    pub trigger: String,
+    /// Who asked.
+    pub trigger: RunTrigger,
 }
 
 /// Hears about a run's progress (a terminal bar, plain lines, nothing).
@@ -96,11 +126,7 @@ pub async fn run_source(
     };
     async {
         if !options.dry_run {
-            let trigger = if options.trigger.is_empty() {
-                "manual"
-            } else {
-                &options.trigger
-            };
+            let trigger = options.trigger.as_str();
             if let Err(err) = ctx
                 .store
                 .record_run_start(&run_id, &source.studio.id, trigger, started_at)
@@ -131,9 +157,18 @@ pub async fn run_source(
             report.outcome = Outcome::Failed;
         }
     }
+    // The counts as fields too, so JSON logs can be queried without parsing the text.
     span.in_scope(|| {
         info!(
             outcome = report.outcome.as_str(),
+            pages_downloaded = report.pages.fetched,
+            pages_unchanged = report.pages.unchanged,
+            pages_failed = report.pages.failed,
+            workshops_new = report.workshops.new,
+            workshops_updated = report.workshops.updated,
+            workshops_unchanged = report.workshops.unchanged,
+            workshops_archived = report.workshops.archived,
+            duration_ms = report.duration_ms,
             "{}",
             report.summary_line()
         )
@@ -168,7 +203,7 @@ async fn run_inner(
         .collect()
         .await;
 
-    let mut drafts: Vec<WorkshopDraft> = Vec::new();
+    let mut drafts: Vec<Identified> = Vec::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut records: Vec<(PageRecord, Option<PageRecord>)> = Vec::new();
     let mut page_failures = 0;
@@ -210,7 +245,7 @@ async fn run_inner(
                             if extracted.draft.is_past(today) {
                                 report.workshops.skipped_past += 1;
                             } else {
-                                drafts.push(extracted.draft);
+                                drafts.push(Identified::new(extracted.draft));
                             }
                         }
                     }
@@ -226,7 +261,7 @@ async fn run_inner(
         .load_studio_workshops(&source.studio.id)
         .await
         .map_err(|e| e.to_string())?;
-    let signatures: Vec<String> = drafts.iter().map(WorkshopDraft::signature).collect();
+    let signatures: Vec<String> = drafts.iter().map(|d| d.signature().to_string()).collect();
     let owners = ctx
         .store
         .signature_owners(&signatures)
@@ -268,7 +303,7 @@ async fn run_inner(
             if !applied {
                 report.errors.push(format!(
                     "{}: changed by another writer during this run; the next run retries it",
-                    action_uuid(action)
+                    action.uuid()
                 ));
                 continue;
             }
@@ -302,19 +337,12 @@ async fn run_inner(
     Ok(())
 }
 
-fn action_uuid(action: &Action) -> &str {
-    match action {
-        Action::Insert { draft, .. } | Action::Update { draft, .. } => &draft.uuid,
-        Action::Unchanged { uuid } | Action::Duplicate { uuid, .. } => uuid,
-    }
-}
-
 fn count_action(action: &Action, report: &mut RunReport) {
     match action {
         Action::Insert { draft, announce } => {
             report.workshops.new += 1;
             if *announce == Some(Announcement::NewWorkshop) {
-                report.new_uuids.push(draft.uuid.clone());
+                report.new_uuids.push(draft.uuid().to_string());
                 report
                     .announced
                     .push((Announcement::NewWorkshop, draft.clone()));
@@ -324,9 +352,9 @@ fn count_action(action: &Action, report: &mut RunReport) {
             draft, announce, ..
         } => {
             report.workshops.updated += 1;
-            report.updated_uuids.push(draft.uuid.clone());
+            report.updated_uuids.push(draft.uuid().to_string());
             if *announce == Some(Announcement::ScheduleChange) {
-                report.schedule_changed_uuids.push(draft.uuid.clone());
+                report.schedule_changed_uuids.push(draft.uuid().to_string());
                 report
                     .announced
                     .push((Announcement::ScheduleChange, draft.clone()));
@@ -419,6 +447,9 @@ async fn crawl_listings(
     let mut records = Vec::new();
     let mut complete = true;
     let mut listing_ok = 0;
+    // Event links refused by the host rules, per host: (count, first link).
+    let mut off_host: std::collections::BTreeMap<String, (usize, Url)> =
+        std::collections::BTreeMap::new();
     while let Some((url, depth)) = queue.pop_front() {
         if !visited.insert(url.clone()) {
             continue;
@@ -478,9 +509,8 @@ async fn crawl_listings(
         for link in links {
             if crawl.follow.is_match(link.as_str()) {
                 if !crawl.host_allowed(&link) {
-                    report.warnings.push(format!(
-                        "event link {link} is on a host not in crawl.allowed_hosts; skipped"
-                    ));
+                    let host = link.host_str().unwrap_or_default().to_string();
+                    off_host.entry(host).or_insert((0, link.clone())).0 += 1;
                 } else if event_urls.len() <= crawl.max_pages && event_seen.insert(link.clone()) {
                     // One past the cap is enough to know the cap was reached.
                     event_urls.push(link);
@@ -489,6 +519,21 @@ async fn crawl_listings(
                 queue.push_back((link, depth + 1));
             }
         }
+    }
+    for (host, (n, example)) in &off_host {
+        report.warnings.push(format!(
+            "{n} event link(s) on host `{host}`, which is not in crawl.allowed_hosts, skipped (e.g. {example})"
+        ));
+    }
+    if event_urls.is_empty() && !off_host.is_empty() {
+        // Nothing was read because of the host rules: that is a configuration problem
+        // to fix, not a successful run of a studio without workshops.
+        let hosts: Vec<&str> = off_host.keys().map(String::as_str).collect();
+        report.errors.push(format!(
+            "every event link the listing gave was on a host not in crawl.allowed_hosts ({}), so no event page was read; add the host(s) to crawl.allowed_hosts",
+            hosts.join(", ")
+        ));
+        complete = false;
     }
     if listing_ok == 0 {
         complete = false;

@@ -29,7 +29,7 @@
 //! `no_sender` ("no sender for platform android"), never silently dropped.
 
 use super::outbox::{DeviceResult, DeviceStatus, Kind, OutboxDoc, Status};
-use super::outcome::{classify, provider_hint, ProviderFault, Verdict};
+use super::outcome::{DeviceAnswer, ProviderFault, Verdict};
 use super::payload::request_for;
 use super::sender::Pusher;
 use super::{Notifier, NotifyError};
@@ -43,7 +43,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use tokio::sync::Semaphore;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 /// What one drain did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -464,51 +464,32 @@ impl<'a> Dispatcher<'a> {
                 if self.stopped() {
                     return Ok(self.released(doc));
                 }
-                let (result, verdict) = {
+                let answer = {
                     let _permit = self.in_flight.acquire().await.expect("semaphore open");
                     // Checked again with the permit held: a provider fault is set
                     // before its permit goes back, so no push follows it.
                     if self.stopped() {
                         return Ok(self.released(doc));
                     }
-                    let result = self.pusher.push(&request).await;
-                    let verdict = classify(&result);
-                    if verdict == Verdict::ProviderFault {
-                        let reason = match &result {
-                            Ok(r) => r.reason.clone(),
-                            Err(e) => Some(e.to_string()),
-                        }
-                        .unwrap_or_else(|| "unknown".into());
+                    let answer = DeviceAnswer::of(&self.pusher.push(&request).await);
+                    if answer.verdict == Verdict::ProviderFault {
                         self.stop
                             .lock()
                             .expect("stop lock")
-                            .get_or_insert(ProviderFault {
-                                status: result.as_ref().ok().map(|r| r.status),
-                                hint: provider_hint(&reason).to_string(),
-                                reason,
-                            });
+                            .get_or_insert(answer.provider_fault());
                     }
-                    (result, verdict)
+                    answer
                 };
                 report.lock().expect("report lock").requests += 1;
                 let at = self.now();
                 let d = &mut doc.devices[i];
                 d.attempts += 1;
                 d.at = Some(at);
-                match &result {
-                    Ok(r) => {
-                        d.code = Some(i32::from(r.status));
-                        d.apns_id = r.apns_id.clone();
-                        d.reason = r.reason.clone();
-                    }
-                    Err(e) => {
-                        d.code = None;
-                        d.apns_id = None;
-                        d.reason = Some(e.to_string());
-                    }
-                }
-                let reason_text = d.reason.clone().unwrap_or_else(|| "unknown".into());
-                match verdict {
+                d.code = answer.code;
+                d.apns_id = answer.apns_id.clone();
+                d.reason = answer.reason.clone();
+                let reason_text = answer.reason_text();
+                match answer.verdict {
                     Verdict::Delivered => {
                         d.status = DeviceStatus::Sent;
                         report.lock().expect("report lock").delivered += 1;
@@ -710,7 +691,22 @@ impl Notifier {
     /// Drains the outbox once through `pusher`.
     pub async fn dispatch(&self, pusher: &dyn Pusher) -> Result<DispatchReport, NotifyError> {
         let report = Dispatcher::new(self, pusher).drain().await?;
-        info!("{}", report.summary_line());
+        // The daemon drains every few seconds: a round that found nothing is not news.
+        if report.claimed == 0 && report.stopped.is_none() {
+            debug!("dispatch: nothing due");
+        } else {
+            info!(
+                claimed = report.claimed,
+                sent = report.sent,
+                no_device = report.no_device,
+                failed = report.failed,
+                expired = report.expired,
+                retry_later = report.retry_later,
+                delivered = report.delivered,
+                "{}",
+                report.summary_line()
+            );
+        }
         Ok(report)
     }
 }
