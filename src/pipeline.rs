@@ -18,6 +18,7 @@ use crate::store::pages::PageRecord;
 use crate::store::Store;
 use crate::workshop::Identified;
 use futures::StreamExt;
+use std::collections::HashMap;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -187,15 +188,24 @@ async fn run_inner(
     let today = ctx.clock.now().with_timezone(&source.timezone).date_naive();
     let today_text = today.format("%Y-%m-%d").to_string();
 
+    // Every page record of the studio in one query (not one per page).
+    let known = ctx
+        .store
+        .load_studio_pages(&source.studio.id)
+        .await
+        .map_err(|e| e.to_string())?;
+
     // 1. Listing crawl.
-    let crawl = crawl_listings(ctx, source, options, report).await;
+    let known = &known;
+    let crawl = crawl_listings(ctx, source, known, options, report).await;
     progress.event_pages_found(&source.studio.id, crawl.event_urls.len());
 
     // 2. Event pages, a few at a time; hosts keep their own limits inside the fetcher.
     let concurrency = ctx.config.page_concurrency.max(1);
     let results: Vec<(Url, PageResult)> = futures::stream::iter(crawl.event_urls.iter().cloned())
         .map(|url| async move {
-            let result = process_event_page(ctx, source, artists, options, today, &url).await;
+            let result =
+                process_event_page(ctx, source, known, artists, options, today, &url).await;
             progress.page_done(&source.studio.id, url.as_str());
             (url, result)
         })
@@ -327,12 +337,15 @@ async fn run_inner(
 
     // 5. Only now is it safe to remember the pages as processed.
     if !options.dry_run {
-        for (record, previous) in records.iter().chain(crawl.records.iter()) {
-            ctx.store
-                .save_page(record, previous.as_ref(), now)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+        let all: Vec<(&PageRecord, Option<&PageRecord>)> = records
+            .iter()
+            .chain(crawl.records.iter())
+            .map(|(record, previous)| (record, previous.as_ref()))
+            .collect();
+        ctx.store
+            .save_pages(&all, now)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -435,6 +448,7 @@ fn observe_fetch<E>(studio: &str, fetched: &Result<FetchOutcome, E>, started: In
 async fn crawl_listings(
     ctx: &RunContext,
     source: &Source,
+    known: &HashMap<String, PageRecord>,
     options: &RunOptions,
     report: &mut RunReport,
 ) -> CrawlResult {
@@ -462,7 +476,7 @@ async fn crawl_listings(
             ));
             break;
         }
-        let previous = ctx.store.load_page(url.as_str()).await.ok().flatten();
+        let previous = known.get(url.as_str()).cloned();
         let validators = validators_for(previous.as_ref(), options);
         let span = info_span!("page", url = %url, kind = "listing");
         let fetch_started = Instant::now();
@@ -552,6 +566,7 @@ async fn crawl_listings(
 async fn process_event_page(
     ctx: &RunContext,
     source: &Source,
+    known: &HashMap<String, PageRecord>,
     artists: &ArtistDirectory,
     options: &RunOptions,
     today: chrono::NaiveDate,
@@ -559,14 +574,7 @@ async fn process_event_page(
 ) -> PageResult {
     let span = info_span!("page", url = %url, kind = "event");
     async {
-        let previous = match ctx.store.load_page(url.as_str()).await {
-            Ok(p) => p,
-            Err(err) => {
-                return PageResult::Failed {
-                    error: err.to_string(),
-                }
-            }
-        };
+        let previous = known.get(url.as_str()).cloned();
         let validators = validators_for(previous.as_ref(), options);
         let fetch_started = Instant::now();
         let fetched = ctx

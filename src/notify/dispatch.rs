@@ -342,6 +342,10 @@ impl<'a> Dispatcher<'a> {
                 // Nothing recorded (all taken over): leave the shard to its new holder.
                 return Ok(());
             }
+            if (n as i64) < self.batch_size() {
+                // A short batch was all that was due: no query to learn it again.
+                break;
+            }
         }
         self.store()
             .release_dispatch_shard(shard, &self.owner)

@@ -255,7 +255,7 @@ pub struct InsertCounts {
 /// `notification_dispatch_leases`: claiming work costs one write per batch, not one per
 /// notification. Changing this number is safe: it only spreads new documents
 /// differently, and every shard number in use is listed from the queue itself.
-pub const OUTBOX_SHARDS: u32 = 32;
+pub const OUTBOX_SHARDS: u32 = 16;
 
 /// The shard of an outbox key (FNV-1a: stable across builds and processes).
 pub fn shard_of(key: &str) -> i32 {
@@ -471,6 +471,8 @@ impl Store {
             .find(doc! { "queue": { "$gte": 0 }, "next_attempt_at": { "$lte": bson_time(now) } })
             .projection(doc! { "_id": 0, "queue": 1 })
             .limit(scan)
+            // One reply, no `getMore`.
+            .batch_size(scan.clamp(1, u32::MAX as i64) as u32)
             .await
             .map_err(StoreError::op("find", OUTBOX))?;
         let mut shards = std::collections::BTreeSet::new();
@@ -502,6 +504,7 @@ impl Store {
                 "status": "pending",
             })
             .limit(limit)
+            .batch_size(limit.clamp(1, u32::MAX as i64) as u32)
             .await
             .map_err(StoreError::op("find", OUTBOX))?
             .try_collect()

@@ -15,6 +15,16 @@ impl Store {
         if let Some(image) = &studio.image_url {
             set.insert("image_url", image);
         }
+        // Read first: a re-ingest of an unchanged studio writes nothing.
+        let current = self
+            .discovery
+            .collection::<Document>(STUDIOS)
+            .find_one(doc! { "studio_id": &studio.id })
+            .await
+            .map_err(StoreError::op("find", STUDIOS))?;
+        if current.is_some_and(|c| set.iter().all(|(k, v)| c.get(k) == Some(v))) {
+            return Ok(());
+        }
         self.discovery
             .collection::<Document>(STUDIOS)
             .update_one(doc! { "studio_id": &studio.id }, doc! { "$set": set })

@@ -1477,3 +1477,57 @@ async fn ingest_step_without_credentials_enqueues_and_leaves_everything_pending(
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0].status, Status::Pending);
 }
+
+/// Round trips of dispatch, as numbers (issue 12): per shard visited, a lease take, one
+/// read of its due documents, one write marking them in flight, one multi-statement
+/// update of every outcome and a release; plus one scan for shards with work per round
+/// (two rounds: the second finds nothing due).
+#[tokio::test]
+async fn dispatch_round_trips_per_batch_are_counted() {
+    use nachna_ingest::store::WRITE_COMMANDS;
+    let n = setup("dispatchrt").await;
+    let users = 200u32;
+    for i in 0..users {
+        let u = format!("u{i:03}");
+        follow(&n.store, &u, "vipul").await;
+        device(&n.store, &u, &token(i), "ios", true).await;
+    }
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+
+    let (disc, app) = n.store.database_names();
+    let (logged, log) = Store::connect_logged(
+        &crate::support::mongo::server_uri(),
+        &disc,
+        &app,
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let mut counted = n.clone();
+    counted.store = logged;
+    log.clear();
+    let pusher = ScriptedPusher::new();
+    let report = dispatch(&counted, &pusher).await;
+    assert_eq!(report.sent, u64::from(users));
+    let commands = log.commands();
+    let count = |name: &str, coll: &str| {
+        commands
+            .iter()
+            .filter(|(c, k)| c == name && k == coll)
+            .count()
+    };
+    let shards = count("findAndModify", "notification_dispatch_leases");
+    assert!(shards > 0 && shards <= 16, "{shards}");
+    // Outcomes: one `update` command per shard batch, never one per notification.
+    assert_eq!(count("update", "notification_outbox"), shards);
+    assert_eq!(count("update", "notification_dispatch_leases"), shards);
+    assert_eq!(count("delete", "notification_dispatch_leases"), shards);
+    assert_eq!(count("find", "notification_outbox"), shards + 2);
+    let writes = commands
+        .iter()
+        .filter(|(c, _)| WRITE_COMMANDS.contains(&c.as_str()))
+        .count();
+    assert_eq!(writes, 4 * shards, "{commands:?}");
+    assert_eq!(commands.len(), 5 * shards + 2, "{commands:?}");
+}
