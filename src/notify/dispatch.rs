@@ -33,6 +33,7 @@ use super::outcome::{DeviceAnswer, ProviderFault, Verdict};
 use super::payload::request_for;
 use super::sender::Pusher;
 use super::{Notifier, NotifyError};
+use crate::metrics;
 use crate::process::OwnerId;
 use crate::store::outbox::{OutboxEnd, OutboxOutcome, ShardTake};
 use crate::store::{Store, StoreError};
@@ -97,6 +98,36 @@ impl DispatchReport {
         }
         line
     }
+}
+
+/// How one device's turn ended.
+enum DeviceEnd {
+    /// Sent, deactivated, no sender, failed, or already settled: next device.
+    Done,
+    /// Transient failures through every try: the document is retried later.
+    Transient(String),
+    /// APNs refused the payload: no other device is tried.
+    PayloadFault(String),
+    /// Dispatch stopped (provider fault): the document goes back untouched.
+    Stopped,
+}
+
+/// One push attempt in `/metrics` (`docs/metrics.md`): `sent`, `rejected` (APNs said
+/// no) or `error` (no answer, or a transient one), with APNs' reason or `none`.
+fn record_attempt(answer: &DeviceAnswer) {
+    let outcome = match answer.verdict {
+        Verdict::Delivered => "sent",
+        Verdict::Retry => "error",
+        Verdict::DeactivateToken
+        | Verdict::ProviderFault
+        | Verdict::PayloadFault
+        | Verdict::DeviceFailed => "rejected",
+    };
+    let reason = match (answer.code, answer.reason.as_deref()) {
+        (Some(_), Some(r)) => r,
+        _ => "none",
+    };
+    metrics::record_push(outcome, reason);
 }
 
 /// How one document's dispatch ends, for the report (counted once it is recorded).
@@ -441,105 +472,17 @@ impl<'a> Dispatcher<'a> {
         if self.stopped() {
             return Ok(self.released(doc));
         }
-        let topic = self.notifier.push.topic.clone();
         let mut payload_fault: Option<String> = None;
         let mut last_transient: Option<String> = None;
-        'devices: for i in 0..doc.devices.len() {
-            if matches!(
-                doc.devices[i].status,
-                DeviceStatus::Sent
-                    | DeviceStatus::Deactivated
-                    | DeviceStatus::NoSender
-                    | DeviceStatus::Failed
-            ) {
-                continue;
-            }
-            if doc.devices[i].platform != "ios" {
-                let d = &mut doc.devices[i];
-                d.status = DeviceStatus::NoSender;
-                d.reason = Some(format!("no sender for platform {}", d.platform));
-                d.at = Some(now);
-                report.lock().expect("report lock").no_sender_devices += 1;
-                continue;
-            }
-            let request = request_for(&doc, &doc.devices[i].token, topic.as_deref());
-            let tries = self.notifier.push.retry_attempts.max(1);
-            for attempt in 1..=tries {
-                if self.stopped() {
-                    return Ok(self.released(doc));
+        for i in 0..doc.devices.len() {
+            match self.send_to_device(&mut doc, i, now, report).await? {
+                DeviceEnd::Done => {}
+                DeviceEnd::Transient(reason) => last_transient = Some(reason),
+                DeviceEnd::PayloadFault(reason) => {
+                    payload_fault = Some(reason);
+                    break;
                 }
-                let answer = {
-                    let _permit = self.in_flight.acquire().await.expect("semaphore open");
-                    // Checked again with the permit held: a provider fault is set
-                    // before its permit goes back, so no push follows it.
-                    if self.stopped() {
-                        return Ok(self.released(doc));
-                    }
-                    let answer = DeviceAnswer::of(&self.pusher.push(&request).await);
-                    if answer.verdict == Verdict::ProviderFault {
-                        self.stop
-                            .lock()
-                            .expect("stop lock")
-                            .get_or_insert(answer.provider_fault());
-                    }
-                    answer
-                };
-                report.lock().expect("report lock").requests += 1;
-                let at = self.now();
-                let d = &mut doc.devices[i];
-                d.attempts += 1;
-                d.at = Some(at);
-                d.code = answer.code;
-                d.apns_id = answer.apns_id.clone();
-                d.reason = answer.reason.clone();
-                let reason_text = answer.reason_text();
-                match answer.verdict {
-                    Verdict::Delivered => {
-                        d.status = DeviceStatus::Sent;
-                        report.lock().expect("report lock").delivered += 1;
-                        continue 'devices;
-                    }
-                    Verdict::DeactivateToken => {
-                        d.status = DeviceStatus::Deactivated;
-                        let token = d.token.clone();
-                        if self
-                            .store()
-                            .deactivate_token(&doc.user_id, &token, &reason_text, at)
-                            .await?
-                        {
-                            report.lock().expect("report lock").deactivated_tokens += 1;
-                        }
-                        continue 'devices;
-                    }
-                    Verdict::Retry => {
-                        if attempt < tries {
-                            tokio::time::sleep(self.notifier.push.backoff(attempt)).await;
-                            continue;
-                        }
-                        d.status = DeviceStatus::Retry;
-                        last_transient = Some(reason_text);
-                        continue 'devices;
-                    }
-                    Verdict::ProviderFault => {
-                        // Dispatch stopped (above). The device is untouched: it will be
-                        // tried again once fixed.
-                        d.status = DeviceStatus::Pending;
-                        d.code = None;
-                        d.apns_id = None;
-                        d.reason = None;
-                        d.attempts -= 1;
-                        return Ok(self.released(doc));
-                    }
-                    Verdict::PayloadFault => {
-                        d.status = DeviceStatus::Failed;
-                        payload_fault = Some(reason_text);
-                        break 'devices;
-                    }
-                    Verdict::DeviceFailed => {
-                        d.status = DeviceStatus::Failed;
-                        continue 'devices;
-                    }
-                }
+                DeviceEnd::Stopped => return Ok(self.released(doc)),
             }
         }
         Ok(if let Some(reason) = payload_fault {
@@ -564,6 +507,130 @@ impl<'a> Dispatcher<'a> {
             let (status, reason) = final_status(&doc.devices);
             self.finished(doc, status, reason, now)
         })
+    }
+
+    /// Pushes to device `i` (retrying transient failures up to `push.retry_attempts`,
+    /// each push holding one of the `push.concurrency` permits) and records its result
+    /// on the document.
+    async fn send_to_device(
+        &self,
+        doc: &mut OutboxDoc,
+        i: usize,
+        now: DateTime<Utc>,
+        report: &Mutex<DispatchReport>,
+    ) -> Result<DeviceEnd, NotifyError> {
+        if matches!(
+            doc.devices[i].status,
+            DeviceStatus::Sent
+                | DeviceStatus::Deactivated
+                | DeviceStatus::NoSender
+                | DeviceStatus::Failed
+        ) {
+            return Ok(DeviceEnd::Done);
+        }
+        if doc.devices[i].platform != "ios" {
+            let d = &mut doc.devices[i];
+            d.status = DeviceStatus::NoSender;
+            d.reason = Some(format!("no sender for platform {}", d.platform));
+            d.at = Some(now);
+            report.lock().expect("report lock").no_sender_devices += 1;
+            return Ok(DeviceEnd::Done);
+        }
+        let request = request_for(
+            doc,
+            &doc.devices[i].token,
+            self.notifier.push.topic.as_deref(),
+        );
+        let tries = self.notifier.push.retry_attempts.max(1);
+        for attempt in 1..=tries {
+            let answer = {
+                let _permit = self.in_flight.acquire().await.expect("semaphore open");
+                // Checked with the permit held: a provider fault is set before its
+                // permit goes back, so no push follows it.
+                if self.stopped() {
+                    return Ok(DeviceEnd::Stopped);
+                }
+                let answer = DeviceAnswer::of(&self.pusher.push(&request).await);
+                if answer.verdict == Verdict::ProviderFault {
+                    self.stop
+                        .lock()
+                        .expect("stop lock")
+                        .get_or_insert(answer.provider_fault());
+                }
+                answer
+            };
+            report.lock().expect("report lock").requests += 1;
+            record_attempt(&answer);
+            let at = self.now();
+            let d = &mut doc.devices[i];
+            d.attempts += 1;
+            d.at = Some(at);
+            d.code = answer.code;
+            d.apns_id = answer.apns_id.clone();
+            d.reason = answer.reason.clone();
+            let reason_text = answer.reason_text();
+            match answer.verdict {
+                Verdict::Delivered => {
+                    d.status = DeviceStatus::Sent;
+                    report.lock().expect("report lock").delivered += 1;
+                    return Ok(DeviceEnd::Done);
+                }
+                Verdict::DeactivateToken => {
+                    d.status = DeviceStatus::Deactivated;
+                    let token = d.token.clone();
+                    self.deactivate(&doc.user_id, &token, &reason_text, at, report)
+                        .await?;
+                    return Ok(DeviceEnd::Done);
+                }
+                Verdict::Retry if attempt < tries => {
+                    tokio::time::sleep(self.notifier.push.backoff(attempt)).await;
+                }
+                Verdict::Retry => {
+                    d.status = DeviceStatus::Retry;
+                    return Ok(DeviceEnd::Transient(reason_text));
+                }
+                Verdict::ProviderFault => {
+                    // Dispatch stopped (above). The device is untouched: it will be
+                    // tried again once fixed.
+                    d.status = DeviceStatus::Pending;
+                    d.code = None;
+                    d.apns_id = None;
+                    d.reason = None;
+                    d.attempts -= 1;
+                    return Ok(DeviceEnd::Stopped);
+                }
+                Verdict::PayloadFault => {
+                    d.status = DeviceStatus::Failed;
+                    return Ok(DeviceEnd::PayloadFault(reason_text));
+                }
+                Verdict::DeviceFailed => {
+                    d.status = DeviceStatus::Failed;
+                    return Ok(DeviceEnd::Done);
+                }
+            }
+        }
+        Ok(DeviceEnd::Done)
+    }
+
+    /// Marks a token APNs called dead inactive; logged and counted together.
+    async fn deactivate(
+        &self,
+        user_id: &str,
+        token: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+        report: &Mutex<DispatchReport>,
+    ) -> Result<(), StoreError> {
+        if self
+            .store()
+            .deactivate_token(user_id, token, reason, at)
+            .await?
+        {
+            info!(user_id = %user_id, reason = %reason, "device token deactivated");
+            metrics::record_token_deactivated(reason);
+            report.lock().expect("report lock").deactivated_tokens += 1;
+        }
+        Ok(())
     }
 
     /// Past its `apns-expiration`: not sent. Devices reached by an earlier dispatch
