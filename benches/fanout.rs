@@ -217,7 +217,7 @@ async fn run(uri: &str, followers: u32, full: bool) {
     store
         .apply_action(
             &Action::Insert {
-                draft: second,
+                draft: second.into(),
                 announce: Some(Announcement::NewWorkshop),
             },
             now,
