@@ -5,8 +5,10 @@
 //! lease (`notification_dispatch_leases`), then per batch of `push.batch_size` due
 //! documents: one write marks the batch's keys in flight and extends the lease, the
 //! pushes go out (up to `push.concurrency` in flight at once, over one HTTP/2
-//! connection), and one multi-statement update records every outcome. So a
-//! notification costs one write of its own, plus two per batch.
+//! connection), one multi-statement upsert records the delivered ones in the app's
+//! `notification_history` (once per notification and user, whatever the resends), and
+//! one multi-statement update records every outcome. So a notification costs one write
+//! of its own, plus three per batch.
 //!
 //! Crash safety: a dispatcher that dies mid-batch leaves its batch in flight on the
 //! lease; once the lease expires another dispatcher takes the shard and sends what was
@@ -430,6 +432,24 @@ impl<'a> Dispatcher<'a> {
             self.owner,
             self.writes.fetch_add(1, Ordering::Relaxed)
         );
+        // The app's history of delivered pushes, written before the outcomes: a crash
+        // in between resends, and the resend's upsert writes nothing new; the other
+        // order could lose an entry for good.
+        let delivered: Vec<(&OutboxDoc, DateTime<Utc>)> = decided
+            .iter()
+            .filter_map(|d| {
+                d.doc
+                    .devices
+                    .iter()
+                    .filter(|x| x.status == DeviceStatus::Sent)
+                    .filter_map(|x| x.at)
+                    .min()
+                    .map(|at| (&d.doc, at))
+            })
+            .collect();
+        if !delivered.is_empty() {
+            self.store().record_history(&delivered, self.now()).await?;
+        }
         let recorded = self
             .store()
             .end_outbox_claims(&outcomes, &stamp, self.now())

@@ -10,7 +10,9 @@
 //! `sent` and `suppressed` documents get `expire_at`, which a TTL index uses to delete
 //! them after the audit period; no other status does.
 
-use super::schema::{DEVICE_TOKENS, DISPATCH_LEASES, OUTBOX, REMINDER_SESSIONS};
+use super::schema::{
+    DEVICE_TOKENS, DISPATCH_LEASES, NOTIFICATION_HISTORY, OUTBOX, REMINDER_SESSIONS,
+};
 use super::{bson_time, is_duplicate_key, read_int, Store, StoreError};
 use bson::serde_helpers::{
     chrono_datetime_as_bson_datetime as bson_datetime,
@@ -52,6 +54,17 @@ impl Kind {
         match self {
             Kind::Reminder => 5,
             _ => 10,
+        }
+    }
+
+    /// Its `notification_type` in the app's `notification_history`; `None` for test
+    /// pushes, which the app never hears of.
+    pub fn history_type(self) -> Option<&'static str> {
+        match self {
+            Kind::NewWorkshop => Some("new_workshop"),
+            Kind::ScheduleChange => Some("schedule_change"),
+            Kind::Reminder => Some("reminder_24h"),
+            Kind::Test => None,
         }
     }
 
@@ -694,7 +707,8 @@ impl Store {
 
     /// For each of `users`, which of `artist_ids` a `new_workshop` notification
     /// (pending, sending or sent) created after `since` was about, for any workshop
-    /// other than `except_uuid`: the cooldown's evidence.
+    /// other than `except_uuid`: the cooldown's evidence. Also counts `new_workshop`
+    /// entries of the app's `notification_history` sent after `since`.
     pub async fn recent_new_workshop_artists(
         &self,
         users: &[String],
@@ -731,7 +745,104 @@ impl Store {
                 }
             }
         }
+        // Pushes the app's old server sent are only in its `notification_history`
+        // (ours are there too, already counted above: a set, so no double count).
+        let mut cursor = self
+            .app
+            .collection::<Document>(NOTIFICATION_HISTORY)
+            .find(doc! {
+                "user_id": { "$in": users },
+                "notification_type": "new_workshop",
+                "sent_at": { "$gt": bson_time(since) },
+                "artist_id": { "$in": artist_ids },
+                "workshop_uuid": { "$ne": except_uuid },
+            })
+            .projection(doc! { "_id": 0, "user_id": 1, "artist_id": 1 })
+            .await
+            .map_err(StoreError::op("find", NOTIFICATION_HISTORY))?;
+        while let Some(d) = cursor
+            .try_next()
+            .await
+            .map_err(StoreError::op("find", NOTIFICATION_HISTORY))?
+        {
+            if let (Ok(user), Ok(artist)) = (d.get_str("user_id"), d.get_str("artist_id")) {
+                out.entry(user.to_string())
+                    .or_default()
+                    .insert(artist.to_string());
+            }
+        }
         Ok(out)
+    }
+
+    /// Records pushes delivered in the app's `notification_history`, one document per
+    /// notification and user (`_id` = the outbox key, which names the user), in one
+    /// unordered multi-statement upsert of `$setOnInsert`: a notification sent again
+    /// after a crash, or recorded twice, writes nothing new. Each entry is `(document,
+    /// when its first device accepted it)`. A document the contract rejects is logged
+    /// and left out (the push is already out; blocking the batch would only resend it).
+    /// Returns how many were newly written.
+    pub async fn record_history(
+        &self,
+        delivered: &[(&OutboxDoc, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut updates = Vec::with_capacity(delivered.len());
+        for (d, sent_at) in delivered {
+            let Some(notification_type) = d.kind.history_type() else {
+                continue;
+            };
+            let fields = doc! {
+                "user_id": &d.user_id,
+                "workshop_uuid": &d.workshop_uuid,
+                "artist_id": &d.artist_id,
+                "notification_type": notification_type,
+                "title": &d.title,
+                "body": &d.body,
+                "is_sent": true,
+                "sent_at": bson_time(*sent_at),
+                "created_at": bson_time(now),
+            };
+            if let Err(rejected) =
+                crate::contract::validate_notification(&super::contract_view(&fields))
+            {
+                tracing::error!(key = %d.key, "notification_history entry not written: {rejected}");
+                continue;
+            }
+            updates.push(doc! {
+                "q": { "_id": &d.key },
+                "u": { "$setOnInsert": fields },
+                "upsert": true,
+            });
+        }
+        if updates.is_empty() {
+            return Ok(0);
+        }
+        let reply = self
+            .app
+            .run_command(
+                doc! { "update": NOTIFICATION_HISTORY, "updates": updates, "ordered": false },
+            )
+            .await
+            .map_err(StoreError::op("update", NOTIFICATION_HISTORY))?;
+        if let Ok(errors) = reply.get_array("writeErrors") {
+            // Two dispatchers upserting the same entry at once: one wins, the other's
+            // duplicate-key error means "already recorded".
+            let other = errors.iter().find(|e| {
+                e.as_document()
+                    .and_then(|e| read_int(e, "code"))
+                    .is_none_or(|c| c != 11000)
+            });
+            if let Some(first) = other {
+                return Err(StoreError::Malformed {
+                    collection: NOTIFICATION_HISTORY,
+                    message: format!("history write(s) refused, first: {first}"),
+                });
+            }
+        }
+        Ok(reply
+            .get_array("upserted")
+            .map(|u| u.len() as u64)
+            .unwrap_or(0))
     }
 
     /// Whether the reminders of a session (`<uuid>|<YYYY-MM-DDTHH:MM>`) were enqueued.

@@ -28,6 +28,8 @@ pub const REMINDER_SESSIONS: &str = "notification_reminder_sessions";
 pub const NOTIFICATION_SETTINGS: &str = "notification_settings";
 pub const REACTIONS: &str = "reactions";
 pub const DEVICE_TOKENS: &str = "device_tokens";
+/// The app's record of pushes sent (read by its dashboard and its duplicate checks).
+pub const NOTIFICATION_HISTORY: &str = "notification_history";
 
 struct IndexSpec {
     database: Db,

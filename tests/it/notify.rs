@@ -1546,10 +1546,165 @@ async fn dispatch_round_trips_per_batch_are_counted() {
     assert_eq!(count("update", "notification_dispatch_leases"), shards);
     assert_eq!(count("delete", "notification_dispatch_leases"), shards);
     assert_eq!(count("find", "notification_outbox"), shards + 2);
+    // Issue 7: one multi-statement upsert per batch records its delivered pushes in the
+    // app's notification_history, hence one write more per shard batch than before.
+    assert_eq!(count("update", "notification_history"), shards);
     let writes = commands
         .iter()
         .filter(|(c, _)| WRITE_COMMANDS.contains(&c.as_str()))
         .count();
-    assert_eq!(writes, 4 * shards, "{commands:?}");
-    assert_eq!(commands.len(), 5 * shards + 2, "{commands:?}");
+    assert_eq!(writes, 5 * shards, "{commands:?}");
+    assert_eq!(commands.len(), 6 * shards + 2, "{commands:?}");
+}
+
+// ---------------------------------------------------------------- notification_history
+
+async fn history(store: &Store) -> Vec<Document> {
+    store
+        .raw_app()
+        .collection::<Document>("notification_history")
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_delivered_push_writes_one_history_document_in_the_contract_shape() {
+    let n = setup("history").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    // Two devices, both accept: still one entry per notification and user.
+    device(s, "u1", &token(1), "ios", true).await;
+    device(s, "u1", &token(2), "ios", true).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let ob = outbox(s).await[0].clone();
+    let report = dispatch(&n, &ScriptedPusher::new()).await;
+    assert_eq!((report.sent, report.delivered), (1, 2));
+
+    let h = history(s).await;
+    assert_eq!(h.len(), 1, "{h:?}");
+    let d = &h[0];
+    assert_eq!(d.get_str("_id").unwrap(), ob.key);
+    assert_eq!(d.get_str("user_id").unwrap(), "u1");
+    assert_eq!(d.get_str("workshop_uuid").unwrap(), ob.workshop_uuid);
+    assert_eq!(d.get_str("artist_id").unwrap(), "vipul");
+    assert_eq!(d.get_str("notification_type").unwrap(), "new_workshop");
+    assert_eq!(d.get_str("title").unwrap(), ob.title);
+    assert_eq!(d.get_str("body").unwrap(), ob.body);
+    assert!(!ob.title.is_empty());
+    assert!(d.get_bool("is_sent").unwrap());
+    assert_eq!(d.get_datetime("sent_at").unwrap().to_chrono(), t0());
+    assert_eq!(d.get_datetime("created_at").unwrap().to_chrono(), t0());
+    let view = match mongodb::bson::Bson::Document(d.clone()).into_relaxed_extjson() {
+        serde_json::Value::Object(m) => m,
+        other => panic!("{other}"),
+    };
+    assert_eq!(nachna_ingest::contract::check_notification(&view), vec![]);
+}
+
+#[tokio::test]
+async fn a_second_dispatch_of_the_same_claimed_notification_leaves_one_history_document() {
+    let tok = token(3);
+    let n = one_enqueued("historytwice", &tok).await;
+    let pusher = ScriptedPusher::new();
+    let d = Dispatcher::with_owner(&n, &pusher, "twice".into());
+    let claimed = d.claim_batch().await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let report = std::sync::Mutex::new(DispatchReport::default());
+    // As a dispatcher that resends what it had in flight: same document, sent twice.
+    d.process(claimed[0].clone(), &report).await.unwrap();
+    let later = at(&n, t0() + Duration::minutes(5));
+    let again = Dispatcher::with_owner(&later, &pusher, "twice".into());
+    again.process(claimed[0].clone(), &report).await.unwrap();
+    assert_eq!(pusher.requests_to(&tok).len(), 2);
+    let h = history(&n.store).await;
+    assert_eq!(h.len(), 1, "{h:?}");
+    // The first write stands: the resend changed nothing.
+    assert_eq!(h[0].get_datetime("sent_at").unwrap().to_chrono(), t0());
+}
+
+#[tokio::test]
+async fn a_crashed_dispatch_resent_after_the_lease_leaves_one_history_document() {
+    let tok = token(4);
+    let n = one_enqueued("historycrash", &tok).await;
+    let pusher = ScriptedPusher::new();
+    // Dispatcher A sends and records the history, then dies before the outcome write.
+    let crashed = Dispatcher::with_owner(&n, &pusher, "dead".into());
+    let claimed = crashed.claim_batch().await.unwrap();
+    let request =
+        nachna_ingest::notify::payload::request_for(&claimed[0], &tok, Some("com.nachna.app"));
+    nachna_ingest::notify::sender::Pusher::push(&pusher, &request)
+        .await
+        .unwrap();
+    n.store
+        .record_history(&[(&claimed[0], t0())], t0())
+        .await
+        .unwrap();
+    drop(crashed);
+    let after = at(&n, t0() + Duration::seconds(61));
+    let report = dispatch(&after, &pusher).await;
+    assert_eq!((report.claimed, report.sent), (1, 1));
+    assert_eq!(pusher.requests_to(&tok).len(), 2);
+    let h = history(&n.store).await;
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].get_datetime("sent_at").unwrap().to_chrono(), t0());
+}
+
+#[tokio::test]
+async fn failed_pushes_write_no_history() {
+    let n = setup("historyfail").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    follow(s, "u2", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    device(s, "u2", &token(2), "ios", true).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let pusher = ScriptedPusher::new()
+        .script(&token(1), vec![Scripted::unregistered()])
+        .script(&token(2), vec![Scripted::payload_too_large()]);
+    let report = dispatch(&n, &pusher).await;
+    assert_eq!((report.requests, report.delivered), (2, 0));
+    assert_eq!(history(s).await, Vec::<Document>::new());
+}
+
+#[tokio::test]
+async fn a_new_workshop_push_by_the_old_server_within_the_cooldown_suppresses_one() {
+    let n = setup("historycool").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    follow(s, "u2", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    device(s, "u2", &token(2), "ios", true).await;
+    let history_entry = |user: &str, artist: &str, kind: &str, sent: DateTime<Utc>| {
+        doc! {
+            "user_id": user, "workshop_uuid": "old/1", "artist_id": artist,
+            "notification_type": kind, "title": "t", "body": "b", "is_sent": true,
+            "sent_at": sent, "created_at": sent,
+        }
+    };
+    s.raw_app()
+        .collection::<Document>("notification_history")
+        .insert_many(vec![
+            // u1: announced by the old server a day ago: cooling.
+            history_entry("u1", "vipul", "new_workshop", t0() - Duration::hours(24)),
+            // u2: only a reminder, and a new_workshop push outside the window.
+            history_entry("u2", "vipul", "reminder_24h", t0() - Duration::hours(1)),
+            history_entry("u2", "vipul", "new_workshop", t0() - Duration::hours(169)),
+        ])
+        .await
+        .unwrap();
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    let counts = n.fan_out_pending().await.unwrap();
+    assert_eq!((counts[0].suppressed, counts[0].notifications), (1, 1));
+    let docs = outbox(s).await;
+    assert_eq!(docs[0].user_id, "u1");
+    assert_eq!(docs[0].status, Status::Suppressed);
+    assert!(docs[0].reason.as_deref().unwrap().contains("cooldown"));
+    assert_eq!(docs[1].user_id, "u2");
+    assert_eq!(docs[1].status, Status::Pending);
 }
