@@ -44,6 +44,13 @@ pub async fn run(global: &GlobalArgs, args: ExtractArgs) -> anyhow::Result<ExitC
             return Ok(ExitCode::SUCCESS);
         }
     };
+    for w in found
+        .first()
+        .map(|e| e.warnings.as_slice())
+        .unwrap_or_default()
+    {
+        eprintln!("warning: {w}");
+    }
     if args.json {
         let docs: Vec<_> = found.iter().map(|e| &e.draft).collect();
         println!("{}", serde_json::to_string_pretty(&docs)?);

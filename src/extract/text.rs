@@ -203,7 +203,10 @@ fn with_heading_year(lines: &[&str], i: usize, m: &DateMention) -> DateMention {
     }
     let heading = (0..i).rev().take(200).find_map(|k| {
         let c = MONTH_YEAR_HEADING.captures(lines[k].trim())?;
-        Some((date::month_number(&c["mon"])?, c["year"].parse::<i32>().ok()?))
+        Some((
+            date::month_number(&c["mon"])?,
+            c["year"].parse::<i32>().ok()?,
+        ))
     });
     let Some((month, year)) = heading else {
         return m;
