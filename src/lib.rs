@@ -23,9 +23,11 @@
 
 pub mod app;
 pub mod artist;
+pub mod backoff;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod contract;
 pub mod daemon;
 pub mod extract;
 pub mod fetch;

@@ -106,7 +106,7 @@ fn simple_page_gives_the_documented_document() {
     assert_eq!(d.song.as_deref(), Some("Hauli Slowly"));
     assert_eq!(
         d.pricing_info,
-        "First 15: 850/-\nAfter that: 950/-\nOTS: 1100/-"
+        "First 15 spots: ₹850/-\nAfter 15 spots: ₹950/-\nOTS: ₹1100/-"
     );
     assert_eq!(d.choreo_insta_link, None);
     assert_eq!(
@@ -200,7 +200,10 @@ fn json_ld_beats_the_text_and_meta() {
         e.draft.time_details,
         vec![td(27, 6, 2026, "11:00 AM", "02:00 PM")]
     );
-    assert_eq!(e.draft.pricing_info, "Early bird: 1200/-\nRegular: 1500/-");
+    assert_eq!(
+        e.draft.pricing_info,
+        "Regular: ₹1500/-\nEarly bird: ₹1200/-"
+    );
     assert_eq!(e.draft.event_type, EventType::Intensive);
     assert_eq!(e.draft.by, "Vipul Devrani");
     assert_eq!(e.draft.artist_id_list, vec!["vipuldevrani"]);
@@ -248,13 +251,13 @@ fn multi_song_page_gives_one_workshop_per_song() {
         a.time_details,
         vec![td(20, 6, 2026, "04:00 PM", "06:00 PM")]
     );
-    assert_eq!(a.pricing_info, "900/-");
+    assert_eq!(a.pricing_info, "₹900");
     assert_eq!(b.uuid, "dance_n_addiction/u-b651f2c4d51f85ad--ninnindale");
     assert_eq!(
         b.time_details,
         vec![td(21, 6, 2026, "05:00 PM", "07:00 PM")]
     );
-    assert_eq!(b.pricing_info, "1000/-");
+    assert_eq!(b.pricing_info, "₹1000");
     assert_eq!(a.artist_id_list, vec!["vipuldevrani"]);
     assert_eq!(b.by, "Vipul Devrani");
 }
@@ -265,7 +268,7 @@ fn multi_song_on_one_line_shares_sessions() {
     let w = run(html);
     assert_eq!(w.len(), 2);
     assert_eq!(w[0].draft.time_details, w[1].draft.time_details);
-    assert_eq!(w[0].draft.pricing_info, "850/-");
+    assert_eq!(w[0].draft.pricing_info, "₹850");
 }
 
 #[test]
@@ -318,7 +321,7 @@ fn event_type_from_description_and_default() {
 #[test]
 fn prize_money_and_phone_numbers_are_not_prices() {
     let w = run("<h1>Battle</h1><p>21 June 6 PM</p><p>Entry: Rs. 300</p><p>Cash prize ₹ 10,000 for the winner</p><p>Call 9845021234</p>");
-    assert_eq!(w[0].draft.pricing_info, "Entry: 300/-");
+    assert_eq!(w[0].draft.pricing_info, "Entry: ₹300/-");
 }
 
 #[test]
@@ -333,7 +336,7 @@ fn content_selector_limits_the_text() {
         w[0].draft.time_details,
         vec![td(21, 6, 2026, "07:00 PM", "09:00 PM")]
     );
-    assert_eq!(w[0].draft.pricing_info, "800/-");
+    assert_eq!(w[0].draft.pricing_info, "₹800");
 }
 
 #[test]
