@@ -30,7 +30,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode>
     let signals = Signals::install().context("installing the SIGTERM/SIGINT handlers")?;
     let service = Arc::new(ServiceManager::from_env());
     service.status("starting: connecting to MongoDB");
-    let app = App::build(settings).await?;
+    let app = App::build_as(settings, crate::app::BuiltIn::Serve).await?;
     let parts = DaemonParts {
         settings: app.settings().clone(),
         store: app.store().clone(),
