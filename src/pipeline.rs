@@ -10,13 +10,14 @@ use crate::artist::ArtistDirectory;
 use crate::clock::Clock;
 use crate::extract::{self, PageVerdict};
 use crate::fetch::{FetchOutcome, FetchedPage, Fetcher, HostPolicy, PageRequest, Validators};
-use crate::reconcile::{self, Action, Announcement, ArchivePolicy, ReconcileInput};
+use crate::reconcile::{self, Action, Announcement, ArchivePolicy, Plan, ReconcileInput};
 use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
 use crate::settings::IngestConfig;
 use crate::source::Source;
 use crate::store::pages::PageRecord;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::workshop::Identified;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -142,7 +143,7 @@ pub async fn run_source(
         }
         if let Err(err) = run_inner(ctx, source, artists, options, progress, &mut report).await {
             report.outcome = Outcome::Failed;
-            report.errors.push(err);
+            report.errors.push(err.to_string());
         }
     }
     .instrument(span.clone())
@@ -176,6 +177,19 @@ pub async fn run_source(
     report
 }
 
+/// Why a run stopped before its end. Each phase that talks to the store has its own
+/// variant; the message is the store's (it names the operation and collection).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Plan(#[source] StoreError),
+    #[error("{0}")]
+    Apply(#[source] StoreError),
+    #[error("{0}")]
+    Remember(#[source] StoreError),
+}
+
+/// The phases of one studio run: crawl → fetch and extract → plan → apply → remember.
 async fn run_inner(
     ctx: &RunContext,
     source: &Source,
@@ -183,17 +197,52 @@ async fn run_inner(
     options: &RunOptions,
     progress: &dyn Progress,
     report: &mut RunReport,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let today = ctx.clock.now().with_timezone(&source.timezone).date_naive();
-    let today_text = today.format("%Y-%m-%d").to_string();
-
-    // 1. Listing crawl.
     let crawl = crawl_listings(ctx, source, options, report).await;
     progress.event_pages_found(&source.studio.id, crawl.event_urls.len());
+    let pages = fetch_event_pages(ctx, source, artists, options, today, &crawl, progress).await;
+    let taken = take_in(pages, today, report);
+    let plan = plan(
+        ctx,
+        source,
+        options,
+        &crawl,
+        taken.drafts,
+        &taken.seen,
+        taken.page_failures,
+        report,
+    )
+    .await
+    .map_err(RunError::Plan)?;
+    let now = ctx.clock.now();
+    apply(ctx, source, options, &plan, today, now, report)
+        .await
+        .map_err(RunError::Apply)?;
+    // Only now is it safe to remember the pages as processed.
+    remember(
+        ctx,
+        options,
+        taken.records.iter().chain(crawl.records.iter()),
+        now,
+    )
+    .await
+    .map_err(RunError::Remember)
+}
 
-    // 2. Event pages, a few at a time; hosts keep their own limits inside the fetcher.
+/// Event pages, a few at a time (hosts keep their own limits inside the fetcher), each
+/// fetched and extracted.
+async fn fetch_event_pages(
+    ctx: &RunContext,
+    source: &Source,
+    artists: &ArtistDirectory,
+    options: &RunOptions,
+    today: NaiveDate,
+    crawl: &CrawlResult,
+    progress: &dyn Progress,
+) -> Vec<(Url, PageResult)> {
     let concurrency = ctx.config.page_concurrency.max(1);
-    let results: Vec<(Url, PageResult)> = futures::stream::iter(crawl.event_urls.iter().cloned())
+    futures::stream::iter(crawl.event_urls.iter().cloned())
         .map(|url| async move {
             let result = process_event_page(ctx, source, artists, options, today, &url).await;
             progress.page_done(&source.studio.id, url.as_str());
@@ -201,22 +250,39 @@ async fn run_inner(
         })
         .buffered(concurrency)
         .collect()
-        .await;
+        .await
+}
 
-    let mut drafts: Vec<Identified> = Vec::new();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut records: Vec<(PageRecord, Option<PageRecord>)> = Vec::new();
-    let mut page_failures = 0;
+/// What the run takes in from its event pages.
+struct TakenIn {
+    /// Future (or ongoing) workshops, identified once.
+    drafts: Vec<Identified>,
+    /// Every uuid accounted for: drafts, past ones, unchanged pages.
+    seen: BTreeSet<String>,
+    /// Page records to save once the workshops are written.
+    records: Vec<(PageRecord, Option<PageRecord>)>,
+    page_failures: u32,
+}
+
+/// Counts each page's result and takes its workshops in: past ones are only counted;
+/// the others get their identity, once.
+fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunReport) -> TakenIn {
+    let mut taken = TakenIn {
+        drafts: Vec::new(),
+        seen: BTreeSet::new(),
+        records: Vec::new(),
+        page_failures: 0,
+    };
     let mut page_uuids: Vec<(String, Vec<String>)> = Vec::new();
-    for (url, result) in results {
+    for (url, result) in pages {
         match result {
             PageResult::Unchanged { uuids } => {
                 report.pages.unchanged += 1;
                 page_uuids.push((url.to_string(), uuids.clone()));
-                seen.extend(uuids);
+                taken.seen.extend(uuids);
             }
             PageResult::Failed { error } => {
-                page_failures += 1;
+                taken.page_failures += 1;
                 report.pages.failed += 1;
                 report.errors.push(error);
             }
@@ -250,17 +316,17 @@ async fn run_inner(
                                 }
                             }
                             record.uuids.push(extracted.draft.uuid.clone());
-                            seen.insert(extracted.draft.uuid.clone());
+                            taken.seen.insert(extracted.draft.uuid.clone());
                             if extracted.draft.is_past(today) {
                                 report.workshops.skipped_past += 1;
                             } else {
-                                drafts.push(Identified::new(extracted.draft));
+                                taken.drafts.push(Identified::new(extracted.draft));
                             }
                         }
                     }
                 }
                 page_uuids.push((url.to_string(), record.uuids.clone()));
-                records.push((record, previous));
+                taken.records.push((record, previous));
             }
         }
     }
@@ -275,22 +341,31 @@ async fn run_inner(
         ));
     }
     if !collisions.is_empty() {
-        drafts.retain(|d| !collisions.contains_key(d.uuid()));
-        records.retain(|(r, _)| !r.uuids.iter().any(|u| collisions.contains_key(u)));
+        taken.drafts.retain(|d| !collisions.contains_key(d.uuid()));
+        taken
+            .records
+            .retain(|(r, _)| !r.uuids.iter().any(|u| collisions.contains_key(u)));
     }
+    taken
+}
 
-    // 3. Reconcile against the store.
-    let stored = ctx
-        .store
-        .load_studio_workshops(&source.studio.id)
-        .await
-        .map_err(|e| e.to_string())?;
+/// Reads what the store holds of the studio and plans against it (pure
+/// [`reconcile::reconcile`]). Archiving is allowed only after a complete, clean crawl
+/// that found event links.
+#[allow(clippy::too_many_arguments)]
+async fn plan(
+    ctx: &RunContext,
+    source: &Source,
+    options: &RunOptions,
+    crawl: &CrawlResult,
+    drafts: Vec<Identified>,
+    seen: &BTreeSet<String>,
+    page_failures: u32,
+    report: &mut RunReport,
+) -> Result<Plan, StoreError> {
+    let stored = ctx.store.load_studio_workshops(&source.studio.id).await?;
     let signatures: Vec<String> = drafts.iter().map(|d| d.signature().to_string()).collect();
-    let owners = ctx
-        .store
-        .signature_owners(&signatures)
-        .await
-        .map_err(|e| e.to_string())?;
+    let owners = ctx.store.signature_owners(&signatures).await?;
     let archive_policy = if crawl.complete && page_failures == 0 && !crawl.event_urls.is_empty() {
         ArchivePolicy::Allowed
     } else {
@@ -302,9 +377,9 @@ async fn run_inner(
         }
         ArchivePolicy::Forbidden
     };
-    let plan = reconcile::reconcile(ReconcileInput {
+    Ok(reconcile::reconcile(ReconcileInput {
         drafts,
-        seen_uuids: &seen,
+        seen_uuids: seen,
         stored: &stored,
         signature_owners: &owners,
         archive_policy,
@@ -313,24 +388,27 @@ async fn run_inner(
         } else {
             ctx.config.archive_brake_fraction
         },
-    });
+    }))
+}
 
-    // 4. Apply (or only count, on a dry run).
-    let now = ctx.clock.now();
+/// Applies the plan (or only counts it, on a dry run).
+async fn apply(
+    ctx: &RunContext,
+    source: &Source,
+    options: &RunOptions,
+    plan: &Plan,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<(), StoreError> {
+    let today_text = today.format("%Y-%m-%d").to_string();
     for action in &plan.actions {
-        if !options.dry_run {
-            let applied = ctx
-                .store
-                .apply_action(action, now, &today_text)
-                .await
-                .map_err(|e| e.to_string())?;
-            if !applied {
-                report.errors.push(format!(
-                    "{}: changed by another writer during this run; the next run retries it",
-                    action.uuid()
-                ));
-                continue;
-            }
+        if !options.dry_run && !ctx.store.apply_action(action, now, &today_text).await? {
+            report.errors.push(format!(
+                "{}: changed by another writer during this run; the next run retries it",
+                action.uuid()
+            ));
+            continue;
         }
         count_action(action, report);
     }
@@ -344,19 +422,24 @@ async fn run_inner(
         if !options.dry_run {
             ctx.store
                 .archive_workshops(&source.studio.id, &plan.archive, now)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
         }
     }
+    Ok(())
+}
 
-    // 5. Only now is it safe to remember the pages as processed.
-    if !options.dry_run {
-        for (record, previous) in records.iter().chain(crawl.records.iter()) {
-            ctx.store
-                .save_page(record, previous.as_ref(), now)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+/// Saves the page records (the "unchanged" shortcut of the next run).
+async fn remember<'a>(
+    ctx: &RunContext,
+    options: &RunOptions,
+    records: impl Iterator<Item = &'a (PageRecord, Option<PageRecord>)>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if options.dry_run {
+        return Ok(());
+    }
+    for (record, previous) in records {
+        ctx.store.save_page(record, previous.as_ref(), now).await?;
     }
     Ok(())
 }
