@@ -10,7 +10,7 @@ use crate::artist::ArtistDirectory;
 use crate::clock::Clock;
 use crate::extract::{self, PageVerdict};
 use crate::fetch::{FetchOutcome, FetchedPage, Fetcher, HostPolicy, PageRequest, Validators};
-use crate::reconcile::{self, Action, Announcement, ArchivePolicy, ReconcileInput};
+use crate::reconcile::{self, Action, Announcement, PageOutcome, ReconcileInput};
 use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
 use crate::settings::IngestConfig;
 use crate::source::Source;
@@ -189,9 +189,27 @@ async fn run_inner(
                     mut record,
                     previous,
                 } = *page;
-                report.pages.fetched += 1;
                 match verdict {
                     PageVerdict::NotAWorkshop { reason } => {
+                        // Absence is not evidence: a page that yielded workshops before
+                        // and now has no event keeps them live and is a failed page.
+                        let previous_uuids = previous.as_ref().map(|p| p.uuids.as_slice());
+                        let evidence = reconcile::page_evidence(
+                            url.as_str(),
+                            previous_uuids.unwrap_or_default(),
+                            &PageOutcome::NoEvent {
+                                reason: reason.clone(),
+                            },
+                        );
+                        seen.extend(evidence.seen);
+                        if let Some(failure) = evidence.failure {
+                            warn!(url = %url, reason = %reason, "a listed page lost its event; its workshops stay live");
+                            page_failures += 1;
+                            report.pages.failed += 1;
+                            report.errors.push(failure);
+                            continue;
+                        }
+                        report.pages.fetched += 1;
                         report.pages.not_workshop += 1;
                         report.not_workshops.push(PageNote {
                             url: url.to_string(),
@@ -199,6 +217,7 @@ async fn run_inner(
                         });
                     }
                     PageVerdict::Workshops(found) => {
+                        report.pages.fetched += 1;
                         for extracted in found {
                             for name in extracted.unknown_artists {
                                 if !report.unknown_artists.contains(&name) {
@@ -232,17 +251,14 @@ async fn run_inner(
         .signature_owners(&signatures)
         .await
         .map_err(|e| e.to_string())?;
-    let archive_policy = if crawl.complete && page_failures == 0 && !crawl.event_urls.is_empty() {
-        ArchivePolicy::Allowed
-    } else {
-        if crawl.event_urls.is_empty() && crawl.complete {
-            report.warnings.push(
-                "the listing had no event links: nothing archived (check crawl.follow if the studio still has events)"
-                    .into(),
-            );
-        }
-        ArchivePolicy::Forbidden
-    };
+    let archive_policy =
+        reconcile::archive_policy(crawl.complete, crawl.event_urls.len(), page_failures);
+    if crawl.event_urls.is_empty() && crawl.complete {
+        report.warnings.push(
+            "the listing had no event links: nothing archived (check crawl.follow if the studio still has events)"
+                .into(),
+        );
+    }
     let plan = reconcile::reconcile(ReconcileInput {
         drafts,
         seen_uuids: &seen,
@@ -258,6 +274,7 @@ async fn run_inner(
 
     // 4. Apply (or only count, on a dry run).
     let now = ctx.clock.now();
+    let mut lost_races: BTreeSet<&str> = BTreeSet::new();
     for action in &plan.actions {
         if !options.dry_run {
             let applied = ctx
@@ -266,6 +283,7 @@ async fn run_inner(
                 .await
                 .map_err(|e| e.to_string())?;
             if !applied {
+                lost_races.insert(action_uuid(action));
                 report.errors.push(format!(
                     "{}: changed by another writer during this run; the next run retries it",
                     action_uuid(action)
@@ -274,6 +292,19 @@ async fn run_inner(
             }
         }
         count_action(action, report);
+    }
+    if !options.dry_run {
+        // Only workshops actually rewritten with their new identity give up the old one.
+        let retire: Vec<(String, String)> = plan
+            .retire_signatures
+            .iter()
+            .filter(|(_, uuid)| !lost_races.contains(uuid.as_str()))
+            .cloned()
+            .collect();
+        ctx.store
+            .retire_signatures(&retire, now)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     if let Some(brake) = &plan.brake {
         report.outcome = Outcome::Failed;

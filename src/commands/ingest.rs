@@ -144,8 +144,9 @@ async fn artists_for_run(store: &Store, args: &IngestArgs) -> anyhow::Result<Art
 /// Stored artists with `seed` upserted by `artist_id`, sorted by id as loaded.
 fn merge_artists(stored: ArtistDirectory, seed: Vec<Artist>) -> ArtistDirectory {
     let mut by_id: std::collections::BTreeMap<String, Artist> = stored
-        .artists
-        .into_iter()
+        .artists()
+        .iter()
+        .cloned()
         .map(|a| (a.artist_id.clone(), a))
         .collect();
     for a in seed {

@@ -38,7 +38,7 @@ impl Store {
             .find(doc! { "studio_id": studio_id })
             .projection(doc! {
                 "uuid": 1, "content_hash": 1, "version": 1, "is_archived": 1,
-                "payment_link_type": 1, "time_details": 1,
+                "payment_link_type": 1, "time_details": 1, "signature": 1,
             })
             .await
             .map_err(StoreError::op("find", WORKSHOPS))?;
@@ -69,13 +69,14 @@ impl Store {
                     is_archived: d.get_bool("is_archived").unwrap_or(false),
                     payment_link_type: d.get_str("payment_link_type").ok().map(str::to_string),
                     time_details,
+                    signature: d.get_str("signature").ok().map(str::to_string),
                 },
             );
         }
         Ok(out)
     }
 
-    /// Owner uuid of each of `signatures` already recorded.
+    /// Owner uuid of each of `signatures` already recorded and not retired.
     pub async fn signature_owners(
         &self,
         signatures: &[String],
@@ -85,7 +86,7 @@ impl Store {
         }
         let mut cursor = self
             .signatures()
-            .find(doc! { "_id": { "$in": signatures } })
+            .find(doc! { "_id": { "$in": signatures }, "retired_at": { "$exists": false } })
             .await
             .map_err(StoreError::op("find", SIGNATURES))?;
         let mut out = BTreeMap::new();
@@ -186,7 +187,7 @@ impl Store {
                 // day writes nothing at all.
                 self.signatures()
                     .update_many(
-                        doc! { "uuid": uuid, "last_seen_on": { "$ne": today } },
+                        doc! { "uuid": uuid, "last_seen_on": { "$ne": today }, "retired_at": { "$exists": false } },
                         doc! { "$set": { "last_seen_on": today } },
                     )
                     .await
@@ -208,6 +209,8 @@ impl Store {
                 doc! { "_id": draft.signature() },
                 doc! {
                     "$set": { "uuid": &draft.uuid, "last_seen_on": today },
+                    // A signature retired earlier (the schedule changed back) is live again.
+                    "$unset": { "retired_at": "" },
                     "$setOnInsert": {
                         "studio_id": &draft.studio_id,
                         "canonical": draft.signature_canonical_form(),
@@ -219,6 +222,30 @@ impl Store {
             .await
             .map_err(StoreError::op("upsert", SIGNATURES))?;
         Ok(())
+    }
+
+    /// Retires signatures their workshop no longer carries (`(signature, uuid)` pairs
+    /// from the plan): kept for history, they no longer mark duplicates. Only a
+    /// signature still owned by that uuid is touched, so a claim by another workshop
+    /// meanwhile stands. Returns how many were retired.
+    pub async fn retire_signatures(
+        &self,
+        retire: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut retired = 0;
+        for (signature, uuid) in retire {
+            let r = self
+                .signatures()
+                .update_one(
+                    doc! { "_id": signature, "uuid": uuid, "retired_at": { "$exists": false } },
+                    doc! { "$set": { "retired_at": now } },
+                )
+                .await
+                .map_err(StoreError::op("update", SIGNATURES))?;
+            retired += r.modified_count;
+        }
+        Ok(retired)
     }
 
     /// A choreography reel from another workshop with the same artists and song.

@@ -8,5 +8,6 @@ mod extract_golden;
 mod fetch;
 mod notify;
 mod pipeline;
+mod safety;
 mod store;
 mod support;

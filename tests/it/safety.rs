@@ -1,0 +1,330 @@
+//! Issue 8's run-safety rules, end to end: a studio served by the scripted HTTP server
+//! on 127.0.0.1, the pipeline run in-process against the real database server.
+//!
+//! * absence is not evidence: a listed page that answers without an event keeps its
+//!   workshop live, archiving needs the page gone from the listing;
+//! * signatures retire when a workshop's identity changes.
+
+use crate::store::open_test_store;
+use crate::support::http_server::{Reply, TestServer};
+use chrono::{TimeZone, Utc};
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Document};
+use nachna_ingest::artist::{Artist, ArtistDirectory};
+use nachna_ingest::clock::FixedClock;
+use nachna_ingest::fetch::{FetchSettings, Fetcher};
+use nachna_ingest::pipeline::{run_source, NoProgress, RunContext, RunOptions};
+use nachna_ingest::report::{Outcome, RunReport};
+use nachna_ingest::settings::IngestConfig;
+use nachna_ingest::source::{parse_source, Source};
+use nachna_ingest::store::Store;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const STUDIO: &str = "safe";
+
+/// One event on one day of March 2030, by `performer`.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub day: u32,
+    pub performer: &'static str,
+}
+
+pub fn event_page(e: &Event) -> String {
+    format!(
+        r#"<html><head><title>Workshop with {p}</title>
+<script type="application/ld+json">{{"@context":"https://schema.org","@type":"Event",
+"name":"Hip hop workshop","startDate":"2030-03-{d:02}T18:00:00+05:30",
+"endDate":"2030-03-{d:02}T20:00:00+05:30","performer":{{"@type":"Person","name":"{p}"}},
+"offers":{{"@type":"Offer","price":"800","priceCurrency":"INR"}}}}</script></head>
+<body><h1>Hip hop workshop with {p}</h1><p>{d} March 2030, 6 PM to 8 PM. Rs. 800</p></body></html>"#,
+        p = e.performer,
+        d = e.day
+    )
+}
+
+/// A studio on the test server: a listing and its event pages, both changeable.
+pub struct Studio {
+    pub server: TestServer,
+    pub source: Source,
+}
+
+impl Studio {
+    pub async fn start() -> Studio {
+        let server = TestServer::start().await;
+        let text = format!(
+            r#"[studio]
+id = "{STUDIO}"
+name = "Safe Studio"
+
+[crawl]
+start_urls = ["{listing}"]
+follow = '^http://127\.0\.0\.1:{port}/{STUDIO}/events/'
+host_delay_ms = 0
+obey_robots = false
+"#,
+            listing = server.url(&format!("/{STUDIO}/listing")),
+            port = server.port(),
+        );
+        let source = parse_source(Path::new("safe.toml"), &text).expect("test source parses");
+        Studio { server, source }
+    }
+
+    pub fn path(n: usize) -> String {
+        format!("/{STUDIO}/events/e{n}")
+    }
+
+    pub fn url(&self, n: usize) -> String {
+        self.server.url(&Self::path(n)).to_string()
+    }
+
+    /// Lists exactly these event pages.
+    pub fn list(&self, pages: &[usize]) {
+        let links: String = pages
+            .iter()
+            .map(|n| format!("<a href=\"{}\">Workshop {n}</a>\n", Self::path(*n)))
+            .collect();
+        self.server.route(
+            &format!("/{STUDIO}/listing"),
+            Reply::ok(format!("<html><body>{links}</body></html>"))
+                .content_type("text/html; charset=utf-8"),
+        );
+    }
+
+    pub fn serve(&self, n: usize, body: impl Into<Vec<u8>>) {
+        self.server.route(
+            &Self::path(n),
+            Reply::ok(body).content_type("text/html; charset=utf-8"),
+        );
+    }
+
+    pub fn serve_event(&self, n: usize, e: &Event) {
+        self.serve(n, event_page(e));
+    }
+
+    /// The uuid the pipeline gives page `n`.
+    pub fn uuid(&self, n: usize) -> String {
+        self.source
+            .uuid_for(&url::Url::parse(&self.url(n)).unwrap())
+            .expect("event URL has a uuid")
+    }
+}
+
+pub fn context(store: &Store) -> RunContext {
+    RunContext {
+        store: store.clone(),
+        fetcher: Fetcher::new(FetchSettings {
+            max_attempts: 1,
+            request_timeout: Duration::from_secs(20),
+            ..FetchSettings::default()
+        })
+        .unwrap(),
+        clock: Arc::new(FixedClock(
+            Utc.with_ymd_and_hms(2030, 3, 1, 6, 30, 0).unwrap(),
+        )),
+        config: IngestConfig::default(),
+    }
+}
+
+pub fn artists(names: &[(&str, &str)]) -> ArtistDirectory {
+    ArtistDirectory::new(
+        names
+            .iter()
+            .map(|(id, name)| Artist {
+                artist_id: id.to_string(),
+                artist_name: name.to_string(),
+                instagram_link: None,
+            })
+            .collect(),
+    )
+}
+
+async fn run(ctx: &RunContext, studio: &Studio, artists: &ArtistDirectory) -> RunReport {
+    run_source(
+        ctx,
+        &studio.source,
+        artists,
+        &RunOptions::default(),
+        &NoProgress,
+    )
+    .await
+}
+
+pub async fn workshops(store: &Store) -> BTreeMap<String, Document> {
+    let docs: Vec<Document> = store
+        .raw_workshops()
+        .find(doc! { "studio_id": STUDIO })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    docs.into_iter()
+        .map(|d| (d.get_str("uuid").unwrap().to_string(), d))
+        .collect()
+}
+
+async fn signatures(store: &Store) -> Vec<Document> {
+    store
+        .raw_discovery()
+        .collection::<Document>("workshop_signatures")
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+fn archived(d: &Document) -> bool {
+    d.get_bool("is_archived").unwrap()
+}
+
+#[tokio::test]
+async fn a_listed_page_without_its_event_keeps_the_workshop_live_until_it_leaves_the_listing() {
+    let store = open_test_store("absence").await;
+    let studio = Studio::start().await;
+    let ctx = context(&store);
+    let artists = artists(&[("artist1", "Artist One"), ("artist2", "Artist Two")]);
+    let e1 = Event {
+        day: 10,
+        performer: "Artist One",
+    };
+    let e2 = Event {
+        day: 12,
+        performer: "Artist Two",
+    };
+    studio.list(&[1, 2]);
+    studio.serve_event(1, &e1);
+    studio.serve_event(2, &e2);
+    let first = run(&ctx, &studio, &artists).await;
+    assert_eq!(first.outcome, Outcome::Success, "{first:#?}");
+    assert_eq!(first.workshops.new, 2);
+
+    // Page 1 turns into a maintenance page, page 2's body is cut short: both still
+    // answer 200 and both are still listed.
+    studio.serve(
+        1,
+        "<html><body><h1>Down for maintenance</h1><p>Back soon.</p></body></html>",
+    );
+    let full = event_page(&e2);
+    studio.serve(2, full[..full.find("<script").unwrap()].to_string());
+    let broken = run(&ctx, &studio, &artists).await;
+    assert_eq!(broken.outcome, Outcome::Partial, "{broken:#?}");
+    assert_eq!(broken.pages.failed, 2, "{broken:#?}");
+    assert_eq!(broken.workshops.archived, 0);
+    for n in [1, 2] {
+        assert!(
+            broken
+                .errors
+                .iter()
+                .any(|e| e.contains(&studio.url(n)) && e.contains("no event")),
+            "page {n} is reported with its reason: {:#?}",
+            broken.errors
+        );
+    }
+    let stored = workshops(&store).await;
+    assert_eq!(stored.len(), 2);
+    for d in stored.values() {
+        assert!(!archived(d), "{d}");
+        assert_eq!(d.get_i32("version").unwrap(), 1, "{d}");
+    }
+
+    // The pages come back: the next run reads them again (their broken copies were not
+    // remembered), finds what is stored, and changes nothing.
+    studio.serve_event(1, &e1);
+    studio.serve_event(2, &e2);
+    let back = run(&ctx, &studio, &artists).await;
+    assert_eq!(back.outcome, Outcome::Success, "{back:#?}");
+    assert_eq!(back.pages.failed, 0);
+    assert_eq!(
+        (back.workshops.new, back.workshops.updated, back.workshops.archived),
+        (0, 0, 0),
+        "{back:#?}"
+    );
+    let stored = workshops(&store).await;
+    assert!(stored
+        .values()
+        .all(|d| !archived(d) && d.get_i32("version").unwrap() == 1));
+
+    // Gone from the listing on a complete run: now it is archived.
+    studio.list(&[2]);
+    let gone = run(&ctx, &studio, &artists).await;
+    assert_eq!(gone.outcome, Outcome::Success, "{gone:#?}");
+    assert_eq!(gone.archived_uuids, vec![studio.uuid(1)]);
+    let stored = workshops(&store).await;
+    assert!(archived(&stored[&studio.uuid(1)]));
+    assert!(!archived(&stored[&studio.uuid(2)]));
+}
+
+#[tokio::test]
+async fn a_rescheduled_workshop_keeps_one_live_signature_and_its_old_schedule_marks_no_duplicate() {
+    let store = open_test_store("sigretire").await;
+    let studio = Studio::start().await;
+    let ctx = context(&store);
+    let artists = artists(&[("artist1", "Artist One"), ("artist2", "Artist Two")]);
+    studio.list(&[1, 2]);
+    let original = Event {
+        day: 10,
+        performer: "Artist One",
+    };
+    studio.serve_event(1, &original);
+    studio.serve_event(
+        2,
+        &Event {
+            day: 12,
+            performer: "Artist Two",
+        },
+    );
+    let first = run(&ctx, &studio, &artists).await;
+    assert_eq!(first.workshops.new, 2, "{first:#?}");
+
+    // Two schedule changes of workshop 1.
+    for day in [11, 14] {
+        studio.serve_event(
+            1,
+            &Event {
+                day,
+                performer: "Artist One",
+            },
+        );
+        let report = run(&ctx, &studio, &artists).await;
+        assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+        assert_eq!(report.schedule_changed_uuids, vec![studio.uuid(1)]);
+    }
+    let sigs = signatures(&store).await;
+    let stored = workshops(&store).await;
+    for n in [1, 2] {
+        let uuid = studio.uuid(n);
+        let live: Vec<&Document> = sigs
+            .iter()
+            .filter(|s| s.get_str("uuid").unwrap() == uuid && !s.contains_key("retired_at"))
+            .collect();
+        assert_eq!(live.len(), 1, "{uuid}: one live signature: {sigs:#?}");
+        assert_eq!(
+            live[0].get_str("_id").unwrap(),
+            stored[&uuid].get_str("signature").unwrap(),
+            "{uuid}: the live signature is the document's current one"
+        );
+    }
+    let retired = sigs.iter().filter(|s| s.contains_key("retired_at")).count();
+    assert_eq!(retired, 2, "the two old schedules are kept, retired: {sigs:#?}");
+
+    // A new event on workshop 1's first schedule is a new event, not a duplicate.
+    studio.list(&[1, 2, 3]);
+    studio.serve_event(3, &original);
+    let later = run(&ctx, &studio, &artists).await;
+    assert_eq!(later.outcome, Outcome::Success, "{later:#?}");
+    assert_eq!(later.workshops.duplicate, 0, "{later:#?}");
+    assert_eq!(later.new_uuids, vec![studio.uuid(3)]);
+    assert!(workshops(&store).await.contains_key(&studio.uuid(3)));
+    // And the old signature belongs to its new event now.
+    let sigs = signatures(&store).await;
+    let live_for_3 = sigs
+        .iter()
+        .filter(|s| s.get_str("uuid").unwrap() == studio.uuid(3) && !s.contains_key("retired_at"))
+        .count();
+    assert_eq!(live_for_3, 1, "{sigs:#?}");
+}
