@@ -26,6 +26,7 @@ pub mod artist;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod contract;
 pub mod daemon;
 pub mod extract;
 pub mod fetch;

@@ -200,8 +200,38 @@ fn items_from_days(days: &[(u32, bool)], month: u32, year: Option<i32>) -> Optio
     (!items.is_empty()).then_some(items)
 }
 
+/// A number that counts something (`Day 1`, `Week 2`, `Session 3`, `#4`) rather than
+/// naming a day of the month, unless a month name follows it directly (`Day 1 June`).
+static COUNTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b(?:day|week|session|part|level|module|round|phase|episode|chapter|no\.|#)\s*(?P<n>\d{{1,2}})\b(?P<mon>\s*(?:st|nd|rd|th)?\s*(?:of\s+)?{MONTH})?"
+    ))
+    .expect("static regex")
+});
+
+/// `text` with counter numbers blanked (same length, so spans stay valid).
+fn mask_counters(text: &str) -> std::borrow::Cow<'_, str> {
+    if !COUNTER.is_match(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut masked = text.to_string();
+    for c in COUNTER.captures_iter(text) {
+        if c.name("mon").is_some() {
+            continue;
+        }
+        let n = c.name("n").expect("group");
+        masked.replace_range(n.range(), &" ".repeat(n.len()));
+    }
+    std::borrow::Cow::Owned(masked)
+}
+
 /// Every date expression in `text`, in text order, without overlaps.
 pub fn find_dates(text: &str) -> Vec<DateMention> {
+    let masked = mask_counters(text);
+    find_dates_in(&masked)
+}
+
+fn find_dates_in(text: &str) -> Vec<DateMention> {
     let mut found: Vec<DateMention> = Vec::new();
     // Every form needs an ASCII digit (a day, or a numeric date): most lines have none.
     if !text.bytes().any(|b| b.is_ascii_digit()) {
@@ -458,8 +488,16 @@ pub fn resolve_mention(
             }
         }
     }
+    // 1 January 1970 is the Unix epoch: what a widget shows for an unset date.
+    out.retain(|d| *d != EPOCH);
     out
 }
+
+/// The Unix epoch's day, a placeholder rather than an event date.
+const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => panic!("valid date"),
+};
 
 /// Resolves every mention of one page together (years stated for a day and month in
 /// one mention apply to the same day and month elsewhere).
@@ -642,6 +680,27 @@ mod tests {
     #[test]
     fn comma_year_is_not_a_listed_day() {
         assert_eq!(dates("June 21, 2025 at noon"), vec![d(2025, 6, 21)]);
+    }
+
+    #[test]
+    fn counters_are_not_days_of_the_month() {
+        assert_eq!(dates("Day 1 – Sat, 19th December"), vec![d(2026, 12, 19)]);
+        assert_eq!(
+            dates("Week 2 - 5th July, Session 3 & 12th July"),
+            vec![d(2026, 7, 5), d(2026, 7, 12)]
+        );
+        // A month right after the number makes it a date again.
+        assert_eq!(dates("Day 1 June"), vec![d(2026, 6, 1)]);
+        assert_eq!(
+            dates("Day 1(March 1, 2013) : Bollywood Jazz"),
+            vec![d(2013, 3, 1)]
+        );
+    }
+
+    #[test]
+    fn the_unix_epoch_is_a_placeholder_not_a_date() {
+        assert!(dates("Choose your date and time 1st Jan 1970").is_empty());
+        assert_eq!(dates("1st Jan 1971"), vec![d(1971, 1, 1)]);
     }
 
     #[test]

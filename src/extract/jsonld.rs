@@ -7,13 +7,16 @@
 //! `itemListElement`); `@type` may be a string or an array, and any type ending in
 //! `Event` counts. With several differently named events, the one whose `url` is the
 //! page's wins, else the first. Sessions come from `subEvent`s when they have dates,
-//! else from the event's `startDate`/`endDate`; date-times with an offset are moved into
-//! the studio's zone, those without one are taken as local.
+//! else from the event's `startDate`/`endDate`. A date-time with an explicit offset
+//! keeps the wall-clock time it states; a UTC (`Z`) instant is converted into the
+//! event's own zone (`scheduleTimezone`, …) or else the studio's; one without a zone is
+//! local as written. A range over several days gives its first and last day (every day
+//! only when the event says it meets daily).
 
 use super::fields::{non_blank, non_empty, DatedSlot, LayerFields};
 use super::price::{parse_amount, PriceLine};
 use super::{date, time};
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use regex::Regex;
 use scraper::{Html, Selector};
@@ -204,46 +207,30 @@ fn as_list(v: Option<&Value>) -> Vec<&Value> {
     }
 }
 
-/// Decodes the HTML entities pages leave in JSON-LD strings and strips tags.
+/// Decodes the HTML entities pages leave in JSON-LD strings and strips tags, through
+/// the HTML parser (html5ever) rather than a hand-written entity table. Pages often
+/// escape twice (`&amp;amp;`, `&lt;p&gt;`), so the text is parsed again while one more
+/// pass still changes it (at most three passes).
 pub fn clean_text(s: &str) -> String {
-    static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[^>]*>").expect("static regex"));
-    static ENTITY: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"&(#x[0-9a-fA-F]+|#\d+|[a-zA-Z]+);").expect("static regex"));
-    let no_tags = TAG.replace_all(s, " ");
-    let mut text = no_tags.into_owned();
-    // Twice: `&amp;amp;` is common.
-    for _ in 0..2 {
-        text = ENTITY
-            .replace_all(&text, |c: &regex::Captures<'_>| {
-                let e = &c[1];
-                let decoded = if let Some(hex) = e.strip_prefix("#x").or(e.strip_prefix("#X")) {
-                    u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)
-                } else if let Some(dec) = e.strip_prefix('#') {
-                    dec.parse().ok().and_then(char::from_u32)
-                } else {
-                    match e {
-                        "amp" => Some('&'),
-                        "lt" => Some('<'),
-                        "gt" => Some('>'),
-                        "quot" => Some('"'),
-                        "apos" => Some('\''),
-                        "nbsp" => Some(' '),
-                        "ndash" => Some('–'),
-                        "mdash" => Some('—'),
-                        "rsquo" | "lsquo" => Some('’'),
-                        "rdquo" | "ldquo" => Some('"'),
-                        "hellip" => Some('…'),
-                        _ => None,
-                    }
-                };
-                decoded.map_or_else(|| c[0].to_string(), |ch| ch.to_string())
-            })
-            .into_owned();
+    let mut text = s.to_string();
+    for _ in 0..3 {
+        if !text.contains(['&', '<']) {
+            break;
+        }
+        let frag = Html::parse_fragment(&text);
+        let decoded: String = frag.root_element().text().collect::<Vec<_>>().join(" ");
+        if decoded == text {
+            break;
+        }
+        text = decoded;
     }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    static SPACE_BEFORE_PUNCT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\s+([:,.;!?])").expect("static regex"));
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    SPACE_BEFORE_PUNCT.replace_all(&text, "$1").into_owned()
 }
 
-/// A point in time as a JSON-LD date field gives it, in the studio's zone.
+/// A point in time as a JSON-LD date field gives it, as the page's wall clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalStamp {
     pub date: NaiveDate,
@@ -252,16 +239,35 @@ pub struct LocalStamp {
     pub written_date: NaiveDate,
 }
 
-static ISO_FULL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?P<date>\d{4}-\d{1,2}-\d{1,2})(?:[T\s](?P<time>\d{1,2}:\d{2})(?::\d{2})*(?:\.\d+)?\s*(?P<off>Z|[+-]\d{2}(?::?\d{2})?)?)?\s*$")
+/// How an ISO stamp states its zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Zone {
+    /// No zone: local time as written.
+    None,
+    /// `Z`: an instant in UTC.
+    Utc,
+    /// `+05:30`, `-0400`, `+00:00`, even `+5.5:00`: the page wrote its own wall clock.
+    Offset,
+}
+
+/// Splits an ISO-like stamp into date, optional `HH:MM`, and zone. Real pages bend
+/// ISO 8601 (`2024-5-24T19:00+5.5:00`, `12:30:00:00+01:00`, `+0100`), so the split is
+/// lenient; the parts are then parsed by chrono.
+static ISO_PARTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?P<date>\d{4}-\d{1,2}-\d{1,2})(?:[T\s]+(?P<time>\d{1,2}:\d{2})(?::\d{2})*(?:\.\d+)?\s*(?P<zone>Z|UTC|GMT|[+-]\d{1,2}(?:\.\d+)?(?::?\d{2})?)?)?\s*$")
         .expect("static regex")
 });
 
 /// Reads `2025-06-21`, `2025-06-21T18:00`, `2025-06-21T18:00:00+05:30`,
-/// `2025-06-21T12:30:00.000Z`; other wordings through the text parsers. Offsets are
-/// converted into `tz`.
-pub fn parse_stamp(s: &str, tz: Tz) -> Option<LocalStamp> {
-    if let Some(c) = ISO_FULL.captures(s) {
+/// `2025-06-21T12:30:00.000Z`; other wordings through the text parsers.
+///
+/// A stamp with an explicit offset keeps the wall-clock time written on the page
+/// (`2015-10-31T19:30:00-04:00` is 7:30 PM on 31 October, wherever the studio is): the
+/// page states when the event starts where it happens. A `Z` (UTC) stamp is an instant
+/// and is converted into `zone`, the event's own zone (see [`event_zone`]) or else the
+/// studio's.
+pub fn parse_stamp(s: &str, zone: Tz) -> Option<LocalStamp> {
+    if let Some(c) = ISO_PARTS.captures(s) {
         let date = NaiveDate::parse_from_str(&c["date"], "%Y-%m-%d").ok()?;
         let Some(t) = c.name("time") else {
             return Some(LocalStamp {
@@ -270,25 +276,18 @@ pub fn parse_stamp(s: &str, tz: Tz) -> Option<LocalStamp> {
                 written_date: date,
             });
         };
-        let t = t.as_str();
-        let time = NaiveTime::parse_from_str(t, "%H:%M").ok()?;
-        let naive = NaiveDateTime::new(date, time);
-        let local = match c.name("off").map(|o| o.as_str()) {
-            None => naive,
-            Some(off) => {
-                let off = match off {
-                    "Z" => "+00:00".to_string(),
-                    o if o.len() == 3 => format!("{o}:00"),
-                    o if o.len() == 5 => format!("{}:{}", &o[..3], &o[3..]),
-                    o => o.to_string(),
-                };
-                let dt = DateTime::parse_from_str(
-                    &format!("{} {off}", naive.format("%Y-%m-%d %H:%M:%S")),
-                    "%Y-%m-%d %H:%M:%S %:z",
-                )
-                .ok()?;
-                dt.with_timezone(&tz).naive_local()
-            }
+        let time = NaiveTime::parse_from_str(t.as_str(), "%H:%M").ok()?;
+        let kind = match c.name("zone").map(|z| z.as_str().to_ascii_uppercase()) {
+            None => Zone::None,
+            Some(z) if z == "Z" || z == "UTC" || z == "GMT" => Zone::Utc,
+            Some(_) => Zone::Offset,
+        };
+        let local = match kind {
+            Zone::None | Zone::Offset => NaiveDateTime::new(date, time),
+            Zone::Utc => Utc
+                .from_utc_datetime(&NaiveDateTime::new(date, time))
+                .with_timezone(&zone)
+                .naive_local(),
         };
         return Some(LocalStamp {
             date: local.date(),
@@ -312,8 +311,41 @@ pub fn parse_stamp(s: &str, tz: Tz) -> Option<LocalStamp> {
     })
 }
 
-/// Sessions from one start/end pair.
+/// The zone an event states for itself: an IANA name in `scheduleTimezone` (schema.org
+/// `Schedule`), `timezone`, `timeZone` or `timeZoneId`, on the event or its
+/// `eventSchedule`.
+pub fn event_zone(ev: &Value) -> Option<Tz> {
+    let keys = ["scheduleTimezone", "timezone", "timeZone", "timeZoneId"];
+    let on = |v: &Value| {
+        keys.iter()
+            .find_map(|k| v.get(*k).and_then(Value::as_str))
+            .and_then(|z| z.trim().parse::<Tz>().ok())
+    };
+    on(ev).or_else(|| as_list(ev.get("eventSchedule")).into_iter().find_map(on))
+}
+
+/// Words by which a page says a multi-day range meets every day.
+static DAILY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:daily|every\s*day|each\s+day|all\s+(?:the\s+)?(?:\d+|two|three|four|five|six|seven)\s+days|(?:\d+|two|three|four|five|six|seven)\s+consecutive\s+days|day\s+by\s+day)\b")
+        .expect("static regex")
+});
+
+/// True when `text` says that a range of days meets every day.
+pub fn says_daily(text: &str) -> bool {
+    DAILY.is_match(text)
+}
+
+/// Sessions from one start/end pair (see [`slots_from_range`], not daily).
 pub fn slots_from_stamps(start: LocalStamp, end: Option<LocalStamp>) -> Vec<DatedSlot> {
+    slots_from_range(start, end, false)
+}
+
+/// Sessions from one start/end pair. Same day (or overnight): one session. A range over
+/// several days is the sessions the page states: its first and its last day, each with
+/// the same hours; every day in between only when the page says the event meets daily
+/// (`daily`) and the range is short ([`date::MAX_RANGE_DAYS`]). A longer range (a
+/// season, a series' first and last date) keeps its first day only.
+pub fn slots_from_range(start: LocalStamp, end: Option<LocalStamp>, daily: bool) -> Vec<DatedSlot> {
     let single = |end_time: Option<NaiveTime>| {
         vec![DatedSlot {
             date: start.date,
@@ -335,20 +367,25 @@ pub fn slots_from_stamps(start: LocalStamp, end: Option<LocalStamp>) -> Vec<Date
         (st, et)
             if days < date::MAX_RANGE_DAYS && !matches!((st, et), (Some(a), Some(b)) if b <= a) =>
         {
-            // A multi-day event: one session a day with the same hours.
-            (0..=days)
-                .map(|i| DatedSlot {
-                    date: start.date + Duration::days(i),
-                    start: st,
-                    end: st.and(et),
-                })
-                .collect()
+            let day = |d: NaiveDate| DatedSlot {
+                date: d,
+                start: st,
+                end: st.and(et),
+            };
+            if daily {
+                (0..=days)
+                    .map(|i| day(start.date + Duration::days(i)))
+                    .collect()
+            } else {
+                vec![day(start.date), day(end.date)]
+            }
         }
         _ => single(None),
     }
 }
 
 fn event_slots(ev: &Value, tz: Tz) -> Vec<DatedSlot> {
+    let tz = event_zone(ev).unwrap_or(tz);
     let subs: Vec<DatedSlot> = as_list(ev.get("subEvent").or_else(|| ev.get("subEvents")))
         .into_iter()
         .flat_map(|s| event_slots(s, tz))
@@ -360,7 +397,17 @@ fn event_slots(ev: &Value, tz: Tz) -> Vec<DatedSlot> {
         return Vec::new();
     };
     let end = str_field(ev, "endDate").and_then(|s| parse_stamp(s, tz));
-    slots_from_stamps(start, end)
+    let daily = ["description", "name", "eventSchedule"]
+        .iter()
+        .any(|k| match ev.get(*k) {
+            Some(Value::String(t)) => says_daily(&clean_text(t)),
+            Some(v @ Value::Object(_)) => v
+                .get("repeatFrequency")
+                .and_then(Value::as_str)
+                .is_some_and(|f| matches!(f.trim(), "P1D" | "Daily" | "daily")),
+            _ => false,
+        });
+    slots_from_range(start, end, daily)
 }
 
 fn price_value(v: &Value) -> Option<u64> {
@@ -474,7 +521,7 @@ pub fn page_events<'a>(all: &[&'a Value], page_url: &Url) -> Vec<&'a Value> {
 
 fn written_start(ev: &Value, tz: Tz) -> Option<NaiveDate> {
     str_field(ev, "startDate")
-        .and_then(|s| parse_stamp(s, tz))
+        .and_then(|s| parse_stamp(s, event_zone(ev).unwrap_or(tz)))
         .map(|s| s.written_date)
 }
 
@@ -592,18 +639,58 @@ mod tests {
     }
 
     #[test]
-    fn offset_can_move_the_date() {
+    fn an_explicit_offset_keeps_the_wall_clock_written_on_the_page() {
+        // Not converted to the studio's zone: 7:30 PM where the event is.
         let f = run(&script(
-            r#"{"@type":"Event","name":"X","startDate":"2023-09-16T15:30:00-05:00"}"#,
+            r#"{"@type":"Event","name":"X","startDate":"2015-10-31T19:30:00-07:00","endDate":"2015-10-31T22:00:00-07:00"}"#,
         ));
         assert_eq!(
             f.slots.unwrap().value,
             vec![DatedSlot {
-                date: d(2023, 9, 17),
-                start: Some(t(2, 0)),
-                end: None
+                date: d(2015, 10, 31),
+                start: Some(t(19, 30)),
+                end: Some(t(22, 0))
             }]
         );
+        let g = run(&script(
+            r#"{"@type":"Event","name":"X","startDate":"2022-11-04T19:30:00+00:00"}"#,
+        ));
+        assert_eq!(g.slots.unwrap().value[0].start, Some(t(19, 30)));
+    }
+
+    #[test]
+    fn a_utc_instant_takes_the_zone_the_event_states() {
+        let f = run(&script(
+            r#"{"@type":"Event","name":"X","startDate":"2026-01-21T19:00:00.000Z","eventSchedule":{"@type":"Schedule","scheduleTimezone":"Europe/London"}}"#,
+        ));
+        assert_eq!(
+            f.slots.unwrap().value[0],
+            DatedSlot {
+                date: d(2026, 1, 21),
+                start: Some(t(19, 0)),
+                end: None
+            }
+        );
+        // Without one, the studio's zone: 19:00Z is 00:30 the next day in Kolkata.
+        let g = run(&script(
+            r#"{"@type":"Event","name":"X","startDate":"2026-01-21T19:00:00Z"}"#,
+        ));
+        assert_eq!(g.slots.unwrap().value[0].date, d(2026, 1, 22));
+    }
+
+    #[test]
+    fn bent_iso_stamps_are_read() {
+        // EventON writes single-digit months and a fractional offset.
+        assert_eq!(
+            parse_stamp("2024-5-24T19:00+5.5:00", Kolkata),
+            Some(LocalStamp {
+                date: d(2024, 5, 24),
+                time: Some(t(19, 0)),
+                written_date: d(2024, 5, 24)
+            })
+        );
+        assert_eq!(parse_stamp("2024-13-01T19:00", Kolkata), None);
+        assert_eq!(parse_stamp("2024-05-01T25:00", Kolkata), None);
     }
 
     #[test]
@@ -654,7 +741,7 @@ mod tests {
     }
 
     #[test]
-    fn multi_day_range_gives_a_session_per_day() {
+    fn two_day_range_gives_both_days() {
         let f = run(&script(
             r#"{"@type":"Event","name":"X","startDate":"2026-06-21T18:00:00+05:30","endDate":"2026-06-22T20:00:00+05:30"}"#,
         ));
@@ -668,6 +755,22 @@ mod tests {
                 end: Some(t(20, 0))
             }
         );
+    }
+
+    #[test]
+    fn multi_day_range_gives_its_first_and_last_day_unless_daily() {
+        // A weekend intensive stated as one range Fri..Sun next week: the page states two
+        // days, not eight.
+        let f = run(&script(
+            r#"{"@type":"Event","name":"Intensive","startDate":"2026-06-19T10:00:00+05:30","endDate":"2026-06-26T13:00:00+05:30"}"#,
+        ));
+        let dates: Vec<NaiveDate> = f.slots.unwrap().value.iter().map(|s| s.date).collect();
+        assert_eq!(dates, vec![d(2026, 6, 19), d(2026, 6, 26)]);
+        let g = run(&script(
+            r#"{"@type":"Event","name":"Camp","description":"We meet daily, 10 to 1.","startDate":"2026-06-19T10:00:00+05:30","endDate":"2026-06-21T13:00:00+05:30"}"#,
+        ));
+        let dates: Vec<NaiveDate> = g.slots.unwrap().value.iter().map(|s| s.date).collect();
+        assert_eq!(dates, vec![d(2026, 6, 19), d(2026, 6, 20), d(2026, 6, 21)]);
     }
 
     #[test]
@@ -825,7 +928,7 @@ mod tests {
                 .iter()
                 .map(|s| (s.date, s.start.unwrap()))
                 .collect::<Vec<_>>(),
-            vec![(d(2025, 10, 15), t(23, 30)), (d(2025, 11, 20), t(0, 30))]
+            vec![(d(2025, 10, 15), t(19, 0)), (d(2025, 11, 19), t(19, 0))]
         );
     }
 
@@ -835,7 +938,7 @@ mod tests {
             parse_stamp("2025-09-27T12:30:00:00+01:00", Kolkata),
             Some(LocalStamp {
                 date: d(2025, 9, 27),
-                time: Some(t(17, 0)),
+                time: Some(t(12, 30)),
                 written_date: d(2025, 9, 27)
             })
         );
@@ -843,7 +946,7 @@ mod tests {
             parse_stamp("2024-10-03T19:00:00+0100", Kolkata)
                 .unwrap()
                 .time,
-            Some(t(23, 30))
+            Some(t(19, 0))
         );
     }
 
@@ -879,5 +982,11 @@ mod tests {
             clean_text("<p>Tom &amp;amp; Jerry&#39;s &#x2013; fun</p>"),
             "Tom & Jerry's – fun"
         );
+        // Escaped markup (a CMS that escaped its HTML once more) loses its tags too.
+        assert_eq!(
+            clean_text("&lt;p&gt;You&amp;rsquo;ve asked&lt;/p&gt;&lt;strong&gt;Price&lt;/strong&gt;: 1250/-"),
+            "You’ve asked Price: 1250/-"
+        );
+        assert_eq!(clean_text("a < b and c > d"), "a < b and c > d");
     }
 }

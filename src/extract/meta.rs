@@ -5,12 +5,17 @@
 //! `event:start_time`/`event:end_time` (also with an `og:` prefix) and microdata
 //! `itemprop=startDate`/`endDate` (`content` or `datetime`) outside page furniture.
 //! Prices: `product:price:amount`, `og:price:amount`, microdata `itemprop=price`.
+//!
+//! [`prose_layer`]: when no layer finds a date in the page, the visible-text rules read
+//! the page's descriptions and `<noscript>` prose (share pages keep their details there).
 
 use super::fields::{non_blank, non_empty, DatedSlot, LayerFields};
-use super::html::is_skipped;
+use super::html::{is_skipped, Line, PageText};
 use super::jsonld::{clean_text, parse_stamp, slots_from_stamps};
 use super::price::{parse_amount, PriceLine};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
+use regex::Regex;
 use scraper::{ElementRef, Html, Selector};
 use std::sync::LazyLock;
 
@@ -78,6 +83,64 @@ fn itemprop_values(doc: &Html, prop: &str) -> Vec<String> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+static NOSCRIPT: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("noscript").expect("static selector"));
+
+/// Where a sentence ends in prose: `. `, `! `, `? ` (not `Rs. 950`, not `5.30`).
+static SENTENCE_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:[!?]|[^\s.]{3,}\.)\s+").expect("static regex"));
+
+/// Prose as lines for the text rules: one sentence a line, so a date and the time in
+/// its own sentence stay together.
+fn prose_lines(prose: &str) -> PageText {
+    let mut lines = Vec::new();
+    let mut from = 0;
+    for m in SENTENCE_END.find_iter(prose) {
+        lines.push(prose[from..m.end()].trim().to_string());
+        from = m.end();
+    }
+    lines.push(prose[from..].trim().to_string());
+    PageText {
+        lines: lines
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .map(|text| Line { text, heading: 0 })
+            .collect(),
+        ..PageText::default()
+    }
+}
+
+/// The page's prose outside its body text: `description`, `og:description`,
+/// `twitter:description` and every `<noscript>` (whose markup html5ever keeps as raw
+/// text), decoded.
+pub fn prose(doc: &Html) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = ["description", "og:description", "twitter:description"]
+        .iter()
+        .filter_map(|k| meta_content(doc, k).map(|v| (k.to_string(), v)))
+        .collect();
+    for n in doc.select(&NOSCRIPT) {
+        let t = clean_text(&n.text().collect::<String>());
+        if !t.is_empty() {
+            out.push(("<noscript>".to_string(), t));
+        }
+    }
+    out
+}
+
+/// Share pages (what a studio posts as a link) often state date, time and prices only in
+/// their descriptions or `<noscript>`: the text rules over the first of those that
+/// states a date. Read only when no other layer found a date.
+pub fn prose_layer(doc: &Html, today: NaiveDate) -> Option<LayerFields> {
+    prose(doc).into_iter().find_map(|(key, text)| {
+        let f = super::text::layer(&prose_lines(&text), today, None, &format!("{key} prose"));
+        f.slots.is_some().then_some(LayerFields {
+            title: None,
+            description: None,
+            ..f
+        })
+    })
 }
 
 /// Runs the meta layer.
@@ -230,6 +293,42 @@ mod tests {
     fn price_meta() {
         let f = run(r#"<head><meta property="product:price:amount" content="850.00"></head>"#);
         assert_eq!(f.prices.unwrap().value[0].render(), "850/-");
+    }
+
+    #[test]
+    fn share_page_details_are_read_from_the_description() {
+        let doc = Html::parse_document(
+            r#"<head><meta name="description" content="A one-night choreography. Thursday 27 August, 8–9:30 PM at the studio. Rs. 599 for non-members."></head><body><p>Taking you there…</p></body>"#,
+        );
+        let f = prose_layer(&doc, NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()).unwrap();
+        let s = f.slots.unwrap();
+        assert_eq!(s.detail, "dates in description prose");
+        assert_eq!(
+            s.value,
+            vec![DatedSlot {
+                date: NaiveDate::from_ymd_opt(2026, 8, 27).unwrap(),
+                start: NaiveTime::from_hms_opt(20, 0, 0),
+                end: NaiveTime::from_hms_opt(21, 30, 0),
+            }]
+        );
+    }
+
+    #[test]
+    fn noscript_prose_is_read_when_nothing_else_has_a_date() {
+        let doc = Html::parse_document(
+            r#"<head><meta name="description" content="Contemporary batch."></head><body><noscript><p>Free demo class Sunday 13 September 2026 at 1:00 PM, then Sundays 1:00-3:00 PM.</p></noscript></body>"#,
+        );
+        let f = prose_layer(&doc, NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()).unwrap();
+        let s = f.slots.unwrap().value;
+        assert_eq!(s[0].date, NaiveDate::from_ymd_opt(2026, 9, 13).unwrap());
+        assert_eq!(s[0].start, NaiveTime::from_hms_opt(13, 0, 0));
+        assert!(prose_layer(
+            &Html::parse_document(
+                r#"<meta name="description" content="Saturday, 12:30 – 1:30 PM. ₹1,500/month.">"#
+            ),
+            NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+        )
+        .is_none());
     }
 
     #[test]

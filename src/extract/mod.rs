@@ -19,7 +19,7 @@
 use crate::artist::ArtistDirectory;
 use crate::source::Source;
 use crate::workshop::{
-    normalise_key_text, sessions_to_time_details, EventType, Session, WorkshopDraft,
+    normalise_key_text, sessions_to_time_details, EventType, Session, TimeDetail, WorkshopDraft,
 };
 use chrono::{NaiveDate, NaiveTime};
 use fields::{DatedSlot, Found, LayerFields, SongPart};
@@ -156,34 +156,127 @@ fn title_tag(doc: &Html) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// Runs every layer on one page.
-pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
-    let doc = dom::parse_document(input.html);
+/// What a page's uuid is built from, and how (for provenance).
+pub struct Identity {
+    pub base_uuid: String,
+    pub detail: String,
+}
+
+/// The uuid base of a page: the source's `[slug]` pattern, else the URL's last path
+/// segment. When neither gives a slug that can tell pages apart (the pattern does not
+/// match, or the last segment is a bare number such as the `0` of
+/// `/event/<slug>/1071/0`), a stable hash of the normalised URL: never the host or a
+/// segment many pages share, so two workshops can never take one uuid.
+pub fn page_identity(source: &Source, page_url: &Url) -> Identity {
+    let studio = &source.studio.id;
+    if let Some(u) = source.uuid_for(page_url) {
+        let slug = u.strip_prefix(&format!("{studio}/")).unwrap_or(&u);
+        let usable = source.slug_pattern.is_some()
+            || !slug
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '-' || c == '_');
+        if usable && !slug.is_empty() {
+            return Identity {
+                base_uuid: u.clone(),
+                detail: if source.slug_pattern.is_some() {
+                    "[slug] pattern".to_string()
+                } else {
+                    "last path segment of the URL".to_string()
+                },
+            };
+        }
+    }
+    Identity {
+        base_uuid: format!("{studio}/{}", url_hash_slug(page_url)),
+        detail: format!(
+            "hash of the normalised URL `{}` ({})",
+            normalised_url(page_url),
+            if source.slug_pattern.is_some() {
+                "the [slug] pattern does not match it"
+            } else {
+                "its last path segment is not a slug"
+            }
+        ),
+    }
+}
+
+/// The URL as identity: lower-case scheme and host, no fragment, no `utm_*` tracking
+/// parameters, no trailing `/` on the path. Path and query keep their case (codes such
+/// as `mV3sZk9` are case-sensitive).
+pub fn normalised_url(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_fragment(None);
+    let kept: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| !k.to_ascii_lowercase().starts_with("utm_"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        u.set_query(None);
+    } else {
+        u.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    let path = u.path().trim_end_matches('/').to_string();
+    let query = u.query().map(|q| format!("?{q}")).unwrap_or_default();
+    format!(
+        "{}://{}{}{}{}",
+        u.scheme(),
+        u.host_str().unwrap_or("").to_ascii_lowercase(),
+        u.port().map(|p| format!(":{p}")).unwrap_or_default(),
+        path,
+        query
+    )
+}
+
+/// `u-` and the first 16 hex digits of the SHA-256 of [`normalised_url`].
+pub fn url_hash_slug(url: &Url) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(normalised_url(url).as_bytes());
+    format!("u-{}", &hex::encode(digest)[..16])
+}
+
+/// What the app shows for a session whose start the page does not state.
+pub const TBA: &str = "TBA";
+
+/// Runs the layers of one page, highest priority first. Meta prose (descriptions,
+/// `<noscript>`) is read with the text rules only when no other layer found a date.
+fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
     let tz = input.source.timezone;
-    let scope = content_scope(&doc, input.source);
     let joined = scope.text.joined();
-    let tag = title_tag(&doc);
+    let tag = title_tag(doc);
     let text_layer = text::layer(&scope.text, input.today, tag.as_deref(), &scope.name);
     let visible_dates: Vec<NaiveDate> = text_layer
         .slots
         .as_ref()
         .map(|s| s.value.iter().map(|s| s.date).collect())
         .unwrap_or_default();
-    let layers = Layers {
+    let mut layers = Layers {
         list: vec![
             (
                 Layer::Source,
-                rules::layer(&doc, &input.source.extract, &joined, input.today, tz),
+                rules::layer(doc, &input.source.extract, &joined, input.today, tz),
             ),
             (
                 Layer::JsonLd,
-                jsonld::layer(&doc, input.page_url, tz, &visible_dates),
+                jsonld::layer(doc, input.page_url, tz, &visible_dates),
             ),
-            (Layer::Meta, meta::layer(&doc, tz)),
+            (Layer::Meta, meta::layer(doc, tz)),
             (Layer::Text, text_layer),
         ],
     };
+    if layers.pick(|f| f.slots.as_ref()).is_none() {
+        if let Some(prose) = meta::prose_layer(doc, input.today) {
+            layers.list.push((Layer::Meta, prose));
+        }
+    }
+    layers
+}
 
+/// Runs every layer on one page.
+pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
+    let doc = dom::parse_document(input.html);
+    let scope = content_scope(&doc, input.source);
+    let layers = read_layers(&doc, input, &scope);
     let Some((slot_layer, slots)) = layers.pick(|f| f.slots.as_ref()) else {
         return PageVerdict::NotAWorkshop {
             reason: format!(
@@ -192,13 +285,46 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
             ),
         };
     };
-    let times = layers.pick(|f| f.times.as_ref());
-    let title = layers.pick(|f| f.title.as_ref());
+    let page = PageFacts {
+        title: layers.pick(|f| f.title.as_ref()),
+        times: layers.pick(|f| f.times.as_ref()),
+        prices: layers.pick(|f| f.prices.as_ref()),
+        songs: layers.pick(|f| f.songs.as_ref()),
+        slot_layer,
+        slots,
+        parts: layers
+            .get(Layer::Text)
+            .map(|f| f.song_parts.clone())
+            .unwrap_or_default(),
+        artists: resolve_artists(
+            &layers,
+            &scope,
+            input.artists,
+            &studio_handles(input.source),
+            layers
+                .pick(|f| f.title.as_ref())
+                .map(|(_, t)| t.value.as_str()),
+        ),
+        event_type: resolve_event_type(&layers, input.source.extract.default_event_type),
+        identity: page_identity(input.source, input.page_url),
+    };
+    let song_list: Vec<Option<String>> = match page.songs {
+        Some((_, s)) if s.value.len() >= 2 => s.value.iter().cloned().map(Some).collect(),
+        Some((_, s)) => vec![s.value.first().cloned()],
+        None => vec![None],
+    };
+    let mut out: Vec<Extracted> = song_list
+        .iter()
+        .map(|song| one_workshop(input, &page, song.as_ref(), song_list.len()))
+        .collect();
+    out.sort_by(|a, b| a.draft.uuid.cmp(&b.draft.uuid));
+    PageVerdict::Workshops(out)
+}
 
-    // Studio handles are not artists.
-    let mut ignore = vec![input.source.studio.id.to_lowercase()];
-    if let Some(h) = input
-        .source
+/// Studio handles are not artists.
+fn studio_handles(source: &Source) -> Vec<String> {
+    let mut ignore = vec![source.studio.id.to_lowercase()];
+    if let Some(h) = source
         .studio
         .instagram_link
         .as_deref()
@@ -206,198 +332,215 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
     {
         ignore.push(h);
     }
-    let artists = resolve_artists(
-        &layers,
-        &scope,
-        input.artists,
-        &ignore,
-        title.map(|(_, t)| t.value.as_str()),
-    );
+    ignore
+}
 
-    let event_type = resolve_event_type(&layers, input.source.extract.default_event_type);
+/// Page-wide findings every workshop of the page draws from.
+struct PageFacts<'a> {
+    title: Option<(Layer, &'a Found<String>)>,
+    times: Option<(Layer, &'a Found<Vec<TimeMention>>)>,
+    prices: Option<(Layer, &'a Found<Vec<PriceLine>>)>,
+    songs: Option<(Layer, &'a Found<Vec<String>>)>,
+    slot_layer: Layer,
+    slots: &'a Found<Vec<DatedSlot>>,
+    parts: Vec<SongPart>,
+    artists: ResolvedArtists,
+    event_type: (EventType, FieldProvenance),
+    identity: Identity,
+}
 
-    let prices = layers.pick(|f| f.prices.as_ref());
-    let songs = layers.pick(|f| f.songs.as_ref());
-    let parts: Vec<SongPart> = layers
-        .get(Layer::Text)
-        .map(|f| f.song_parts.clone())
-        .unwrap_or_default();
-
-    let (base_uuid, uuid_detail) = match input.source.uuid_for(input.page_url) {
-        Some(u) => (
-            u,
-            if input.source.slug_pattern.is_some() {
-                "[slug] pattern".to_string()
-            } else {
-                "last path segment of the URL".to_string()
-            },
-        ),
-        None => (
-            format!(
-                "{}/{}",
-                input.source.studio.id,
-                input.page_url.host_str().unwrap_or("page")
-            ),
-            "URL host (no slug in the URL)".to_string(),
-        ),
-    };
-
-    let song_list: Vec<Option<String>> = match songs {
-        Some((_, s)) if s.value.len() >= 2 => s.value.iter().cloned().map(Some).collect(),
-        Some((_, s)) => vec![s.value.first().cloned()],
-        None => vec![None],
-    };
-
-    let mut out = Vec::new();
-    for song in &song_list {
-        let mut provenance = vec![
-            FieldProvenance {
-                field: "uuid",
-                layer: Layer::Default,
-                detail: if song_list.len() >= 2 {
-                    format!("{uuid_detail}, then `--` and the song slug")
-                } else {
-                    uuid_detail.clone()
-                },
-            },
-            FieldProvenance {
-                field: "studio_id",
-                layer: Layer::Default,
-                detail: "the source's studio.id".into(),
-            },
-            FieldProvenance {
-                field: "payment_link",
-                layer: Layer::Default,
-                detail: "the page URL as requested".into(),
-            },
-        ];
-        let part = song.as_ref().and_then(|s| {
-            let key = normalise_key_text(s);
-            parts.iter().find(|p| normalise_key_text(&p.song) == key)
-        });
-        let uuid = match song {
-            Some(s) if song_list.len() >= 2 => format!("{base_uuid}--{}", song_slug(s)),
-            _ => base_uuid.clone(),
+/// The sessions of one workshop: its song's own part when that part has dates, else
+/// the page's, with times filled in; the dates whose start the page does not state.
+fn workshop_sessions(
+    page: &PageFacts<'_>,
+    part: Option<&SongPart>,
+) -> (Vec<Session>, Vec<NaiveDate>, FieldProvenance) {
+    let times = page.times;
+    if let Some(p) = part.filter(|p| !p.slots.is_empty()) {
+        let part_times = if p.times.is_empty() {
+            times.map(|(_, t)| t.value.as_slice()).unwrap_or(&[])
+        } else {
+            p.times.as_slice()
         };
-
-        // Sessions.
-        let (mut sessions, detail) = match part.filter(|p| !p.slots.is_empty()) {
-            Some(p) => {
-                let part_times = if p.times.is_empty() {
-                    times.map(|(_, t)| t.value.as_slice()).unwrap_or(&[])
-                } else {
-                    p.times.as_slice()
-                };
-                (
-                    build_sessions(&p.slots, part_times, false),
-                    format!("dates in the part about `{}`", p.song),
-                )
-            }
-            None => {
-                let override_all =
-                    times.is_some_and(|(l, _)| l == Layer::Source && slot_layer != Layer::Source);
-                let t: &[TimeMention] = times.map(|(_, t)| t.value.as_slice()).unwrap_or(&[]);
-                let mut detail = slots.detail.clone();
-                if let Some((tl, tf)) = times {
-                    if override_all || slots.value.iter().any(|s| s.start.is_none()) {
-                        detail = format!("{detail}; times from {} ({})", layer_name(tl), tf.detail);
-                    }
-                }
-                if times.is_none() && slots.value.iter().any(|s| s.start.is_none()) {
-                    detail = format!("{detail}; no time found, such dates start at 12:00 AM");
-                }
-                (build_sessions(&slots.value, t, override_all), detail)
-            }
-        };
-        let time_details = sessions_to_time_details(&mut sessions);
-        provenance.push(FieldProvenance {
+        let (sessions, unstated) = build_sessions_marked(&p.slots, part_times, false);
+        let mut detail = format!("dates in the part about `{}`", p.song);
+        if !unstated.is_empty() {
+            detail.push_str(NO_TIME_NOTE);
+        }
+        return (
+            sessions,
+            unstated,
+            FieldProvenance {
+                field: "time_details",
+                layer: Layer::Text,
+                detail,
+            },
+        );
+    }
+    let slots = page.slots;
+    let override_all =
+        times.is_some_and(|(l, _)| l == Layer::Source && page.slot_layer != Layer::Source);
+    let t: &[TimeMention] = times.map(|(_, t)| t.value.as_slice()).unwrap_or(&[]);
+    let mut detail = slots.detail.clone();
+    if let Some((tl, tf)) = times {
+        if override_all || slots.value.iter().any(|s| s.start.is_none()) {
+            detail = format!("{detail}; times from {} ({})", layer_name(tl), tf.detail);
+        }
+    }
+    let (sessions, unstated) = build_sessions_marked(&slots.value, t, override_all);
+    if !unstated.is_empty() {
+        detail.push_str(NO_TIME_NOTE);
+    }
+    (
+        sessions,
+        unstated,
+        FieldProvenance {
             field: "time_details",
-            layer: if part.is_some_and(|p| !p.slots.is_empty()) {
-                Layer::Text
-            } else {
-                slot_layer
-            },
+            layer: page.slot_layer,
             detail,
-        });
+        },
+    )
+}
 
-        // Prices.
-        let (price_lines, price_prov): (Vec<PriceLine>, FieldProvenance) =
-            match part.filter(|p| !p.prices.is_empty()) {
-                Some(p) => (
-                    p.prices.clone(),
-                    FieldProvenance {
-                        field: "pricing_info",
-                        layer: Layer::Text,
-                        detail: format!("prices in the part about `{}`", p.song),
-                    },
-                ),
-                None => match prices {
-                    Some((l, f)) => (
-                        f.value.clone(),
-                        FieldProvenance {
-                            field: "pricing_info",
-                            layer: l,
-                            detail: f.detail.clone(),
-                        },
-                    ),
-                    None => (
-                        Vec::new(),
-                        FieldProvenance {
-                            field: "pricing_info",
-                            layer: Layer::Default,
-                            detail: "no price found".into(),
-                        },
-                    ),
-                },
-            };
-        provenance.push(price_prov);
+const NO_TIME_NOTE: &str =
+    "; the page states no start time for some dates: their start_time is \"TBA\" and end_time \"\"";
 
-        provenance.push(match songs {
-            Some((l, f)) => FieldProvenance {
-                field: "song",
+/// The price lines of one workshop: its song's own part when that part has prices,
+/// else the page's.
+fn workshop_prices(
+    page: &PageFacts<'_>,
+    part: Option<&SongPart>,
+) -> (Vec<PriceLine>, FieldProvenance) {
+    if let Some(p) = part.filter(|p| !p.prices.is_empty()) {
+        return (
+            p.prices.clone(),
+            FieldProvenance {
+                field: "pricing_info",
+                layer: Layer::Text,
+                detail: format!("prices in the part about `{}`", p.song),
+            },
+        );
+    }
+    match page.prices {
+        Some((l, f)) => (
+            f.value.clone(),
+            FieldProvenance {
+                field: "pricing_info",
                 layer: l,
                 detail: f.detail.clone(),
             },
-            None => FieldProvenance {
-                field: "song",
+        ),
+        None => (
+            Vec::new(),
+            FieldProvenance {
+                field: "pricing_info",
                 layer: Layer::Default,
-                detail: "no song named".into(),
+                detail: "no price found".into(),
             },
-        });
-        provenance.push(artists.by_provenance.clone());
-        provenance.push(artists.ids_provenance.clone());
-        provenance.push(event_type.1.clone());
-        if let Some((l, t)) = title {
-            provenance.push(FieldProvenance {
-                field: "title",
-                layer: l,
-                detail: t.detail.clone(),
-            });
-        }
+        ),
+    }
+}
 
-        let draft = WorkshopDraft {
-            uuid,
-            studio_id: input.source.studio.id.clone(),
-            payment_link: input.page_url.as_str().to_string(),
-            payment_link_type: "url".into(),
-            event_type: event_type.0,
-            time_details,
-            by: artists.by.clone(),
-            song: song.clone(),
-            pricing_info: price::render_pricing(&price_lines),
-            artist_id_list: artists.ids.clone(),
-            choreo_insta_link: None,
-            sessions,
-        };
-        out.push(Extracted {
-            draft,
-            title: title.map(|(_, t)| t.value.clone()),
-            provenance,
-            unknown_artists: artists.unknown.clone(),
+/// `time_details` from sessions; a session whose start the page does not state shows
+/// `TBA` (what the app shows for any time that is not `HH:MM AM/PM`), never a midnight
+/// the page did not say.
+fn render_time_details(sessions: &mut Vec<Session>, unstated: &[NaiveDate]) -> Vec<TimeDetail> {
+    let mut details = sessions_to_time_details(sessions);
+    for (d, s) in details.iter_mut().zip(sessions.iter()) {
+        if s.start == NaiveTime::MIN && s.end.is_none() && unstated.contains(&s.date) {
+            d.start_time = TBA.to_string();
+        }
+    }
+    details
+}
+
+/// One workshop of the page (one per song when the page names several).
+fn one_workshop(
+    input: &ExtractInput<'_>,
+    page: &PageFacts<'_>,
+    song: Option<&String>,
+    songs: usize,
+) -> Extracted {
+    let identity = &page.identity;
+    let mut provenance = vec![
+        FieldProvenance {
+            field: "uuid",
+            layer: Layer::Default,
+            detail: if songs >= 2 {
+                format!("{}, then `--` and the song slug", identity.detail)
+            } else {
+                identity.detail.clone()
+            },
+        },
+        FieldProvenance {
+            field: "studio_id",
+            layer: Layer::Default,
+            detail: "the source's studio.id".into(),
+        },
+        FieldProvenance {
+            field: "payment_link",
+            layer: Layer::Default,
+            detail: "the page URL as requested".into(),
+        },
+    ];
+    let part = song.and_then(|s| {
+        let key = normalise_key_text(s);
+        page.parts
+            .iter()
+            .find(|p| normalise_key_text(&p.song) == key)
+    });
+    let uuid = match song {
+        Some(s) if songs >= 2 => format!("{}--{}", identity.base_uuid, song_slug(s)),
+        _ => identity.base_uuid.clone(),
+    };
+    let (mut sessions, unstated, time_prov) = workshop_sessions(page, part);
+    let time_details = render_time_details(&mut sessions, &unstated);
+    provenance.push(time_prov);
+    let (price_lines, price_prov) = workshop_prices(page, part);
+    provenance.push(price_prov);
+    provenance.push(match page.songs {
+        Some((l, f)) => FieldProvenance {
+            field: "song",
+            layer: l,
+            detail: f.detail.clone(),
+        },
+        None => FieldProvenance {
+            field: "song",
+            layer: Layer::Default,
+            detail: "no song named".into(),
+        },
+    });
+    let artists = &page.artists;
+    provenance.push(artists.by_provenance.clone());
+    provenance.push(artists.ids_provenance.clone());
+    provenance.push(page.event_type.1.clone());
+    if let Some((l, t)) = page.title {
+        provenance.push(FieldProvenance {
+            field: "title",
+            layer: l,
+            detail: t.detail.clone(),
         });
     }
-    out.sort_by(|a, b| a.draft.uuid.cmp(&b.draft.uuid));
-    PageVerdict::Workshops(out)
+    let draft = WorkshopDraft {
+        uuid,
+        studio_id: input.source.studio.id.clone(),
+        payment_link: input.page_url.as_str().to_string(),
+        payment_link_type: "url".into(),
+        event_type: page.event_type.0,
+        time_details,
+        by: artists.by.clone(),
+        song: song.cloned(),
+        pricing_info: price::render_pricing(&price_lines),
+        artist_id_list: artists.ids.clone(),
+        choreo_insta_link: None,
+        sessions,
+    };
+    Extracted {
+        draft,
+        title: page.title.map(|(_, t)| t.value.clone()),
+        provenance,
+        unknown_artists: artists.unknown.clone(),
+    }
 }
 
 fn layer_name(l: Layer) -> &'static str {
@@ -417,12 +560,22 @@ pub fn song_slug(song: &str) -> String {
 
 /// Sessions from dated slots: a slot without a time (or every slot, with
 /// `override_all`) takes a time from `times`: pairwise when the counts agree, else the
-/// first. A date with no time anywhere starts at midnight.
+/// first. A date with no time anywhere gets a 00:00 placeholder start; use
+/// [`build_sessions_marked`] to learn which dates those are.
 pub fn build_sessions(
     slots: &[DatedSlot],
     times: &[TimeMention],
     override_all: bool,
 ) -> Vec<Session> {
+    build_sessions_marked(slots, times, override_all).0
+}
+
+/// [`build_sessions`], plus the dates whose start time nothing on the page states.
+pub fn build_sessions_marked(
+    slots: &[DatedSlot],
+    times: &[TimeMention],
+    override_all: bool,
+) -> (Vec<Session>, Vec<NaiveDate>) {
     let needing: Vec<usize> = slots
         .iter()
         .enumerate()
@@ -430,7 +583,8 @@ pub fn build_sessions(
         .map(|(i, _)| i)
         .collect();
     let pairwise = times.len() > 1 && times.len() == needing.len();
-    slots
+    let mut unstated = Vec::new();
+    let sessions = slots
         .iter()
         .enumerate()
         .map(|(i, s)| {
@@ -445,9 +599,13 @@ pub fn build_sessions(
             } else {
                 None
             };
-            let (start, end) = match given {
-                Some(g) => g,
-                None => (s.start.unwrap_or(NaiveTime::MIN), s.end),
+            let (start, end) = match (given, s.start) {
+                (Some(g), _) => g,
+                (None, Some(st)) => (st, s.end),
+                (None, None) => {
+                    unstated.push(s.date);
+                    (NaiveTime::MIN, None)
+                }
             };
             Session {
                 date: s.date,
@@ -455,7 +613,8 @@ pub fn build_sessions(
                 end,
             }
         })
-        .collect()
+        .collect();
+    (sessions, unstated)
 }
 
 struct ResolvedArtists {

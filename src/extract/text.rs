@@ -40,6 +40,7 @@ static DATE_CUE: LazyLock<Regex> = LazyLock::new(|| {
         | (?-u:\b)posted(?-u:\b) | (?-u:\b)published(?-u:\b) | (?-u:\b)updated(?-u:\b) | (?-u:\b)copyright(?-u:\b) | ©
         | (?-u:\b)prior\s+to(?-u:\b) | (?-u:\b)refunds?(?-u:\b) | (?-u:\b)withdrawals?(?-u:\b) | (?-u:\b)cancell?ations?(?-u:\b)
         | (?-u:\b)on\s+view(?-u:\b) | (?-u:\b)exhibitions?(?-u:\b)
+        | (?-u:\b)(?:founded|established|estd|incorporated|registered\s+in|in\s+business\s+since)(?-u:\b)
         ",
     )
     .expect("static regex")
@@ -423,8 +424,38 @@ pub fn layer(
     }
 }
 
-/// The lines, with the ISO `datetime` of a `<time>` element appended to its line when
-/// the line's own words name no date (`<time datetime="2026-06-21T18:00">Sat</time>`).
+static WEEKDAY_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    // Not `\b` at the end: glued text (`SAT5-6:30PM`) still names a weekday.
+    Regex::new(
+        r"(?i)\b(mon|tue|wed|thu|fri|sat|sun)(?:day|s|nesday|rsday|urday|sday|\.)?(?:[^a-z]|$)",
+    )
+    .expect("static regex")
+});
+
+/// Visible words saying that the date is not decided yet.
+static UNDECIDED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:tbd|tba|tbc|to\s+be\s+(?:announced|decided|confirmed)|coming\s+soon|date\s+soon)\b")
+        .expect("static regex")
+});
+
+/// True when the visible text names a weekday and none is `date`'s.
+fn weekday_contradicts(line: &str, date: NaiveDate) -> bool {
+    let named: Vec<String> = WEEKDAY_WORD
+        .captures_iter(line)
+        .map(|c| c[1].to_ascii_lowercase())
+        .collect();
+    let own = date.format("%a").to_string().to_ascii_lowercase();
+    !named.is_empty() && !named.contains(&own)
+}
+
+/// The lines, with what a `<time datetime>` element adds when its visible text agrees
+/// with it. Markup is a placeholder as often as a fact (`<time datetime="2016-01-25">`
+/// around "JAN 28", or around "SAT 5-6:30PM" on a Monday), so the visible text wins:
+/// * the line names no date and no other weekday: the `datetime` is appended (a
+///   `<time datetime="2026-06-21T18:00">Sat</time>` gives its date);
+/// * the line names its own date without a year or weekday, next to the `datetime`'s
+///   month: only the `datetime`'s year is added to it;
+/// * otherwise (another weekday, another date, "TBD") the `datetime` adds nothing.
 pub fn lines_with_time_attributes(text: &PageText) -> Vec<String> {
     let mut out: Vec<String> = text.lines.iter().map(|l| l.text.clone()).collect();
     for (i, dt) in &text.time_attrs {
@@ -432,9 +463,42 @@ pub fn lines_with_time_attributes(text: &PageText) -> Vec<String> {
             continue;
         };
         let iso = date::find_dates(dt);
-        if iso.len() == 1 && iso[0].span.start == 0 && date::find_dates(line).is_empty() {
-            line.push(' ');
-            line.push_str(&dt[iso[0].span.clone()]);
+        let [mention] = iso.as_slice() else {
+            continue;
+        };
+        if mention.span.start != 0 {
+            continue;
+        }
+        let Some(attr_date) = date::resolve_mention(mention, &Default::default(), NaiveDate::MIN)
+            .first()
+            .copied()
+        else {
+            continue;
+        };
+        let own = date::find_dates(line);
+        if own.is_empty() {
+            if !weekday_contradicts(line, attr_date) && !UNDECIDED.is_match(line) {
+                line.push(' ');
+                line.push_str(&dt[mention.span.clone()]);
+            }
+            continue;
+        }
+        // A lone yearless date ending the line, in the datetime's month or next to it,
+        // with no weekday (a weekday pins the year by itself).
+        use chrono::Datelike;
+        if WEEKDAY_WORD.is_match(line) {
+            continue;
+        }
+        if let [m] = own.as_slice() {
+            let near = m.items.iter().all(|it| match it {
+                date::DateItem::Single(p) | date::DateItem::Range(p, _) => {
+                    p.year.is_none() && (p.month as i32 - attr_date.month() as i32).abs() <= 1
+                }
+            });
+            if near && m.span.end == line.trim_end().len() {
+                line.truncate(m.span.end);
+                line.push_str(&format!(" {}", attr_date.year()));
+            }
         }
     }
     out
@@ -606,6 +670,15 @@ mod tests {
     }
 
     #[test]
+    fn founding_dates_are_not_sessions() {
+        assert!(sched(
+            "The studio was founded on 14 Feb 2016 by two friends.\nEstablished 3rd March 2012"
+        )
+        .slots
+        .is_empty());
+    }
+
+    #[test]
     fn exhibition_runs_are_not_sessions() {
         assert!(sched("On view March 28 - September 6, 2026")
             .slots
@@ -725,6 +798,35 @@ mod tests {
         let f = layer(&p, today(), None, "page");
         let slots = f.slots.unwrap().value;
         assert_eq!(slots[0], slot(d(2026, 6, 27), (18, 0), None));
+    }
+
+    #[test]
+    fn a_time_element_contradicting_its_text_adds_no_session() {
+        // A template's placeholder datetime (a Monday) around "SAT 5-6:30PM", and around
+        // a visible "JAN 28": the visible text wins; the placeholder only lends its year.
+        let mut p = page(&[
+            ("For Beginners", 2),
+            ("JAN 28", 0),
+            ("SAT 5-6:30PM", 0),
+            ("SAT5-6:30PM", 0),
+        ]);
+        p.time_attrs = vec![
+            (1, "2016-01-25".into()),
+            (2, "2016-01-25".into()),
+            (3, "2016-01-25".into()),
+        ];
+        let lines = lines_with_time_attributes(&p);
+        assert_eq!(lines[1], "JAN 28 2016");
+        assert_eq!(lines[2], "SAT 5-6:30PM");
+        assert_eq!(lines[3], "SAT5-6:30PM", "glued text still names a weekday");
+        let mut q = page(&[("TBD", 0)]);
+        q.time_attrs = vec![(0, "2016-01-25".into())];
+        assert_eq!(lines_with_time_attributes(&q)[0], "TBD");
+        p.lines.pop();
+        p.time_attrs.pop();
+        let f = layer(&p, today(), None, "page");
+        let slots = f.slots.unwrap().value;
+        assert_eq!(slots, vec![slot(d(2016, 1, 28), (17, 0), Some((18, 30)))]);
     }
 
     #[test]

@@ -135,7 +135,14 @@ fn range_at(c: &regex::Captures<'_>) -> Option<TimeMention> {
         None if b.meridiem.is_some() => {
             // `6-8 PM`: the start shares the end's meridiem, unless that would put it
             // after the end (`11-1 PM` starts at 11 AM).
-            let shared = to_time(a.hour, a.minute, b.meridiem)?;
+            // Before `12 noon` the start is in the morning, before `12 midnight` in
+            // the evening.
+            let mer = match b.meridiem {
+                Some(Meridiem::Noon) => Some(Meridiem::Am),
+                Some(Meridiem::Midnight) => Some(Meridiem::Pm),
+                other => other,
+            };
+            let shared = to_time(a.hour, a.minute, mer)?;
             if shared > end {
                 to_time(a.hour, a.minute, Some(Meridiem::Am))?
             } else {
@@ -151,8 +158,62 @@ fn range_at(c: &regex::Captures<'_>) -> Option<TimeMention> {
     })
 }
 
-/// Every time or time range in `text`, in text order.
+/// `noon` / `midday` written as a word, alone or starting a range (`noon to 2 PM`).
+static NOON_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    let b = CLOCK.replace("{n}", "2");
+    Regex::new(&format!(
+        r"(?i)\b(?:noon|midday)\b(?:\s*(?:-|–|—|~|\bto\b|\btill\b|\buntil\b)\s*{b})?"
+    ))
+    .expect("static regex")
+});
+
+/// The word `noon` (12:00 PM), alone or starting a range.
+fn noon_words(text: &str) -> Vec<TimeFound> {
+    let noon = NaiveTime::from_hms_opt(12, 0, 0).expect("noon");
+    NOON_WORD
+        .captures_iter(text)
+        .filter_map(|c| {
+            let m = c.get(0)?;
+            let end = clock(&c, "2")
+                .and_then(|b| standalone(&b))
+                .filter(|e| *e > noon);
+            let span = if end.is_some() {
+                m.range()
+            } else {
+                m.start()..m.start() + m.as_str().split_whitespace().next()?.len()
+            };
+            Some(TimeFound {
+                span,
+                time: TimeMention { start: noon, end },
+            })
+        })
+        .collect()
+}
+
+/// Every time or time range in `text`, in text order. `noon` as a word is 12:00 PM
+/// where no clock reading already covers it (`12 noon`, `10 to 12 noon`); `noon to
+/// 2 PM` is one range (the `2 PM` inside it is not a time of its own).
 pub fn find_times(text: &str) -> Vec<TimeFound> {
+    let mut out = find_clock_times(text);
+    let overlaps =
+        |a: &TimeFound, b: &TimeFound| a.span.start < b.span.end && b.span.start < a.span.end;
+    let mut added = false;
+    for w in noon_words(text) {
+        if w.time.end.is_some() {
+            out.retain(|f| !(f.span.start >= w.span.start && f.span.end <= w.span.end));
+        }
+        if !out.iter().any(|f| overlaps(f, &w)) {
+            out.push(w);
+            added = true;
+        }
+    }
+    if added {
+        out.sort_by_key(|f| f.span.start);
+    }
+    out
+}
+
+fn find_clock_times(text: &str) -> Vec<TimeFound> {
     let mut out: Vec<TimeFound> = Vec::new();
     // Every time has an ASCII digit (other scripts' digits never parse as hours).
     if !text.bytes().any(|b| b.is_ascii_digit()) {
@@ -320,6 +381,14 @@ mod tests {
         assert_eq!(range("12 noon"), pair("12:00 PM", ""));
         assert_eq!(range("12 pm"), pair("12:00 PM", ""));
         assert_eq!(range("12:15 am"), pair("12:15 AM", ""));
+    }
+
+    #[test]
+    fn noon_as_a_word_is_twelve_pm() {
+        assert_eq!(range("May 25, 2024, noon"), pair("12:00 PM", ""));
+        assert_eq!(range("Midday to 2 PM"), pair("12:00 PM", "02:00 PM"));
+        assert_eq!(range("10:00 to 12:00 noon"), pair("10:00 AM", "12:00 PM"));
+        assert!(find_times("every afternoon").is_empty());
     }
 
     #[test]

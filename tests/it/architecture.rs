@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// structs: a leaf like `settings`). A module may import only lower layers.
 const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
+    ("contract", 0),
     ("process", 0),
     ("workshop", 0),
     ("artist", 0),
