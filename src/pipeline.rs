@@ -17,11 +17,12 @@ use crate::source::Source;
 use crate::store::pages::PageRecord;
 use crate::store::Store;
 use crate::workshop::WorkshopDraft;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use std::collections::{BTreeSet, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{error, info, info_span, warn, Instrument};
 use url::Url;
 
 /// What every run shares.
@@ -114,9 +115,24 @@ pub async fn run_source(
                 report.errors.push(err.to_string());
             }
         }
-        if let Err(err) = run_inner(ctx, source, artists, options, progress, &mut report).await {
-            report.outcome = Outcome::Failed;
-            report.errors.push(err);
+        // A panic anywhere in the studio's run (a bug, a hostile page reaching code that
+        // was not ready for it) fails this run only: it is caught here, reported, and the
+        // run's record is ended below like any other failed run.
+        let inner = run_inner(ctx, source, artists, options, progress, &mut report);
+        match AssertUnwindSafe(inner).catch_unwind().await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                report.outcome = Outcome::Failed;
+                report.errors.push(err);
+            }
+            Err(panic) => {
+                let message = panic_message(panic.as_ref());
+                error!(panic = %message, "the studio's run panicked; other studios are not affected");
+                report.outcome = Outcome::Failed;
+                report.errors.push(format!(
+                    "crashed: the run panicked ({message}); nothing after the panic was written, the next run retries"
+                ));
+            }
         }
     }
     .instrument(span.clone())
@@ -331,6 +347,15 @@ async fn run_inner(
         }
     }
     Ok(())
+}
+
+/// The text a panic was raised with (`panic!("...")` gives a `&str` or a `String`).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 fn action_uuid(action: &Action) -> &str {

@@ -13,8 +13,11 @@ use mongodb::bson::{doc, Document};
 use nachna_ingest::artist::{Artist, ArtistDirectory};
 use nachna_ingest::clock::FixedClock;
 use nachna_ingest::fetch::{FetchSettings, Fetcher};
-use nachna_ingest::pipeline::{run_source, NoProgress, RunContext, RunOptions};
+use nachna_ingest::pipeline::{run_source, NoProgress, Progress, RunContext, RunOptions};
+use nachna_ingest::process::OwnerId;
 use nachna_ingest::report::{Outcome, RunReport};
+use nachna_ingest::runs::lease::{LeaseTiming, Leases};
+use nachna_ingest::runs::{self, ManualLeases};
 use nachna_ingest::settings::IngestConfig;
 use nachna_ingest::source::{parse_source, Source};
 use nachna_ingest::store::Store;
@@ -22,6 +25,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 pub const STUDIO: &str = "safe";
 
@@ -47,47 +51,56 @@ pub fn event_page(e: &Event) -> String {
 
 /// A studio on the test server: a listing and its event pages, both changeable.
 pub struct Studio {
+    pub id: String,
     pub server: TestServer,
     pub source: Source,
 }
 
 impl Studio {
     pub async fn start() -> Studio {
+        Studio::start_named(STUDIO).await
+    }
+
+    pub async fn start_named(id: &str) -> Studio {
         let server = TestServer::start().await;
         let text = format!(
             r#"[studio]
-id = "{STUDIO}"
-name = "Safe Studio"
+id = "{id}"
+name = "Studio {id}"
 
 [crawl]
 start_urls = ["{listing}"]
-follow = '^http://127\.0\.0\.1:{port}/{STUDIO}/events/'
+follow = '^http://127\.0\.0\.1:{port}/{id}/events/'
 host_delay_ms = 0
 obey_robots = false
 "#,
-            listing = server.url(&format!("/{STUDIO}/listing")),
+            listing = server.url(&format!("/{id}/listing")),
             port = server.port(),
         );
-        let source = parse_source(Path::new("safe.toml"), &text).expect("test source parses");
-        Studio { server, source }
+        let source = parse_source(&Path::new(id).with_extension("toml"), &text).expect("test source parses");
+        Studio {
+            id: id.to_string(),
+            server,
+            source,
+        }
     }
 
-    pub fn path(n: usize) -> String {
-        format!("/{STUDIO}/events/e{n}")
+    pub fn path(&self, n: usize) -> String {
+        format!("/{}/events/e{n}", self.id)
     }
 
     pub fn url(&self, n: usize) -> String {
-        self.server.url(&Self::path(n)).to_string()
+        self.server.url(&self.path(n)).to_string()
     }
 
     /// Lists exactly these event pages.
     pub fn list(&self, pages: &[usize]) {
         let links: String = pages
             .iter()
-            .map(|n| format!("<a href=\"{}\">Workshop {n}</a>\n", Self::path(*n)))
+            .map(|n| format!("<a href=\"{}\">Workshop {n}</a>\n", self.path(*n)))
             .collect();
         self.server.route(
-            &format!("/{STUDIO}/listing"),
+            &format!("/{}/listing", self.id),
             Reply::ok(format!("<html><body>{links}</body></html>"))
                 .content_type("text/html; charset=utf-8"),
         );
@@ -95,7 +108,7 @@ obey_robots = false
 
     pub fn serve(&self, n: usize, body: impl Into<Vec<u8>>) {
         self.server.route(
-            &Self::path(n),
+            &self.path(n),
             Reply::ok(body).content_type("text/html; charset=utf-8"),
         );
     }
@@ -240,7 +253,11 @@ async fn a_listed_page_without_its_event_keeps_the_workshop_live_until_it_leaves
     assert_eq!(back.outcome, Outcome::Success, "{back:#?}");
     assert_eq!(back.pages.failed, 0);
     assert_eq!(
-        (back.workshops.new, back.workshops.updated, back.workshops.archived),
+        (
+            back.workshops.new,
+            back.workshops.updated,
+            back.workshops.archived
+        ),
         (0, 0, 0),
         "{back:#?}"
     );
@@ -310,7 +327,10 @@ async fn a_rescheduled_workshop_keeps_one_live_signature_and_its_old_schedule_ma
         );
     }
     let retired = sigs.iter().filter(|s| s.contains_key("retired_at")).count();
-    assert_eq!(retired, 2, "the two old schedules are kept, retired: {sigs:#?}");
+    assert_eq!(
+        retired, 2,
+        "the two old schedules are kept, retired: {sigs:#?}"
+    );
 
     // A new event on workshop 1's first schedule is a new event, not a duplicate.
     studio.list(&[1, 2, 3]);
@@ -327,4 +347,172 @@ async fn a_rescheduled_workshop_keeps_one_live_signature_and_its_old_schedule_ma
         .filter(|s| s.get_str("uuid").unwrap() == studio.uuid(3) && !s.contains_key("retired_at"))
         .count();
     assert_eq!(live_for_3, 1, "{sigs:#?}");
+}
+
+/// Panics inside the run of one studio, after its first event page.
+struct PanicIn(&'static str);
+
+impl Progress for PanicIn {
+    fn page_done(&self, studio: &str, _url: &str) {
+        if studio == self.0 {
+            panic!("injected bug in studio {studio}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_studio_fails_alone_and_the_studio_beside_it_completes() {
+    let store = open_test_store("panicky").await;
+    let ctx = context(&store);
+    let leases = Leases::new(
+        store.clone(),
+        OwnerId::new(),
+        LeaseTiming {
+            ttl: Duration::from_secs(60),
+            renew_every: Duration::from_secs(20),
+        },
+    );
+    let stop = CancellationToken::new();
+    let manual = ManualLeases {
+        leases: &leases,
+        busy_wait: Duration::from_secs(0),
+        stop: &stop,
+    };
+    let mut studios = Vec::new();
+    for (id, performer) in [("boom", "Artist One"), ("calm", "Artist Two")] {
+        let s = Studio::start_named(id).await;
+        s.list(&[1, 2]);
+        s.serve_event(1, &Event { day: 10, performer });
+        s.serve_event(2, &Event { day: 12, performer });
+        studios.push(s);
+    }
+    let options = RunOptions::default();
+    let progress = PanicIn("boom");
+    // Both studios in one task, as `ingest --all` and a daemon's runtime share threads.
+    let (boom, calm) = futures::join!(
+        runs::run_manual(
+            &ctx,
+            &manual,
+            &studios[0].source,
+            &options,
+            &progress,
+            |_| {}
+        ),
+        runs::run_manual(
+            &ctx,
+            &manual,
+            &studios[1].source,
+            &options,
+            &progress,
+            |_| {}
+        ),
+    );
+    assert_eq!(calm.outcome, Outcome::Success, "{calm:#?}");
+    assert_eq!(calm.workshops.new, 2);
+    assert_eq!(boom.outcome, Outcome::Failed, "{boom:#?}");
+    assert!(
+        boom.errors
+            .iter()
+            .any(|e| e.contains("panicked") && e.contains("injected bug in studio boom")),
+        "{boom:#?}"
+    );
+    // Its run is recorded as failed (not left `running`) and its lease is released.
+    let runs: Vec<Document> = store
+        .raw_discovery()
+        .collection::<Document>("ingest_runs")
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let outcome_of = |studio: &str| -> Vec<String> {
+        runs.iter()
+            .filter(|r| r.get_str("studio_id").unwrap() == studio)
+            .map(|r| r.get_str("outcome").unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(outcome_of("boom"), vec!["failed".to_string()]);
+    assert_eq!(outcome_of("calm"), vec!["success".to_string()]);
+    assert!(store.lease_holder("boom").await.unwrap().is_none());
+    // The next run of the studio (without the bug) completes it.
+    let again = runs::run_manual(
+        &ctx,
+        &manual,
+        &studios[0].source,
+        &options,
+        &NoProgress,
+        |_| {},
+    )
+    .await;
+    assert_eq!(again.outcome, Outcome::Success, "{again:#?}");
+}
+
+#[tokio::test]
+async fn runs_left_running_by_dead_processes_are_marked_at_the_next_start() {
+    let store = open_test_store("crashedruns").await;
+    let now = Utc::now();
+    let dead_pid = {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        i64::from(pid)
+    };
+    let host = nachna_ingest::process::hostname();
+    let insert = |id: &str, studio: &str, host: &str, pid: i64| {
+        doc! { "_id": id, "studio_id": studio, "trigger": "schedule", "started_at": now,
+        "outcome": "running", "host": host, "pid": pid }
+    };
+    let runs = store.raw_discovery().collection::<Document>("ingest_runs");
+    runs.insert_many([
+        insert("dead-here", "a", &host, dead_pid),
+        insert("alive-elsewhere", "b", "elsewhere", 7),
+        insert("gone-elsewhere", "c", "elsewhere", 8),
+    ])
+    .await
+    .unwrap();
+    // Process 7 on `elsewhere` still holds its studio's lease; process 8 holds none.
+    store
+        .take_lease(
+            "b",
+            "elsewhere:7:abcdef",
+            "schedule",
+            now,
+            now + chrono::Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+    let mut marked = runs::recover_crashed_runs(&store, now).await;
+    marked.sort();
+    assert_eq!(
+        marked,
+        vec!["dead-here".to_string(), "gone-elsewhere".to_string()]
+    );
+    let doc_of = |id: &'static str| {
+        let runs = runs.clone();
+        async move { runs.find_one(doc! { "_id": id }).await.unwrap().unwrap() }
+    };
+    let dead = doc_of("dead-here").await;
+    assert_eq!(dead.get_str("outcome").unwrap(), "interrupted");
+    let why = dead.get_array("errors").unwrap()[0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        why.contains(&format!("pid {dead_pid}")) && why.contains("is gone"),
+        "{why}"
+    );
+    assert!(dead.get_datetime("finished_at").is_ok());
+    let gone = doc_of("gone-elsewhere").await;
+    assert_eq!(gone.get_str("outcome").unwrap(), "interrupted");
+    assert!(gone.get_array("errors").unwrap()[0]
+        .as_str()
+        .unwrap()
+        .contains("no longer holds the studio's lease"));
+    assert_eq!(
+        doc_of("alive-elsewhere").await.get_str("outcome").unwrap(),
+        "running"
+    );
+    // A second start finds nothing more to do.
+    assert!(runs::recover_crashed_runs(&store, now).await.is_empty());
 }
