@@ -115,7 +115,7 @@ async fn run(uri: &str, followers: u32, full: bool) {
     store
         .apply_action(
             &Action::Insert {
-                draft,
+                draft: draft.into(),
                 announce: Some(Announcement::NewWorkshop),
             },
             now,

@@ -23,6 +23,7 @@
 
 pub mod app;
 pub mod artist;
+pub mod backoff;
 pub mod cli;
 pub mod clock;
 pub mod commands;

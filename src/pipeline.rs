@@ -16,7 +16,7 @@ use crate::settings::IngestConfig;
 use crate::source::Source;
 use crate::store::pages::PageRecord;
 use crate::store::Store;
-use crate::workshop::WorkshopDraft;
+use crate::workshop::Identified;
 use futures::{FutureExt, StreamExt};
 use std::collections::{BTreeSet, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -34,6 +34,36 @@ pub struct RunContext {
     pub config: IngestConfig,
 }
 
+/// Who asked for a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunTrigger {
+    /// The `ingest` command.
+    #[default]
+    Manual,
+    /// A daemon's cron tick.
+    Schedule,
+    /// A `trigger` request picked up by a daemon.
+    Trigger,
+}
+
+impl RunTrigger {
+    /// As stored on `ingest_runs`, leases and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunTrigger::Manual => "manual",
+            RunTrigger::Schedule => "schedule",
+            RunTrigger::Trigger => "trigger",
+        }
+    }
+}
+
+impl std::fmt::Display for RunTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How this particular run behaves.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -43,8 +73,8 @@ pub struct RunOptions {
     pub force: bool,
     /// Disable the safety brake for this run.
     pub allow_mass_archive: bool,
-    /// Who asked: `manual`, `schedule`, `trigger`.
-    pub trigger: String,
+    /// Who asked.
+    pub trigger: RunTrigger,
 }
 
 /// Hears about a run's progress (a terminal bar, plain lines, nothing).
@@ -97,11 +127,7 @@ pub async fn run_source(
     };
     async {
         if !options.dry_run {
-            let trigger = if options.trigger.is_empty() {
-                "manual"
-            } else {
-                &options.trigger
-            };
+            let trigger = options.trigger.as_str();
             if let Err(err) = ctx
                 .store
                 .record_run_start(&run_id, &source.studio.id, trigger, started_at)
@@ -184,7 +210,7 @@ async fn run_inner(
         .collect()
         .await;
 
-    let mut drafts: Vec<WorkshopDraft> = Vec::new();
+    let mut drafts: Vec<Identified> = Vec::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut records: Vec<(PageRecord, Option<PageRecord>)> = Vec::new();
     let mut page_failures = 0;
@@ -245,7 +271,7 @@ async fn run_inner(
                             if extracted.draft.is_past(today) {
                                 report.workshops.skipped_past += 1;
                             } else {
-                                drafts.push(extracted.draft);
+                                drafts.push(Identified::new(extracted.draft));
                             }
                         }
                     }
@@ -261,7 +287,7 @@ async fn run_inner(
         .load_studio_workshops(&source.studio.id)
         .await
         .map_err(|e| e.to_string())?;
-    let signatures: Vec<String> = drafts.iter().map(WorkshopDraft::signature).collect();
+    let signatures: Vec<String> = drafts.iter().map(|d| d.signature().to_string()).collect();
     let owners = ctx
         .store
         .signature_owners(&signatures)
@@ -299,10 +325,10 @@ async fn run_inner(
                 .await
                 .map_err(|e| e.to_string())?;
             if !applied {
-                lost_races.insert(action_uuid(action));
+                lost_races.insert(action.uuid());
                 report.errors.push(format!(
                     "{}: changed by another writer during this run; the next run retries it",
-                    action_uuid(action)
+                    action.uuid()
                 ));
                 continue;
             }
@@ -358,19 +384,12 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".into())
 }
 
-fn action_uuid(action: &Action) -> &str {
-    match action {
-        Action::Insert { draft, .. } | Action::Update { draft, .. } => &draft.uuid,
-        Action::Unchanged { uuid } | Action::Duplicate { uuid, .. } => uuid,
-    }
-}
-
 fn count_action(action: &Action, report: &mut RunReport) {
     match action {
         Action::Insert { draft, announce } => {
             report.workshops.new += 1;
             if *announce == Some(Announcement::NewWorkshop) {
-                report.new_uuids.push(draft.uuid.clone());
+                report.new_uuids.push(draft.uuid().to_string());
                 report
                     .announced
                     .push((Announcement::NewWorkshop, draft.clone()));
@@ -380,9 +399,9 @@ fn count_action(action: &Action, report: &mut RunReport) {
             draft, announce, ..
         } => {
             report.workshops.updated += 1;
-            report.updated_uuids.push(draft.uuid.clone());
+            report.updated_uuids.push(draft.uuid().to_string());
             if *announce == Some(Announcement::ScheduleChange) {
-                report.schedule_changed_uuids.push(draft.uuid.clone());
+                report.schedule_changed_uuids.push(draft.uuid().to_string());
                 report
                     .announced
                     .push((Announcement::ScheduleChange, draft.clone()));

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 /// The machine's host name, or `unknown`.
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown".into())
+    let name = gethostname::gethostname();
+    let name = name.to_string_lossy();
+    match name.trim() {
+        "" => "unknown".into(),
+        h => h.to_string(),
+    }
 }
 
 pub fn pid() -> u32 {

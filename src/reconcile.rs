@@ -14,7 +14,7 @@
 //!   ([`Plan::retire_signatures`]), and an owner whose stored signature is another one
 //!   does not claim the old one even before it is retired.
 
-use crate::workshop::{TimeDetail, WorkshopDraft};
+use crate::workshop::{Identified, TimeDetail};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the store holds of one workshop, as much as reconciliation needs.
@@ -45,11 +45,11 @@ pub enum Announcement {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Insert {
-        draft: WorkshopDraft,
+        draft: Identified,
         announce: Option<Announcement>,
     },
     Update {
-        draft: WorkshopDraft,
+        draft: Identified,
         expected_version: i64,
         announce: Option<Announcement>,
     },
@@ -62,6 +62,83 @@ pub enum Action {
         of: String,
         payment_link: String,
     },
+}
+
+/// What a write does with the workshop's `pending_fanout` marker. The store applies it
+/// in the same atomic write as the document, so no announcement is lost to a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkerWrite {
+    Leave,
+    Set(Announcement),
+    /// Set `set`, unless an `unless` marker is still pending (then leave that one).
+    SetUnlessPending {
+        set: Announcement,
+        unless: Announcement,
+    },
+}
+
+/// Where a new workshop may borrow its choreography reel: a stored workshop with the
+/// same artist list and song that has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChoreoBorrow<'a> {
+    pub artist_ids: &'a [String],
+    pub song: &'a str,
+}
+
+impl Action {
+    pub fn uuid(&self) -> &str {
+        match self {
+            Action::Insert { draft, .. } | Action::Update { draft, .. } => draft.uuid(),
+            Action::Unchanged { uuid } | Action::Duplicate { uuid, .. } => uuid,
+        }
+    }
+
+    /// The marker rule. A new workshop or a schedule change is announced through a
+    /// marker written with it; a `new_workshop` marker not yet fanned out survives a
+    /// schedule change, so followers who never heard of the workshop get "new" (with
+    /// the new schedule), not "rescheduled".
+    pub fn marker(&self) -> MarkerWrite {
+        match self {
+            Action::Insert {
+                announce: Some(kind),
+                ..
+            } => MarkerWrite::Set(*kind),
+            Action::Update {
+                announce: Some(Announcement::ScheduleChange),
+                ..
+            } => MarkerWrite::SetUnlessPending {
+                set: Announcement::ScheduleChange,
+                unless: Announcement::NewWorkshop,
+            },
+            Action::Update {
+                announce: Some(kind),
+                ..
+            } => MarkerWrite::Set(*kind),
+            _ => MarkerWrite::Leave,
+        }
+    }
+
+    /// The choreography-link rule: a new workshop whose page gives no reel borrows one
+    /// from a stored workshop with the same artists and song; an update never writes
+    /// the link (an admin-set or earlier link wins over the page's).
+    pub fn choreo_borrow(&self) -> Option<ChoreoBorrow<'_>> {
+        let Action::Insert { draft, .. } = self else {
+            return None;
+        };
+        let d = draft.draft();
+        if d.choreo_insta_link.is_some() || d.artist_id_list.is_empty() {
+            return None;
+        }
+        Some(ChoreoBorrow {
+            artist_ids: &d.artist_id_list,
+            song: d.song.as_deref()?,
+        })
+    }
+
+    /// Whether the write leaves the stored `choreo_insta_link` alone.
+    pub fn keeps_stored_choreo_link(&self) -> bool {
+        matches!(self, Action::Update { .. })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -162,8 +239,8 @@ pub enum ArchivePolicy {
 }
 
 pub struct ReconcileInput<'a> {
-    /// Future (or ongoing) workshops extracted in this run.
-    pub drafts: Vec<WorkshopDraft>,
+    /// Future (or ongoing) workshops extracted in this run, identified once.
+    pub drafts: Vec<Identified>,
     /// Every uuid this run accounts for: drafts, past ones skipped, unchanged pages.
     pub seen_uuids: &'a BTreeSet<String>,
     /// The studio's stored workshops by uuid.
@@ -176,8 +253,8 @@ pub struct ReconcileInput<'a> {
 
 pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
     let mut drafts = input.drafts;
-    drafts.sort_by(|a, b| a.uuid.cmp(&b.uuid));
-    drafts.dedup_by(|a, b| a.uuid == b.uuid);
+    drafts.sort_by(|a, b| a.uuid().cmp(b.uuid()));
+    drafts.dedup_by(|a, b| a.uuid() == b.uuid());
 
     // Signatures claimed earlier in this run, so the second link of a pair collides even
     // when neither was stored before.
@@ -185,8 +262,9 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
     let mut actions = Vec::with_capacity(drafts.len());
     let mut retire_signatures = Vec::new();
     for draft in drafts {
-        let signature = draft.signature();
-        let stored = input.stored.get(&draft.uuid);
+        let signature = draft.signature().to_string();
+        let uuid = draft.uuid().to_string();
+        let stored = input.stored.get(&uuid);
         let owner = claimed
             .get(&signature)
             .or_else(|| input.signature_owners.get(&signature))
@@ -200,26 +278,25 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
                     .get(o)
                     .is_some_and(|w| w.signature.as_deref().is_some_and(|s| s != signature))
         });
-        if let Some(owner) = owner.as_ref().filter(|o| **o != draft.uuid) {
+        if let Some(owner) = owner.as_ref().filter(|o| **o != uuid) {
             let owner_live = claimed.get(&signature) == Some(owner)
                 || (!owner_moved_on && input.stored.get(owner).is_some_and(|w| !w.is_archived));
             if owner_live {
                 actions.push(Action::Duplicate {
-                    uuid: draft.uuid.clone(),
+                    payment_link: draft.draft().payment_link.clone(),
+                    uuid,
                     of: owner.clone(),
-                    payment_link: draft.payment_link.clone(),
                 });
                 continue;
             }
         }
-        claimed.insert(signature.clone(), draft.uuid.clone());
+        claimed.insert(signature.clone(), uuid.clone());
         match stored {
             None => {
                 // A signature owned by this uuid without a document is a run that
                 // crashed between the two writes: still the first sighting.
                 // An old identity of another workshop is no sighting of this event.
-                let first_sighting =
-                    owner_moved_on || owner.as_deref().is_none_or(|o| o == draft.uuid);
+                let first_sighting = owner_moved_on || owner.as_deref().is_none_or(|o| o == uuid);
                 actions.push(Action::Insert {
                     announce: first_sighting.then_some(Announcement::NewWorkshop),
                     draft,
@@ -227,18 +304,18 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
             }
             Some(existing) => {
                 if let Some(old) = existing.signature.as_ref().filter(|old| **old != signature) {
-                    retire_signatures.push((old.clone(), draft.uuid.clone()));
+                    retire_signatures.push((old.clone(), uuid.clone()));
                 }
-                let changed = existing.content_hash.as_deref() != Some(&draft.content_hash());
+                let changed = existing.content_hash.as_deref() != Some(draft.content_hash());
                 if changed || existing.is_archived {
-                    let schedule_changed = existing.time_details != draft.time_details;
+                    let schedule_changed = existing.time_details != draft.draft().time_details;
                     actions.push(Action::Update {
                         announce: schedule_changed.then_some(Announcement::ScheduleChange),
                         expected_version: existing.version,
                         draft,
                     });
                 } else {
-                    actions.push(Action::Unchanged { uuid: draft.uuid });
+                    actions.push(Action::Unchanged { uuid });
                 }
             }
         }
@@ -287,7 +364,7 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workshop::{sessions_to_time_details, EventType, Session};
+    use crate::workshop::{sessions_to_time_details, EventType, Session, WorkshopDraft};
     use chrono::{NaiveDate, NaiveTime};
 
     fn draft(uuid: &str, day: u32, price: &str) -> WorkshopDraft {
@@ -332,6 +409,7 @@ mod tests {
         policy: ArchivePolicy,
     ) -> Plan {
         let mut seen: BTreeSet<String> = drafts.iter().map(|d| d.uuid.clone()).collect();
+        let drafts = drafts.into_iter().map(Identified::new).collect();
         seen.extend(seen_extra.iter().map(|s| s.to_string()));
         let stored: BTreeMap<_, _> = stored.into_iter().map(|w| (w.uuid.clone(), w)).collect();
         let owners: BTreeMap<_, _> = owners.into_iter().collect();
@@ -356,7 +434,7 @@ mod tests {
         );
         assert!(matches!(
             &plan.actions[0],
-            Action::Insert { announce: Some(Announcement::NewWorkshop), draft } if draft.uuid == "s/a"
+            Action::Insert { announce: Some(Announcement::NewWorkshop), draft } if draft.uuid() == "s/a"
         ));
     }
 
@@ -424,7 +502,7 @@ mod tests {
             &[],
             ArchivePolicy::Allowed,
         );
-        assert!(matches!(&plan.actions[0], Action::Insert { draft, .. } if draft.uuid == "s/aa"));
+        assert!(matches!(&plan.actions[0], Action::Insert { draft, .. } if draft.uuid() == "s/aa"));
         assert!(matches!(
             &plan.actions[1],
             Action::Duplicate { uuid, of, .. } if uuid == "s/zz" && of == "s/aa"
@@ -712,7 +790,7 @@ mod tests {
         assert!(
             matches!(
                 &plan.actions[0],
-                Action::Insert { draft, announce: Some(Announcement::NewWorkshop) } if draft.uuid == "s/new"
+                Action::Insert { draft, announce: Some(Announcement::NewWorkshop) } if draft.uuid() == "s/new"
             ),
             "{plan:#?}"
         );

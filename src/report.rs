@@ -83,10 +83,7 @@ pub struct RunReport {
     /// The drafts behind `new_uuids` and `schedule_changed_uuids`, so `ingest --dry-run`
     /// can tell how many pushes each would create (a dry run stores nothing to read back).
     #[serde(skip)]
-    pub announced: Vec<(
-        crate::reconcile::Announcement,
-        crate::workshop::WorkshopDraft,
-    )>,
+    pub announced: Vec<(crate::reconcile::Announcement, crate::workshop::Identified)>,
 }
 
 impl RunReport {

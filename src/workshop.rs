@@ -79,6 +79,33 @@ pub fn format_12h(time: NaiveTime) -> String {
     time.format("%I:%M %p").to_string()
 }
 
+/// Reads the app's `06:00 PM` (also `6:00 pm`, and 24-hour `18:00`): the inverse of
+/// [`format_12h`], for documents read back at the store's edge.
+pub fn parse_12h(text: &str) -> Option<NaiveTime> {
+    let t = text.trim().to_ascii_uppercase();
+    NaiveTime::parse_from_str(&t, "%I:%M %p")
+        .or_else(|_| NaiveTime::parse_from_str(&t, "%I:%M%p"))
+        .or_else(|_| NaiveTime::parse_from_str(&t, "%H:%M"))
+        .ok()
+}
+
+impl Session {
+    /// A stored `time_details` entry back as a session; `None` when its date or start
+    /// time is unreadable (an end time that is empty or unreadable is `None`).
+    pub fn from_time_detail(t: &TimeDetail) -> Option<Session> {
+        let date = NaiveDate::from_ymd_opt(
+            t.year,
+            u32::try_from(t.month).ok()?,
+            u32::try_from(t.day).ok()?,
+        )?;
+        Some(Session {
+            date,
+            start: parse_12h(&t.start_time)?,
+            end: parse_12h(&t.end_time),
+        })
+    }
+}
+
 impl From<&Session> for TimeDetail {
     fn from(s: &Session) -> Self {
         use chrono::Datelike;
@@ -179,12 +206,14 @@ impl WorkshopDraft {
 
     /// SHA-256 (hex) of [`Self::signature_canonical_form`].
     pub fn signature(&self) -> String {
+        count(&SIGNATURES_COMPUTED);
         sha256_hex(self.signature_canonical_form().as_bytes())
     }
 
     /// SHA-256 (hex) over the serialised document fields. `choreo_insta_link` is left
     /// out because the store keeps an existing value rather than the page's.
     pub fn content_hash(&self) -> String {
+        count(&CONTENT_HASHES_COMPUTED);
         let mut copy = self.clone();
         copy.choreo_insta_link = None;
         let json = serde_json::to_vec(&copy).expect("a draft always serialises");
@@ -195,6 +224,96 @@ impl WorkshopDraft {
     pub fn is_past(&self, today: NaiveDate) -> bool {
         !self.sessions.is_empty() && self.sessions.iter().all(|s| s.date < today)
     }
+}
+
+/// What identifies a workshop, computed once per draft ([`Identified::new`]) and then
+/// read by the plan, the store and the notifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// SHA-256 of `canonical`: the event's key in `workshop_signatures`.
+    pub signature: String,
+    /// [`WorkshopDraft::signature_canonical_form`].
+    pub canonical: String,
+    /// [`WorkshopDraft::content_hash`]: whether anything stored would change.
+    pub content_hash: String,
+}
+
+/// A draft with its identity, computed once when the run takes the draft in.
+///
+/// The identity covers every field but `choreo_insta_link`, so the plan may set that
+/// link (borrowing one) without the identity going stale; any other change goes through
+/// [`Identified::new`] again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identified {
+    draft: WorkshopDraft,
+    identity: Identity,
+}
+
+impl Identified {
+    pub fn new(draft: WorkshopDraft) -> Identified {
+        count(&SIGNATURES_COMPUTED);
+        let canonical = draft.signature_canonical_form();
+        let identity = Identity {
+            signature: sha256_hex(canonical.as_bytes()),
+            canonical,
+            content_hash: draft.content_hash(),
+        };
+        Identified { draft, identity }
+    }
+
+    pub fn draft(&self) -> &WorkshopDraft {
+        &self.draft
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    pub fn uuid(&self) -> &str {
+        &self.draft.uuid
+    }
+
+    pub fn signature(&self) -> &str {
+        &self.identity.signature
+    }
+
+    pub fn content_hash(&self) -> &str {
+        &self.identity.content_hash
+    }
+
+    /// Sets the choreography link (which the identity leaves out).
+    pub fn set_choreo_link(&mut self, link: String) {
+        self.draft.choreo_insta_link = Some(link);
+    }
+
+    pub fn into_draft(self) -> WorkshopDraft {
+        self.draft
+    }
+}
+
+impl From<WorkshopDraft> for Identified {
+    fn from(draft: WorkshopDraft) -> Identified {
+        Identified::new(draft)
+    }
+}
+
+thread_local! {
+    static SIGNATURES_COMPUTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static CONTENT_HASHES_COMPUTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn count(counter: &'static std::thread::LocalKey<std::cell::Cell<u64>>) {
+    counter.with(|c| c.set(c.get() + 1));
+}
+
+/// How many signatures and content hashes this thread has computed so far: lets a
+/// test prove that a run computes each once per workshop. (A single-threaded runtime
+/// runs a whole studio run on the test's thread.)
+pub fn identity_computations() -> (u64, u64) {
+    (
+        SIGNATURES_COMPUTED.with(|c| c.get()),
+        CONTENT_HASHES_COMPUTED.with(|c| c.get()),
+    )
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -279,6 +398,25 @@ mod tests {
         let mut b = draft();
         b.choreo_insta_link = Some("https://instagram.com/reel/x".into());
         assert_eq!(a.content_hash(), b.content_hash());
+    }
+
+    #[test]
+    fn twelve_hour_times_parse() {
+        assert_eq!(parse_12h("12:00 AM"), NaiveTime::from_hms_opt(0, 0, 0));
+        assert_eq!(parse_12h("12:30 PM"), NaiveTime::from_hms_opt(12, 30, 0));
+        assert_eq!(parse_12h("6:05 pm"), NaiveTime::from_hms_opt(18, 5, 0));
+        assert_eq!(parse_12h("TBD"), None);
+    }
+
+    #[test]
+    fn stored_time_detail_reads_back_as_the_session() {
+        let d = draft();
+        let back: Vec<Session> = d
+            .time_details
+            .iter()
+            .filter_map(Session::from_time_detail)
+            .collect();
+        assert_eq!(back, d.sessions);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::app::{self, App};
 use crate::artist::{Artist, ArtistDirectory};
 use crate::cli::{GlobalArgs, IngestArgs};
 use crate::clock::{Clock, FixedClock, SystemClock};
-use crate::pipeline::{self, Progress, RunContext, RunOptions};
+use crate::pipeline::{self, Progress, RunContext, RunOptions, RunTrigger};
 use crate::process::OwnerId;
 use crate::report::{Outcome, RunReport};
 use crate::runs::lease::{LeaseHolder, LeaseTiming, Leases};
@@ -47,7 +47,7 @@ pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCo
         dry_run: args.dry_run,
         force: args.force,
         allow_mass_archive: args.allow_mass_archive,
-        trigger: "manual".into(),
+        trigger: RunTrigger::Manual,
     };
     let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() && !args.json {
         Box::new(BarProgress::default())

@@ -10,7 +10,7 @@ use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::notify::audience::devices_of;
 use crate::notify::fanout::{FanoutCounts, Mode};
 use crate::notify::outbox::{Kind, OutboxDoc, Status};
-use crate::notify::outcome::{classify, Verdict};
+use crate::notify::outcome::{DeviceAnswer, Verdict};
 use crate::notify::payload::request_for;
 use crate::notify::render::RenderContext;
 use crate::notify::sender::{build_pusher, PusherChoice};
@@ -221,51 +221,23 @@ async fn test_push(notifier: &Notifier, args: NotifyTestArgs) -> anyhow::Result<
             continue;
         }
         let request = request_for(&doc, &device.token, notifier.push.topic.as_deref());
-        let result = pusher.push(&request).await;
-        let verdict = classify(&result);
-        let answer = match &result {
-            Ok(r) => format!(
-                "{}{}{}",
-                r.status,
-                r.reason
-                    .as_deref()
-                    .map(|x| format!(" {x}"))
-                    .unwrap_or_default(),
-                r.apns_id
-                    .as_deref()
-                    .map(|x| format!(" (apns-id {x})"))
-                    .unwrap_or_default()
-            ),
-            Err(e) => e.to_string(),
-        };
-        let effect = match verdict {
-            Verdict::Delivered => "delivered".to_string(),
-            Verdict::DeactivateToken => {
-                let reason = result
-                    .as_ref()
-                    .ok()
-                    .and_then(|r| r.reason.clone())
-                    .unwrap_or_else(|| "Unregistered".into());
-                notifier
-                    .store
-                    .deactivate_token(&args.user, &device.token, &reason, now)
-                    .await?;
-                "token deactivated".to_string()
-            }
-            Verdict::Retry => "transient failure (try again)".to_string(),
-            Verdict::ProviderFault => {
-                "APNs refused our credentials: check push.key_id, team_id, topic, environment"
-                    .to_string()
-            }
-            Verdict::PayloadFault => "APNs rejected the payload".to_string(),
-            Verdict::DeviceFailed => "failed".to_string(),
-        };
-        if verdict == Verdict::Delivered {
+        let answer = DeviceAnswer::of(&pusher.push(&request).await);
+        if answer.verdict == Verdict::DeactivateToken {
+            notifier
+                .store
+                .deactivate_token(&args.user, &device.token, &answer.reason_text(), now)
+                .await?;
+        }
+        if answer.verdict == Verdict::Delivered {
             delivered += 1;
         } else {
             ios_failures += 1;
         }
-        println!("  {short} (ios): {answer} → {effect}");
+        println!(
+            "  {short} (ios): {} → {}",
+            answer.describe(),
+            answer.effect()
+        );
     }
     Ok(if delivered > 0 && ios_failures == 0 {
         ExitCode::SUCCESS
@@ -339,10 +311,10 @@ pub async fn after_ingest(
                     Announcement::ScheduleChange => Kind::ScheduleChange,
                 };
                 match notifier.estimate_draft(draft, kind, &app).await {
-                    Ok(c) => out(format!("  would notify  {}", counts_line(&draft.uuid, &c))),
+                    Ok(c) => out(format!("  would notify  {}", counts_line(draft.uuid(), &c))),
                     Err(err) => out(format!(
                         "  would notify  {}: cannot estimate: {err}",
-                        draft.uuid
+                        draft.uuid()
                     )),
                 }
             }

@@ -10,7 +10,7 @@
 use crate::app::{self, App};
 use crate::cli::{GlobalArgs, TriggerArgs};
 use crate::daemon::presence;
-use crate::daemon::trigger::{Request, Requests};
+use crate::daemon::trigger::{Request, RequestStatus, Requests};
 use crate::process::OwnerId;
 use anyhow::bail;
 use std::collections::BTreeMap;
@@ -63,7 +63,9 @@ pub async fn run(global: &GlobalArgs, args: TriggerArgs) -> anyhow::Result<ExitC
                     print_request(&req);
                 }
                 finished.push(req);
-            } else if req.status == "running" && announced.get(&id) != req.claimed_by.as_ref() {
+            } else if req.status == RequestStatus::Running
+                && announced.get(&id) != req.claimed_by.as_ref()
+            {
                 let by = req.claimed_by.clone().unwrap_or_default();
                 eprintln!("{studio}: running on {by}");
                 announced.insert(id, by);

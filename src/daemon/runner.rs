@@ -6,7 +6,7 @@
 use super::sources::SourceSet;
 use super::systemd::ServiceManager;
 use crate::metrics;
-use crate::pipeline::{NoProgress, RunContext, RunOptions};
+use crate::pipeline::{NoProgress, RunContext, RunOptions, RunTrigger};
 use crate::report::RunReport;
 use crate::runs::lease::{Acquire, Lease, Leases};
 use crate::runs::run_with_lease;
@@ -30,7 +30,7 @@ pub enum Busy {
 /// What is going on for one studio in this process.
 #[derive(Debug, Clone)]
 pub struct ActiveRun {
-    pub trigger: &'static str,
+    pub trigger: RunTrigger,
     pub since: DateTime<Utc>,
 }
 
@@ -105,7 +105,7 @@ impl Runner {
     }
 
     /// Marks `studio` busy in this process, unless it already is or we are stopping.
-    pub fn reserve(&self, studio: &str, trigger: &'static str) -> Result<Reservation, Busy> {
+    pub fn reserve(&self, studio: &str, trigger: RunTrigger) -> Result<Reservation, Busy> {
         if self.inner.stopping.is_cancelled() {
             return Err(Busy::ShuttingDown);
         }
@@ -154,7 +154,7 @@ impl Runner {
     /// A cron tick for `studio`: skipped (and logged) when its previous run is still
     /// going here or another process holds its lease; otherwise run after a jitter.
     pub fn on_tick(&self, studio: &str) {
-        let reservation = match self.reserve(studio, "schedule") {
+        let reservation = match self.reserve(studio, RunTrigger::Schedule) {
             Ok(r) => r,
             Err(Busy::RunningHere) => {
                 warn!(
@@ -186,10 +186,15 @@ impl Runner {
                 info!(studio, "schedule tick dropped: the source was removed");
                 return;
             };
-            match runner.inner.leases.try_acquire(&studio, "schedule").await {
+            match runner
+                .inner
+                .leases
+                .try_acquire(&studio, RunTrigger::Schedule.as_str())
+                .await
+            {
                 Ok(Acquire::Acquired(lease)) => {
                     let options = RunOptions {
-                        trigger: "schedule".into(),
+                        trigger: RunTrigger::Schedule,
                         ..RunOptions::default()
                     };
                     runner.run_reserved(lease, &source, &options).await;

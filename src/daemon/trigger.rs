@@ -14,7 +14,7 @@
 
 use super::runner::{Reservation, Runner};
 use crate::metrics;
-use crate::pipeline::RunOptions;
+use crate::pipeline::{RunOptions, RunTrigger};
 use crate::process::OwnerId;
 use crate::report::{Outcome, RunReport};
 use crate::runs::lease::{Acquire, Lease};
@@ -26,7 +26,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-pub use crate::store::requests::Request;
+pub use crate::store::requests::{Request, RequestStatus};
 
 /// Tries per request before an interrupted one is given up as failed.
 pub const MAX_ATTEMPTS: i32 = 3;
@@ -99,13 +99,13 @@ impl Requests {
             return Ok(());
         }
         let status = if report.outcome == Outcome::Success {
-            "done"
+            RequestStatus::Done
         } else {
-            "failed"
+            RequestStatus::Failed
         };
         // Counted first, so the metric is there by the time a waiting `trigger` sees
         // the outcome.
-        record_triggers(status, ids.len() as u64);
+        record_triggers(status.as_str(), ids.len() as u64);
         self.store
             .finish_requests(ids, status, report, Utc::now())
             .await
@@ -151,10 +151,14 @@ async fn poll_once(
             continue;
         };
         // Running here already: the request waits for that run to end.
-        let Ok(reservation) = runner.reserve(&studio, "trigger") else {
+        let Ok(reservation) = runner.reserve(&studio, RunTrigger::Trigger) else {
             continue;
         };
-        let lease = match runner.leases().try_acquire(&studio, "trigger").await? {
+        let lease = match runner
+            .leases()
+            .try_acquire(&studio, RunTrigger::Trigger.as_str())
+            .await?
+        {
             Acquire::Acquired(lease) => lease,
             Acquire::Busy(_) => continue,
         };
@@ -179,7 +183,7 @@ async fn poll_once(
         let ids = claimed.into_iter().map(|r| r.id).collect();
         let options = RunOptions {
             force,
-            trigger: "trigger".into(),
+            trigger: RunTrigger::Trigger,
             ..RunOptions::default()
         };
         spawn_run(runner, requests, reservation, lease, source, options, ids);

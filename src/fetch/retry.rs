@@ -45,12 +45,7 @@ impl RetryPolicy {
     /// The wait after failed attempt number `attempt` (1-based): `base * 2^(attempt-1)`,
     /// capped at `max`, of which the upper half is scaled by `jitter`.
     pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
-        let exp = attempt.saturating_sub(1).min(31);
-        let full = self
-            .base
-            .checked_mul(1u32 << exp)
-            .unwrap_or(self.max)
-            .min(self.max);
+        let full = crate::backoff::exponential(self.base, attempt, self.max);
         let half = full / 2;
         half + half.mul_f64(jitter.clamp(0.0, 1.0))
     }

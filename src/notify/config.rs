@@ -207,8 +207,8 @@ impl PushConfig {
 
     /// Back-off before try `attempt + 1` (attempt counts from 1).
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u64 << attempt.saturating_sub(1).min(16);
-        Duration::from_millis(self.retry_backoff_ms.saturating_mul(factor))
+        let base = Duration::from_millis(self.retry_backoff_ms);
+        crate::backoff::exponential(base, attempt, base.saturating_mul(1 << 16))
     }
 }
 

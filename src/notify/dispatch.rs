@@ -22,7 +22,7 @@
 //! `no_sender` ("no sender for platform android"), never silently dropped.
 
 use super::outbox::{DeviceResult, DeviceStatus, OutboxDoc, Status};
-use super::outcome::{classify, provider_hint, ProviderFault, Verdict};
+use super::outcome::{DeviceAnswer, ProviderFault, Verdict};
 use super::payload::request_for;
 use super::sender::Pusher;
 use super::{Notifier, NotifyError};
@@ -306,25 +306,16 @@ impl<'a> Dispatcher<'a> {
                 }
                 let result = self.pusher.push(&request).await;
                 report.lock().expect("report lock").requests += 1;
-                let verdict = classify(&result);
+                let answer = DeviceAnswer::of(&result);
                 let at = self.now();
                 let d = &mut doc.devices[i];
                 d.attempts += 1;
                 d.at = Some(at);
-                match &result {
-                    Ok(r) => {
-                        d.code = Some(i32::from(r.status));
-                        d.apns_id = r.apns_id.clone();
-                        d.reason = r.reason.clone();
-                    }
-                    Err(e) => {
-                        d.code = None;
-                        d.apns_id = None;
-                        d.reason = Some(e.to_string());
-                    }
-                }
-                let reason_text = d.reason.clone().unwrap_or_else(|| "unknown".into());
-                match verdict {
+                d.code = answer.code;
+                d.apns_id = answer.apns_id.clone();
+                d.reason = answer.reason.clone();
+                let reason_text = answer.reason_text();
+                match answer.verdict {
                     Verdict::Delivered => {
                         d.status = DeviceStatus::Sent;
                         report.lock().expect("report lock").delivered += 1;
@@ -352,11 +343,7 @@ impl<'a> Dispatcher<'a> {
                         continue 'devices;
                     }
                     Verdict::ProviderFault => {
-                        let fault = ProviderFault {
-                            status: result.as_ref().ok().map(|r| r.status),
-                            hint: provider_hint(&reason_text).to_string(),
-                            reason: reason_text,
-                        };
+                        let fault = answer.provider_fault();
                         // The device is untouched: it will be tried again once fixed.
                         d.status = DeviceStatus::Pending;
                         d.code = None;

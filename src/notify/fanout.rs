@@ -23,7 +23,7 @@ use super::render::RenderContext;
 use super::settings::AppNotificationSettings;
 use super::target::{target_of, unstored, SessionStart, Target};
 use super::{Notifier, NotifyError};
-use crate::workshop::WorkshopDraft;
+use crate::workshop::Identified;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -59,7 +59,7 @@ pub struct FanoutCounts {
 }
 
 /// What to enqueue for one workshop (or one session of it).
-pub(crate) struct Plan<'a> {
+pub(crate) struct Enqueue<'a> {
     pub kind: Kind,
     pub key_identity: String,
     pub key_session: String,
@@ -103,7 +103,7 @@ impl Notifier {
     /// What fanning out this (not yet stored) draft would create — for `ingest --dry-run`.
     pub async fn estimate_draft(
         &self,
-        draft: &WorkshopDraft,
+        draft: &Identified,
         kind: Kind,
         settings: &AppNotificationSettings,
     ) -> Result<FanoutCounts, NotifyError> {
@@ -166,7 +166,7 @@ impl Notifier {
         let Some(session) = target.next_session(now) else {
             return Ok(skip("no session in the future".into()));
         };
-        let plan = Plan {
+        let plan = Enqueue {
             kind,
             key_identity: identity,
             key_session: String::new(),
@@ -183,7 +183,7 @@ impl Notifier {
     pub(crate) async fn enqueue_audience(
         &self,
         target: &Target,
-        plan: &Plan<'_>,
+        plan: &Enqueue<'_>,
         mode: Mode,
     ) -> Result<FanoutCounts, NotifyError> {
         let mut counts = FanoutCounts {
@@ -215,7 +215,7 @@ impl Notifier {
     async fn enqueue_batch(
         &self,
         target: &Target,
-        plan: &Plan<'_>,
+        plan: &Enqueue<'_>,
         batch: &[Follower],
         mode: Mode,
         counts: &mut FanoutCounts,

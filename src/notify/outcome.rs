@@ -71,6 +71,89 @@ pub fn classify(result: &Result<PushResponse, PushError>) -> Verdict {
     }
 }
 
+/// One device's answer, read once: what the outbox records (code, `apns-id`,
+/// reason) and what it means ([`Verdict`]). Dispatch and `notify test` both act on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAnswer {
+    pub verdict: Verdict,
+    /// The HTTP status, when APNs answered.
+    pub code: Option<i32>,
+    pub apns_id: Option<String>,
+    /// APNs' reason, or what went wrong when there was no answer.
+    pub reason: Option<String>,
+}
+
+impl DeviceAnswer {
+    pub fn of(result: &Result<PushResponse, PushError>) -> DeviceAnswer {
+        let verdict = classify(result);
+        match result {
+            Ok(r) => DeviceAnswer {
+                verdict,
+                code: Some(i32::from(r.status)),
+                apns_id: r.apns_id.clone(),
+                reason: r.reason.clone(),
+            },
+            Err(e) => DeviceAnswer {
+                verdict,
+                code: None,
+                apns_id: None,
+                reason: Some(e.to_string()),
+            },
+        }
+    }
+
+    /// The reason to record or report: APNs' reason, the error, else the status.
+    pub fn reason_text(&self) -> String {
+        match (&self.reason, self.code) {
+            (Some(r), _) => r.clone(),
+            (None, Some(code)) => format!("HTTP {code}"),
+            (None, None) => "unknown".into(),
+        }
+    }
+
+    /// Why dispatch must stop, for a [`Verdict::ProviderFault`].
+    pub fn provider_fault(&self) -> ProviderFault {
+        let reason = self.reason_text();
+        ProviderFault {
+            status: self.code.and_then(|c| u16::try_from(c).ok()),
+            hint: provider_hint(&reason).to_string(),
+            reason,
+        }
+    }
+
+    /// The answer as one line: `410 Unregistered (apns-id …)`, or the error.
+    pub fn describe(&self) -> String {
+        match self.code {
+            Some(code) => format!(
+                "{code}{}{}",
+                self.reason
+                    .as_deref()
+                    .map(|x| format!(" {x}"))
+                    .unwrap_or_default(),
+                self.apns_id
+                    .as_deref()
+                    .map(|x| format!(" (apns-id {x})"))
+                    .unwrap_or_default()
+            ),
+            None => self.reason.clone().unwrap_or_default(),
+        }
+    }
+
+    /// What the answer does, in words.
+    pub fn effect(&self) -> &'static str {
+        match self.verdict {
+            Verdict::Delivered => "delivered",
+            Verdict::DeactivateToken => "token deactivated",
+            Verdict::Retry => "transient failure (try again)",
+            Verdict::ProviderFault => {
+                "APNs refused our credentials: check push.key_id, team_id, topic, environment"
+            }
+            Verdict::PayloadFault => "APNs rejected the payload",
+            Verdict::DeviceFailed => "failed",
+        }
+    }
+}
+
 /// Why dispatch stopped: APNs refused our credentials or topic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProviderFault {

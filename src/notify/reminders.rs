@@ -8,7 +8,7 @@
 //! most once (the outbox key); a session done is recorded in
 //! `notification_reminder_sessions` so later scans skip it without touching followers.
 
-use super::fanout::{log_counts, FanoutCounts, Mode, Plan};
+use super::fanout::{log_counts, Enqueue, FanoutCounts, Mode};
 use super::outbox::Kind;
 use super::settings::AppNotificationSettings;
 use super::target::{sessions_of, target_of};
@@ -54,7 +54,7 @@ impl Notifier {
         let scanned = self.store.reminder_candidates(first_year).await?;
         report.workshops = scanned.len() as u64;
         let candidates = scanned.into_iter().filter(|w| {
-            sessions_of(&w.time_details, self.zones.of(&w.studio_id))
+            sessions_of(&w.sessions, self.zones.of(&w.studio_id))
                 .iter()
                 .any(|s| is_due(s.at, lead, now))
         });
@@ -71,7 +71,7 @@ impl Notifier {
                 if self.store.reminder_session_done(&marker).await? {
                     continue;
                 }
-                let plan = Plan {
+                let plan = Enqueue {
                     kind: Kind::Reminder,
                     key_identity: target.uuid.clone(),
                     key_session: session.key(),

@@ -3,8 +3,8 @@
 
 use crate::store::workshops::NotifyWorkshop;
 use crate::store::{Store, StoreError};
-use crate::workshop::{TimeDetail, WorkshopDraft};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use crate::workshop::{Identified, Session};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::HashMap;
 
@@ -92,43 +92,28 @@ impl Target {
     }
 }
 
-/// Session starts in `zone`, sorted; unreadable entries are skipped.
-pub fn sessions_of(time_details: &[TimeDetail], zone: Tz) -> Vec<SessionStart> {
-    let mut out: Vec<SessionStart> = time_details
+/// Session starts in `zone` (a start that does not exist there, in a DST gap, is
+/// skipped), sorted.
+pub fn sessions_of(sessions: &[Session], zone: Tz) -> Vec<SessionStart> {
+    let mut out: Vec<SessionStart> = sessions
         .iter()
-        .filter_map(|t| session_of(t, zone))
+        .filter_map(|s| {
+            let local = s.date.and_time(s.start);
+            let at = zone
+                .from_local_datetime(&local)
+                .earliest()?
+                .with_timezone(&Utc);
+            Some(SessionStart { local, at })
+        })
         .collect();
     out.sort();
     out.dedup();
     out
 }
 
-fn session_of(t: &TimeDetail, zone: Tz) -> Option<SessionStart> {
-    let date = NaiveDate::from_ymd_opt(
-        t.year,
-        u32::try_from(t.month).ok()?,
-        u32::try_from(t.day).ok()?,
-    )?;
-    let time = parse_12h(&t.start_time)?;
-    let local = date.and_time(time);
-    let at = zone
-        .from_local_datetime(&local)
-        .earliest()?
-        .with_timezone(&Utc);
-    Some(SessionStart { local, at })
-}
-
-/// `06:00 PM` (also `6:00 pm`, and 24-hour `18:00`).
-pub fn parse_12h(text: &str) -> Option<NaiveTime> {
-    let t = text.trim().to_ascii_uppercase();
-    NaiveTime::parse_from_str(&t, "%I:%M %p")
-        .or_else(|_| NaiveTime::parse_from_str(&t, "%I:%M%p"))
-        .or_else(|_| NaiveTime::parse_from_str(&t, "%H:%M"))
-        .ok()
-}
-
 /// The notifier's view of a draft not stored yet (`ingest --dry-run`).
-pub fn unstored(draft: &WorkshopDraft) -> NotifyWorkshop {
+pub fn unstored(identified: &Identified) -> NotifyWorkshop {
+    let draft = identified.draft();
     let mut artist_ids: Vec<String> = Vec::new();
     for id in &draft.artist_id_list {
         if !id.is_empty() && !artist_ids.contains(id) {
@@ -137,7 +122,7 @@ pub fn unstored(draft: &WorkshopDraft) -> NotifyWorkshop {
     }
     NotifyWorkshop {
         uuid: draft.uuid.clone(),
-        signature: Some(draft.signature()),
+        signature: Some(identified.signature().to_string()),
         studio_id: draft.studio_id.clone(),
         by: draft.by.clone(),
         song: draft
@@ -149,7 +134,7 @@ pub fn unstored(draft: &WorkshopDraft) -> NotifyWorkshop {
         event_type: draft.event_type.as_str().to_string(),
         is_archived: false,
         artist_ids,
-        time_details: draft.time_details.clone(),
+        sessions: draft.sessions.clone(),
         pending_fanout: None,
     }
 }
@@ -174,7 +159,7 @@ pub async fn target_of(
         song: w.song.clone(),
         event_type: w.event_type.clone(),
         is_archived: w.is_archived,
-        sessions: sessions_of(&w.time_details, zone),
+        sessions: sessions_of(&w.sessions, zone),
         studio_id: w.studio_id.clone(),
         artist_ids: w.artist_ids.clone(),
         artist_names,
@@ -185,6 +170,7 @@ pub async fn target_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workshop::TimeDetail;
 
     fn detail(day: i32, start: &str, end: &str) -> TimeDetail {
         TimeDetail {
@@ -198,11 +184,15 @@ mod tests {
 
     #[test]
     fn ist_session_is_five_and_a_half_hours_ahead_of_utc() {
-        let d = vec![
+        // As the store reads them back: unreadable entries (day 40) are skipped.
+        let d: Vec<Session> = [
             detail(21, "06:00 PM", "08:00 PM"),
             detail(20, "09:30 AM", ""),
             detail(40, "09:30 AM", ""),
-        ];
+        ]
+        .iter()
+        .filter_map(Session::from_time_detail)
+        .collect();
         let s = sessions_of(&d, chrono_tz::Asia::Kolkata);
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].at, Utc.with_ymd_and_hms(2026, 6, 20, 4, 0, 0).unwrap());
@@ -211,13 +201,5 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 6, 21, 12, 30, 0).unwrap()
         );
         assert_eq!(s[1].key(), "2026-06-21T18:00");
-    }
-
-    #[test]
-    fn twelve_hour_times_parse() {
-        assert_eq!(parse_12h("12:00 AM"), NaiveTime::from_hms_opt(0, 0, 0));
-        assert_eq!(parse_12h("12:30 PM"), NaiveTime::from_hms_opt(12, 30, 0));
-        assert_eq!(parse_12h("6:05 pm"), NaiveTime::from_hms_opt(18, 5, 0));
-        assert_eq!(parse_12h("TBD"), None);
     }
 }

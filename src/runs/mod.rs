@@ -63,7 +63,7 @@ pub async fn run_with_lease(
                 "the process was stopped before the run finished").await
         }
     };
-    metrics::record_run(&report, &options.trigger);
+    metrics::record_run(&report, options.trigger.as_str());
     lease.release().await;
     report
 }
@@ -102,7 +102,7 @@ pub async fn run_manual(
         ..RunReport::default()
     };
     let acquired = tokio::select! {
-        a = leases.acquire_waiting(studio, "manual", busy_wait, on_busy) => a,
+        a = leases.acquire_waiting(studio, options.trigger.as_str(), busy_wait, on_busy) => a,
         _ = stop.cancelled() => return RunReport {
             outcome: Outcome::Interrupted,
             ..failed("interrupted before it started".into())

@@ -13,13 +13,64 @@ use mongodb::options::ReturnDocument;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
+/// Where a request is: `pending` → `running` → `done` | `failed`; `pending` → `expired`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Expired,
+    /// A status this version does not know (written by a newer one): not final.
+    Unknown,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Running => "running",
+            RequestStatus::Done => "done",
+            RequestStatus::Failed => "failed",
+            RequestStatus::Expired => "expired",
+            RequestStatus::Unknown => "unknown",
+        }
+    }
+
+    fn parse(s: &str) -> RequestStatus {
+        match s {
+            "pending" => RequestStatus::Pending,
+            "running" => RequestStatus::Running,
+            "done" => RequestStatus::Done,
+            "failed" => RequestStatus::Failed,
+            "expired" => RequestStatus::Expired,
+            _ => RequestStatus::Unknown,
+        }
+    }
+
+    /// `done`, `failed` and `expired` are final.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RequestStatus::Done | RequestStatus::Failed | RequestStatus::Expired
+        )
+    }
+}
+
+impl std::fmt::Display for RequestStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One request as stored. `id` is the hex of its ObjectId.
 #[derive(Debug, Clone, Serialize)]
 pub struct Request {
     pub id: String,
     pub studio_id: String,
     pub force: bool,
-    pub status: String,
+    pub status: RequestStatus,
     pub requested_at: Option<DateTime<Utc>>,
     pub requested_by: String,
     pub claimed_by: Option<String>,
@@ -41,7 +92,7 @@ impl Request {
                 .unwrap_or_default(),
             studio_id: s("studio_id").unwrap_or_default(),
             force: d.get_bool("force").unwrap_or(false),
-            status: s("status").unwrap_or_default(),
+            status: RequestStatus::parse(d.get_str("status").unwrap_or_default()),
             requested_at: read_time(d, "requested_at"),
             requested_by: s("requested_by").unwrap_or_default(),
             claimed_by: s("claimed_by"),
@@ -54,13 +105,13 @@ impl Request {
         }
     }
 
-    /// `done`, `failed` and `expired` are final.
     pub fn is_final(&self) -> bool {
-        matches!(self.status.as_str(), "done" | "failed" | "expired")
+        self.status.is_final()
     }
 
     pub fn succeeded(&self) -> bool {
-        self.status == "done" && self.outcome.as_deref() == Some(Outcome::Success.as_str())
+        self.status == RequestStatus::Done
+            && self.outcome.as_deref() == Some(Outcome::Success.as_str())
     }
 }
 
@@ -252,7 +303,7 @@ impl Store {
     pub async fn finish_requests(
         &self,
         ids: &[String],
-        status: &str,
+        status: RequestStatus,
         report: &RunReport,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -260,7 +311,7 @@ impl Store {
             .update_many(
                 doc! { "_id": { "$in": object_ids(ids) } },
                 doc! { "$set": {
-                    "status": status,
+                    "status": status.as_str(),
                     "outcome": report.outcome.as_str(),
                     "run_id": &report.run_id,
                     "summary": report.summary_line(),

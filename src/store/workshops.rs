@@ -8,8 +8,8 @@
 
 use super::schema::{ARTISTS, SIGNATURES, STUDIOS, WORKSHOPS};
 use super::{bson_time, read_int, read_strings, unix_seconds, Store, StoreError};
-use crate::reconcile::{Action, Announcement, StoredWorkshop};
-use crate::workshop::{TimeDetail, WorkshopDraft};
+use crate::reconcile::{Action, Announcement, ChoreoBorrow, MarkerWrite, StoredWorkshop};
+use crate::workshop::{Identified, Session, TimeDetail};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
@@ -102,8 +102,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Applies one action. Returns false when an update lost a race (another writer
-    /// changed the document since it was read); the caller reports it.
+    /// Applies one action of the plan: the document write, with the marker and
+    /// choreography-link rules the plan states ([`Action::marker`],
+    /// [`Action::choreo_borrow`]). Returns false when an update lost a race (another
+    /// writer changed the document since it was read); the caller reports it.
     pub async fn apply_action(
         &self,
         action: &Action,
@@ -111,14 +113,11 @@ impl Store {
         today: &str,
     ) -> Result<bool, StoreError> {
         match action {
-            Action::Insert { draft, announce } => {
+            Action::Insert { draft, .. } => {
                 self.claim_signature(draft, now, today).await?;
                 let mut fields = draft_fields(draft)?;
-                if fields
-                    .get("choreo_insta_link")
-                    .is_none_or(|v| *v == Bson::Null)
-                {
-                    if let Some(link) = self.borrow_choreo_link(draft).await? {
+                if let Some(borrow) = action.choreo_borrow() {
+                    if let Some(link) = self.choreo_link_of(&borrow).await? {
                         fields.insert("choreo_insta_link", link);
                     }
                 }
@@ -126,12 +125,12 @@ impl Store {
                 fields.insert("version", 1_i32);
                 fields.insert("is_archived", false);
                 fields.insert("first_seen_at", now);
-                if let Some(kind) = announce {
-                    fields.insert("pending_fanout", pending(*kind, now));
+                if let MarkerWrite::Set(kind) = action.marker() {
+                    fields.insert("pending_fanout", pending(kind, now));
                 }
                 self.workshops()
                     .update_one(
-                        doc! { "uuid": &draft.uuid },
+                        doc! { "uuid": draft.uuid() },
                         doc! { "$setOnInsert": fields },
                     )
                     .upsert(true)
@@ -142,45 +141,18 @@ impl Store {
             Action::Update {
                 draft,
                 expected_version,
-                announce,
+                ..
             } => {
                 self.claim_signature(draft, now, today).await?;
                 let mut fields = draft_fields(draft)?;
-                // An admin-set or earlier link wins over whatever the page has.
-                fields.remove("choreo_insta_link");
+                if action.keeps_stored_choreo_link() {
+                    fields.remove("choreo_insta_link");
+                }
                 fields.insert("updated_at", unix_seconds(now));
                 fields.insert("is_archived", false);
-                let update = |fields: Document| {
-                    doc! {
-                        "$set": fields,
-                        "$unset": { "archived_at": "" },
-                        "$inc": { "version": 1_i32 },
-                    }
-                };
-                let filter = doc! { "uuid": &draft.uuid, "version": expected_version };
-                if let Some(kind) = announce {
-                    // A `new_workshop` marker not yet fanned out must survive: followers
-                    // who never heard of the workshop get "new" (with the new schedule),
-                    // not "rescheduled". Each attempt is one atomic write.
-                    let mut with_marker = fields.clone();
-                    with_marker.insert("pending_fanout", pending(*kind, now));
-                    let mut unless_new = filter.clone();
-                    unless_new.insert("pending_fanout.kind", doc! { "$ne": "new_workshop" });
-                    let result = self
-                        .workshops()
-                        .update_one(unless_new, update(with_marker))
-                        .await
-                        .map_err(StoreError::op("update", WORKSHOPS))?;
-                    if result.matched_count == 1 {
-                        return Ok(true);
-                    }
-                }
-                let result = self
-                    .workshops()
-                    .update_one(filter, update(fields))
+                let filter = doc! { "uuid": draft.uuid(), "version": expected_version };
+                self.update_with_marker(filter, fields, action.marker(), now)
                     .await
-                    .map_err(StoreError::op("update", WORKSHOPS))?;
-                Ok(result.matched_count == 1)
             }
             Action::Unchanged { uuid } => {
                 // Only the day of the last sighting is kept, so a second run on the same
@@ -198,22 +170,71 @@ impl Store {
         }
     }
 
+    /// One update of a stored workshop (version + 1, unarchived) with the marker rule;
+    /// each attempt is one atomic write.
+    async fn update_with_marker(
+        &self,
+        filter: Document,
+        fields: Document,
+        marker: MarkerWrite,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let update = |fields: Document| {
+            doc! {
+                "$set": fields,
+                "$unset": { "archived_at": "" },
+                "$inc": { "version": 1_i32 },
+            }
+        };
+        let (set, unless) = match marker {
+            MarkerWrite::Leave => (None, None),
+            MarkerWrite::Set(kind) => (Some(kind), None),
+            MarkerWrite::SetUnlessPending { set, unless } => (Some(set), Some(unless)),
+        };
+        if let Some(kind) = set {
+            let mut with_marker = fields.clone();
+            with_marker.insert("pending_fanout", pending(kind, now));
+            let mut guarded = filter.clone();
+            if let Some(pending_kind) = unless {
+                guarded.insert(
+                    "pending_fanout.kind",
+                    doc! { "$ne": marker_kind(pending_kind) },
+                );
+            }
+            let result = self
+                .workshops()
+                .update_one(guarded, update(with_marker))
+                .await
+                .map_err(StoreError::op("update", WORKSHOPS))?;
+            if result.matched_count == 1 || unless.is_none() {
+                return Ok(result.matched_count == 1);
+            }
+        }
+        let result = self
+            .workshops()
+            .update_one(filter, update(fields))
+            .await
+            .map_err(StoreError::op("update", WORKSHOPS))?;
+        Ok(result.matched_count == 1)
+    }
+
     async fn claim_signature(
         &self,
-        draft: &WorkshopDraft,
+        draft: &Identified,
         now: DateTime<Utc>,
         today: &str,
     ) -> Result<(), StoreError> {
+        let identity = draft.identity();
         self.signatures()
             .update_one(
-                doc! { "_id": draft.signature() },
+                doc! { "_id": &identity.signature },
                 doc! {
-                    "$set": { "uuid": &draft.uuid, "last_seen_on": today },
+                    "$set": { "uuid": draft.uuid(), "last_seen_on": today },
                     // A signature retired earlier (the schedule changed back) is live again.
                     "$unset": { "retired_at": "" },
                     "$setOnInsert": {
-                        "studio_id": &draft.studio_id,
-                        "canonical": draft.signature_canonical_form(),
+                        "studio_id": &draft.draft().studio_id,
+                        "canonical": &identity.canonical,
                         "first_seen_at": now,
                     },
                 },
@@ -248,22 +269,16 @@ impl Store {
         Ok(retired)
     }
 
-    /// A choreography reel from another workshop with the same artists and song.
-    async fn borrow_choreo_link(
+    /// The choreography reel of a stored workshop with these artists and song.
+    async fn choreo_link_of(
         &self,
-        draft: &WorkshopDraft,
+        borrow: &ChoreoBorrow<'_>,
     ) -> Result<Option<String>, StoreError> {
-        let Some(song) = &draft.song else {
-            return Ok(None);
-        };
-        if draft.artist_id_list.is_empty() {
-            return Ok(None);
-        }
         let found = self
             .workshops()
             .find_one(doc! {
-                "artist_id_list": &draft.artist_id_list,
-                "song": song,
+                "artist_id_list": borrow.artist_ids,
+                "song": borrow.song,
                 "choreo_insta_link": { "$type": "string", "$ne": "" },
             })
             .projection(doc! { "choreo_insta_link": 1 })
@@ -297,19 +312,22 @@ impl Store {
     }
 }
 
-fn pending(kind: Announcement, now: DateTime<Utc>) -> Document {
-    let kind = match kind {
+fn marker_kind(kind: Announcement) -> &'static str {
+    match kind {
         Announcement::NewWorkshop => "new_workshop",
         Announcement::ScheduleChange => "schedule_change",
-    };
-    doc! { "kind": kind, "since": now }
+    }
+}
+
+fn pending(kind: Announcement, now: DateTime<Utc>) -> Document {
+    doc! { "kind": marker_kind(kind), "since": now }
 }
 
 /// The app's fields plus our bookkeeping, in the exact BSON types the app reads.
-fn draft_fields(draft: &WorkshopDraft) -> Result<Document, StoreError> {
-    let mut d = mongodb::bson::to_document(draft).map_err(|e| StoreError::Malformed {
+fn draft_fields(draft: &Identified) -> Result<Document, StoreError> {
+    let mut d = mongodb::bson::to_document(draft.draft()).map_err(|e| StoreError::Malformed {
         collection: WORKSHOPS,
-        message: format!("cannot encode workshop {}: {e}", draft.uuid),
+        message: format!("cannot encode workshop {}: {e}", draft.uuid()),
     })?;
     d.insert("content_hash", draft.content_hash());
     d.insert("signature", draft.signature());
@@ -338,8 +356,9 @@ pub struct NotifyWorkshop {
     pub is_archived: bool,
     /// Distinct, non-empty, in stored order.
     pub artist_ids: Vec<String>,
-    /// Readable sessions (entries without a numeric date or a start time are skipped).
-    pub time_details: Vec<TimeDetail>,
+    /// The sessions, typed: `time_details` read back at the store's edge (entries
+    /// without a readable date or start time are skipped).
+    pub sessions: Vec<Session>,
     pub pending_fanout: Option<FanoutMarker>,
 }
 
@@ -358,12 +377,13 @@ impl NotifyWorkshop {
                 artist_ids.push(id);
             }
         }
-        let time_details = d
+        let sessions = d
             .get_array("time_details")
             .map(|a| {
                 a.iter()
                     .filter_map(|v| v.as_document())
                     .filter_map(lenient_time_detail)
+                    .filter_map(|t| Session::from_time_detail(&t))
                     .collect()
             })
             .unwrap_or_default();
@@ -389,7 +409,7 @@ impl NotifyWorkshop {
             event_type: d.get_str("event_type").unwrap_or("workshop").to_string(),
             is_archived: d.get_bool("is_archived").unwrap_or(false),
             artist_ids,
-            time_details,
+            sessions,
             pending_fanout,
         }
     }

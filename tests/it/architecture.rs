@@ -5,20 +5,24 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Layer of each module (`notify::config` is the settings' `[push]`/`[notify]`
-/// structs: a leaf like `settings`). A module may import only lower layers.
+/// Layer of each module. Two files count apart from their folder: `notify/config.rs`
+/// (the settings' `[push]`/`[notify]` structs, below `settings`) and
+/// `extract/artist.rs` (the artist matching index that `artist::ArtistDirectory`
+/// caches: part of the `artist` domain, below `extract`). A module may import only
+/// lower layers.
 const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
     ("contract", 0),
     ("process", 0),
+    ("backoff", 0),
     ("workshop", 0),
-    ("artist", 0),
+    ("artist", 1),
     ("cli", 0),
     ("localdb", 0),
-    ("notify::config", 0),
+    ("notify::config", 1),
     ("source", 1),
-    ("settings", 1),
     ("reconcile", 1),
+    ("settings", 2),
     ("report", 2),
     ("extract", 2),
     ("fetch", 2),
@@ -47,6 +51,9 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn module_of(rel: &str) -> String {
     if rel == "notify/config.rs" {
         return "notify::config".into();
+    }
+    if rel == "extract/artist.rs" {
+        return "artist".into();
     }
     rel.split('/')
         .next()
@@ -116,6 +123,8 @@ fn no_module_imports_a_higher_or_equal_layer() {
                     .collect();
                 let to = if name == "notify" && part.starts_with("notify::config") {
                     "notify::config".to_string()
+                } else if name == "extract" && part.starts_with("extract::artist") {
+                    "artist".to_string()
                 } else {
                     name
                 };

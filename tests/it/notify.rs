@@ -113,7 +113,7 @@ async fn ingest_new(store: &Store, d: &WorkshopDraft, now: DateTime<Utc>) {
     store
         .apply_action(
             &Action::Insert {
-                draft: d.clone(),
+                draft: d.clone().into(),
                 announce: Some(Announcement::NewWorkshop),
             },
             now,
@@ -518,7 +518,7 @@ async fn schedule_change_is_announced_once_per_new_schedule() {
 
     let moved = draft("dna/w1", &["vipul"], 22, 18);
     let update = |version: i64| Action::Update {
-        draft: moved.clone(),
+        draft: moved.clone().into(),
         expected_version: version,
         announce: Some(Announcement::ScheduleChange),
     };
@@ -823,7 +823,7 @@ async fn dry_run_estimate_writes_nothing() {
     let settings = AppNotificationSettings::default();
     let c = n
         .estimate_draft(
-            &draft("dna/w1", &["vipul"], 21, 18),
+            &draft("dna/w1", &["vipul"], 21, 18).into(),
             Kind::NewWorkshop,
             &settings,
         )

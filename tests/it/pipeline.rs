@@ -252,6 +252,43 @@ async fn dry_run_writes_nothing_but_reports_what_would_change() {
     }
 }
 
+/// Workshops a run planned (every future draft, whatever the plan did with it).
+fn planned(r: &RunReport) -> u64 {
+    let w = &r.workshops;
+    u64::from(w.new + w.updated + w.unchanged + w.duplicate)
+}
+
+#[tokio::test]
+async fn signature_and_content_hash_are_computed_once_per_workshop_per_run() {
+    use nachna_ingest::workshop::identity_computations;
+    let store = store_for("identityonce").await;
+    let source = studio_with_many_workshops();
+    let ctx = context(&store, Path::new("fixtures"));
+    let force = RunOptions {
+        force: true,
+        ..RunOptions::default()
+    };
+    // First run (all inserts), then a forced rerun (all re-extracted, all unchanged).
+    for (options, label) in [(RunOptions::default(), "first"), (force, "forced rerun")] {
+        let (sig_before, hash_before) = identity_computations();
+        let report = ingest(&ctx, &source, &options).await;
+        let (sig_after, hash_after) = identity_computations();
+        assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+        let workshops = planned(&report);
+        assert_eq!(
+            workshops,
+            expected_stored(&source.studio.id).len() as u64,
+            "{label}"
+        );
+        assert_eq!(sig_after - sig_before, workshops, "{label}: signatures");
+        assert_eq!(
+            hash_after - hash_before,
+            workshops,
+            "{label}: content hashes"
+        );
+    }
+}
+
 #[tokio::test]
 async fn changed_page_bumps_version_once() {
     let store = store_for("bump").await;

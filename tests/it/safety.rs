@@ -77,7 +77,8 @@ obey_robots = false
             listing = server.url(&format!("/{id}/listing")),
             port = server.port(),
         );
-        let source = parse_source(&Path::new(id).with_extension("toml"), &text).expect("test source parses");
+        let source =
+            parse_source(&Path::new(id).with_extension("toml"), &text).expect("test source parses");
         Studio {
             id: id.to_string(),
             server,

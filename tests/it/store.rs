@@ -57,7 +57,7 @@ async fn inserted_workshop_has_the_app_field_types() {
     let now = Utc.with_ymd_and_hms(2026, 6, 1, 6, 30, 0).unwrap();
     let d = draft("dna/a", "First 15: 850/-");
     let action = Action::Insert {
-        draft: d,
+        draft: d.into(),
         announce: Some(Announcement::NewWorkshop),
     };
     store
@@ -111,7 +111,7 @@ async fn replaying_an_insert_keeps_one_document_with_its_id() {
     let store = open_test_store("replayinsert").await;
     let now = Utc::now();
     let action = Action::Insert {
-        draft: draft("dna/a", "850/-"),
+        draft: draft("dna/a", "850/-").into(),
         announce: None,
     };
     store
@@ -141,7 +141,7 @@ async fn update_bumps_version_keeps_id_and_choreo_link() {
     store
         .apply_action(
             &Action::Insert {
-                draft: draft("dna/a", "850/-"),
+                draft: draft("dna/a", "850/-").into(),
                 announce: None,
             },
             now,
@@ -159,7 +159,7 @@ async fn update_bumps_version_keeps_id_and_choreo_link() {
         .unwrap();
     let before = doc_of(&store, "dna/a").await;
     let update = Action::Update {
-        draft: draft("dna/a", "950/-"),
+        draft: draft("dna/a", "950/-").into(),
         expected_version: 1,
         announce: None,
     };
@@ -195,7 +195,7 @@ async fn new_workshop_borrows_choreo_link_of_same_artists_and_song() {
     store
         .apply_action(
             &Action::Insert {
-                draft: draft("dna/a", "850/-"),
+                draft: draft("dna/a", "850/-").into(),
                 announce: None,
             },
             now,
@@ -219,7 +219,7 @@ async fn archiving_flags_and_never_deletes() {
     store
         .apply_action(
             &Action::Insert {
-                draft: draft("dna/a", "850/-"),
+                draft: draft("dna/a", "850/-").into(),
                 announce: None,
             },
             now,
@@ -288,7 +288,7 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
     store
         .apply_action(
             &Action::Insert {
-                draft: first,
+                draft: first.into(),
                 announce: Some(Announcement::NewWorkshop),
             },
             now,
@@ -300,7 +300,7 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
     moved.sessions[0].start = NaiveTime::from_hms_opt(17, 0, 0).unwrap();
     moved.time_details = sessions_to_time_details(&mut moved.sessions);
     let update = Action::Update {
-        draft: moved,
+        draft: moved.into(),
         expected_version: 1,
         announce: Some(Announcement::ScheduleChange),
     };
@@ -336,7 +336,7 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
     again.sessions[0].start = NaiveTime::from_hms_opt(16, 0, 0).unwrap();
     again.time_details = sessions_to_time_details(&mut again.sessions);
     let update = Action::Update {
-        draft: again,
+        draft: again.into(),
         expected_version: 2,
         announce: Some(Announcement::ScheduleChange),
     };
