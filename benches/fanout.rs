@@ -58,6 +58,7 @@ fn main() {
         data_dir: root.join(format!("pid-{}", std::process::id())),
         cache_size: "512M".into(),
         log_file_max: "64MB".into(),
+        durable: false,
     })
     .unwrap_or_else(|e| {
         panic!("the fanout bench needs SecantusDB (scripts/install-secantus.sh or NACHNA_SECANTUS_BIN): {e}")

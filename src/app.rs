@@ -13,7 +13,7 @@ use crate::localdb::{LocalDb, LocalDbOptions};
 use crate::notify::sender::{build_pusher, Pusher, PusherChoice};
 use crate::notify::target::StudioZones;
 use crate::notify::Notifier;
-use crate::settings::{redact_uri, Settings};
+use crate::settings::Settings;
 use crate::source::{self, Source};
 use crate::store::Store;
 use anyhow::{bail, Context};
@@ -30,31 +30,72 @@ pub struct App {
     _local: Option<LocalDb>,
 }
 
+/// What a command does about the built-in database when no MongoDB URI is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltIn {
+    /// The service: start it on `mongodb.local_port`, where the other commands find it.
+    Serve,
+    /// Use the one listening on `mongodb.local_port` (a running service's), else start
+    /// a private one on an ephemeral port (`ingest`, `notify`).
+    JoinOrStart,
+    /// Use the one listening on `mongodb.local_port`; none is an error that says so
+    /// (`status`, `trigger`: they observe a service, a database of their own would be
+    /// empty).
+    Join,
+}
+
+/// `mongodb://127.0.0.1:{port}` when something accepts connections there.
+fn listening_local(port: u16) -> Option<String> {
+    if port == 0 {
+        return None;
+    }
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500))
+        .ok()
+        .map(|_| format!("mongodb://127.0.0.1:{port}/?directConnection=true"))
+}
+
 impl App {
-    /// Connects to the configured MongoDB (or starts a local SecantusDB when none is
-    /// set) and ensures every index.
+    /// Connects to the configured MongoDB (or the built-in SecantusDB when none is
+    /// set, see [`BuiltIn::JoinOrStart`]) and ensures every index.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        Self::build_as(settings, BuiltIn::JoinOrStart).await
+    }
+
+    /// As [`App::build`], choosing what happens without a MongoDB URI.
+    pub async fn build_as(settings: Settings, built_in: BuiltIn) -> anyhow::Result<App> {
         let timeout = settings.mongo_connect_timeout();
+        let port = settings.mongodb.local_port;
         let (uri, local) = match settings.mongodb_uri() {
             Some(uri) => (uri.to_string(), None),
-            None => {
-                let dir = settings.mongodb.local_data_dir.clone();
-                let db = tokio::task::spawn_blocking(move || {
-                    LocalDb::start(&LocalDbOptions {
-                        data_dir: dir,
-                        cache_size: "256M".into(),
-                        log_file_max: "64MB".into(),
+            None => match (built_in, listening_local(port)) {
+                (BuiltIn::Join | BuiltIn::JoinOrStart, Some(uri)) => {
+                    info!(%uri, "no MongoDB URI configured: using the built-in database the service runs");
+                    (uri, None)
+                }
+                (BuiltIn::Join, None) => bail!(
+                    "no MongoDB URI is configured and no built-in database listens on \
+                     127.0.0.1:{port} (mongodb.local_port): is the service (`nachna-ingest run`) \
+                     running on this machine? With a shared MongoDB, set mongodb.uri in the \
+                     service's settings file ({}) or pass --config / --mongodb-uri",
+                    crate::settings::DEFAULT_CONFIG
+                ),
+                (built_in, _) => {
+                    let dir = settings.mongodb.local_data_dir.clone();
+                    let on = if built_in == BuiltIn::Serve { port } else { 0 };
+                    let db = tokio::task::spawn_blocking(move || {
+                        LocalDb::start_on(&LocalDbOptions::durable(dir), on)
                     })
-                })
-                .await
-                .context("starting the local database")??;
-                info!(
-                    uri = %db.uri(),
-                    data_dir = %db.data_dir().display(),
-                    "no MongoDB URI configured: started a local SecantusDB server (set NACHNA_MONGODB_URI to use yours)"
-                );
-                (db.uri(), Some(db))
-            }
+                    .await
+                    .context("starting the local database")??;
+                    info!(
+                        uri = %db.uri(),
+                        data_dir = %db.data_dir().display(),
+                        "no MongoDB URI configured: started the built-in SecantusDB database (set NACHNA_MONGODB_URI to use yours)"
+                    );
+                    (db.uri(), Some(db))
+                }
+            },
         };
         let store = Store::open(
             &uri,
@@ -62,8 +103,7 @@ impl App {
             &settings.mongodb.app_db,
             timeout,
         )
-        .await
-        .with_context(|| format!("opening MongoDB at {}", redact_uri(&uri)))?;
+        .await?;
         Ok(App {
             settings,
             store,

@@ -46,7 +46,12 @@ pub enum Command {
     /// Exit code 0 when every studio succeeded, 1 when any failed or was partial.
     Ingest(IngestArgs),
     /// Extract workshops from one saved page or URL and print them, with where each
-    /// field came from. Writes nothing.
+    /// field came from. Writes nothing and reads no database.
+    ///
+    /// Example: nachna-ingest extract --studio dance_n_addiction --page-url
+    /// https://www.yoactiv.com/event/rajesh-workshop_-21st-june/1071/0 --today 2026-06-01
+    /// --artists fixtures/artists.json
+    /// fixtures/dance_n_addiction/rajesh-workshop-21st-june.html
     Extract(ExtractArgs),
     /// Validate every source file and report every problem at once (file:line: key).
     Check(CheckArgs),
@@ -153,7 +158,8 @@ pub struct ExtractArgs {
     /// Use this studio's source rules (otherwise only the generic layers run).
     #[arg(long, value_name = "ID")]
     pub studio: Option<String>,
-    /// The page's URL, when INPUT is a file (for the uuid and payment_link).
+    /// The page's URL, when INPUT is a file: the uuid and payment_link are made from
+    /// it. Without it they are placeholders made from the file's path (a note says so).
     #[arg(long, value_name = "URL")]
     pub page_url: Option<String>,
     /// The run date for year inference (default: today in the studio's zone).
@@ -162,7 +168,9 @@ pub struct ExtractArgs {
     /// Time zone when no --studio is given.
     #[arg(long, default_value = "Asia/Kolkata")]
     pub tz: chrono_tz::Tz,
-    /// Artists to match against (JSON array), instead of reading artists_v2.
+    /// Artists to match names against: a JSON array of {artist_id, artist_name,
+    /// instagram_link}, e.g. fixtures/artists.json. `extract` never reads the database,
+    /// so without this no artist is matched (artist_id_list stays empty).
     #[arg(long, value_name = "FILE")]
     pub artists: Option<PathBuf>,
     /// Print exactly one JSON array of documents on stdout.

@@ -7,7 +7,7 @@
 //! user id or a token.
 
 use crate::report::RunReport;
-use metrics::{counter, gauge, histogram};
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -36,6 +36,123 @@ pub const TOKENS_DEACTIVATED: &str = "nachna_tokens_deactivated_total";
 // Process.
 pub const BUILD_INFO: &str = "nachna_build_info";
 
+/// Every metric with its `# HELP` text (the same words as `docs/metrics.md`). A test
+/// checks that each name declared above is here.
+const HELP: &[(&str, Kind, &str)] = &[
+    (
+        RUNS,
+        Kind::Counter,
+        "Studio runs finished, by trigger and outcome.",
+    ),
+    (
+        RUN_DURATION,
+        Kind::Histogram,
+        "Wall time of a studio run, in seconds.",
+    ),
+    (
+        LAST_SUCCESS,
+        Kind::Gauge,
+        "Unix time when the studio's last successful run ended.",
+    ),
+    (
+        LAST_RUN,
+        Kind::Gauge,
+        "Unix time when the studio's last run of any outcome ended.",
+    ),
+    (
+        RUNS_IN_PROGRESS,
+        Kind::Gauge,
+        "Studio runs under way in this process.",
+    ),
+    (
+        PAGES,
+        Kind::Counter,
+        "Pages a run read: downloaded, unchanged (304 or same body) or failed.",
+    ),
+    (
+        PAGES_NOT_WORKSHOP,
+        Kind::Counter,
+        "Downloaded event pages that were not workshops.",
+    ),
+    (
+        FETCH_DURATION,
+        Kind::Histogram,
+        "One page request, retries and redirects included, in seconds.",
+    ),
+    (
+        WORKSHOPS,
+        Kind::Counter,
+        "Workshops by what the run did with them.",
+    ),
+    (
+        TICKS_SKIPPED,
+        Kind::Counter,
+        "Cron ticks that started no run, by reason.",
+    ),
+    (
+        LEASE_TAKEOVERS,
+        Kind::Counter,
+        "Studio leases this process took over from an owner that was gone.",
+    ),
+    (
+        LEASES_LOST,
+        Kind::Counter,
+        "Runs stopped because their lease could not be renewed in time.",
+    ),
+    (
+        TRIGGER_REQUESTS,
+        Kind::Counter,
+        "Trigger requests by what this process did with them.",
+    ),
+    (
+        SOURCES_SCHEDULED,
+        Kind::Gauge,
+        "Enabled sources with a cron job.",
+    ),
+    (
+        SOURCE_RELOADS,
+        Kind::Counter,
+        "SIGHUP reloads of the source files, applied or rejected.",
+    ),
+    (
+        OUTBOX_DEPTH,
+        Kind::Gauge,
+        "Notification outbox documents per status.",
+    ),
+    (
+        PUSHES,
+        Kind::Counter,
+        "Push attempts by outcome and APNs reason.",
+    ),
+    (
+        TOKENS_DEACTIVATED,
+        Kind::Counter,
+        "Device tokens switched off after APNs refused them.",
+    ),
+    (
+        BUILD_INFO,
+        Kind::Gauge,
+        "Always 1; the version label says which build runs.",
+    ),
+];
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+fn describe_all() {
+    for &(name, kind, help) in HELP {
+        match kind {
+            Kind::Counter => describe_counter!(name, help),
+            Kind::Gauge => describe_gauge!(name, help),
+            Kind::Histogram => describe_histogram!(name, help),
+        }
+    }
+}
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the process-wide recorder (once) and returns the handle `/metrics` renders.
@@ -60,6 +177,7 @@ pub fn install() -> PrometheusHandle {
                 // daemon): render from a private one rather than fail.
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),
             };
+            describe_all();
             gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             handle
         })
@@ -207,5 +325,48 @@ mod tests {
         assert!(
             text.contains(r#"nachna_last_success_timestamp_seconds{studio="metrics_unit_studio"}"#)
         );
+    }
+
+    #[test]
+    fn every_rendered_metric_has_help() {
+        install();
+        let mut report = RunReport {
+            studio_id: "metrics_help_studio".into(),
+            outcome: Outcome::Success,
+            ..RunReport::default()
+        };
+        report.pages.fetched = 1;
+        record_run(&report, "manual");
+        let text = render();
+        assert!(
+            text.contains("# HELP nachna_runs_total Studio runs finished, by trigger and outcome."),
+            "{text}"
+        );
+        let types: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert!(!types.is_empty());
+        for name in types {
+            assert!(
+                text.contains(&format!("# HELP {name} ")),
+                "no # HELP for {name}:\n{text}"
+            );
+        }
+        // And every declared name has a text, whether or not it was recorded yet.
+        let source = include_str!("metrics.rs");
+        let declared: Vec<&str> = source
+            .lines()
+            .filter(|l| l.starts_with("pub const ") && l.contains(": &str = \""))
+            .filter_map(|l| l.split('"').nth(1))
+            .collect();
+        assert_eq!(declared.len(), 19, "{declared:?}");
+        for name in declared {
+            assert!(
+                HELP.iter().any(|(n, _, _)| *n == name),
+                "{name} has no help text"
+            );
+        }
     }
 }

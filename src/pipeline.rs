@@ -173,9 +173,18 @@ pub async fn run_source(
             report.outcome = Outcome::Failed;
         }
     }
+    // The counts as fields too, so JSON logs can be queried without parsing the text.
     span.in_scope(|| {
         info!(
             outcome = report.outcome.as_str(),
+            pages_downloaded = report.pages.fetched,
+            pages_unchanged = report.pages.unchanged,
+            pages_failed = report.pages.failed,
+            workshops_new = report.workshops.new,
+            workshops_updated = report.workshops.updated,
+            workshops_unchanged = report.workshops.unchanged,
+            workshops_archived = report.workshops.archived,
+            duration_ms = report.duration_ms,
             "{}",
             report.summary_line()
         )
@@ -494,6 +503,9 @@ async fn crawl_listings(
     let mut records = Vec::new();
     let mut complete = true;
     let mut listing_ok = 0;
+    // Event links refused by the host rules, per host: (count, first link).
+    let mut off_host: std::collections::BTreeMap<String, (usize, Url)> =
+        std::collections::BTreeMap::new();
     while let Some((url, depth)) = queue.pop_front() {
         if !visited.insert(url.clone()) {
             continue;
@@ -553,9 +565,8 @@ async fn crawl_listings(
         for link in links {
             if crawl.follow.is_match(link.as_str()) {
                 if !crawl.host_allowed(&link) {
-                    report.warnings.push(format!(
-                        "event link {link} is on a host not in crawl.allowed_hosts; skipped"
-                    ));
+                    let host = link.host_str().unwrap_or_default().to_string();
+                    off_host.entry(host).or_insert((0, link.clone())).0 += 1;
                 } else if event_urls.len() <= crawl.max_pages && event_seen.insert(link.clone()) {
                     // One past the cap is enough to know the cap was reached.
                     event_urls.push(link);
@@ -564,6 +575,21 @@ async fn crawl_listings(
                 queue.push_back((link, depth + 1));
             }
         }
+    }
+    for (host, (n, example)) in &off_host {
+        report.warnings.push(format!(
+            "{n} event link(s) on host `{host}`, which is not in crawl.allowed_hosts, skipped (e.g. {example})"
+        ));
+    }
+    if event_urls.is_empty() && !off_host.is_empty() {
+        // Nothing was read because of the host rules: that is a configuration problem
+        // to fix, not a successful run of a studio without workshops.
+        let hosts: Vec<&str> = off_host.keys().map(String::as_str).collect();
+        report.errors.push(format!(
+            "every event link the listing gave was on a host not in crawl.allowed_hosts ({}), so no event page was read; add the host(s) to crawl.allowed_hosts",
+            hosts.join(", ")
+        ));
+        complete = false;
     }
     if listing_ok == 0 {
         complete = false;

@@ -19,6 +19,27 @@ pub fn pid() -> u32 {
     std::process::id()
 }
 
+/// Whether `owner` (an [`OwnerId`] string, `host:pid:random`) names a process of this
+/// host that no longer exists. `false` whenever that cannot be known for sure: another
+/// host, an unreadable id, this very process, or a pid that exists (even if reused by
+/// an unrelated process: its lease then simply expires as before).
+pub fn owner_is_gone(owner: &str) -> bool {
+    let mut parts = owner.rsplitn(3, ':');
+    let (Some(_random), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<i32>() else {
+        return false;
+    };
+    if host != hostname() || pid <= 0 || pid as u32 == self::pid() {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the pid exists; nothing is sent.
+    let exists = unsafe { libc::kill(pid, 0) } == 0
+        || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+    !exists
+}
+
 /// Who this process is, in leases, runs, trigger claims and outbox claims:
 /// `host:pid:random`. The random part tells two owners in one process apart (tests,
 /// a manual `ingest` started twice with the same pid after a reboot).

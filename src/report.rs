@@ -88,26 +88,95 @@ pub struct RunReport {
 
 impl RunReport {
     /// One line for terminals and logs.
+    /// One line a person can act on: only the counts that are not zero, and "nothing
+    /// changed" when no workshop was added, changed or archived.
     pub fn summary_line(&self) -> String {
         let p = &self.pages;
         let w = &self.workshops;
+        let pages = nonzero(&[
+            (p.fetched, "downloaded"),
+            (p.unchanged, "unchanged"),
+            (p.failed, "failed"),
+            (p.not_workshop, "not a workshop"),
+        ]);
+        let changed = w.new + w.updated + w.archived + w.duplicate > 0;
+        let workshops = if changed {
+            nonzero(&[
+                (w.new, "new"),
+                (w.updated, "updated"),
+                (w.archived, "archived"),
+                (w.duplicate, "duplicate"),
+                (w.unchanged, "unchanged"),
+                (w.skipped_past, "skipped as past"),
+            ])
+        } else {
+            let rest = nonzero(&[
+                (w.unchanged, "unchanged"),
+                (w.skipped_past, "skipped as past"),
+            ]);
+            if rest.is_empty() {
+                "nothing changed".to_string()
+            } else {
+                format!("nothing changed ({rest})")
+            }
+        };
         format!(
-            "{studio}: {outcome}{dry} in {secs:.1}s | pages fetched {pf}, unchanged {pu}, failed {pfl}, not a workshop {pn} | \
-             workshops new {new}, updated {upd}, unchanged {unch}, duplicate {dup}, archived {arc}, skipped as past {past}",
+            "{studio}: {outcome}{dry} in {secs:.1}s | pages {pages} | workshops {workshops}",
             studio = self.studio_id,
             outcome = self.outcome.as_str(),
-            dry = if self.dry_run { " (dry run: nothing written)" } else { "" },
+            dry = if self.dry_run {
+                " (dry run: nothing written)"
+            } else {
+                ""
+            },
             secs = self.duration_ms as f64 / 1000.0,
-            pf = p.fetched,
-            pu = p.unchanged,
-            pfl = p.failed,
-            pn = p.not_workshop,
-            new = w.new,
-            upd = w.updated,
-            unch = w.unchanged,
-            dup = w.duplicate,
-            arc = w.archived,
-            past = w.skipped_past,
+            pages = if pages.is_empty() {
+                "none read".to_string()
+            } else {
+                pages
+            },
         )
     }
+}
+
+/// `5 new, 2 unchanged`: the non-zero counts, in order.
+fn nonzero(counts: &[(u32, &str)]) -> String {
+    counts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The closing line of a multi-studio run: how many studios ended how, and what
+/// changed in total.
+pub fn total_line(reports: &[RunReport]) -> String {
+    let by_outcome = |o: Outcome| reports.iter().filter(|r| r.outcome == o).count();
+    let outcomes = [
+        (by_outcome(Outcome::Success), "success"),
+        (by_outcome(Outcome::Partial), "partial"),
+        (by_outcome(Outcome::Failed), "failed"),
+        (by_outcome(Outcome::Interrupted), "interrupted"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect::<Vec<_>>()
+    .join(", ");
+    let sum = |f: fn(&RunReport) -> u32| reports.iter().map(f).sum::<u32>();
+    let changes = nonzero(&[
+        (sum(|r| r.workshops.new), "new"),
+        (sum(|r| r.workshops.updated), "updated"),
+        (sum(|r| r.workshops.archived), "archived"),
+    ]);
+    format!(
+        "total: {} studio(s): {outcomes} | workshops {}",
+        reports.len(),
+        if changes.is_empty() {
+            "nothing changed".to_string()
+        } else {
+            changes
+        }
+    )
 }

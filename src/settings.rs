@@ -55,6 +55,12 @@ pub struct MongoSettings {
     pub local_data_dir: PathBuf,
     /// How long to wait for MongoDB before giving up, in seconds. Default 10.
     pub connect_timeout_secs: u64,
+    /// 127.0.0.1 port of the built-in database when `uri` is unset. The service
+    /// (`run`) starts it there, so `status`, `trigger` and a manual `ingest` from
+    /// another shell reach the same database; they start nothing themselves while it
+    /// listens. 0: an ephemeral port (nothing else can find it). Env
+    /// `NACHNA_LOCAL_DB_PORT`. Default 27027.
+    pub local_port: u16,
 }
 
 impl Default for MongoSettings {
@@ -65,6 +71,7 @@ impl Default for MongoSettings {
             app_db: "dance_app".into(),
             local_data_dir: PathBuf::from(".nachna-data/secantus"),
             connect_timeout_secs: 10,
+            local_port: DEFAULT_LOCAL_PORT,
         }
     }
 }
@@ -189,6 +196,14 @@ impl Default for DaemonConfig {
     }
 }
 
+/// The settings file every command reads when neither `--config` nor `NACHNA_CONFIG`
+/// names one and it exists: the one the service's unit passes, so `status` and
+/// `trigger` from an operator's shell see the service's settings.
+pub const DEFAULT_CONFIG: &str = "/etc/nachna-ingest/nachna-ingest.toml";
+
+/// The built-in database's port (see [`MongoSettings::local_port`]).
+pub const DEFAULT_LOCAL_PORT: u16 = 27027;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("cannot read config file {path}: {source}")]
@@ -209,8 +224,10 @@ pub enum SettingsError {
 impl Settings {
     /// Defaults, then the config file (if any), then the environment.
     pub fn load(config_file: Option<&Path>) -> Result<Settings, SettingsError> {
+        let default = Path::new(DEFAULT_CONFIG);
         let mut settings = match config_file {
             Some(path) => Self::from_file(path)?,
+            None if default.is_file() => Self::from_file(default)?,
             None => Settings::default(),
         };
         settings.apply_env(|name| std::env::var(name).ok())?;
@@ -246,6 +263,12 @@ impl Settings {
         }
         if let Some(v) = non_empty("NACHNA_LOCAL_DB_DIR") {
             self.mongodb.local_data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = non_empty("NACHNA_LOCAL_DB_PORT") {
+            self.mongodb.local_port = v.trim().parse().map_err(|_| SettingsError::Env {
+                name: "NACHNA_LOCAL_DB_PORT".into(),
+                message: format!("`{v}` is not a port number (0-65535)"),
+            })?;
         }
         if let Some(v) = non_empty("NACHNA_SOURCES_DIR") {
             self.sources_dir = PathBuf::from(v);

@@ -8,6 +8,11 @@ pub fn run(global: &GlobalArgs, _args: CheckArgs) -> anyhow::Result<ExitCode> {
     let settings = super::load_settings(global)?;
     let dir = settings.sources_dir;
     match source::load_dir(&dir) {
+        Ok(sources) if sources.is_empty() => {
+            println!("{}", no_sources_problem(&dir));
+            eprintln!("1 problem(s) found");
+            Ok(ExitCode::from(1))
+        }
         Ok(sources) => {
             for s in &sources {
                 println!(
@@ -29,4 +34,37 @@ pub fn run(global: &GlobalArgs, _args: CheckArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// An empty sources directory is a mistake (a mistyped `--sources`, files named
+/// `.tml`), not a valid configuration with nothing to do: the daemon would run nothing.
+fn no_sources_problem(dir: &std::path::Path) -> String {
+    let others: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        })
+        .unwrap_or_default();
+    let mut text = format!(
+        "{}: no source files: a studio is described by one `<studio_id>.toml` file in this directory",
+        dir.display()
+    );
+    if !others.is_empty() {
+        let shown: Vec<&str> = others.iter().take(5).map(String::as_str).collect();
+        text.push_str(&format!(
+            " (found {}{}, not ending in .toml)",
+            shown.join(", "),
+            if others.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
+        ));
+    }
+    text
 }

@@ -39,34 +39,68 @@ pub async fn run(global: &GlobalArgs, args: ExtractArgs) -> anyhow::Result<ExitC
         PageVerdict::NotAWorkshop { reason } => {
             eprintln!("not a workshop: {reason}");
             if args.json {
-                println!("[]");
+                print_out("[]\n")?;
             }
             return Ok(ExitCode::SUCCESS);
         }
     };
+    if page_url.scheme() == "file" {
+        eprintln!(
+            "note: no --page-url, so the uuid and payment_link below are placeholders made \
+             from the file's path; pass --page-url with the page's real address to see them"
+        );
+    }
+    if args.artists.is_none() {
+        eprintln!(
+            "note: no --artists FILE, so no artist is matched (extract never reads artists_v2)"
+        );
+    }
+    let mut out = String::new();
     if args.json {
         let docs: Vec<_> = found.iter().map(|e| &e.draft).collect();
-        println!("{}", serde_json::to_string_pretty(&docs)?);
+        out.push_str(&serde_json::to_string_pretty(&docs)?);
+        out.push('\n');
+        print_out(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
     for e in &found {
-        println!("{}", serde_json::to_string_pretty(&e.draft)?);
-        println!("  title: {}", e.title.as_deref().unwrap_or("-"));
-        println!("  signature: {}", e.draft.signature());
-        println!("  where each field came from:");
+        out.push_str(&serde_json::to_string_pretty(&e.draft)?);
+        out.push('\n');
+        out.push_str(&format!("  title: {}\n", e.title.as_deref().unwrap_or("-")));
+        out.push_str(&format!("  signature: {}\n", e.draft.signature()));
+        out.push_str("  where each field came from:\n");
         for p in &e.provenance {
-            println!(
-                "    {:<14} {:<8} {}",
+            out.push_str(&format!(
+                "    {:<14} {:<8} {}\n",
                 p.field,
                 format!("{:?}", p.layer).to_lowercase(),
                 p.detail
-            );
+            ));
         }
         if !e.unknown_artists.is_empty() {
-            println!("  unknown artists: {}", e.unknown_artists.join(", "));
+            out.push_str(&format!(
+                "  unknown artists: {}\n",
+                e.unknown_artists.join(", ")
+            ));
         }
     }
+    print_out(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes command output to stdout. A reader that went away (`extract … | head`) is
+/// not an error: the rest of the output is simply not wanted.
+fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context("writing to stdout")),
+    }
 }
 
 async fn read_input(

@@ -194,6 +194,9 @@ fn print_reports(reports: &[RunReport], json: bool) -> anyhow::Result<()> {
             println!("  error: {e}");
         }
     }
+    if reports.len() > 1 {
+        println!("{}", crate::report::total_line(reports));
+    }
     Ok(())
 }
 

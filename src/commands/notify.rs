@@ -295,7 +295,15 @@ pub async fn after_ingest(
         out(format!("notify: not run: settings: {e}"));
         return false;
     }
-    let notifier = notifier(settings, store, clock, sources);
+    // `clock` is the run's (fixed under `--today`): it decides what is past; the
+    // outbox's timestamps, expiries and claims take the real time.
+    let notifier = notifier(
+        settings,
+        store,
+        Arc::new(crate::clock::SystemClock),
+        sources,
+    )
+    .with_calendar(clock);
     if dry_run {
         let app = match AppNotificationSettings::load(store).await {
             Ok(s) => s,
@@ -324,8 +332,26 @@ pub async fn after_ingest(
     let mut ok = true;
     match notifier.fan_out_pending().await {
         Ok(all) => {
+            // A line per workshop that reached someone; the rest folded into one line.
+            let mut quiet = 0;
             for c in &all {
-                out(format!("  notify  {}", counts_line(&c.workshop_uuid, c)));
+                if c.skipped.is_none() && c.notifications + c.suppressed + c.no_device > 0 {
+                    out(format!("  notify  {}", counts_line(&c.workshop_uuid, c)));
+                } else {
+                    quiet += 1;
+                }
+            }
+            let pushes: u64 = all.iter().map(|c| c.pushes).sum();
+            if !all.is_empty() {
+                out(format!(
+                    "notify: {} announcement(s), {pushes} push(es) enqueued{}",
+                    all.len(),
+                    if quiet > 0 {
+                        format!("; {quiet} with nobody to tell (no follower of their artists, or no artist known)")
+                    } else {
+                        String::new()
+                    }
+                ));
             }
         }
         Err(err) => {

@@ -30,7 +30,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode>
     let signals = Signals::install().context("installing the SIGTERM/SIGINT handlers")?;
     let service = Arc::new(ServiceManager::from_env());
     service.status("starting: connecting to MongoDB");
-    let app = App::build(settings).await?;
+    let app = App::build_as(settings, crate::app::BuiltIn::Serve).await?;
     // Before any run of ours: runs a crashed process left `running` are ended now.
     crate::runs::recover_crashed_runs(app.store(), chrono::Utc::now()).await;
     let parts = DaemonParts {

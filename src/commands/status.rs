@@ -5,12 +5,10 @@
 use crate::app::App;
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::daemon::presence::{self, DaemonInfo};
-use crate::daemon::scheduler::next_after;
 use crate::store::leases::LeaseHolder;
 use crate::store::requests::Request;
 use crate::store::runs::RunRecord;
 use crate::store::{Store, StoreError};
-use anyhow::bail;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -25,6 +23,8 @@ struct StudioStatus {
     next_run: Option<DateTime<Utc>>,
     next_run_source: &'static str,
     lease: Option<LeaseHolder>,
+    /// The studio's zone: times are shown in it.
+    timezone: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,26 +51,30 @@ pub async fn outbox_depth(store: &Store) -> Result<Option<Vec<(String, u64)>>, S
 
 pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let settings = super::load_settings(global)?;
-    if settings.mongodb_uri().is_none() {
-        bail!(
-            "`status` reads the daemon's MongoDB: set --mongodb-uri or NACHNA_MONGODB_URI \
-             to the database `nachna-ingest run` uses"
-        );
-    }
-    let sources = match crate::source::load_dir(&settings.sources_dir) {
-        Ok(s) => s,
-        Err(errs) => {
-            eprintln!("warning: {errs}");
-            Vec::new()
-        }
+    let default_tz = settings.notify.default_tz();
+    // The studios come from what the daemons report; the local files only add zones,
+    // and studios when no daemon is up. An invalid file is said, not fatal: the daemon
+    // keeps running its previous version of that studio, which is shown.
+    let (sources, invalid) = match crate::source::load_dir(&settings.sources_dir) {
+        Ok(s) => (s, None),
+        Err(errs) => (Vec::new(), Some(errs)),
     };
-    let app = App::build(settings).await?;
+    let app = App::build_as(settings, crate::app::BuiltIn::Join).await?;
     let store = app.store();
     let now = Utc::now();
     let daemons = presence::live_daemons(store).await?;
     let leases = store.all_leases().await?;
-    let mut ids: BTreeSet<String> = sources.iter().map(|s| s.studio.id.clone()).collect();
+    let mut ids: BTreeSet<String> = daemons
+        .iter()
+        .flat_map(|d| d.scheduled.iter().map(|s| s.studio_id.clone()))
+        .collect();
+    ids.extend(sources.iter().map(|s| s.studio.id.clone()));
     ids.extend(leases.iter().map(|l| l.studio_id.clone()));
+    if let Some(errs) = &invalid {
+        eprintln!(
+            "warning: {errs}\n(a running daemon keeps its previous version of these studios until the files are fixed and reloaded)"
+        );
+    }
     let mut studios = Vec::new();
     for id in ids {
         let scheduled = daemons
@@ -80,16 +84,28 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
             .filter_map(|s| s.next_run)
             .filter(|t| *t >= now)
             .min();
+        // A next run exists only where a daemon will run it: computing one from the
+        // cron with no daemon up would promise a run that never comes.
         let (next_run, next_run_source) = match scheduled {
             Some(t) => (Some(t), "daemon"),
+            None if daemons.is_empty() => (None, "no daemon running"),
             None => match sources.iter().find(|s| s.studio.id == id) {
-                Some(s) if s.schedule.enabled => {
-                    (next_after(&s.schedule.cron, s.timezone, now), "cron")
-                }
-                Some(_) => (None, "disabled"),
-                None => (None, "no source file"),
+                Some(s) if !s.schedule.enabled => (None, "disabled"),
+                _ => (None, "not scheduled by any live daemon"),
             },
         };
+        let timezone = daemons
+            .iter()
+            .flat_map(|d| d.scheduled.iter())
+            .find(|s| s.studio_id == id)
+            .and_then(|s| s.timezone.parse::<chrono_tz::Tz>().ok())
+            .or_else(|| {
+                sources
+                    .iter()
+                    .find(|s| s.studio.id == id)
+                    .map(|s| s.timezone)
+            })
+            .unwrap_or(default_tz);
         studios.push(StudioStatus {
             last_run: store.last_run(&id).await?,
             lease: leases
@@ -99,6 +115,7 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
             studio_id: id,
             next_run,
             next_run_source,
+            timezone: timezone.name().to_string(),
         });
     }
     let status = StatusReport {
@@ -116,12 +133,20 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
 }
 
 fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    ago_in(t, now, chrono_tz::UTC)
+}
+
+/// `2026-06-01 18:00:00 IST (3m ago)`: the time as the studio's pages and crons speak.
+fn ago_in(t: DateTime<Utc>, now: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
     let secs = (now - t).num_seconds();
     let rel = match secs {
         s if s < 0 => format!("in {}", human(-s)),
         s => format!("{} ago", human(s)),
     };
-    format!("{} ({rel})", t.format("%Y-%m-%d %H:%M:%SZ"))
+    format!(
+        "{} ({rel})",
+        t.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z")
+    )
 }
 
 fn human(secs: i64) -> String {
@@ -176,6 +201,8 @@ fn print_text(s: &StatusReport, now: DateTime<Utc>) {
     }
     println!("STUDIOS");
     for st in &s.studios {
+        let zone: chrono_tz::Tz = st.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let ago = |t, now| ago_in(t, now, zone);
         println!("  {}", st.studio_id);
         match &st.last_run {
             Some(r) => {

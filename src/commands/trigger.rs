@@ -7,7 +7,7 @@
 //! after `--timeout` seconds (the requests stay queued until a daemon takes them or they
 //! expire).
 
-use crate::app::{self, App};
+use crate::app::App;
 use crate::cli::{GlobalArgs, TriggerArgs};
 use crate::daemon::presence;
 use crate::daemon::trigger::{Request, RequestStatus, Requests};
@@ -19,19 +19,37 @@ use std::time::Duration;
 
 pub async fn run(global: &GlobalArgs, args: TriggerArgs) -> anyhow::Result<ExitCode> {
     let settings = super::load_settings(global)?;
-    if settings.mongodb_uri().is_none() {
-        bail!(
-            "`trigger` reaches the daemon through its MongoDB: set --mongodb-uri or \
-             NACHNA_MONGODB_URI to the database `nachna-ingest run` uses"
-        );
+    let local: Vec<String> = crate::source::load_dir(&settings.sources_dir)
+        .map(|sources| sources.into_iter().map(|s| s.studio.id).collect())
+        .unwrap_or_default();
+    let app = App::build_as(settings, crate::app::BuiltIn::Join).await?;
+    // The studios the running daemons schedule (what they report: their files may
+    // differ from this machine's, or be missing here), and this machine's files.
+    let live = presence::live_daemons(app.store()).await?;
+    let mut known: std::collections::BTreeSet<String> = live
+        .iter()
+        .flat_map(|d| d.scheduled.iter().map(|s| s.studio_id.clone()))
+        .collect();
+    known.extend(local);
+    let studios: Vec<String> = if args.select.all {
+        known.iter().cloned().collect()
+    } else {
+        for id in &args.select.studios {
+            if !known.contains(id) {
+                let known = known.iter().cloned().collect::<Vec<_>>().join(", ");
+                if live.is_empty() {
+                    bail!("no source file for studio `{id}`; known studios: {known}");
+                }
+                bail!(
+                    "no source file for studio `{id}` here and no running daemon schedules it;                      known studios: {known}"
+                );
+            }
+        }
+        args.select.studios.clone()
+    };
+    if studios.is_empty() {
+        bail!("no studio to trigger: no running daemon reports any, and no source file is readable here");
     }
-    let sources = app::load_sources(&settings.sources_dir)?;
-    let studios: Vec<String> =
-        app::select_studios(&sources, &args.select.studios, args.select.all)?
-            .into_iter()
-            .map(|s| s.studio.id.clone())
-            .collect();
-    let app = App::build(settings).await?;
     let requests = Requests::new(app.store().clone(), OwnerId::new());
     let mut waiting: BTreeMap<String, String> = BTreeMap::new();
     for studio in &studios {

@@ -387,9 +387,10 @@ impl Inner {
                 | FetchError::BadRedirect { .. } => {
                     RobotsRules::from_answer(agent, RobotsAnswer::BadRedirect)
                 }
-                other => {
-                    RobotsRules::from_answer(agent, RobotsAnswer::Unreachable(other.to_string()))
-                }
+                other => RobotsRules::from_answer(
+                    agent,
+                    RobotsAnswer::Unreachable(innermost_cause(other)),
+                ),
             },
         };
         tracing::debug!(%robots_url, rules = robots_summary(&rules), "robots.txt");
@@ -462,4 +463,22 @@ fn connection_dropped(err: &(dyn std::error::Error + 'static)) -> bool {
         cause = e.source();
     }
     false
+}
+
+/// The deepest reason in an error's chain ("Connection refused (os error 111)",
+/// "operation timed out"), which the outer texts ("error sending request for url")
+/// leave out; the whole first line when the chain has nothing below it.
+fn innermost_cause(err: &FetchError) -> String {
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    if std::ptr::addr_eq(cause, err as &dyn std::error::Error) {
+        return err.to_string();
+    }
+    let text = cause.to_string();
+    match text.as_str() {
+        "" => err.to_string(),
+        _ => text,
+    }
 }

@@ -42,7 +42,7 @@ pub enum FetchError {
     #[error("{url}: disallowed by {robots_url} for our user agent")]
     RobotsDisallowed { url: String, robots_url: String },
 
-    #[error("{url}: {robots_url} could not be fetched ({cause}); treating the host as disallowed for this run, as RFC 9309 asks")]
+    #[error("{url}: the host could not be reached: {cause} (while fetching {robots_url}; nothing on this host is fetched this run)")]
     RobotsUnreachable {
         url: String,
         robots_url: String,

@@ -135,9 +135,17 @@ impl Default for PushConfig {
 }
 
 /// How to configure APNs, for the one warning printed when credentials are missing.
-pub const HOW_TO_CONFIGURE: &str = "set NACHNA_APNS_KEY_PATH (or NACHNA_APNS_KEY), \
-     NACHNA_APNS_KEY_ID, NACHNA_APNS_TEAM_ID and NACHNA_APNS_TOPIC (or [push] key_path, \
-     key_id, team_id, topic), or set push.sender = \"file\" to write would-be pushes to a file";
+pub const HOW_TO_CONFIGURE: &str =
+    "see \"Configuring APNs credentials\" in README.md (or set push.sender = \"file\")";
+
+/// The one documented place of the APNs signing key. The systemd unit hands it to the
+/// service with `LoadCredential=apns-key.p8:/etc/nachna-ingest/apns-key.p8`, so the
+/// service reads it as `$CREDENTIALS_DIRECTORY/apns-key.p8`; commands run from a shell
+/// (as root) read it here.
+pub const DEFAULT_KEY_PATH: &str = "/etc/nachna-ingest/apns-key.p8";
+
+/// The credential name of the APNs key under `$CREDENTIALS_DIRECTORY`.
+pub const KEY_CREDENTIAL: &str = "apns-key.p8";
 
 impl PushConfig {
     /// Applies `NACHNA_PUSH_*` / `NACHNA_APNS_*` overrides read through `var`. An
@@ -171,7 +179,43 @@ impl PushConfig {
         if let Some(v) = non_empty("NACHNA_PUSH_FILE") {
             self.file_path = PathBuf::from(v);
         }
+        let credentials = non_empty("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+        self.find_key_file(credentials.as_deref(), &|p| {
+            std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+        });
         Ok(())
+    }
+
+    /// When neither `key` nor `key_path` is configured, takes the key file systemd
+    /// provides (`$CREDENTIALS_DIRECTORY/apns-key.p8`), else [`DEFAULT_KEY_PATH`], if it
+    /// exists and is not empty. `size_of` gives a regular file's length (injectable for
+    /// tests). An empty file counts as no key: the documented install creates one so
+    /// the unit's `LoadCredential=` finds a file before the real key is at hand.
+    pub fn find_key_file(
+        &mut self,
+        credentials_dir: Option<&std::path::Path>,
+        size_of: &dyn Fn(&std::path::Path) -> Option<u64>,
+    ) {
+        let has_key = self
+            .key
+            .as_ref()
+            .is_some_and(|k| !k.expose_secret().trim().is_empty());
+        if has_key || self.key_path.is_some() {
+            return;
+        }
+        let candidates = credentials_dir
+            .map(|d| d.join(KEY_CREDENTIAL))
+            .into_iter()
+            .chain(std::iter::once(PathBuf::from(DEFAULT_KEY_PATH)));
+        for path in candidates {
+            if size_of(&path).is_some_and(|len| len > 0) {
+                self.key_path = Some(path);
+                return;
+            }
+        }
     }
 
     /// The names of the APNs settings still missing (empty when APNs can be used).
@@ -183,7 +227,9 @@ impl PushConfig {
             .is_some_and(|k| !k.expose_secret().trim().is_empty())
             || self.key_path.is_some();
         if !has_key {
-            missing.push("key_path or key (NACHNA_APNS_KEY_PATH / NACHNA_APNS_KEY)");
+            missing.push(
+                "key (/etc/nachna-ingest/apns-key.p8 absent or empty, no NACHNA_APNS_KEY_PATH)",
+            );
         }
         if self.key_id.as_deref().is_none_or(str::is_empty) {
             missing.push("key_id (NACHNA_APNS_KEY_ID)");
@@ -217,7 +263,8 @@ impl PushConfig {
 /// Placeholders: `{artist}` (the names of the workshop's artists this user follows,
 /// joined with " x "), `{by}` (the workshop's artist text), `{song}` (the song, or
 /// "a new routine" when unknown), `{studio}` (studio name), `{date}` (e.g. `Sat 21 Jun`)
-/// and `{time}` (e.g. `06:00 PM`) of the session concerned in the studio's zone,
+/// (`today` and `tomorrow` when it is) and `{time}` (e.g. `4 PM`, `6:30 PM`) of the
+/// session concerned in the studio's zone,
 /// `{hours}` (reminder lead time).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -275,7 +322,7 @@ impl Default for NotifyConfig {
             },
             schedule_change: Template {
                 title: "{artist}: workshop rescheduled".into(),
-                body: "{song} at {studio} is now on {date} at {time}".into(),
+                body: "{song} at {studio} moved: now {date} at {time}".into(),
             },
             reminder: Template {
                 title: "Reminder: {artist} at {studio}".into(),
@@ -384,6 +431,60 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.0, "NACHNA_PUSH_SENDER");
         assert!(err.1.contains("apns, file or none"), "{}", err.1);
+    }
+
+    #[test]
+    fn key_comes_from_the_systemd_credentials_directory() {
+        let sizes = |p: &std::path::Path| match p.to_str() {
+            Some("/run/credentials/nachna-ingest.service/apns-key.p8") => Some(241),
+            Some(DEFAULT_KEY_PATH) => Some(241),
+            _ => None,
+        };
+        let mut push = PushConfig::default();
+        push.find_key_file(
+            Some(std::path::Path::new(
+                "/run/credentials/nachna-ingest.service",
+            )),
+            &sizes,
+        );
+        assert_eq!(
+            push.key_path.as_deref(),
+            Some(std::path::Path::new(
+                "/run/credentials/nachna-ingest.service/apns-key.p8"
+            ))
+        );
+
+        // Outside systemd (an operator's shell), the documented path.
+        let mut push = PushConfig::default();
+        push.find_key_file(None, &sizes);
+        assert_eq!(
+            push.key_path.as_deref(),
+            Some(std::path::Path::new(DEFAULT_KEY_PATH))
+        );
+
+        // An explicit setting wins over both.
+        let mut push = PushConfig {
+            key_path: Some(PathBuf::from("/srv/k.p8")),
+            ..PushConfig::default()
+        };
+        push.find_key_file(Some(std::path::Path::new("/run/c")), &sizes);
+        assert_eq!(
+            push.key_path.as_deref(),
+            Some(std::path::Path::new("/srv/k.p8"))
+        );
+    }
+
+    #[test]
+    fn an_empty_or_absent_key_file_is_no_key_and_the_warning_says_where_it_goes() {
+        let empty = |p: &std::path::Path| p.ends_with(KEY_CREDENTIAL).then_some(0);
+        let mut push = PushConfig::default();
+        push.find_key_file(Some(std::path::Path::new("/run/c")), &empty);
+        assert_eq!(push.key_path, None);
+        let missing = push.missing_apns_credentials();
+        assert_eq!(
+            missing[0],
+            "key (/etc/nachna-ingest/apns-key.p8 absent or empty, no NACHNA_APNS_KEY_PATH)"
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 /// What one drain did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -519,7 +519,22 @@ impl Notifier {
     /// Drains the outbox once through `pusher`.
     pub async fn dispatch(&self, pusher: &dyn Pusher) -> Result<DispatchReport, NotifyError> {
         let report = Dispatcher::new(self, pusher).drain().await?;
-        info!("{}", report.summary_line());
+        // The daemon drains every few seconds: a round that found nothing is not news.
+        if report.claimed == 0 && report.stopped.is_none() {
+            debug!("dispatch: nothing due");
+        } else {
+            info!(
+                claimed = report.claimed,
+                sent = report.sent,
+                no_device = report.no_device,
+                failed = report.failed,
+                expired = report.expired,
+                retry_later = report.retry_later,
+                delivered = report.delivered,
+                "{}",
+                report.summary_line()
+            );
+        }
         Ok(report)
     }
 }

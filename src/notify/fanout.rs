@@ -27,7 +27,7 @@ use crate::workshop::Identified;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// Write the documents, or only count what would be written (`--dry-run`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +94,7 @@ impl Notifier {
             let target = target_of(&self.store, &w, &self.zones).await?;
             let counts = self.fan_out(&target, kind, &settings, Mode::Write).await?;
             self.store.clear_fanout_marker(&w.uuid, marker).await?;
-            log_counts(&counts);
+            log_counts(&counts, Mode::Write);
             out.push(counts);
         }
         Ok(out)
@@ -120,6 +120,7 @@ impl Notifier {
         mode: Mode,
     ) -> Result<FanoutCounts, NotifyError> {
         let now = self.clock.now();
+        let today_now = self.calendar_now();
         let skip = |why: String| FanoutCounts {
             workshop_uuid: target.uuid.clone(),
             kind: kind.as_str().into(),
@@ -163,7 +164,7 @@ impl Notifier {
         if target.artist_ids.is_empty() {
             return Ok(skip("the workshop has no known artist".into()));
         }
-        let Some(session) = target.next_session(now) else {
+        let Some(session) = target.next_session(today_now) else {
             return Ok(skip("no session in the future".into()));
         };
         let plan = Enqueue {
@@ -299,7 +300,13 @@ impl Notifier {
             if mode == Mode::DryRun {
                 continue;
             }
-            let ctx = RenderContext::new(target, &artist_ids, plan.session, plan.hours);
+            let ctx = RenderContext::new(
+                target,
+                &artist_ids,
+                plan.session,
+                plan.hours,
+                self.calendar_now(),
+            );
             let (title, body) = ctx.render(plan.template);
             let created = now;
             docs.push(OutboxDoc {
@@ -359,11 +366,26 @@ fn uncount(d: &OutboxDoc, counts: &mut FanoutCounts) {
     }
 }
 
-pub(crate) fn log_counts(c: &FanoutCounts) {
+/// One log line per announcement: at info when it reached someone, at debug when
+/// there was nobody to tell (most workshops, whose artists have no followers yet), so
+/// a run's log is not a column of zeros. A dry run says "would enqueue".
+pub(crate) fn log_counts(c: &FanoutCounts, mode: Mode) {
+    let what = if mode == Mode::DryRun {
+        "fan-out (dry run): would enqueue"
+    } else {
+        "fan-out: enqueued"
+    };
     match &c.skipped {
         Some(why) => {
-            info!(uuid = %c.workshop_uuid, kind = %c.kind, reason = %why, "fan-out: nothing to enqueue")
+            debug!(uuid = %c.workshop_uuid, kind = %c.kind, reason = %why, "fan-out: nothing to enqueue")
         }
+        None if c.notifications + c.suppressed + c.no_device == 0 => debug!(
+            uuid = %c.workshop_uuid,
+            kind = %c.kind,
+            followers = c.followers,
+            already_enqueued = c.already_enqueued,
+            "{what}: nobody new to tell"
+        ),
         None => info!(
             uuid = %c.workshop_uuid,
             kind = %c.kind,
@@ -373,7 +395,7 @@ pub(crate) fn log_counts(c: &FanoutCounts) {
             suppressed = c.suppressed,
             no_device = c.no_device,
             already_enqueued = c.already_enqueued,
-            "fan-out: enqueued"
+            "{what}"
         ),
     }
 }

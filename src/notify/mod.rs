@@ -56,7 +56,14 @@ pub struct Notifier {
     pub store: Store,
     pub notify: NotifyConfig,
     pub push: PushConfig,
+    /// The real clock: timestamps, TTLs (`expire_at`, `push_expiration`), claims'
+    /// leases and retry times.
     pub clock: Arc<dyn Clock>,
+    /// What "now" means for past/future decisions (is a session still ahead? is it
+    /// tomorrow?). `None`: the real clock. Set under `ingest --today`, whose pretend date
+    /// must not leak into TTLs: a push stored with an expiry already past is deleted
+    /// within a minute and its cooldown history with it.
+    pub calendar: Option<Arc<dyn Clock>>,
     pub zones: StudioZones,
 }
 
@@ -72,9 +79,22 @@ impl Notifier {
             store,
             notify,
             push,
+            calendar: None,
             clock,
             zones,
         }
+    }
+
+    /// Past/future decisions by `calendar` (see [`Notifier::calendar`]); everything
+    /// else keeps the clock given to [`Notifier::new`].
+    pub fn with_calendar(mut self, calendar: Arc<dyn Clock>) -> Notifier {
+        self.calendar = Some(calendar);
+        self
+    }
+
+    /// "Now" for past/future decisions: the calendar clock when one is set.
+    pub fn calendar_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.calendar.as_ref().unwrap_or(&self.clock).now()
     }
 
     /// Uses these studio zones (from the source files) instead of the default alone.

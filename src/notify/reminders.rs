@@ -87,7 +87,7 @@ impl Notifier {
                         .mark_reminder_session_done(&marker, session.at, now)
                         .await?;
                 }
-                log_counts(&counts);
+                log_counts(&counts, mode);
                 report.sessions.push(SessionReminder {
                     session: marker,
                     counts,

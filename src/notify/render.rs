@@ -2,6 +2,7 @@
 
 use super::config::Template;
 use super::target::{SessionStart, Target};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 /// The values a template's placeholders take for one user.
 #[derive(Debug, Clone, Default)]
@@ -18,12 +19,16 @@ pub struct RenderContext {
 impl RenderContext {
     /// For one user of a workshop: `followed` are the artists they follow, `session`
     /// the session the push is about.
+    /// `now` is when the push is rendered: a session today or tomorrow (in the
+    /// studio's zone) is said so.
     pub fn new(
         target: &Target,
         followed: &[String],
         session: Option<SessionStart>,
         hours: i64,
+        now: DateTime<Utc>,
     ) -> Self {
+        let today = now.with_timezone(&target.zone).date_naive();
         let artist = if followed.is_empty() {
             target.by.clone()
         } else {
@@ -42,11 +47,9 @@ impl RenderContext {
             },
             studio: target.studio_name.clone(),
             date: session
-                .map(|s| s.local.format("%a %-d %b").to_string())
+                .map(|s| spoken_day(s.local.date(), today))
                 .unwrap_or_default(),
-            time: session
-                .map(|s| s.local.format("%I:%M %p").to_string())
-                .unwrap_or_default(),
+            time: session.map(|s| spoken_time(s.local)).unwrap_or_default(),
             hours: hours.to_string(),
         }
     }
@@ -97,9 +100,50 @@ impl RenderContext {
     }
 }
 
+/// `today`, `tomorrow`, else `Sun 21 Jun`: as a person would write the day.
+pub fn spoken_day(day: NaiveDate, today: NaiveDate) -> String {
+    match (day - today).num_days() {
+        0 => "today".into(),
+        1 => "tomorrow".into(),
+        _ => day.format("%a %-d %b").to_string(),
+    }
+}
+
+/// `4 PM`, `6:30 PM`, `12 PM` (noon): no leading zero, minutes only when there are some.
+pub fn spoken_time(t: NaiveDateTime) -> String {
+    let (pm, hour) = t.hour12();
+    let suffix = if pm { "PM" } else { "AM" };
+    match t.minute() {
+        0 => format!("{hour} {suffix}"),
+        m => format!("{hour}:{m:02} {suffix}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_and_days_read_like_a_person_wrote_them() {
+        let at = |h, m| {
+            NaiveDate::from_ymd_opt(2026, 6, 21)
+                .unwrap()
+                .and_hms_opt(h, m, 0)
+                .unwrap()
+        };
+        assert_eq!(spoken_time(at(16, 0)), "4 PM");
+        assert_eq!(spoken_time(at(18, 30)), "6:30 PM");
+        assert_eq!(spoken_time(at(12, 0)), "12 PM");
+        assert_eq!(spoken_time(at(0, 15)), "12:15 AM");
+        assert_eq!(spoken_time(at(9, 5)), "9:05 AM");
+        let day = NaiveDate::from_ymd_opt(2026, 6, 21).unwrap();
+        assert_eq!(spoken_day(day, day), "today");
+        assert_eq!(spoken_day(day, day.pred_opt().unwrap()), "tomorrow");
+        assert_eq!(
+            spoken_day(day, NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()),
+            "Sun 21 Jun"
+        );
+    }
 
     #[test]
     fn fills_known_placeholders_and_keeps_others() {

@@ -85,6 +85,9 @@ impl Leases {
             LeaseTake::Taken { previous } => previous,
             LeaseTake::Held => {
                 return match self.holder(studio).await? {
+                    Some(holder) if crate::process::owner_is_gone(&holder.owner) => {
+                        self.take_from_gone_owner(studio, purpose, holder).await
+                    }
                     Some(holder) => Ok(Acquire::Busy(holder)),
                     // Released between our attempt and the read: try once more later.
                     None => Ok(Acquire::Busy(LeaseHolder {
@@ -103,6 +106,47 @@ impl Leases {
                 "took over an expired lease: its owner stopped renewing it (crashed or cut off)");
             metrics::record_lease_takeover(studio);
         }
+        Ok(self.acquired(studio, expires, taken_over_from))
+    }
+
+    /// The holder is a process of this host that no longer exists (it crashed or was
+    /// killed without releasing): waiting for its lease to expire would only delay the
+    /// run by up to `lease_ttl_secs`, so the lease is taken at once.
+    async fn take_from_gone_owner(
+        &self,
+        studio: &str,
+        purpose: &str,
+        holder: LeaseHolder,
+    ) -> Result<Acquire, StoreError> {
+        let now = Utc::now();
+        let expires = now + self.timing.ttl;
+        let taken = self
+            .store
+            .take_lease_from(
+                studio,
+                &holder.owner,
+                self.owner.as_str(),
+                purpose,
+                now,
+                expires,
+            )
+            .await?;
+        if !taken {
+            // Someone else was quicker, or it was released: the next attempt decides.
+            return Ok(Acquire::Busy(holder));
+        }
+        warn!(studio, previous_owner = %holder.owner, expires_at = ?holder.expires_at,
+            "took over the lease at once: its owner was a process on this host that no longer exists");
+        metrics::record_lease_takeover(studio);
+        Ok(self.acquired(studio, expires, Some(holder)))
+    }
+
+    fn acquired(
+        &self,
+        studio: &str,
+        expires: DateTime<Utc>,
+        taken_over_from: Option<LeaseHolder>,
+    ) -> Acquire {
         let lost = CancellationToken::new();
         let renewer = tokio::spawn(renew_loop(
             self.clone(),
@@ -110,13 +154,13 @@ impl Leases {
             expires,
             lost.clone(),
         ));
-        Ok(Acquire::Acquired(Lease {
+        Acquire::Acquired(Lease {
             leases: self.clone(),
             studio: studio.to_string(),
             taken_over_from,
             lost,
             renewer: Some(renewer),
-        }))
+        })
     }
 
     /// Takes the lease, waiting up to `max_wait` while someone else holds it.

@@ -128,10 +128,17 @@ impl FieldRules {
     }
 }
 
-/// A field rule: `selector` picks elements (their text, or `attribute`); `pattern` is a
-/// regex whose named group `value`, else group 1, else whole match, is kept. With both,
-/// the pattern runs over the selected text; with only `pattern`, over the page's
-/// visible text. Every match is kept (several songs, several dates).
+/// A field rule, the highest-priority layer for its field:
+/// * `selector` (CSS) picks elements in document order; each gives its text, or the
+///   value of `attribute` when set (elements without that attribute give nothing);
+/// * `pattern` (regex) runs over each selected text, or with no `selector` over the
+///   visible text of the page (inside `extract.content_selector` when set). From each
+///   match it keeps the named group `value`, else group 1, else the whole match, trimmed;
+///   empty values are dropped. Every match is kept (several songs, several dates);
+/// * fallback: a rule that yields nothing (no element matched, no pattern match, or
+///   values the field cannot read, e.g. a "date" that is not a date) leaves the field to
+///   the generic layers (JSON-LD, then meta tags, then the visible-text rules), exactly
+///   as if it were not configured. `nachna-ingest extract` shows which layer won.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldRule {

@@ -6,6 +6,8 @@
 //! `path:line: key: message`, so an operator fixes them all in one pass.
 
 mod config;
+mod css_error;
+mod keys;
 
 pub use config::*;
 
@@ -175,22 +177,39 @@ pub struct SourceProblem {
     pub message: String,
 }
 
+impl SourceProblem {
+    /// `path:line: key: ` (or `path: key: ` when the problem is not at one line of the
+    /// file, e.g. the directory itself or a studio id defined twice).
+    fn location(&self) -> String {
+        let mut out = match self.line {
+            Some(line) => format!("{}:{}: ", self.path.display(), line),
+            None => format!("{}: ", self.path.display()),
+        };
+        if !self.key.is_empty() {
+            out.push_str(&self.key);
+            out.push_str(": ");
+        }
+        out
+    }
+}
+
+/// One line per line of the message, each starting with the location, so that
+/// `grep`, editors' jump-to-error and a reader of any single line all see where.
 impl fmt::Display for SourceProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: ", self.path.display(), line)?,
-            None => write!(f, "{}: ", self.path.display())?,
+        let location = self.location();
+        let mut lines = self.message.lines().filter(|l| !l.trim().is_empty());
+        write!(f, "{location}{}", lines.next().unwrap_or("").trim_end())?;
+        for more in lines {
+            write!(f, "\n{location}{}", more.trim_end())?;
         }
-        if !self.key.is_empty() {
-            write!(f, "{}: ", self.key)?;
-        }
-        f.write_str(&self.message)
+        Ok(())
     }
 }
 
 /// Every problem found in a set of source files.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{} problem(s) in source files:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+#[error("{} problem(s) in source files:\n{}", .0.len(), .0.iter().flat_map(|p| p.to_string().lines().map(|l| format!("  {l}")).collect::<Vec<_>>()).collect::<Vec<_>>().join("\n"))]
 pub struct SourceErrors(pub Vec<SourceProblem>);
 
 /// Loads and validates every `*.toml` in `dir`, sorted by file name. All problems in
@@ -223,9 +242,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Source>, SourceErrors> {
     let mut seen = std::collections::BTreeMap::new();
     for s in &sources {
         if let Some(first) = seen.insert(s.studio.id.clone(), s.path.clone()) {
+            let text = std::fs::read_to_string(&s.path).unwrap_or_default();
             problems.push(SourceProblem {
                 path: s.path.clone(),
-                line: None,
+                line: key_line(&text, "id"),
                 key: "studio.id".into(),
                 message: format!(
                     "studio `{}` is also defined in {}",
@@ -244,26 +264,70 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Source>, SourceErrors> {
 
 /// Loads and validates one source file.
 pub fn load_file(path: &Path) -> Result<Source, SourceErrors> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
+    let problem = |line, message| {
         SourceErrors(vec![SourceProblem {
             path: path.to_path_buf(),
-            line: None,
+            line,
             key: String::new(),
-            message: format!("cannot read: {err}"),
+            message,
         }])
+    };
+    let bytes = std::fs::read(path).map_err(|err| problem(None, format!("cannot read: {err}")))?;
+    let text = String::from_utf8(bytes).map_err(|err| {
+        let at = err.utf8_error().valid_up_to();
+        let before = &err.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = at
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        problem(
+            Some(line),
+            format!(
+                "not valid UTF-8 (byte 0x{:02x} at column {column}); save the file as UTF-8",
+                err.as_bytes()[at]
+            ),
+        )
     })?;
     parse_source(path, &text)
 }
 
 /// Parses and validates source text; `path` is used for messages and the id check.
 pub fn parse_source(path: &Path, text: &str) -> Result<Source, SourceErrors> {
+    // Every unknown key of the file at once (serde stops at the first).
+    let unknown = keys::unknown_keys(text);
+    if !unknown.is_empty() {
+        let mut problems: Vec<SourceProblem> = unknown
+            .iter()
+            .map(|u| SourceProblem {
+                path: path.to_path_buf(),
+                line: Some(line_of(text, u.offset)),
+                key: u.key.clone(),
+                message: u.message.clone(),
+            })
+            .collect();
+        // And every other problem of the file, found with those keys left out.
+        if let Some(rest) = keys::without(text, &unknown) {
+            if let Err(SourceErrors(more)) = parse_source(path, &rest) {
+                problems.extend(more);
+            }
+        }
+        problems.sort_by_key(|p| p.line);
+        return Err(SourceErrors(problems));
+    }
     let file: SourceFile = toml::from_str(text).map_err(|err| {
         let line = err.span().map(|s| line_of(text, s.start));
+        let message = err.message().trim().to_string();
         SourceErrors(vec![SourceProblem {
             path: path.to_path_buf(),
             line,
             key: String::new(),
-            message: err.message().trim().to_string(),
+            message: match line {
+                Some(_) => message,
+                None => format!("{message} (line unknown: the TOML parser gave no position)"),
+            },
         }])
     })?;
     Validator {
@@ -315,7 +379,8 @@ impl Validator<'_> {
         match Selector::parse(spanned.get_ref()) {
             Ok(sel) => Some(sel),
             Err(err) => {
-                self.problem(spanned, key, format!("invalid CSS selector: {err}"));
+                let what = css_error::describe(&err);
+                self.problem(spanned, key, format!("invalid CSS selector: {what}"));
                 None
             }
         }
@@ -397,10 +462,35 @@ impl Validator<'_> {
                 .push(self.plain("crawl.depth", "must be at least 1"));
         }
         let allowed_hosts: BTreeSet<String> = match &file.crawl.allowed_hosts {
-            Some(hosts) => hosts
-                .iter()
-                .map(|h| h.trim().to_ascii_lowercase())
-                .collect(),
+            Some(hosts) => {
+                let mut set = BTreeSet::new();
+                for entry in hosts {
+                    match normalise_host_entry(entry) {
+                        Ok(host) => {
+                            set.insert(host);
+                        }
+                        Err(msg) => {
+                            let problem = self.plain("crawl.allowed_hosts", &msg);
+                            self.problems.push(problem);
+                        }
+                    }
+                }
+                for u in &start_urls {
+                    let host = u.host_str().unwrap_or("").to_ascii_lowercase();
+                    if !set.contains(&host) {
+                        let problem = self.plain(
+                            "crawl.allowed_hosts",
+                            &format!(
+                                "does not list `{host}`, the host of the start URL {u}: \
+                                 the listing could never be fetched (add it, or leave \
+                                 allowed_hosts out to use the default)"
+                            ),
+                        );
+                        self.problems.push(problem);
+                    }
+                }
+                set
+            }
             None => start_urls
                 .iter()
                 .filter_map(|u| u.host_str().map(str::to_ascii_lowercase))
@@ -517,17 +607,29 @@ impl Validator<'_> {
     /// found by looking for the key in the text.
     fn plain(&self, key: &str, message: &str) -> SourceProblem {
         let leaf = key.rsplit('.').next().unwrap_or(key);
-        let line = self.text.lines().position(|l| {
-            let l = l.trim_start();
-            l.starts_with(leaf) && l[leaf.len()..].trim_start().starts_with('=')
-        });
+        let line = key_line(self.text, leaf);
         SourceProblem {
             path: self.path.to_path_buf(),
-            line: line.map(|l| l + 1),
+            line,
             key: key.to_string(),
-            message: message.to_string(),
+            message: match line {
+                Some(_) => message.to_string(),
+                None => format!(
+                    "{message} (line unknown: no line of the form `{leaf} = …` in the file)"
+                ),
+            },
         }
     }
+}
+
+/// The 1-based line where `leaf = …` is written, if it is written that way.
+fn key_line(text: &str, leaf: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with(leaf) && l[leaf.len()..].trim_start().starts_with('=')
+        })
+        .map(|l| l + 1)
 }
 
 /// The regex crate's error text is a multi-line diagram; keep its last line, which
@@ -600,13 +702,44 @@ pub fn validate_cron(expr: &str) -> Result<(), String> {
         })
 }
 
-/// Hosts written literally in a URL regex, e.g. `rzp.io` from `^https://rzp\.io/rzp/`.
+/// Hosts written literally in a URL regex: `rzp.io` from `^https://rzp\.io/rzp/`, also
+/// with `http://` or `https?://`, IP addresses (`127\.0\.0\.1`), names without a dot
+/// (`localhost`) and a port after the host (`:8080`, which is not part of the host).
 pub fn hosts_named_in_regex(pattern: &str) -> Vec<String> {
-    let re = Regex::new(r"https\??://(?:\(\?:www\\\.\)\?)?((?:[A-Za-z0-9-]+\\?\.)+[A-Za-z]{2,})")
-        .expect("static regex");
+    let re = Regex::new(
+        r"https?\??://(?:\(\?:www\\\.\)\?)?((?:[A-Za-z0-9-]+\\?\.)*[A-Za-z0-9-]+)(?:[:/\\$)?#(\[]|$)",
+    )
+    .expect("static regex");
     re.captures_iter(pattern)
         .map(|c| c[1].replace('\\', "").to_ascii_lowercase())
         .collect()
+}
+
+/// One `crawl.allowed_hosts` entry as the host it names: `example.com`,
+/// `127.0.0.1:8080` (a port is accepted and ignored: hosts, not ports, are what is
+/// allowed), `[::1]`. A URL or a path is refused with what to write instead.
+pub fn normalise_host_entry(entry: &str) -> Result<String, String> {
+    let trimmed = entry.trim();
+    if trimmed.is_empty() {
+        return Err("an entry is empty".into());
+    }
+    if trimmed.contains("://") || trimmed.contains('/') {
+        let host = Url::parse(trimmed)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string));
+        return Err(match host {
+            Some(h) => format!("`{trimmed}`: write the host only, e.g. `{h}`"),
+            None => format!("`{trimmed}`: write a host name such as `example.com`"),
+        });
+    }
+    match Url::parse(&format!("http://{trimmed}/")) {
+        Ok(u) if u.host_str().is_some() && u.username().is_empty() => {
+            Ok(u.host_str().unwrap_or_default().to_ascii_lowercase())
+        }
+        _ => Err(format!(
+            "`{trimmed}` is not a host name (expected e.g. `example.com` or `127.0.0.1:8080`)"
+        )),
+    }
 }
 
 #[cfg(test)]

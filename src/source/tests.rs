@@ -177,6 +177,123 @@ fn hosts_in_regex_are_unescaped() {
 }
 
 #[test]
+fn every_unknown_key_of_a_file_is_reported_each_with_line_and_key() {
+    let text = VALID
+        .replace("name = \"DNA\"", "name = \"DNA\"\ncolour = \"red\"")
+        .replace("[slug]", "retries = 3\n\n[slug]");
+    let errs = parse(&text).unwrap_err();
+    let lines: Vec<String> = errs.0.iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("sources/dna.toml:5: studio.colour: unknown field `colour`"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].starts_with("sources/dna.toml:11: crawl.retries: unknown field `retries`"),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dna.toml");
+    let mut bytes = VALID.as_bytes().to_vec();
+    // "DNA" with a Latin-1 byte in it (0xe9, é): not UTF-8.
+    let at = VALID.find("DNA\"").unwrap();
+    bytes[at + 1] = 0xe9;
+    std::fs::write(&path, bytes).unwrap();
+    let errs = load_file(&path).unwrap_err();
+    let line = errs.0[0].to_string();
+    assert_eq!(
+        line,
+        format!(
+            "{}:4: not valid UTF-8 (byte 0xe9 at column 10); save the file as UTF-8",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn continuation_lines_of_a_long_message_carry_the_location_too() {
+    let problem = SourceProblem {
+        path: "sources/dna.toml".into(),
+        line: Some(7),
+        key: "crawl.follow".into(),
+        message: "first line\nsecond line\n".into(),
+    };
+    assert_eq!(
+        problem.to_string(),
+        "sources/dna.toml:7: crawl.follow: first line\nsources/dna.toml:7: crawl.follow: second line"
+    );
+}
+
+#[test]
+fn css_selector_errors_are_plain_words() {
+    let text = VALID.replace(
+        "[extract.fields]",
+        "[extract]\ncontent_selector = \"main:frobnicate\"\n\n[extract.fields]",
+    );
+    let errs = parse(&text).unwrap_err();
+    let line = errs.to_string();
+    assert!(
+        line.contains(
+            "sources/dna.toml:14: extract.content_selector: invalid CSS selector: `:frobnicate` is not a supported pseudo-class"
+        ),
+        "{line}"
+    );
+    assert!(!line.contains("report this"), "{line}");
+    assert_eq!(line.lines().count(), 2, "{line}");
+}
+
+#[test]
+fn default_allowed_hosts_cover_http_ip_hosts_and_ports() {
+    let text = VALID
+        .replace(
+            "https://www.yoactiv.com/dna",
+            "http://127.0.0.1:8080/listing",
+        )
+        .replace(
+            r#"'^https://www\.yoactiv\.com/event/[^/]+/\d+/0$'"#,
+            r#"'^http://127\.0\.0\.1:8080/event/|^https?://localhost:9/e/'"#,
+        );
+    let s = parse(&text).unwrap();
+    let hosts: Vec<&str> = s.crawl.allowed_hosts.iter().map(String::as_str).collect();
+    assert_eq!(hosts, vec!["127.0.0.1", "localhost"]);
+    assert!(s
+        .crawl
+        .host_allowed(&Url::parse("http://127.0.0.1:8080/event/x").unwrap()));
+}
+
+#[test]
+fn allowed_host_entries_with_ports_are_accepted_and_urls_refused_with_the_fix() {
+    let text = VALID.replace(
+        "[slug]",
+        "allowed_hosts = [\"WWW.yoactiv.com:443\", \"127.0.0.1:8080\", \"[::1]:9\"]\n\n[slug]",
+    );
+    let s = parse(&text).unwrap();
+    let hosts: Vec<&str> = s.crawl.allowed_hosts.iter().map(String::as_str).collect();
+    assert_eq!(hosts, vec!["127.0.0.1", "[::1]", "www.yoactiv.com"]);
+
+    let text = VALID.replace(
+        "[slug]",
+        "allowed_hosts = [\"https://www.yoactiv.com/\"]\n\n[slug]",
+    );
+    let errs = parse(&text).unwrap_err().to_string();
+    assert!(
+        errs.contains(
+            "sources/dna.toml:10: crawl.allowed_hosts: `https://www.yoactiv.com/`: write the host only, e.g. `www.yoactiv.com`"
+        ),
+        "{errs}"
+    );
+    // The start URL's host is then missing from the list: said as such.
+    assert!(
+        errs.contains("does not list `www.yoactiv.com`, the host of the start URL"),
+        "{errs}"
+    );
+}
+
+#[test]
 fn deeply_nested_selectors_are_a_clear_error_not_a_stack_overflow() {
     let deep = format!("{}div{}", ":not(".repeat(3000), ")".repeat(3000));
     let text = format!(

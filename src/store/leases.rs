@@ -107,6 +107,38 @@ impl Store {
         }
     }
 
+    /// Takes the studio's lease from `dead_owner` whatever its expiry: only when that
+    /// owner still holds it (one atomic update; `false` when someone else took or
+    /// released it meanwhile). For owners known to be gone (see
+    /// [`crate::process::owner_is_gone`]).
+    pub async fn take_lease_from(
+        &self,
+        studio: &str,
+        dead_owner: &str,
+        owner: &str,
+        purpose: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .leases()
+            .update_one(
+                doc! { "_id": studio, "owner": dead_owner },
+                doc! { "$set": {
+                    "owner": owner,
+                    "host": process::hostname(),
+                    "pid": i64::from(process::pid()),
+                    "purpose": purpose,
+                    "acquired_at": now,
+                    "renewed_at": now,
+                    "expires_at": expires,
+                } },
+            )
+            .await
+            .map_err(StoreError::op("updateOne", LEASES))?;
+        Ok(result.modified_count == 1)
+    }
+
     /// The studio's lease document, live or expired.
     pub async fn lease_holder(&self, studio: &str) -> Result<Option<LeaseHolder>, StoreError> {
         Ok(self

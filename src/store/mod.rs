@@ -44,12 +44,13 @@ pub enum StoreError {
         source: mongodb::error::Error,
     },
     #[error(
-        "MongoDB at {uri} is unreachable ({source}). Is the server running and the URI right? \
+        "MongoDB at {uri} is unreachable: {cause}. Is the server running and the URI right? \
          (set --mongodb-uri / NACHNA_MONGODB_URI, or leave both unset to start a local server)"
     )]
     Unreachable {
         uri: String,
-        source: mongodb::error::Error,
+        /// The driver's reason, short (its full text repeats the topology and address).
+        cause: String,
     },
     #[error("MongoDB {operation} on {collection} failed: {source}")]
     Op {
@@ -98,8 +99,17 @@ impl Store {
                 uri: redact_uri(uri),
                 source,
             })?;
-        options.server_selection_timeout = Some(timeout);
-        options.connect_timeout = Some(timeout);
+        // The URI's own timeouts (`serverSelectionTimeoutMS`, `connectTimeoutMS`) win.
+        options.server_selection_timeout.get_or_insert(timeout);
+        options.connect_timeout.get_or_insert(timeout);
+        // Every host refusing connections is known at once: say so now rather than
+        // after the whole server-selection timeout.
+        if let Some(cause) = all_hosts_refuse(&options.hosts).await {
+            return Err(StoreError::Unreachable {
+                uri: redact_uri(uri),
+                cause,
+            });
+        }
         options.app_name = Some("nachna-ingest".into());
         let client = Client::with_options(options).map_err(|source| StoreError::Uri {
             uri: redact_uri(uri),
@@ -115,7 +125,7 @@ impl Store {
             .await
             .map_err(|source| StoreError::Unreachable {
                 uri: redact_uri(uri),
-                source,
+                cause: short_cause(&source),
             })?;
         Ok(store)
     }
@@ -231,4 +241,43 @@ pub(crate) fn bson_time(at: chrono::DateTime<chrono::Utc>) -> mongodb::bson::Dat
 /// Unix seconds as the app stores `updated_at`.
 pub fn unix_seconds(at: chrono::DateTime<chrono::Utc>) -> f64 {
     at.timestamp() as f64 + f64::from(at.timestamp_subsec_micros()) / 1e6
+}
+
+/// `Some(reason)` when every listed host answers "connection refused" (nothing listens
+/// there); `None` when any accepts, times out, or is not a plain host:port (SRV, unix
+/// socket), which the driver then judges as usual.
+async fn all_hosts_refuse(hosts: &[mongodb::options::ServerAddress]) -> Option<String> {
+    let mut refused = Vec::new();
+    for host in hosts {
+        let mongodb::options::ServerAddress::Tcp { host, port } = host else {
+            return None;
+        };
+        let addr = format!("{host}:{}", port.unwrap_or(27017));
+        let attempt = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::net::TcpStream::connect(&addr),
+        )
+        .await;
+        match attempt {
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => refused.push(addr),
+            _ => return None,
+        }
+    }
+    (!refused.is_empty()).then(|| format!("connection refused by {}", refused.join(", ")))
+}
+
+/// The driver's error without its topology dump: the innermost reason when it names
+/// one ("Connection refused", "timed out", an authentication failure), else its first
+/// line, capped.
+fn short_cause(err: &mongodb::error::Error) -> String {
+    let text = err.to_string();
+    for marker in ["Error: Kind: ", "Kind: "] {
+        if let Some(at) = text.find(marker) {
+            let rest = &text[at + marker.len()..];
+            let end = rest.find(", labels").unwrap_or(rest.len());
+            return rest[..end].trim().to_string();
+        }
+    }
+    let first = text.lines().next().unwrap_or("");
+    first.chars().take(200).collect()
 }

@@ -65,7 +65,10 @@ fn check_reports_every_problem_with_file_line_and_key() {
         "{stdout}"
     );
     assert!(
-        stdout.contains(&format!("{}:4: unknown field `mystery`", b.display())),
+        stdout.contains(&format!(
+            "{}:4: studio.mystery: unknown field `mystery`",
+            b.display()
+        )),
         "{stdout}"
     );
 }
@@ -189,4 +192,355 @@ fn extract_json_prints_exactly_the_golden_array() {
         checked >= 16,
         "every studio has at least four event pages with goldens"
     );
+}
+
+#[test]
+fn check_of_an_empty_or_mistyped_sources_directory_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nachna(&["check", "--sources", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "{}: no source files: a studio is described by one `<studio_id>.toml` file in this directory\n",
+            dir.path().display()
+        )
+    );
+    std::fs::write(dir.path().join("dna.tml"), "").unwrap();
+    let out = nachna(&["check", "--sources", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).ends_with("(found dna.tml, not ending in .toml)\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    let missing = dir.path().join("no-such-dir");
+    let out = nachna(&["check", "--sources", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("cannot read the sources directory"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn check_lists_every_unknown_key_and_a_non_utf8_file_with_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dna.toml"),
+        "[studio]\nid = \"dna\"\nname = \"DNA\"\ncolour = \"red\"\n\n[crawl]\nstart_urls = [\"https://x.test/\"]\nfollow = 'x'\nretries = 3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("latin.toml"),
+        b"[studio]\nid = \"latin\"\nname = \"Caf\xe9\"\n",
+    )
+    .unwrap();
+    let out = nachna(&["check", "--sources", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let dna = dir.path().join("dna.toml").display().to_string();
+    let latin = dir.path().join("latin.toml").display().to_string();
+    for expected in [
+        format!("{dna}:4: studio.colour: unknown field `colour`; the keys in [studio] are: id, name, instagram_link, image_url, timezone, city"),
+        format!("{dna}:9: crawl.retries: unknown field `retries`; the keys in [crawl] are:"),
+        format!("{latin}:3: not valid UTF-8 (byte 0xe9 at column 12); save the file as UTF-8"),
+    ] {
+        assert!(stdout.contains(&expected), "missing `{expected}` in:\n{stdout}");
+    }
+    assert_eq!(text(&out.stderr).trim(), "3 problem(s) found");
+}
+
+fn extract_file(extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nachna-ingest"));
+    cmd.args([
+        "extract",
+        "--studio",
+        "dance_n_addiction",
+        "--sources",
+        "sources",
+    ])
+    .args(["--today", "2026-06-01"])
+    .args(extra)
+    .arg("fixtures/dance_n_addiction/rajesh-workshop-21st-june.html")
+    .env("RUST_LOG", "warn");
+    cmd
+}
+
+#[test]
+fn extract_says_when_uuids_are_placeholders_and_artists_unread() {
+    let out = extract_file(&[]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "note: no --page-url, so the uuid and payment_link below are placeholders made from the file's path"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "note: no --artists FILE, so no artist is matched (extract never reads artists_v2)"
+        ),
+        "{stderr}"
+    );
+    let out = extract_file(&[
+        "--artists",
+        "fixtures/artists.json",
+        "--page-url",
+        "https://www.yoactiv.com/event/rajesh-workshop_-21st-june/1071/0",
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    assert_eq!(text(&out.stderr), "", "no notes when both are given");
+    let help = nachna(&["extract", "--help"]);
+    let help = text(&help.stdout);
+    assert!(help.contains("extract` never reads the database"), "{help}");
+    assert!(!help.contains("instead of reading artists_v2"), "{help}");
+}
+
+#[test]
+fn extract_into_a_closed_pipe_exits_quietly() {
+    let mut child = extract_file(&["--artists", "fixtures/artists.json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `| head -0`: the reader goes away before anything is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
+
+#[test]
+fn logs_to_a_file_carry_no_colour_codes() {
+    // stderr is a pipe here, as with a log file: the warning must be plain text.
+    let out = Command::new(env!("CARGO_BIN_EXE_nachna-ingest"))
+        .args([
+            "ingest",
+            "--all",
+            "--sources",
+            "sources",
+            "--mongodb-uri",
+            "mongodb://127.0.0.1:9/",
+        ])
+        .args(["--log-format", "text"])
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.is_empty());
+    assert!(!stderr.contains('\u{1b}'), "ANSI escape in {stderr:?}");
+}
+
+#[test]
+fn a_run_whose_every_event_link_is_off_the_allowed_hosts_is_not_a_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let replay = dir.path().join("replay");
+    let sources = dir.path().join("sources");
+    std::fs::create_dir_all(&replay).unwrap();
+    std::fs::create_dir_all(&sources).unwrap();
+    std::fs::write(
+        replay.join("manifest.toml"),
+        "[[page]]\nurl = \"https://studio.test/workshops\"\nfile = \"listing.html\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        replay.join("listing.html"),
+        r#"<html><body><a href="https://tickets.test/e/1">One</a> <a href="https://tickets.test/e/2">Two</a></body></html>"#,
+    )
+    .unwrap();
+    std::fs::write(
+        sources.join("offhost.toml"),
+        "[studio]\nid = \"offhost\"\nname = \"Off\"\n\n[crawl]\nstart_urls = [\"https://studio.test/workshops\"]\nfollow = '^https://tickets\\.test/e/'\nallowed_hosts = [\"studio.test\"]\n",
+    )
+    .unwrap();
+    let names = mongo::unique_names("cli_offhost");
+    let out = Command::new(env!("CARGO_BIN_EXE_nachna-ingest"))
+        .args(["ingest", "--studio", "offhost", "--json", "--no-dispatch"])
+        .args(["--replay", replay.to_str().unwrap()])
+        .args(["--sources", sources.to_str().unwrap()])
+        .args(["--mongodb-uri", &mongo::server_uri()])
+        .env("NACHNA_DISCOVERY_DB", &names.discovery)
+        .env("NACHNA_APP_DB", &names.app)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let reports: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &reports[0];
+    assert_eq!(r["outcome"], "partial", "{r:#}");
+    assert_eq!(
+        r["warnings"][0],
+        "2 event link(s) on host `tickets.test`, which is not in crawl.allowed_hosts, skipped (e.g. https://tickets.test/e/1)"
+    );
+    assert_eq!(
+        r["errors"][0],
+        "every event link the listing gave was on a host not in crawl.allowed_hosts (tickets.test), so no event page was read; add the host(s) to crawl.allowed_hosts"
+    );
+}
+
+/// `--today` decides what is past and future (the fixture workshops of June 2026 are
+/// announced) but the outbox keeps real time: a push stored with the pretend date
+/// would carry an expiry already past and be deleted (with its cooldown) at once.
+#[test]
+fn today_fixes_the_calendar_not_the_outbox_clock() {
+    let names = mongo::unique_names("cli_today");
+    let uri = mongo::server_uri();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = rt.block_on(mongo::client());
+    let app = client.database(&names.app);
+    rt.block_on(async {
+        app.collection::<mongodb::bson::Document>("reactions")
+            .insert_one(mongodb::bson::doc! {
+                "user_id": "u1", "entity_id": "rajeshkumar.dance", "entity_type": "ARTIST",
+                "reaction": "NOTIFY", "is_deleted": false,
+            })
+            .await
+            .unwrap();
+        app.collection::<mongodb::bson::Document>("device_tokens")
+            .insert_one(mongodb::bson::doc! {
+                "user_id": "u1", "device_token": "tok1", "platform": "ios", "is_active": true,
+            })
+            .await
+            .unwrap();
+    });
+    let before = chrono::Utc::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_nachna-ingest"))
+        .args([
+            "ingest",
+            "--studio",
+            "dance_n_addiction",
+            "--replay",
+            "fixtures",
+        ])
+        .args([
+            "--seed-artists",
+            "fixtures/artists.json",
+            "--today",
+            "2026-06-01",
+        ])
+        .args([
+            "--no-dispatch",
+            "--sources",
+            "sources",
+            "--mongodb-uri",
+            &uri,
+        ])
+        .env("NACHNA_DISCOVERY_DB", &names.discovery)
+        .env("NACHNA_APP_DB", &names.app)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let docs: Vec<mongodb::bson::Document> = rt.block_on(async {
+        use futures::TryStreamExt;
+        app.collection::<mongodb::bson::Document>("notification_outbox")
+            .find(mongodb::bson::doc! { "user_id": "u1" })
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        docs.len(),
+        1,
+        "one new_workshop push for the follower: {docs:?}"
+    );
+    let d = &docs[0];
+    assert_eq!(d.get_str("kind").unwrap(), "new_workshop");
+    let at = |k: &str| d.get_datetime(k).unwrap().to_chrono();
+    // Real time, not 2026-06-01.
+    assert!(
+        at("created_at") >= before - chrono::Duration::seconds(5),
+        "{d}"
+    );
+    assert!(at("push_expiration") > chrono::Utc::now(), "{d}");
+    // The copy speaks of the session on the pretend calendar.
+    assert!(
+        d.get_str("body").unwrap().ends_with(" PM")
+            && !d.get_str("body").unwrap().contains(":00 PM"),
+        "{d}"
+    );
+}
+
+#[test]
+fn status_without_a_daemon_promises_no_run_and_speaks_in_the_studio_zone() {
+    let names = mongo::unique_names("cli_status");
+    let uri = mongo::server_uri();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_nachna-ingest"))
+            .args(args)
+            .args(["--sources", "sources", "--mongodb-uri", &uri])
+            .env("NACHNA_DISCOVERY_DB", &names.discovery)
+            .env("NACHNA_APP_DB", &names.app)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "ingest",
+        "--studio",
+        "dance_n_addiction",
+        "--replay",
+        "fixtures",
+        "--no-dispatch",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["status"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("  none reported in the last"), "{stdout}");
+    assert!(
+        stdout.contains("  dance_n_addiction\n    last run:  success (manual) started 20"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(" IST ("),
+        "times in the studio's zone: {stdout}"
+    );
+    assert!(!stdout.contains("Z ("), "no UTC times: {stdout}");
+    assert!(
+        stdout.contains("    next run:  none [no daemon running]"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("next run:  20"), "{stdout}");
+}
+
+#[test]
+fn status_and_trigger_without_a_uri_look_for_the_services_built_in_database() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for args in [
+        &["status"][..],
+        &["trigger", "--studio", "dance_n_addiction"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_nachna-ingest"))
+            .args(args)
+            .args(["--sources", "sources"])
+            .env_remove("NACHNA_MONGODB_URI")
+            .env_remove("NACHNA_CONFIG")
+            .env("NACHNA_LOCAL_DB_PORT", port.to_string())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "no MongoDB URI is configured and no built-in database listens on 127.0.0.1:{port} (mongodb.local_port): is the service (`nachna-ingest run`) running on this machine?"
+            )),
+            "{args:?}: {stderr}"
+        );
+    }
 }

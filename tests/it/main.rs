@@ -7,6 +7,7 @@ mod cli;
 mod daemon;
 mod extract_golden;
 mod fetch;
+mod localdb;
 mod notify;
 mod pipeline;
 mod safety;

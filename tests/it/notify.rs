@@ -536,7 +536,7 @@ async fn schedule_change_is_announced_once_per_new_schedule() {
     assert_eq!(kinds, vec![Kind::NewWorkshop, Kind::ScheduleChange]);
     assert_eq!(
         docs[1].body,
-        "Song of dna/w1 at DNA is now on Mon 22 Jun at 06:00 PM"
+        "Song of dna/w1 at DNA moved: now Mon 22 Jun at 6 PM"
     );
 }
 
@@ -604,7 +604,8 @@ async fn reminder_is_enqueued_at_the_right_minute_in_ist() {
     assert_eq!(docs[0].session_start.unwrap(), start);
     assert_eq!(docs[0].push_expiration, start);
     assert_eq!(docs[0].title, "Reminder: Vipul Devrani at DNA");
-    assert_eq!(docs[0].body, "Hauli Slowly starts Sun 21 Jun at 06:00 PM");
+    // Enqueued on the 20th for the 21st: as a person would write it.
+    assert_eq!(docs[0].body, "Hauli Slowly starts tomorrow at 6 PM");
 
     // Later scans enqueue nothing more.
     let later = at(&n, ist(2026, 6, 20, 18, 1));
@@ -1155,7 +1156,7 @@ async fn payload_and_headers_are_what_the_app_expects() {
         serde_json::json!({
             "aps": {
                 "alert": { "title": "Vipul Devrani has a new workshop",
-                           "body": "Song of dna/w1 at DNA, Sun 21 Jun at 06:00 PM" },
+                           "body": "Song of dna/w1 at DNA, Sun 21 Jun at 6 PM" },
                 "sound": "default",
             },
             "type": "new_workshop",
