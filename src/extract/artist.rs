@@ -5,9 +5,10 @@
 //! or by full name (case- and accent-insensitive, whole words). Handles that match no
 //! artist are reported as unknown.
 
-use crate::artist::{Artist, ArtistDirectory};
+pub use crate::artist::handle_from_link;
+use crate::artist::{Artist, ArtistDirectory, INSTA_LINK, RESERVED_PATHS};
 use regex::Regex;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 /// What matching found, in the shape the document needs.
@@ -23,24 +24,6 @@ pub struct ArtistMatches {
 
 static HANDLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^|[^a-z0-9_.@/])@([a-z0-9_.]{2,30})").expect("static regex"));
-static INSTA_LINK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:instagram\.com|instagr\.am)/([a-z0-9_.]{2,30})").expect("static regex")
-});
-
-const RESERVED_PATHS: &[&str] = &[
-    "p",
-    "reel",
-    "reels",
-    "stories",
-    "explore",
-    "tv",
-    "accounts",
-    "direct",
-    "about",
-    "legal",
-    "developer",
-    "web",
-];
 
 /// Lower-case ASCII form used for all matching.
 fn normalise(text: &str) -> String {
@@ -51,14 +34,6 @@ fn normalise(text: &str) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     deunicode::deunicode(&spaced).to_lowercase()
-}
-
-/// The handle in an Instagram profile URL.
-pub fn handle_from_link(link: &str) -> Option<String> {
-    let lower = link.to_lowercase();
-    let c = INSTA_LINK.captures(&lower)?;
-    let h = c[1].trim_end_matches('.').to_string();
-    (!RESERVED_PATHS.contains(&h.as_str())).then_some(h)
 }
 
 /// Every handle (`@x` and `instagram.com/x`) in normalised text, with its position.
@@ -97,50 +72,6 @@ fn words(norm: &str) -> Vec<(usize, &str)> {
         out.push((s, &norm[s..]));
     }
     out
-}
-
-/// Handles and names of a directory, ready for matching; built once per directory
-/// ([`ArtistDirectory::index`]) so the cost of matching a page does not grow with the
-/// number of known artists.
-#[derive(Debug, Default)]
-pub struct ArtistIndex {
-    /// Lower-case handle (`artist_id`, and the handle of `instagram_link`) → artist.
-    by_handle: HashMap<String, usize>,
-    /// First word of a normalised name → (all the name's words, artist).
-    by_first_word: HashMap<String, Vec<(Vec<String>, usize)>>,
-}
-
-impl ArtistIndex {
-    pub fn build(artists: &[Artist]) -> Self {
-        let mut by_handle: HashMap<String, usize> = HashMap::new();
-        for (i, a) in artists.iter().enumerate() {
-            by_handle.insert(a.artist_id.to_lowercase(), i);
-        }
-        // Handles from links are aliases: an artist_id of another artist wins.
-        for (i, a) in artists.iter().enumerate() {
-            if let Some(h) = a.instagram_link.as_deref().and_then(handle_from_link) {
-                by_handle.entry(h).or_insert(i);
-            }
-        }
-        let mut by_first_word: HashMap<String, Vec<(Vec<String>, usize)>> = HashMap::new();
-        for (i, a) in artists.iter().enumerate() {
-            let name_words: Vec<String> = crate::workshop::normalise_key_text(&a.artist_name)
-                .split(' ')
-                .filter(|w| !w.is_empty())
-                .map(str::to_string)
-                .collect();
-            if let Some(first) = name_words.first().cloned() {
-                by_first_word
-                    .entry(first)
-                    .or_default()
-                    .push((name_words, i));
-            }
-        }
-        ArtistIndex {
-            by_handle,
-            by_first_word,
-        }
-    }
 }
 
 /// Matches one page's text (in page order) against the directory. `ignore_handles` are
