@@ -209,9 +209,12 @@ async fn run_inner(
 
     // 2. Event pages, a few at a time; hosts keep their own limits inside the fetcher.
     let concurrency = ctx.config.page_concurrency.max(1);
+    let fingerprint = artists_fingerprint(artists);
+    let fingerprint = fingerprint.as_str();
     let results: Vec<(Url, PageResult)> = futures::stream::iter(crawl.event_urls.iter().cloned())
         .map(|url| async move {
-            let result = process_event_page(ctx, source, artists, options, today, &url).await;
+            let result =
+                process_event_page(ctx, source, artists, fingerprint, options, today, &url).await;
             progress.page_done(&source.studio.id, url.as_str());
             (url, result)
         })
@@ -433,6 +436,27 @@ fn count_action(action: &Action, report: &mut RunReport) {
     }
 }
 
+/// Fingerprint of the artist directory: SHA-256 over every artist's id, name and
+/// Instagram link (the handle is an alias), in id order. Remembered on each event page;
+/// a page remembered with another fingerprint (an artist or alias added, renamed,
+/// removed) is fetched and matched again although it did not change.
+pub fn artists_fingerprint(artists: &ArtistDirectory) -> String {
+    let mut lines: Vec<String> = artists
+        .artists()
+        .iter()
+        .map(|a| {
+            format!(
+                "{}\t{}\t{}",
+                a.artist_id,
+                a.artist_name,
+                a.instagram_link.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    lines.sort();
+    crate::workshop::sha256_hex(lines.join("\n").as_bytes())
+}
+
 /// Cache validators to send, unless `--force` asks for a fresh copy.
 fn validators_for(previous: Option<&PageRecord>, options: &RunOptions) -> Option<Validators> {
     previous.filter(|_| !options.force).map(|p| Validators {
@@ -451,6 +475,7 @@ fn page_record(source: &Source, url: &Url, page: &FetchedPage) -> PageRecord {
         body_sha256: Some(page.body_sha256.clone()),
         uuids: Vec::new(),
         links: Vec::new(),
+        artists_fingerprint: None,
     }
 }
 
@@ -609,6 +634,7 @@ async fn process_event_page(
     ctx: &RunContext,
     source: &Source,
     artists: &ArtistDirectory,
+    fingerprint: &str,
     options: &RunOptions,
     today: chrono::NaiveDate,
     url: &Url,
@@ -623,7 +649,12 @@ async fn process_event_page(
                 }
             }
         };
-        let validators = validators_for(previous.as_ref(), options);
+        // Matched against another artist directory: read the page again in full, as
+        // `--force` would (a 304 would leave nothing to match).
+        let rematch = previous
+            .as_ref()
+            .is_some_and(|p| p.artists_fingerprint.as_deref() != Some(fingerprint));
+        let validators = validators_for(previous.as_ref().filter(|_| !rematch), options);
         let fetch_started = Instant::now();
         let fetched = ctx
             .fetcher
@@ -648,7 +679,7 @@ async fn process_event_page(
                 }
             }
         };
-        if let Some(prev) = previous.as_ref().filter(|_| !options.force) {
+        if let Some(prev) = previous.as_ref().filter(|_| !options.force && !rematch) {
             if prev.body_sha256.as_deref() == Some(page.body_sha256.as_str()) {
                 return PageResult::Unchanged {
                     uuids: prev.uuids.clone(),
@@ -676,7 +707,10 @@ async fn process_event_page(
         }
         PageResult::Extracted(Box::new(ExtractedPage {
             verdict,
-            record: page_record(source, url, &page),
+            record: PageRecord {
+                artists_fingerprint: Some(fingerprint.to_string()),
+                ..page_record(source, url, &page)
+            },
             previous,
         }))
     }

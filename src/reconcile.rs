@@ -30,13 +30,16 @@ pub struct StoredWorkshop {
     /// The signature the document was last written with (its current identity);
     /// `None` for documents the pipeline did not write.
     pub signature: Option<String>,
+    /// The artists the stored document names (`artist_id_list`).
+    pub artist_ids: Vec<String>,
 }
 
 /// Why a workshop goes to the notifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Announcement {
-    /// First sighting of the workshop's signature.
+    /// First sighting of the workshop's signature; on an update, the workshop newly
+    /// matched artists (see `Action::Update`'s `newly_matched`).
     NewWorkshop,
     /// A stored workshop whose sessions changed.
     ScheduleChange,
@@ -52,6 +55,10 @@ pub enum Action {
         draft: Identified,
         expected_version: i64,
         announce: Option<Announcement>,
+        /// Artists the page names now that the stored document did not (an artist or
+        /// alias added to `artists_v2` since): with `announce = NewWorkshop`, only their
+        /// followers who were never told of the workshop hear of it.
+        newly_matched: Vec<String>,
     },
     Unchanged {
         uuid: String,
@@ -110,10 +117,15 @@ impl Action {
                 set: Announcement::ScheduleChange,
                 unless: Announcement::NewWorkshop,
             },
+            // Newly matched artists: a pending `new_workshop` (for everyone) already
+            // covers them; it is kept rather than narrowed.
             Action::Update {
-                announce: Some(kind),
+                announce: Some(Announcement::NewWorkshop),
                 ..
-            } => MarkerWrite::Set(*kind),
+            } => MarkerWrite::SetUnlessPending {
+                set: Announcement::NewWorkshop,
+                unless: Announcement::NewWorkshop,
+            },
             _ => MarkerWrite::Leave,
         }
     }
@@ -309,9 +321,27 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
                 let changed = existing.content_hash.as_deref() != Some(draft.content_hash());
                 if changed || existing.is_archived {
                     let schedule_changed = existing.time_details != draft.draft().time_details;
+                    // Late data reaches followers: artists matched only now (the artist
+                    // directory changed) make the workshop new to their followers. A
+                    // schedule change in the same run is announced as such instead.
+                    let newly_matched: Vec<String> = draft
+                        .draft()
+                        .artist_id_list
+                        .iter()
+                        .filter(|a| !existing.artist_ids.contains(a))
+                        .cloned()
+                        .collect();
+                    let announce = if schedule_changed {
+                        Some(Announcement::ScheduleChange)
+                    } else if !newly_matched.is_empty() {
+                        Some(Announcement::NewWorkshop)
+                    } else {
+                        None
+                    };
                     actions.push(Action::Update {
-                        announce: schedule_changed.then_some(Announcement::ScheduleChange),
+                        announce,
                         expected_version: existing.version,
+                        newly_matched,
                         draft,
                     });
                 } else {
@@ -398,6 +428,7 @@ mod tests {
             payment_link_type: Some("url".into()),
             time_details: d.time_details.clone(),
             signature: Some(d.signature()),
+            artist_ids: d.artist_id_list.clone(),
         }
     }
 
@@ -794,5 +825,48 @@ mod tests {
             ),
             "{plan:#?}"
         );
+    }
+
+    #[test]
+    fn an_artist_matched_only_now_announces_the_workshop_to_its_followers() {
+        let before = draft("s/a", 10, "850/-");
+        let mut now = before.clone();
+        now.artist_id_list = vec!["a".into(), "late".into()];
+        let plan = run(
+            vec![now],
+            vec![stored_from(&before, 1, false)],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        match &plan.actions[0] {
+            Action::Update {
+                announce,
+                newly_matched,
+                ..
+            } => {
+                assert_eq!(*announce, Some(Announcement::NewWorkshop));
+                assert_eq!(newly_matched, &vec!["late".to_string()]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_artist_dropped_announces_nothing() {
+        let before = draft("s/a", 10, "850/-");
+        let mut now = before.clone();
+        now.artist_id_list = vec![];
+        let plan = run(
+            vec![now],
+            vec![stored_from(&before, 1, false)],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(matches!(
+            &plan.actions[0],
+            Action::Update { announce: None, newly_matched, .. } if newly_matched.is_empty()
+        ));
     }
 }

@@ -39,6 +39,7 @@ impl Store {
             .projection(doc! {
                 "uuid": 1, "content_hash": 1, "version": 1, "is_archived": 1,
                 "payment_link_type": 1, "time_details": 1, "signature": 1,
+                "artist_id_list": 1,
             })
             .await
             .map_err(StoreError::op("find", WORKSHOPS))?;
@@ -70,6 +71,7 @@ impl Store {
                     payment_link_type: d.get_str("payment_link_type").ok().map(str::to_string),
                     time_details,
                     signature: d.get_str("signature").ok().map(str::to_string),
+                    artist_ids: read_strings(&d, "artist_id_list"),
                 },
             );
         }
@@ -141,6 +143,7 @@ impl Store {
             Action::Update {
                 draft,
                 expected_version,
+                newly_matched,
                 ..
             } => {
                 self.claim_signature(draft, now, today).await?;
@@ -151,7 +154,7 @@ impl Store {
                 fields.insert("updated_at", unix_seconds(now));
                 fields.insert("is_archived", false);
                 let filter = doc! { "uuid": draft.uuid(), "version": expected_version };
-                self.update_with_marker(filter, fields, action.marker(), now)
+                self.update_with_marker(filter, fields, action.marker(), newly_matched, now)
                     .await
             }
             Action::Unchanged { uuid } => {
@@ -177,6 +180,7 @@ impl Store {
         filter: Document,
         fields: Document,
         marker: MarkerWrite,
+        only_artists: &[String],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let update = |fields: Document| {
@@ -193,7 +197,13 @@ impl Store {
         };
         if let Some(kind) = set {
             let mut with_marker = fields.clone();
-            with_marker.insert("pending_fanout", pending(kind, now));
+            let mut marker_doc = pending(kind, now);
+            if kind == Announcement::NewWorkshop && !only_artists.is_empty() {
+                // Only the newly matched artists' followers: the others were told when
+                // the workshop was new.
+                marker_doc.insert("artist_ids", only_artists);
+            }
+            with_marker.insert("pending_fanout", marker_doc);
             let mut guarded = filter.clone();
             if let Some(pending_kind) = unless {
                 guarded.insert(
@@ -360,6 +370,9 @@ pub struct NotifyWorkshop {
     /// without a readable date or start time are skipped).
     pub sessions: Vec<Session>,
     pub pending_fanout: Option<FanoutMarker>,
+    /// When the marker names artists (a workshop that newly matched them): fan out to
+    /// their followers only, and only to those never told of the workshop.
+    pub fanout_only_artists: Vec<String>,
 }
 
 fn notify_projection() -> Document {
@@ -387,6 +400,10 @@ impl NotifyWorkshop {
                     .collect()
             })
             .unwrap_or_default();
+        let fanout_only_artists = d
+            .get_document("pending_fanout")
+            .map(|m| read_strings(m, "artist_ids"))
+            .unwrap_or_default();
         let pending_fanout = d.get_document("pending_fanout").ok().map(|m| FanoutMarker {
             kind: m.get_str("kind").unwrap_or_default().to_string(),
             since: m.get_datetime("since").ok().map(|t| t.to_chrono()),
@@ -411,6 +428,7 @@ impl NotifyWorkshop {
             artist_ids,
             sessions,
             pending_fanout,
+            fanout_only_artists,
         }
     }
 }

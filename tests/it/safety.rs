@@ -13,6 +13,8 @@ use mongodb::bson::{doc, Document};
 use nachna_ingest::artist::{Artist, ArtistDirectory};
 use nachna_ingest::clock::FixedClock;
 use nachna_ingest::fetch::{FetchSettings, Fetcher};
+use nachna_ingest::notify::config::{NotifyConfig, PushConfig};
+use nachna_ingest::notify::Notifier;
 use nachna_ingest::pipeline::{run_source, NoProgress, Progress, RunContext, RunOptions};
 use nachna_ingest::process::OwnerId;
 use nachna_ingest::report::{Outcome, RunReport};
@@ -516,4 +518,146 @@ async fn runs_left_running_by_dead_processes_are_marked_at_the_next_start() {
     );
     // A second start finds nothing more to do.
     assert!(runs::recover_crashed_runs(&store, now).await.is_empty());
+}
+
+/// An event page naming two performers.
+fn duo_page(day: u32, a: &str, b: &str) -> String {
+    format!(
+        r#"<html><head><title>Workshop with {a} and {b}</title>
+<script type="application/ld+json">{{"@context":"https://schema.org","@type":"Event",
+"name":"Hip hop workshop","startDate":"2030-03-{day:02}T18:00:00+05:30",
+"endDate":"2030-03-{day:02}T20:00:00+05:30",
+"performer":[{{"@type":"Person","name":"{a}"}},{{"@type":"Person","name":"{b}"}}],
+"offers":{{"@type":"Offer","price":"800","priceCurrency":"INR"}}}}</script></head>
+<body><h1>Hip hop workshop with {a} and {b}</h1><p>{day} March 2030, 6 PM to 8 PM. Rs. 800</p></body></html>"#
+    )
+}
+
+async fn follow_with_device(store: &Store, user: &str, artists: &[&str], token: &str) {
+    let now = Utc::now();
+    for artist in artists {
+        store
+            .raw_app()
+            .collection::<Document>("reactions")
+            .insert_one(doc! {
+                "user_id": user, "entity_id": *artist, "entity_type": "ARTIST",
+                "reaction": "NOTIFY", "is_deleted": false, "created_at": now, "updated_at": now,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .raw_app()
+        .collection::<Document>("device_tokens")
+        .insert_one(doc! {
+            "user_id": user, "device_token": token, "platform": "ios",
+            "is_active": true, "created_at": now, "updated_at": now,
+        })
+        .await
+        .unwrap();
+}
+
+/// `(user, kind)` of every outbox document, sorted.
+async fn outbox(store: &Store) -> Vec<(String, String)> {
+    let docs: Vec<Document> = store
+        .raw_outbox()
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let mut out: Vec<(String, String)> = docs
+        .iter()
+        .map(|d| {
+            (
+                d.get_str("user_id").unwrap().to_string(),
+                d.get_str("kind").unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn an_artist_added_later_is_matched_without_force_and_only_its_untold_followers_hear_once() {
+    let store = open_test_store("lateartist").await;
+    let one = Artist {
+        artist_id: "artist1".into(),
+        artist_name: "Artist One".into(),
+        instagram_link: None,
+    };
+    store.seed_artists(&[one]).await.unwrap();
+    // u1 follows the known artist, u2 the one added later, u3 both.
+    follow_with_device(&store, "u1", &["artist1"], &format!("{:064x}", 1)).await;
+    follow_with_device(&store, "u2", &["latestar"], &format!("{:064x}", 2)).await;
+    follow_with_device(
+        &store,
+        "u3",
+        &["artist1", "latestar"],
+        &format!("{:064x}", 3),
+    )
+    .await;
+    let studio = Studio::start().await;
+    studio.list(&[1]);
+    studio.serve(1, duo_page(10, "Artist One", "Late Star"));
+    let ctx = context(&store);
+    let notifier = Notifier::new(
+        store.clone(),
+        NotifyConfig::default(),
+        PushConfig::default(),
+        ctx.clock.clone(),
+    );
+    let uuid = studio.uuid(1);
+    let artist_ids = |d: &Document| -> Vec<String> {
+        let mut ids: Vec<String> = d
+            .get_array("artist_id_list")
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+
+    let first = run(&ctx, &studio, &store.load_artists().await.unwrap()).await;
+    assert_eq!(first.workshops.new, 1, "{first:#?}");
+    assert_eq!(artist_ids(&workshops(&store).await[&uuid]), vec!["artist1"]);
+    notifier.fan_out_pending().await.unwrap();
+    let nw = |u: &str| (u.to_string(), "new_workshop".to_string());
+    assert_eq!(outbox(&store).await, vec![nw("u1"), nw("u3")]);
+
+    // The artist arrives in artists_v2; the page itself does not change.
+    store
+        .seed_artists(&[Artist {
+            artist_id: "latestar".into(),
+            artist_name: "Late Star".into(),
+            instagram_link: None,
+        }])
+        .await
+        .unwrap();
+    let rerun = run(&ctx, &studio, &store.load_artists().await.unwrap()).await;
+    assert_eq!(rerun.outcome, Outcome::Success, "{rerun:#?}");
+    assert_eq!(rerun.workshops.updated, 1, "{rerun:#?}");
+    assert_eq!(
+        artist_ids(&workshops(&store).await[&uuid]),
+        vec!["artist1", "latestar"]
+    );
+    let fanned = notifier.fan_out_pending().await.unwrap();
+    assert_eq!(fanned.len(), 1, "{fanned:#?}");
+    // u2 never heard of it: one new_workshop. u3 was told when it was new; u1 does not
+    // follow the new artist.
+    assert_eq!(outbox(&store).await, vec![nw("u1"), nw("u2"), nw("u3")]);
+
+    // Nothing changed since: nothing more.
+    let again = run(&ctx, &studio, &store.load_artists().await.unwrap()).await;
+    assert_eq!(
+        (again.workshops.new, again.workshops.updated),
+        (0, 0),
+        "{again:#?}"
+    );
+    assert_eq!(again.pages.fetched, 0, "the page is unchanged: {again:#?}");
+    assert!(notifier.fan_out_pending().await.unwrap().is_empty());
+    assert_eq!(outbox(&store).await.len(), 3);
 }

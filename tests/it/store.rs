@@ -162,6 +162,7 @@ async fn update_bumps_version_keeps_id_and_choreo_link() {
         draft: draft("dna/a", "950/-").into(),
         expected_version: 1,
         announce: None,
+        newly_matched: vec![],
     };
     assert!(store.apply_action(&update, now, "d").await.unwrap());
     let after = doc_of(&store, "dna/a").await;
@@ -303,6 +304,7 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
         draft: moved.into(),
         expected_version: 1,
         announce: Some(Announcement::ScheduleChange),
+        newly_matched: vec![],
     };
     assert!(store.apply_action(&update, now, "d").await.unwrap());
     let doc = doc_of(&store, "dna/a").await;
@@ -339,6 +341,7 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
         draft: again.into(),
         expected_version: 2,
         announce: Some(Announcement::ScheduleChange),
+        newly_matched: vec![],
     };
     assert!(store.apply_action(&update, now, "d").await.unwrap());
     let doc = doc_of(&store, "dna/a").await;
