@@ -148,7 +148,6 @@ pub fn notification_tasks(
                 if let Some(pusher) = pusher {
                     match notifier.dispatch(pusher.as_ref()).await {
                         Ok(report) => {
-                            record_dispatch(&report);
                             if let Some(fault) = &report.stopped {
                                 error!(fault = ?fault, "APNs refused our credentials: dispatch stopped, notifications stay pending");
                             }
@@ -177,23 +176,6 @@ pub fn notification_tasks(
             }
         }),
     ]
-}
-
-fn record_dispatch(report: &crate::notify::dispatch::DispatchReport) {
-    for (outcome, n) in [
-        ("sent", report.sent),
-        ("failed", report.failed),
-        ("no_device", report.no_device),
-        ("expired", report.expired),
-        ("retry_later", report.retry_later),
-    ] {
-        for _ in 0..n {
-            metrics::record_push(outcome, "");
-        }
-    }
-    for _ in 0..report.deactivated_tokens {
-        metrics::record_token_deactivated("apns");
-    }
 }
 
 /// What the daemon is built from (the application's parts; see `app::App`).

@@ -26,6 +26,7 @@ use super::outcome::{DeviceAnswer, ProviderFault, Verdict};
 use super::payload::request_for;
 use super::sender::Pusher;
 use super::{Notifier, NotifyError};
+use crate::metrics;
 use crate::process::OwnerId;
 use crate::store::outbox::{Claimable, OutboxEnd};
 use crate::store::{Store, StoreError};
@@ -85,6 +86,51 @@ impl DispatchReport {
             ));
         }
         line
+    }
+}
+
+/// How one device's turn ended.
+enum DeviceEnd {
+    /// Sent, deactivated, no sender, failed, or already settled: next device.
+    Done,
+    /// Transient failures through every try: the document is retried later.
+    Transient(String),
+    /// APNs refused the payload: no other device is tried.
+    PayloadFault(String),
+    /// Dispatch stopped (provider fault); the document was released.
+    Stopped,
+}
+
+/// One push attempt in `/metrics` (`docs/metrics.md`): `sent`, `rejected` (APNs said
+/// no) or `error` (no answer, or a transient one), with APNs' reason or `none`.
+fn record_attempt(answer: &DeviceAnswer) {
+    let outcome = match answer.verdict {
+        Verdict::Delivered => "sent",
+        Verdict::Retry => "error",
+        Verdict::DeactivateToken
+        | Verdict::ProviderFault
+        | Verdict::PayloadFault
+        | Verdict::DeviceFailed => "rejected",
+    };
+    let reason = match (answer.code, answer.reason.as_deref()) {
+        (Some(_), Some(r)) => r,
+        _ => "none",
+    };
+    metrics::record_push(outcome, reason);
+}
+
+/// Counts a document's end in the drain's report.
+fn tally(report: &Mutex<DispatchReport>, end: Option<End>, key: &str) {
+    let mut r = report.lock().expect("report lock");
+    match end {
+        None => {
+            r.lease_lost += 1;
+            warn!(key = %key, "another dispatcher took this notification over (lease expired): outcome not recorded");
+        }
+        Some(End::Finished(Status::Sent)) => r.sent += 1,
+        Some(End::Finished(Status::NoDevice)) => r.no_device += 1,
+        Some(End::Finished(_)) => r.failed += 1,
+        Some(End::RetryLater) => r.retry_later += 1,
     }
 }
 
@@ -241,7 +287,9 @@ impl<'a> Dispatcher<'a> {
         Ok(())
     }
 
-    /// Sends one claimed document and records the outcome.
+    /// Sends one claimed document and records the outcome: expired ones are closed
+    /// unsent; otherwise each device is tried in turn, then the document's end is
+    /// written (while we still own it) and tallied.
     pub async fn process(
         &self,
         mut doc: OutboxDoc,
@@ -249,170 +297,211 @@ impl<'a> Dispatcher<'a> {
     ) -> Result<(), NotifyError> {
         let now = self.now();
         if now >= doc.push_expiration {
-            let reason = match doc.session_start {
-                Some(start) if doc.kind == super::outbox::Kind::Reminder => format!(
-                    "expired before it could be sent: the session started at {}",
-                    start.to_rfc3339()
-                ),
-                _ => format!(
-                    "expired before it could be sent (apns-expiration {})",
-                    doc.push_expiration.to_rfc3339()
-                ),
-            };
-            // Devices reached by an earlier dispatch keep the document `sent`.
-            let partly_sent = doc.devices.iter().any(|d| d.status == DeviceStatus::Sent);
-            let status = if partly_sent {
-                Status::Sent
-            } else {
-                Status::Suppressed
-            };
-            let owned = self.finish(&doc, status, Some(reason), now).await?;
-            let mut r = report.lock().expect("report lock");
-            match (owned, partly_sent) {
-                (false, _) => r.lease_lost += 1,
-                (true, true) => r.sent += 1,
-                (true, false) => r.expired += 1,
-            }
-            return Ok(());
+            return self.close_expired(&doc, now, report).await;
         }
-        let topic = self.notifier.push.topic.clone();
         let mut payload_fault: Option<String> = None;
         let mut last_transient: Option<String> = None;
-        'devices: for i in 0..doc.devices.len() {
-            if matches!(
-                doc.devices[i].status,
-                DeviceStatus::Sent
-                    | DeviceStatus::Deactivated
-                    | DeviceStatus::NoSender
-                    | DeviceStatus::Failed
-            ) {
-                continue;
-            }
-            if doc.devices[i].platform != "ios" {
-                let d = &mut doc.devices[i];
-                d.status = DeviceStatus::NoSender;
-                d.reason = Some(format!("no sender for platform {}", d.platform));
-                d.at = Some(now);
-                report.lock().expect("report lock").no_sender_devices += 1;
-                continue;
-            }
-            let request = request_for(&doc, &doc.devices[i].token, topic.as_deref());
-            let tries = self.notifier.push.retry_attempts.max(1);
-            for attempt in 1..=tries {
-                if self.stopped() {
-                    self.release(&doc, now).await?;
-                    report.lock().expect("report lock").released += 1;
-                    return Ok(());
+        for i in 0..doc.devices.len() {
+            match self.send_to_device(&mut doc, i, now, report).await? {
+                DeviceEnd::Done => {}
+                DeviceEnd::Transient(reason) => last_transient = Some(reason),
+                DeviceEnd::PayloadFault(reason) => {
+                    payload_fault = Some(reason);
+                    break;
                 }
-                let result = self.pusher.push(&request).await;
-                report.lock().expect("report lock").requests += 1;
-                let answer = DeviceAnswer::of(&result);
-                let at = self.now();
-                let d = &mut doc.devices[i];
-                d.attempts += 1;
-                d.at = Some(at);
-                d.code = answer.code;
-                d.apns_id = answer.apns_id.clone();
-                d.reason = answer.reason.clone();
-                let reason_text = answer.reason_text();
-                match answer.verdict {
-                    Verdict::Delivered => {
-                        d.status = DeviceStatus::Sent;
-                        report.lock().expect("report lock").delivered += 1;
-                        continue 'devices;
-                    }
-                    Verdict::DeactivateToken => {
-                        d.status = DeviceStatus::Deactivated;
-                        let token = d.token.clone();
-                        if self
-                            .store()
-                            .deactivate_token(&doc.user_id, &token, &reason_text, at)
-                            .await?
-                        {
-                            report.lock().expect("report lock").deactivated_tokens += 1;
-                        }
-                        continue 'devices;
-                    }
-                    Verdict::Retry => {
-                        if attempt < tries {
-                            tokio::time::sleep(self.notifier.push.backoff(attempt)).await;
-                            continue;
-                        }
-                        d.status = DeviceStatus::Retry;
-                        last_transient = Some(reason_text);
-                        continue 'devices;
-                    }
-                    Verdict::ProviderFault => {
-                        let fault = answer.provider_fault();
-                        // The device is untouched: it will be tried again once fixed.
-                        d.status = DeviceStatus::Pending;
-                        d.code = None;
-                        d.apns_id = None;
-                        d.reason = None;
-                        d.attempts -= 1;
-                        self.stop.lock().expect("stop lock").get_or_insert(fault);
-                        self.release(&doc, now).await?;
-                        report.lock().expect("report lock").released += 1;
-                        return Ok(());
-                    }
-                    Verdict::PayloadFault => {
-                        d.status = DeviceStatus::Failed;
-                        payload_fault = Some(reason_text);
-                        break 'devices;
-                    }
-                    Verdict::DeviceFailed => {
-                        d.status = DeviceStatus::Failed;
-                        continue 'devices;
-                    }
-                }
+                DeviceEnd::Stopped => return Ok(()),
             }
         }
-        let end = if let Some(reason) = payload_fault {
-            self.finish(
-                &doc,
-                Status::Failed,
-                Some(format!("APNs rejected the notification: {reason}")),
-                now,
-            )
-            .await
-            .map(|owned| owned.then_some(End::Finished(Status::Failed)))?
-        } else if doc.devices.iter().any(|d| d.status == DeviceStatus::Retry) {
-            let reason = last_transient.unwrap_or_default();
-            if doc.attempts + 1 >= self.notifier.push.max_dispatch_attempts.max(1) as i32 {
-                self.finish(
-                    &doc,
-                    Status::Failed,
-                    Some(format!(
-                        "gave up after {} dispatches with transient errors (last: {reason})",
-                        doc.attempts + 1
-                    )),
-                    now,
-                )
-                .await
-                .map(|owned| owned.then_some(End::Finished(Status::Failed)))?
-            } else {
-                self.retry_later(&doc, &reason, now)
-                    .await
-                    .map(|owned| owned.then_some(End::RetryLater))?
-            }
-        } else {
-            let (status, reason) = final_status(&doc.devices);
-            self.finish(&doc, status, reason, now)
-                .await
-                .map(|owned| owned.then_some(End::Finished(status)))?
+        let end = self
+            .record_end(&doc, payload_fault, last_transient, now)
+            .await?;
+        tally(report, end, &doc.key);
+        Ok(())
+    }
+
+    /// A document whose `apns-expiration` passed before it could be sent: `sent` when an
+    /// earlier dispatch reached a device, else `suppressed`.
+    async fn close_expired(
+        &self,
+        doc: &OutboxDoc,
+        now: DateTime<Utc>,
+        report: &Mutex<DispatchReport>,
+    ) -> Result<(), NotifyError> {
+        let reason = match doc.session_start {
+            Some(start) if doc.kind == super::outbox::Kind::Reminder => format!(
+                "expired before it could be sent: the session started at {}",
+                start.to_rfc3339()
+            ),
+            _ => format!(
+                "expired before it could be sent (apns-expiration {})",
+                doc.push_expiration.to_rfc3339()
+            ),
         };
+        let partly_sent = doc.devices.iter().any(|d| d.status == DeviceStatus::Sent);
+        let status = if partly_sent {
+            Status::Sent
+        } else {
+            Status::Suppressed
+        };
+        let owned = self.finish(doc, status, Some(reason), now).await?;
         let mut r = report.lock().expect("report lock");
-        match end {
-            None => {
-                r.lease_lost += 1;
-                warn!(key = %doc.key, "another dispatcher took this notification over (lease expired): outcome not recorded");
-            }
-            Some(End::Finished(Status::Sent)) => r.sent += 1,
-            Some(End::Finished(Status::NoDevice)) => r.no_device += 1,
-            Some(End::Finished(_)) => r.failed += 1,
-            Some(End::RetryLater) => r.retry_later += 1,
+        match (owned, partly_sent) {
+            (false, _) => r.lease_lost += 1,
+            (true, true) => r.sent += 1,
+            (true, false) => r.expired += 1,
         }
         Ok(())
+    }
+
+    /// Pushes to device `i` (retrying transient failures up to `push.retry_attempts`)
+    /// and records its result on the document.
+    async fn send_to_device(
+        &self,
+        doc: &mut OutboxDoc,
+        i: usize,
+        now: DateTime<Utc>,
+        report: &Mutex<DispatchReport>,
+    ) -> Result<DeviceEnd, NotifyError> {
+        if matches!(
+            doc.devices[i].status,
+            DeviceStatus::Sent
+                | DeviceStatus::Deactivated
+                | DeviceStatus::NoSender
+                | DeviceStatus::Failed
+        ) {
+            return Ok(DeviceEnd::Done);
+        }
+        if doc.devices[i].platform != "ios" {
+            let d = &mut doc.devices[i];
+            d.status = DeviceStatus::NoSender;
+            d.reason = Some(format!("no sender for platform {}", d.platform));
+            d.at = Some(now);
+            report.lock().expect("report lock").no_sender_devices += 1;
+            return Ok(DeviceEnd::Done);
+        }
+        let request = request_for(
+            doc,
+            &doc.devices[i].token,
+            self.notifier.push.topic.as_deref(),
+        );
+        let tries = self.notifier.push.retry_attempts.max(1);
+        for attempt in 1..=tries {
+            if self.stopped() {
+                self.release(doc, now).await?;
+                report.lock().expect("report lock").released += 1;
+                return Ok(DeviceEnd::Stopped);
+            }
+            let answer = DeviceAnswer::of(&self.pusher.push(&request).await);
+            report.lock().expect("report lock").requests += 1;
+            record_attempt(&answer);
+            let at = self.now();
+            let d = &mut doc.devices[i];
+            d.attempts += 1;
+            d.at = Some(at);
+            d.code = answer.code;
+            d.apns_id = answer.apns_id.clone();
+            d.reason = answer.reason.clone();
+            let reason_text = answer.reason_text();
+            match answer.verdict {
+                Verdict::Delivered => {
+                    d.status = DeviceStatus::Sent;
+                    report.lock().expect("report lock").delivered += 1;
+                    return Ok(DeviceEnd::Done);
+                }
+                Verdict::DeactivateToken => {
+                    d.status = DeviceStatus::Deactivated;
+                    let token = d.token.clone();
+                    self.deactivate(&doc.user_id, &token, &reason_text, at, report)
+                        .await?;
+                    return Ok(DeviceEnd::Done);
+                }
+                Verdict::Retry if attempt < tries => {
+                    tokio::time::sleep(self.notifier.push.backoff(attempt)).await;
+                }
+                Verdict::Retry => {
+                    d.status = DeviceStatus::Retry;
+                    return Ok(DeviceEnd::Transient(reason_text));
+                }
+                Verdict::ProviderFault => {
+                    // The device is untouched: it will be tried again once fixed.
+                    d.status = DeviceStatus::Pending;
+                    d.code = None;
+                    d.apns_id = None;
+                    d.reason = None;
+                    d.attempts -= 1;
+                    self.stop
+                        .lock()
+                        .expect("stop lock")
+                        .get_or_insert(answer.provider_fault());
+                    self.release(doc, now).await?;
+                    report.lock().expect("report lock").released += 1;
+                    return Ok(DeviceEnd::Stopped);
+                }
+                Verdict::PayloadFault => {
+                    d.status = DeviceStatus::Failed;
+                    return Ok(DeviceEnd::PayloadFault(reason_text));
+                }
+                Verdict::DeviceFailed => {
+                    d.status = DeviceStatus::Failed;
+                    return Ok(DeviceEnd::Done);
+                }
+            }
+        }
+        Ok(DeviceEnd::Done)
+    }
+
+    /// Marks a token APNs called dead inactive; logged and counted together.
+    async fn deactivate(
+        &self,
+        user_id: &str,
+        token: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+        report: &Mutex<DispatchReport>,
+    ) -> Result<(), StoreError> {
+        if self
+            .store()
+            .deactivate_token(user_id, token, reason, at)
+            .await?
+        {
+            info!(user_id = %user_id, reason = %reason, "device token deactivated");
+            metrics::record_token_deactivated(reason);
+            report.lock().expect("report lock").deactivated_tokens += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes how the document ends: failed (payload refused, or transient failures
+    /// past `push.max_dispatch_attempts`), back to pending for a later dispatch, or its
+    /// final status from the devices. `None` when another dispatcher owns it now.
+    async fn record_end(
+        &self,
+        doc: &OutboxDoc,
+        payload_fault: Option<String>,
+        last_transient: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<End>, StoreError> {
+        if let Some(reason) = payload_fault {
+            let reason = format!("APNs rejected the notification: {reason}");
+            let owned = self.finish(doc, Status::Failed, Some(reason), now).await?;
+            return Ok(owned.then_some(End::Finished(Status::Failed)));
+        }
+        if doc.devices.iter().any(|d| d.status == DeviceStatus::Retry) {
+            let reason = last_transient.unwrap_or_default();
+            if doc.attempts + 1 >= self.notifier.push.max_dispatch_attempts.max(1) as i32 {
+                let reason = format!(
+                    "gave up after {} dispatches with transient errors (last: {reason})",
+                    doc.attempts + 1
+                );
+                let owned = self.finish(doc, Status::Failed, Some(reason), now).await?;
+                return Ok(owned.then_some(End::Finished(Status::Failed)));
+            }
+            let owned = self.retry_later(doc, &reason, now).await?;
+            return Ok(owned.then_some(End::RetryLater));
+        }
+        let (status, reason) = final_status(&doc.devices);
+        let owned = self.finish(doc, status, reason, now).await?;
+        Ok(owned.then_some(End::Finished(status)))
     }
 
     /// Records a final status. False when another dispatcher owns the document now.

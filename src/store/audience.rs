@@ -14,7 +14,6 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Cursor;
 use std::collections::HashMap;
-use tracing::info;
 
 /// One user to notify, and which of the workshop's artists they follow (in the
 /// workshop's order).
@@ -205,9 +204,6 @@ impl Store {
             )
             .await
             .map_err(StoreError::op("update", DEVICE_TOKENS))?;
-        if result.modified_count > 0 {
-            info!(user_id = %user_id, reason = %reason, "device token deactivated");
-        }
         Ok(result.modified_count > 0)
     }
 }

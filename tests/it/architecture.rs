@@ -147,3 +147,51 @@ fn no_module_imports_a_higher_or_equal_layer() {
     }
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
+
+/// Metric family names in Prometheus text (`# TYPE <name> <type>` lines).
+pub fn served_metric_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The names `docs/metrics.md` documents (first column of its tables).
+pub fn documented_metric_names() -> Vec<String> {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md"))
+            .expect("docs/metrics.md");
+    doc.lines()
+        .filter_map(|l| l.strip_prefix("| `nachna_"))
+        .filter_map(|l| l.split('`').next())
+        .map(|rest| format!("nachna_{rest}"))
+        .collect()
+}
+
+#[test]
+fn every_declared_metric_is_documented_and_every_documented_one_declared() {
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/metrics.rs"))
+        .unwrap();
+    let declared: Vec<String> = src
+        .lines()
+        .filter(|l| l.starts_with("pub const ") && l.contains("\"nachna_"))
+        .filter_map(|l| l.split('"').nth(1))
+        .map(str::to_string)
+        .collect();
+    let documented = documented_metric_names();
+    assert!(!declared.is_empty() && !documented.is_empty());
+    let undocumented: Vec<&String> = declared
+        .iter()
+        .filter(|n| !documented.contains(n))
+        .collect();
+    let undeclared: Vec<&String> = documented
+        .iter()
+        .filter(|n| !declared.contains(n))
+        .collect();
+    assert!(
+        undocumented.is_empty() && undeclared.is_empty(),
+        "declared in src/metrics.rs but not in docs/metrics.md: {undocumented:?}; \
+         documented but not declared: {undeclared:?}"
+    );
+}

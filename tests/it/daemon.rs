@@ -605,6 +605,15 @@ async fn metrics_and_health_endpoints_report_what_happened() {
     })
     .await;
     assert!(m.contains(r#"nachna_build_info{version=""#), "{m}");
+    // Every family /metrics serves is documented in docs/metrics.md.
+    let documented = crate::architecture::documented_metric_names();
+    let served = crate::architecture::served_metric_names(&m);
+    assert!(served.len() >= 10, "{m}");
+    let undocumented: Vec<&String> = served.iter().filter(|n| !documented.contains(n)).collect();
+    assert!(
+        undocumented.is_empty(),
+        "served on /metrics but not in docs/metrics.md: {undocumented:?}"
+    );
     assert!(d.stop().await.success(), "{}", d.log());
 }
 

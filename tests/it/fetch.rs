@@ -1048,3 +1048,30 @@ async fn replay_with_a_missing_file_is_an_error_naming_it() {
     assert_eq!(err.kind(), "replay");
     assert!(err.to_string().contains("studio/event.html"), "{err}");
 }
+
+/// issue 9: an unreachable host was reported as a robots.txt problem, its cause cut
+/// off. Now the error says the host could not be reached, and why.
+#[tokio::test]
+async fn an_unreachable_host_is_said_to_be_unreachable_with_its_cause() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let url = Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap();
+    let fetcher = Fetcher::new(FetchSettings {
+        max_attempts: 1,
+        ..settings()
+    })
+    .unwrap();
+
+    let err = error(get_robots(&fetcher, &url).await).to_string();
+
+    assert!(
+        err.starts_with(&format!("{url}: the host could not be reached: ")),
+        "{err}"
+    );
+    assert!(
+        err.to_ascii_lowercase().contains("connection refused"),
+        "{err}"
+    );
+    drop(socket);
+}
