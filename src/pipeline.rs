@@ -10,13 +10,14 @@ use crate::artist::ArtistDirectory;
 use crate::clock::Clock;
 use crate::extract::{self, PageVerdict};
 use crate::fetch::{FetchOutcome, FetchedPage, Fetcher, HostPolicy, PageRequest, Validators};
-use crate::reconcile::{self, Action, Announcement, PageOutcome, ReconcileInput};
+use crate::reconcile::{self, Action, Announcement, PageOutcome, Plan, ReconcileInput};
 use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
 use crate::settings::IngestConfig;
 use crate::source::Source;
 use crate::store::pages::PageRecord;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::workshop::Identified;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::{FutureExt, StreamExt};
 use std::collections::{BTreeSet, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -149,7 +150,7 @@ pub async fn run_source(
             Ok(Ok(())) => {}
             Ok(Err(err)) => {
                 report.outcome = Outcome::Failed;
-                report.errors.push(err);
+                report.errors.push(err.to_string());
             }
             Err(panic) => {
                 let message = panic_message(panic.as_ref());
@@ -192,6 +193,19 @@ pub async fn run_source(
     report
 }
 
+/// Why a run stopped before its end. Each phase that talks to the store has its own
+/// variant; the message is the store's (it names the operation and collection).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Plan(#[source] StoreError),
+    #[error("{0}")]
+    Apply(#[source] StoreError),
+    #[error("{0}")]
+    Remember(#[source] StoreError),
+}
+
+/// The phases of one studio run: crawl → fetch and extract → plan → apply → remember.
 async fn run_inner(
     ctx: &RunContext,
     source: &Source,
@@ -199,19 +213,54 @@ async fn run_inner(
     options: &RunOptions,
     progress: &dyn Progress,
     report: &mut RunReport,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let today = ctx.clock.now().with_timezone(&source.timezone).date_naive();
-    let today_text = today.format("%Y-%m-%d").to_string();
-
-    // 1. Listing crawl.
     let crawl = crawl_listings(ctx, source, options, report).await;
     progress.event_pages_found(&source.studio.id, crawl.event_urls.len());
+    let pages = fetch_event_pages(ctx, source, artists, options, today, &crawl, progress).await;
+    let taken = take_in(pages, today, report);
+    let plan = plan(
+        ctx,
+        source,
+        options,
+        &crawl,
+        taken.drafts,
+        &taken.seen,
+        taken.page_failures,
+        report,
+    )
+    .await
+    .map_err(RunError::Plan)?;
+    let now = ctx.clock.now();
+    apply(ctx, source, options, &plan, today, now, report)
+        .await
+        .map_err(RunError::Apply)?;
+    // Only now is it safe to remember the pages as processed.
+    remember(
+        ctx,
+        options,
+        taken.records.iter().chain(crawl.records.iter()),
+        now,
+    )
+    .await
+    .map_err(RunError::Remember)
+}
 
-    // 2. Event pages, a few at a time; hosts keep their own limits inside the fetcher.
+/// Event pages, a few at a time (hosts keep their own limits inside the fetcher), each
+/// fetched and extracted.
+async fn fetch_event_pages(
+    ctx: &RunContext,
+    source: &Source,
+    artists: &ArtistDirectory,
+    options: &RunOptions,
+    today: NaiveDate,
+    crawl: &CrawlResult,
+    progress: &dyn Progress,
+) -> Vec<(Url, PageResult)> {
     let concurrency = ctx.config.page_concurrency.max(1);
     let fingerprint = artists_fingerprint(artists);
     let fingerprint = fingerprint.as_str();
-    let results: Vec<(Url, PageResult)> = futures::stream::iter(crawl.event_urls.iter().cloned())
+    futures::stream::iter(crawl.event_urls.iter().cloned())
         .map(|url| async move {
             let result =
                 process_event_page(ctx, source, artists, fingerprint, options, today, &url).await;
@@ -220,20 +269,37 @@ async fn run_inner(
         })
         .buffered(concurrency)
         .collect()
-        .await;
+        .await
+}
 
-    let mut drafts: Vec<Identified> = Vec::new();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut records: Vec<(PageRecord, Option<PageRecord>)> = Vec::new();
-    let mut page_failures = 0;
-    for (url, result) in results {
+/// What the run takes in from its event pages.
+struct TakenIn {
+    /// Future (or ongoing) workshops, identified once.
+    drafts: Vec<Identified>,
+    /// Every uuid accounted for: drafts, past ones, unchanged pages.
+    seen: BTreeSet<String>,
+    /// Page records to save once the workshops are written.
+    records: Vec<(PageRecord, Option<PageRecord>)>,
+    page_failures: u32,
+}
+
+/// Counts each page's result and takes its workshops in: past ones are only counted;
+/// the others get their identity, once.
+fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunReport) -> TakenIn {
+    let mut taken = TakenIn {
+        drafts: Vec::new(),
+        seen: BTreeSet::new(),
+        records: Vec::new(),
+        page_failures: 0,
+    };
+    for (url, result) in pages {
         match result {
             PageResult::Unchanged { uuids } => {
                 report.pages.unchanged += 1;
-                seen.extend(uuids);
+                taken.seen.extend(uuids);
             }
             PageResult::Failed { error } => {
-                page_failures += 1;
+                taken.page_failures += 1;
                 report.pages.failed += 1;
                 report.errors.push(error);
             }
@@ -255,10 +321,10 @@ async fn run_inner(
                                 reason: reason.clone(),
                             },
                         );
-                        seen.extend(evidence.seen);
+                        taken.seen.extend(evidence.seen);
                         if let Some(failure) = evidence.failure {
                             warn!(url = %url, reason = %reason, "a listed page lost its event; its workshops stay live");
-                            page_failures += 1;
+                            taken.page_failures += 1;
                             report.pages.failed += 1;
                             report.errors.push(failure);
                             continue;
@@ -279,43 +345,53 @@ async fn run_inner(
                                 }
                             }
                             record.uuids.push(extracted.draft.uuid.clone());
-                            seen.insert(extracted.draft.uuid.clone());
+                            taken.seen.insert(extracted.draft.uuid.clone());
                             if extracted.draft.is_past(today) {
                                 report.workshops.skipped_past += 1;
                             } else {
-                                drafts.push(Identified::new(extracted.draft));
+                                taken.drafts.push(Identified::new(extracted.draft));
                             }
                         }
                     }
                 }
-                records.push((record, previous));
+                taken.records.push((record, previous));
             }
         }
     }
+    taken
+}
 
-    // 3. Reconcile against the store.
-    let stored = ctx
-        .store
-        .load_studio_workshops(&source.studio.id)
-        .await
-        .map_err(|e| e.to_string())?;
+/// Reads what the store holds of the studio and plans against it (pure
+/// [`reconcile::reconcile`]). Archiving is allowed only after a complete, clean crawl
+/// that found event links.
+#[allow(clippy::too_many_arguments)]
+async fn plan(
+    ctx: &RunContext,
+    source: &Source,
+    options: &RunOptions,
+    crawl: &CrawlResult,
+    drafts: Vec<Identified>,
+    seen: &BTreeSet<String>,
+    page_failures: u32,
+    report: &mut RunReport,
+) -> Result<Plan, StoreError> {
+    let stored = ctx.store.load_studio_workshops(&source.studio.id).await?;
     let signatures: Vec<String> = drafts.iter().map(|d| d.signature().to_string()).collect();
-    let owners = ctx
-        .store
-        .signature_owners(&signatures)
-        .await
-        .map_err(|e| e.to_string())?;
-    let archive_policy =
-        reconcile::archive_policy(crawl.complete, crawl.event_urls.len(), page_failures);
+    let owners = ctx.store.signature_owners(&signatures).await?;
+    let archive_policy = reconcile::archive_policy(
+        crawl.complete,
+        crawl.event_urls.len(),
+        page_failures as usize,
+    );
     if crawl.event_urls.is_empty() && crawl.complete {
         report.warnings.push(
             "the listing had no event links: nothing archived (check crawl.follow if the studio still has events)"
                 .into(),
         );
     }
-    let plan = reconcile::reconcile(ReconcileInput {
+    Ok(reconcile::reconcile(ReconcileInput {
         drafts,
-        seen_uuids: &seen,
+        seen_uuids: seen,
         stored: &stored,
         signature_owners: &owners,
         archive_policy,
@@ -324,26 +400,29 @@ async fn run_inner(
         } else {
             ctx.config.archive_brake_fraction
         },
-    });
+    }))
+}
 
-    // 4. Apply (or only count, on a dry run).
-    let now = ctx.clock.now();
+/// Applies the plan (or only counts it, on a dry run).
+async fn apply(
+    ctx: &RunContext,
+    source: &Source,
+    options: &RunOptions,
+    plan: &Plan,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<(), StoreError> {
+    let today_text = today.format("%Y-%m-%d").to_string();
     let mut lost_races: BTreeSet<&str> = BTreeSet::new();
     for action in &plan.actions {
-        if !options.dry_run {
-            let applied = ctx
-                .store
-                .apply_action(action, now, &today_text)
-                .await
-                .map_err(|e| e.to_string())?;
-            if !applied {
-                lost_races.insert(action.uuid());
-                report.errors.push(format!(
-                    "{}: changed by another writer during this run; the next run retries it",
-                    action.uuid()
-                ));
-                continue;
-            }
+        if !options.dry_run && !ctx.store.apply_action(action, now, &today_text).await? {
+            lost_races.insert(action.uuid());
+            report.errors.push(format!(
+                "{}: changed by another writer during this run; the next run retries it",
+                action.uuid()
+            ));
+            continue;
         }
         count_action(action, report);
     }
@@ -355,10 +434,7 @@ async fn run_inner(
             .filter(|(_, uuid)| !lost_races.contains(uuid.as_str()))
             .cloned()
             .collect();
-        ctx.store
-            .retire_signatures(&retire, now)
-            .await
-            .map_err(|e| e.to_string())?;
+        ctx.store.retire_signatures(&retire, now).await?;
     }
     if let Some(brake) = &plan.brake {
         report.outcome = Outcome::Failed;
@@ -370,19 +446,24 @@ async fn run_inner(
         if !options.dry_run {
             ctx.store
                 .archive_workshops(&source.studio.id, &plan.archive, now)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
         }
     }
+    Ok(())
+}
 
-    // 5. Only now is it safe to remember the pages as processed.
-    if !options.dry_run {
-        for (record, previous) in records.iter().chain(crawl.records.iter()) {
-            ctx.store
-                .save_page(record, previous.as_ref(), now)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+/// Saves the page records (the "unchanged" shortcut of the next run).
+async fn remember<'a>(
+    ctx: &RunContext,
+    options: &RunOptions,
+    records: impl Iterator<Item = &'a (PageRecord, Option<PageRecord>)>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if options.dry_run {
+        return Ok(());
+    }
+    for (record, previous) in records {
+        ctx.store.save_page(record, previous.as_ref(), now).await?;
     }
     Ok(())
 }

@@ -180,3 +180,62 @@ pub fn total_line(reports: &[RunReport]) -> String {
         }
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(studio: &str, outcome: Outcome) -> RunReport {
+        RunReport {
+            studio_id: studio.into(),
+            outcome,
+            duration_ms: 1234,
+            ..RunReport::default()
+        }
+    }
+
+    #[test]
+    fn a_summary_shows_only_what_is_not_zero() {
+        let mut r = report("dna", Outcome::Success);
+        r.pages.fetched = 6;
+        r.workshops.new = 5;
+        r.workshops.skipped_past = 1;
+        assert_eq!(
+            r.summary_line(),
+            "dna: success in 1.2s | pages 6 downloaded | workshops 5 new, 1 skipped as past"
+        );
+    }
+
+    #[test]
+    fn a_run_that_changed_nothing_says_so() {
+        let mut r = report("dna", Outcome::Success);
+        r.pages.unchanged = 6;
+        r.workshops.unchanged = 5;
+        assert_eq!(
+            r.summary_line(),
+            "dna: success in 1.2s | pages 6 unchanged | workshops nothing changed (5 unchanged)"
+        );
+        let empty = report("x", Outcome::Failed);
+        assert_eq!(
+            empty.summary_line(),
+            "x: failed in 1.2s | pages none read | workshops nothing changed"
+        );
+    }
+
+    #[test]
+    fn the_total_line_counts_outcomes_and_changes() {
+        let mut a = report("a", Outcome::Success);
+        a.workshops.new = 3;
+        let mut b = report("b", Outcome::Partial);
+        b.workshops.updated = 1;
+        let c = report("c", Outcome::Success);
+        assert_eq!(
+            total_line(&[a, b, c.clone()]),
+            "total: 3 studio(s): 2 success, 1 partial | workshops 3 new, 1 updated"
+        );
+        assert_eq!(
+            total_line(&[c]),
+            "total: 1 studio(s): 1 success | workshops nothing changed"
+        );
+    }
+}
