@@ -15,6 +15,7 @@ use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
 use crate::settings::IngestConfig;
 use crate::source::Source;
 use crate::store::pages::PageRecord;
+use crate::store::workshops::Applied;
 use crate::store::{Store, StoreError};
 use crate::workshop::Identified;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -138,8 +139,9 @@ pub async fn run_source(
                 report.errors.push(err.to_string());
                 return;
             }
-            if let Err(err) = ctx.store.upsert_studio(&source.studio).await {
-                report.errors.push(err.to_string());
+            match ctx.store.upsert_studio(&source.studio).await {
+                Ok(kept) => report.warnings.extend(kept),
+                Err(err) => report.errors.push(err.to_string()),
             }
         }
         // A panic anywhere in the studio's run (a bug, a hostile page reaching code that
@@ -232,14 +234,19 @@ async fn run_inner(
     .await
     .map_err(RunError::Plan)?;
     let now = ctx.clock.now();
-    apply(ctx, source, options, &plan, today, now, report)
+    let rejected = apply(ctx, source, options, &plan, today, now, report)
         .await
         .map_err(RunError::Apply)?;
-    // Only now is it safe to remember the pages as processed.
+    // Only now is it safe to remember the pages as processed. A page whose workshop
+    // the app contract refused is not remembered, so the next run tries it again.
     remember(
         ctx,
         options,
-        taken.records.iter().chain(crawl.records.iter()),
+        taken
+            .records
+            .iter()
+            .filter(|(r, _)| !r.uuids.iter().any(|u| rejected.contains(u)))
+            .chain(crawl.records.iter()),
         now,
     )
     .await
@@ -403,7 +410,8 @@ async fn plan(
     }))
 }
 
-/// Applies the plan (or only counts it, on a dry run).
+/// Applies the plan (or only counts it, on a dry run). Returns the uuids the app
+/// contract refused (named with their rule and page in the report's errors).
 async fn apply(
     ctx: &RunContext,
     source: &Source,
@@ -412,17 +420,29 @@ async fn apply(
     today: NaiveDate,
     now: DateTime<Utc>,
     report: &mut RunReport,
-) -> Result<(), StoreError> {
+) -> Result<Vec<String>, StoreError> {
     let today_text = today.format("%Y-%m-%d").to_string();
+    let mut rejected = Vec::new();
     let mut lost_races: BTreeSet<&str> = BTreeSet::new();
     for action in &plan.actions {
-        if !options.dry_run && !ctx.store.apply_action(action, now, &today_text).await? {
-            lost_races.insert(action.uuid());
-            report.errors.push(format!(
-                "{}: changed by another writer during this run; the next run retries it",
-                action.uuid()
-            ));
-            continue;
+        if !options.dry_run {
+            match ctx.store.apply_action(action, now, &today_text).await? {
+                Applied::Done => {}
+                Applied::LostRace => {
+                    lost_races.insert(action.uuid());
+                    report.errors.push(format!(
+                        "{}: changed by another writer during this run; the next run retries it",
+                        action.uuid()
+                    ));
+                    continue;
+                }
+                Applied::Rejected(r) => {
+                    report.errors.push(r.to_string());
+                    rejected.push(action.uuid().to_string());
+                    lost_races.insert(action.uuid());
+                    continue;
+                }
+            }
         }
         count_action(action, report);
     }
@@ -449,7 +469,7 @@ async fn apply(
                 .await?;
         }
     }
-    Ok(())
+    Ok(rejected)
 }
 
 /// Saves the page records (the "unchanged" shortcut of the next run).

@@ -272,76 +272,83 @@ impl Daemon {
     }
 
     /// Runs until SIGTERM or SIGINT, then stops cleanly (see [`shutdown`]).
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Daemon {
-            settings,
-            store,
-            owner,
-            sources,
-            runner,
-            requests,
-            presence,
-            service,
-            stopping,
-            health_address,
-            background,
-            mut signals,
-        } = self;
+    pub async fn run_until_stopped(mut self) -> anyhow::Result<()> {
         metrics::install();
         let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+        let scheduler = self.start_scheduler().await?;
+        let health = self.start_health_server(&scheduler).await?;
+        self.announce_ready(&scheduler).await;
+        let tasks = self.start_tasks(&scheduler);
+        let signal_name = self.wait_for_stop(&mut hangup, &scheduler).await;
+        self.shut_down(signal_name, &scheduler, tasks, health).await;
+        Ok(())
+    }
 
-        let scheduler = Arc::new(Scheduler::new(runner.clone()).await?);
-        for source in sources.all() {
+    /// One cron job per enabled source, plus the heartbeat job.
+    async fn start_scheduler(&self) -> anyhow::Result<Arc<Scheduler>> {
+        let scheduler = Arc::new(Scheduler::new(self.runner.clone()).await?);
+        for source in self.sources.all() {
             scheduler.add(&source).await?;
         }
         scheduler.start().await?;
+        Ok(scheduler)
+    }
 
-        let http_stop = CancellationToken::new();
-        let http_task = match health_address {
-            Some(addr) => {
-                let state = Arc::new(http::HealthState {
-                    store: store.clone(),
-                    readiness: Arc::new(DaemonReadiness {
-                        scheduler: scheduler.clone(),
-                        stopping: stopping.clone(),
-                    }),
-                });
-                let (_, task) = http::serve(addr, state, http_stop.clone())
-                    .await
-                    .with_context(|| {
-                        format!("starting the health server on {addr} (daemon.health_address)")
-                    })?;
-                Some(task)
-            }
-            None => None,
+    /// `/healthz`, `/readyz`, `/metrics` on `daemon.health_address` (unless `off`).
+    async fn start_health_server(&self, scheduler: &Arc<Scheduler>) -> anyhow::Result<Health> {
+        let stop = CancellationToken::new();
+        let Some(addr) = self.health_address else {
+            return Ok(Health { stop, task: None });
         };
+        let state = Arc::new(http::HealthState {
+            store: self.store.clone(),
+            readiness: Arc::new(DaemonReadiness {
+                scheduler: scheduler.clone(),
+                stopping: self.stopping.clone(),
+            }),
+        });
+        let (_, task) = http::serve(addr, state, stop.clone())
+            .await
+            .with_context(|| {
+                format!("starting the health server on {addr} (daemon.health_address)")
+            })?;
+        Ok(Health {
+            stop,
+            task: Some(task),
+        })
+    }
 
+    /// Records this daemon in `ingest_daemons`, logs and tells systemd `READY=1`.
+    async fn announce_ready(&self, scheduler: &Scheduler) {
         let scheduled = scheduler.scheduled().await;
-        if let Err(err) = presence.beat("running", &scheduled, &[]).await {
+        if let Err(err) = self.presence.beat("running", &scheduled, &[]).await {
             warn!(error = %err, "could not record this daemon in ingest_daemons");
         }
         let ready = format!(
             "ready: {} source(s), {} scheduled",
-            sources.len(),
+            self.sources.len(),
             scheduled.len()
         );
-        info!(owner = %owner, "{ready}");
-        service.ready(&ready);
+        info!(owner = %self.owner, "{ready}");
+        self.service.ready(&ready);
+    }
 
+    /// The trigger watcher, the background tasks and the liveness loop.
+    fn start_tasks(&mut self, scheduler: &Arc<Scheduler>) -> Tasks {
         let watcher = tokio::spawn(trigger::watch(
-            runner.clone(),
-            requests.clone(),
-            Duration::from_millis(settings.daemon.trigger_poll_ms.max(100)),
-            Duration::from_secs(settings.daemon.trigger_expiry_secs),
-            stopping.clone(),
+            self.runner.clone(),
+            self.requests.clone(),
+            Duration::from_millis(self.settings.daemon.trigger_poll_ms.max(100)),
+            Duration::from_secs(self.settings.daemon.trigger_expiry_secs),
+            self.stopping.clone(),
         ));
         let background_ctx = BackgroundContext {
-            store: store.clone(),
-            settings: settings.clone(),
-            owner: owner.clone(),
-            stopping: stopping.clone(),
+            store: self.store.clone(),
+            settings: self.settings.clone(),
+            owner: self.owner.clone(),
+            stopping: self.stopping.clone(),
         };
-        let background: Vec<(&'static str, tokio::task::JoinHandle<()>)> = background
+        let background = std::mem::take(&mut self.background)
             .into_iter()
             .map(|t| {
                 info!(task = t.name, "background task started");
@@ -350,44 +357,75 @@ impl Daemon {
             .collect();
         let liveness = tokio::spawn(liveness_loop(
             scheduler.clone(),
-            service.clone(),
-            presence.clone(),
-            runner.clone(),
-            stopping.clone(),
+            self.service.clone(),
+            self.presence.clone(),
+            self.runner.clone(),
+            self.stopping.clone(),
         ));
+        Tasks {
+            watcher,
+            background,
+            liveness,
+        }
+    }
 
-        let signal_name = loop {
+    /// Serves SIGHUP reloads until SIGTERM or SIGINT; returns that signal's name.
+    async fn wait_for_stop(
+        &mut self,
+        hangup: &mut tokio::signal::unix::Signal,
+        scheduler: &Scheduler,
+    ) -> &'static str {
+        loop {
             tokio::select! {
-                name = signals.recv() => break name,
-                _ = hangup.recv() => {
-                    info!("SIGHUP: reloading sources from {}", settings.sources_dir.display());
-                    let _ = reload::reload(&settings.sources_dir, &sources, &scheduler).await;
-                    let running: Vec<String> = runner.active().keys().cloned().collect();
-                    if let Err(err) = presence.beat("running", &scheduler.scheduled().await, &running).await {
-                        warn!(error = %err, "could not update ingest_daemons");
-                    }
-                }
+                name = self.signals.recv() => return name,
+                _ = hangup.recv() => self.reload(scheduler).await,
             }
-        };
+        }
+    }
 
-        // Shutdown.
-        let grace = Duration::from_secs(settings.daemon.grace_period_secs);
-        let active = runner.active().len();
+    async fn reload(&self, scheduler: &Scheduler) {
+        info!(
+            "SIGHUP: reloading sources from {}",
+            self.settings.sources_dir.display()
+        );
+        let _ = reload::reload(&self.settings.sources_dir, &self.sources, scheduler).await;
+        let running: Vec<String> = self.runner.active().keys().cloned().collect();
+        if let Err(err) = self
+            .presence
+            .beat("running", &scheduler.scheduled().await, &running)
+            .await
+        {
+            warn!(error = %err, "could not update ingest_daemons");
+        }
+    }
+
+    /// Stopping (see [`shutdown`]): no new runs, the runs in progress get the grace
+    /// period, background tasks finish what they hold, then everything else stops.
+    async fn shut_down(
+        self,
+        signal_name: &'static str,
+        scheduler: &Scheduler,
+        tasks: Tasks,
+        health: Health,
+    ) {
+        let grace = Duration::from_secs(self.settings.daemon.grace_period_secs);
+        let active = self.runner.active().len();
         info!(
             signal = signal_name,
             runs_in_progress = active,
             grace_secs = grace.as_secs(),
             "stopping: no new runs; waiting for the runs in progress"
         );
-        stopping.cancel();
-        service.stopping(&format!(
+        self.stopping.cancel();
+        self.service.stopping(&format!(
             "stopping ({signal_name}): waiting up to {}s for {active} run(s)",
             grace.as_secs()
         ));
-        let _ = presence.beat("stopping", &[], &[]).await;
+        let _ = self.presence.beat("stopping", &[], &[]).await;
         scheduler.shutdown().await;
+        let mut signals = self.signals;
         let second = tokio::spawn({
-            let runner = runner.clone();
+            let runner = self.runner.clone();
             async move {
                 let name = signals.recv().await;
                 warn!(
@@ -398,32 +436,52 @@ impl Daemon {
             }
         });
         let grace_deadline = Instant::now() + grace;
-        let cut = runner.drain(grace, Duration::from_secs(10)).await;
-        for (name, handle) in background {
-            let abort = handle.abort_handle();
-            if tokio::time::timeout_at(grace_deadline, handle)
-                .await
-                .is_err()
-            {
-                warn!(
-                    task = name,
-                    "background task still busy after the grace period: stopped"
-                );
-                abort.abort();
-            }
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(5), watcher).await;
-        liveness.abort();
+        let cut = self.runner.drain(grace, Duration::from_secs(10)).await;
+        stop_background(tasks.background, grace_deadline).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), tasks.watcher).await;
+        tasks.liveness.abort();
         second.abort();
-        if let Err(err) = presence.remove().await {
+        if let Err(err) = self.presence.remove().await {
             warn!(error = %err, "could not remove this daemon from ingest_daemons");
         }
-        http_stop.cancel();
-        if let Some(task) = http_task {
+        health.stop.cancel();
+        if let Some(task) = health.task {
             let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
         }
         info!(runs_cut_short = cut, "stopped");
-        Ok(())
+    }
+}
+
+/// The health server's task and what stops it.
+struct Health {
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The daemon's loops besides the scheduler.
+struct Tasks {
+    watcher: tokio::task::JoinHandle<()>,
+    background: Vec<(&'static str, tokio::task::JoinHandle<()>)>,
+    liveness: tokio::task::JoinHandle<()>,
+}
+
+/// Waits for the background tasks until the grace period ends; aborts the rest.
+async fn stop_background(
+    background: Vec<(&'static str, tokio::task::JoinHandle<()>)>,
+    grace_deadline: Instant,
+) {
+    for (name, handle) in background {
+        let abort = handle.abort_handle();
+        if tokio::time::timeout_at(grace_deadline, handle)
+            .await
+            .is_err()
+        {
+            warn!(
+                task = name,
+                "background task still busy after the grace period: stopped"
+            );
+            abort.abort();
+        }
     }
 }
 

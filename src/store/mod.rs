@@ -58,6 +58,9 @@ pub enum StoreError {
         collection: &'static str,
         source: mongodb::error::Error,
     },
+    /// A document the app could not read: not written (see `crate::contract`).
+    #[error("{0}")]
+    Contract(#[from] crate::contract::Rejected),
     #[error("stored document in {collection} is malformed: {message}")]
     Malformed {
         collection: &'static str,
@@ -280,4 +283,12 @@ fn short_cause(err: &mongodb::error::Error) -> String {
     }
     let first = text.lines().next().unwrap_or("");
     first.chars().take(200).collect()
+}
+
+/// A BSON document as the contract checks read it (relaxed extended JSON).
+pub(crate) fn contract_view(d: &mongodb::bson::Document) -> crate::contract::Doc {
+    match mongodb::bson::Bson::Document(d.clone()).into_relaxed_extjson() {
+        serde_json::Value::Object(m) => m,
+        _ => crate::contract::Doc::new(),
+    }
 }

@@ -7,17 +7,29 @@
 //! enqueueing, so no announcement is lost to a crash in between.
 
 use super::schema::{ARTISTS, SIGNATURES, STUDIOS, WORKSHOPS};
-use super::{bson_time, read_int, read_strings, unix_seconds, Store, StoreError};
+use super::{bson_time, contract_view, read_int, read_strings, unix_seconds, Store, StoreError};
+use crate::contract::{self, References, Rejected};
 use crate::reconcile::{Action, Announcement, ChoreoBorrow, MarkerWrite, StoredWorkshop};
 use crate::workshop::{Identified, Session, TimeDetail};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use mongodb::bson::{doc, Bson, Document};
+use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
 use mongodb::Collection;
 use std::collections::{BTreeMap, HashMap};
 
 /// Marks a document as written by this pipeline (and which signature form it used).
 pub const WRITER: &str = "nachna-ingest";
+
+/// What applying one action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Written, or nothing to write.
+    Done,
+    /// An update lost a race (another writer changed the document since it was read).
+    LostRace,
+    /// The document would break the app contract: nothing was written.
+    Rejected(Rejected),
+}
 
 impl Store {
     fn workshops(&self) -> Collection<Document> {
@@ -106,17 +118,18 @@ impl Store {
 
     /// Applies one action of the plan: the document write, with the marker and
     /// choreography-link rules the plan states ([`Action::marker`],
-    /// [`Action::choreo_borrow`]). Returns false when an update lost a race (another
-    /// writer changed the document since it was read); the caller reports it.
+    /// [`Action::choreo_borrow`]), after checking the document as it will be stored
+    /// against the app contract ([`Applied::Rejected`]: nothing written). An update that
+    /// lost a race (another writer changed the document since it was read) is
+    /// [`Applied::LostRace`]; the caller reports both.
     pub async fn apply_action(
         &self,
         action: &Action,
         now: DateTime<Utc>,
         today: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Applied, StoreError> {
         match action {
             Action::Insert { draft, .. } => {
-                self.claim_signature(draft, now, today).await?;
                 let mut fields = draft_fields(draft)?;
                 if let Some(borrow) = action.choreo_borrow() {
                     if let Some(link) = self.choreo_link_of(&borrow).await? {
@@ -130,6 +143,13 @@ impl Store {
                 if let MarkerWrite::Set(kind) = action.marker() {
                     fields.insert("pending_fanout", pending(kind, now));
                 }
+                // Given here (not left to the server) so that the contract check sees the
+                // document exactly as stored; on a replay `$setOnInsert` keeps the first.
+                fields.insert("_id", ObjectId::new());
+                if let Err(rejected) = self.check_workshop(&fields).await? {
+                    return Ok(Applied::Rejected(rejected));
+                }
+                self.claim_signature(draft, now, today).await?;
                 self.workshops()
                     .update_one(
                         doc! { "uuid": draft.uuid() },
@@ -138,7 +158,7 @@ impl Store {
                     .upsert(true)
                     .await
                     .map_err(StoreError::op("upsert", WORKSHOPS))?;
-                Ok(true)
+                Ok(Applied::Done)
             }
             Action::Update {
                 draft,
@@ -146,7 +166,6 @@ impl Store {
                 newly_matched,
                 ..
             } => {
-                self.claim_signature(draft, now, today).await?;
                 let mut fields = draft_fields(draft)?;
                 if action.keeps_stored_choreo_link() {
                     fields.remove("choreo_insta_link");
@@ -154,10 +173,44 @@ impl Store {
                 fields.insert("updated_at", unix_seconds(now));
                 fields.insert("is_archived", false);
                 let filter = doc! { "uuid": draft.uuid(), "version": expected_version };
-                self.update_with_marker(filter, fields, action.marker(), newly_matched, now)
+                let Some(mut after) = self
+                    .workshops()
+                    .find_one(filter.clone())
                     .await
+                    .map_err(StoreError::op("find", WORKSHOPS))?
+                else {
+                    return Ok(Applied::LostRace);
+                };
+                after.remove("archived_at");
+                for (k, v) in &fields {
+                    after.insert(k.clone(), v.clone());
+                }
+                if let Err(rejected) = self.check_workshop(&after).await? {
+                    return Ok(Applied::Rejected(rejected));
+                }
+                self.claim_signature(draft, now, today).await?;
+                Ok(
+                    if self
+                        .update_with_marker(filter, fields, action.marker(), newly_matched, now)
+                        .await?
+                    {
+                        Applied::Done
+                    } else {
+                        Applied::LostRace
+                    },
+                )
             }
             Action::Unchanged { uuid } => {
+                // Documents stored before `workshop_uuid` was written get it once (the
+                // app's server keeps a unique index on it); afterwards this matches
+                // nothing and writes nothing.
+                self.workshops()
+                    .update_one(
+                        doc! { "uuid": uuid, "workshop_uuid": { "$ne": uuid } },
+                        doc! { "$set": { "workshop_uuid": uuid } },
+                    )
+                    .await
+                    .map_err(StoreError::op("update", WORKSHOPS))?;
                 // Only the day of the last sighting is kept, so a second run on the same
                 // day writes nothing at all.
                 self.signatures()
@@ -167,10 +220,64 @@ impl Store {
                     )
                     .await
                     .map_err(StoreError::op("update", SIGNATURES))?;
-                Ok(true)
+                Ok(Applied::Done)
             }
-            Action::Duplicate { .. } => Ok(true),
+            Action::Duplicate { .. } => Ok(Applied::Done),
         }
+    }
+
+    /// The app contract on a workshop document as it will be stored: `Ok(Err(..))`
+    /// names the broken rules and the page.
+    pub(crate) async fn check_workshop(
+        &self,
+        d: &Document,
+    ) -> Result<Result<(), Rejected>, StoreError> {
+        let refs = self
+            .contract_references(
+                d.get_str("studio_id").unwrap_or_default(),
+                &read_strings(d, "artist_id_list"),
+            )
+            .await?;
+        Ok(contract::validate_workshop(&contract_view(d), &refs))
+    }
+
+    /// What a workshop's references must point at: its studio and its artists.
+    pub(crate) async fn contract_references(
+        &self,
+        studio_id: &str,
+        artist_ids: &[String],
+    ) -> Result<References, StoreError> {
+        let mut refs = References::new();
+        if self
+            .discovery
+            .collection::<Document>(STUDIOS)
+            .find_one(doc! { "studio_id": studio_id })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(StoreError::op("find", STUDIOS))?
+            .is_some()
+        {
+            refs.add_studio(studio_id);
+        }
+        if !artist_ids.is_empty() {
+            let mut cursor = self
+                .discovery
+                .collection::<Document>(ARTISTS)
+                .find(doc! { "artist_id": { "$in": artist_ids } })
+                .projection(doc! { "artist_id": 1, "instagram_link": 1 })
+                .await
+                .map_err(StoreError::op("find", ARTISTS))?;
+            while let Some(a) = cursor
+                .try_next()
+                .await
+                .map_err(StoreError::op("find", ARTISTS))?
+            {
+                if let Ok(id) = a.get_str("artist_id") {
+                    refs.add_artist(id, a.get_str("instagram_link").ok());
+                }
+            }
+        }
+        Ok(refs)
     }
 
     /// One update of a stored workshop (version + 1, unarchived) with the marker rule;
@@ -339,6 +446,8 @@ fn draft_fields(draft: &Identified) -> Result<Document, StoreError> {
         collection: WORKSHOPS,
         message: format!("cannot encode workshop {}: {e}", draft.uuid()),
     })?;
+    // The app's server keeps a unique index on `workshop_uuid`.
+    d.insert("workshop_uuid", draft.uuid());
     d.insert("content_hash", draft.content_hash());
     d.insert("signature", draft.signature());
     d.insert("written_by", WRITER);

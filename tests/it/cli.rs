@@ -358,7 +358,7 @@ fn a_run_whose_every_event_link_is_off_the_allowed_hosts_is_not_a_success() {
     .unwrap();
     std::fs::write(
         sources.join("offhost.toml"),
-        "[studio]\nid = \"offhost\"\nname = \"Off\"\n\n[crawl]\nstart_urls = [\"https://studio.test/workshops\"]\nfollow = '^https://tickets\\.test/e/'\nallowed_hosts = [\"studio.test\"]\n",
+        "[studio]\nid = \"offhost\"\nname = \"Off\"\ninstagram_link = \"https://www.instagram.com/offhost/\"\n\n[crawl]\nstart_urls = [\"https://studio.test/workshops\"]\nfollow = '^https://tickets\\.test/e/'\nallowed_hosts = [\"studio.test\"]\n",
     )
     .unwrap();
     let names = mongo::unique_names("cli_offhost");

@@ -960,7 +960,10 @@ async fn the_daemon_pushes_a_new_workshop_to_its_artists_followers() {
     let w = World::new("daemon_push").await;
     let db = w.db().await;
     db.collection::<Document>("artists_v2")
-        .insert_one(doc! { "artist_id": "test_artist_1", "artist_name": "Test Artist 1" })
+        .insert_one(doc! {
+            "artist_id": "test_artist_1", "artist_name": "Test Artist 1",
+            "instagram_link": "https://www.instagram.com/test_artist_1/",
+        })
         .await
         .unwrap();
     let app = w.client.database(&w.names.app);

@@ -55,12 +55,12 @@ async fn setup(test: &str) -> Notifier {
             Artist {
                 artist_id: "vipul".into(),
                 artist_name: "Vipul Devrani".into(),
-                instagram_link: None,
+                instagram_link: Some("https://www.instagram.com/vipuldevrani/".into()),
             },
             Artist {
                 artist_id: "rajesh".into(),
                 artist_name: "Rajesh".into(),
-                instagram_link: None,
+                instagram_link: Some("https://www.instagram.com/rajesh/".into()),
             },
         ])
         .await
@@ -68,7 +68,10 @@ async fn setup(test: &str) -> Notifier {
     store
         .raw_discovery()
         .collection::<Document>("studios")
-        .insert_one(doc! { "studio_id": "dna", "studio_name": "DNA" })
+        .insert_one(doc! {
+            "studio_id": "dna", "studio_name": "DNA",
+            "instagram_link": "https://www.instagram.com/dance_n_addiction/",
+        })
         .await
         .unwrap();
     Notifier::new(
@@ -101,7 +104,7 @@ fn draft(uuid: &str, artists: &[&str], day: u32, hour: u32) -> WorkshopDraft {
         time_details: sessions_to_time_details(&mut sessions),
         by: artists.join(" x "),
         song: Some(format!("Song of {uuid}")),
-        pricing_info: "850/-".into(),
+        pricing_info: "₹850".into(),
         artist_id_list: artists.iter().map(|a| a.to_string()).collect(),
         choreo_insta_link: None,
         sessions,
@@ -110,7 +113,9 @@ fn draft(uuid: &str, artists: &[&str], day: u32, hour: u32) -> WorkshopDraft {
 
 /// Stores a new workshop as the pipeline does (with its `pending_fanout` marker).
 async fn ingest_new(store: &Store, d: &WorkshopDraft, now: DateTime<Utc>) {
-    store
+    let artists: Vec<&str> = d.artist_id_list.iter().map(String::as_str).collect();
+    crate::store::seed_references(store, &d.studio_id, &artists).await;
+    let applied = store
         .apply_action(
             &Action::Insert {
                 draft: d.clone().into(),
@@ -121,6 +126,7 @@ async fn ingest_new(store: &Store, d: &WorkshopDraft, now: DateTime<Utc>) {
         )
         .await
         .unwrap();
+    assert_eq!(applied, nachna_ingest::store::workshops::Applied::Done);
 }
 
 async fn react(store: &Store, user: &str, artist: &str, reaction: &str, deleted: Option<bool>) {

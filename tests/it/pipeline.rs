@@ -63,6 +63,14 @@ fn context(store: &Store, replay: &Path) -> RunContext {
 }
 
 async fn ingest(ctx: &RunContext, source: &Source, options: &RunOptions) -> RunReport {
+    // As `ingest --seed-artists` does (not on a dry run): the app contract wants every
+    // linked artist stored.
+    if !options.dry_run {
+        ctx.store
+            .seed_artists(fixture_artists().artists())
+            .await
+            .expect("artists seeded");
+    }
     run_source(ctx, source, &fixture_artists(), options, &NoProgress).await
 }
 
@@ -490,6 +498,10 @@ async fn mongodb_going_away_mid_run_fails_cleanly_and_rerun_completes() {
     .unwrap();
     let source = studio_with_many_workshops();
     let ctx = context(&store, Path::new("fixtures"));
+    store
+        .seed_artists(fixture_artists().artists())
+        .await
+        .unwrap();
     let killer = KillDbAfterFirstPage(Mutex::new(Some(db)));
     let report = run_source(
         &ctx,
@@ -527,4 +539,151 @@ async fn mongodb_going_away_mid_run_fails_cleanly_and_rerun_completes() {
     for (uuid, doc) in &stored {
         assert_eq!(doc.get_i32("version").unwrap(), 1, "{uuid}");
     }
+}
+
+// The app contract (shared/app-contract.md) on what the pipeline writes.
+
+fn source_named(studio_id: &str) -> Source {
+    fixture_sources()
+        .into_iter()
+        .find(|s| s.studio.id == studio_id)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_fresh_database_with_the_apps_workshop_uuid_index_stores_every_fixture_workshop() {
+    let store = store_for("appindex").await;
+    // What the app's server does when it starts first.
+    store
+        .raw_discovery()
+        .collection::<Document>("workshops_v2")
+        .create_index(
+            mongodb::IndexModel::builder()
+                .keys(doc! { "workshop_uuid": 1 })
+                .options(
+                    mongodb::options::IndexOptions::builder()
+                        .unique(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .await
+        .unwrap();
+    let ctx = context(&store, Path::new("fixtures"));
+    let mut stored = 0;
+    for report in ingest_all(&ctx).await {
+        assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+        let docs = stored_docs(&store, &report.studio_id).await;
+        assert_eq!(docs.len(), expected_stored(&report.studio_id).len());
+        for (uuid, d) in &docs {
+            assert_eq!(d.get_str("workshop_uuid").unwrap(), uuid);
+        }
+        stored += docs.len();
+    }
+    assert!(stored >= 15, "{stored} workshops stored");
+}
+
+#[tokio::test]
+async fn a_workshop_breaking_the_contract_is_not_written_and_the_run_names_rule_and_page() {
+    let store = store_for("rejected").await;
+    let ctx = context(&store, Path::new("fixtures"));
+    let source = source_named("dance.inn.bangalore");
+    store
+        .seed_artists(fixture_artists().artists())
+        .await
+        .unwrap();
+    // An admin left an artist without an Instagram link: the app cannot show her page.
+    store
+        .raw_discovery()
+        .collection::<Document>("artists_v2")
+        .update_one(
+            doc! { "artist_id": "zoya.khan.dance" },
+            doc! { "$set": { "instagram_link": "" } },
+        )
+        .await
+        .unwrap();
+    let report = run_source(
+        &ctx,
+        &source,
+        &fixture_artists(),
+        &RunOptions::default(),
+        &NoProgress,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Partial, "{report:#?}");
+    assert_eq!(
+        report.errors,
+        vec![
+            "workshops_v2 document for page https://rzp.io/rzp/mV3sZk9 (uuid \
+             dance.inn.bangalore/mV3sZk9) breaks the app contract: workshops_v2.artist_id_list: \
+             artist `zoya.khan.dance` has no http(s) instagram_link (\"\")"
+                .to_string()
+        ]
+    );
+    let docs = stored_docs(&store, "dance.inn.bangalore").await;
+    assert!(!docs.contains_key("dance.inn.bangalore/mV3sZk9"));
+    assert_eq!(
+        docs.len(),
+        expected_stored("dance.inn.bangalore").len() - 1,
+        "the other workshops are stored"
+    );
+
+    // Fixed in the database: the next run stores it (its page was not remembered).
+    store
+        .raw_discovery()
+        .collection::<Document>("artists_v2")
+        .update_one(
+            doc! { "artist_id": "zoya.khan.dance" },
+            doc! { "$set": { "instagram_link": "https://www.instagram.com/zoya.khan.dance/" } },
+        )
+        .await
+        .unwrap();
+    let again = run_source(
+        &ctx,
+        &source,
+        &fixture_artists(),
+        &RunOptions::default(),
+        &NoProgress,
+    )
+    .await;
+    assert_eq!(again.outcome, Outcome::Success, "{again:#?}");
+    assert_eq!(again.new_uuids, vec!["dance.inn.bangalore/mV3sZk9"]);
+}
+
+#[tokio::test]
+async fn a_persons_studio_edit_survives_and_the_source_fills_what_is_missing() {
+    let store = store_for("studioedit").await;
+    let ctx = context(&store, Path::new("fixtures"));
+    let source = source_named("dance.inn.bangalore");
+    ingest(&ctx, &source, &RunOptions::default()).await;
+    let studios = store.raw_discovery().collection::<Document>("studios");
+    studios
+        .update_one(
+            doc! { "studio_id": "dance.inn.bangalore" },
+            doc! { "$set": { "studio_name": "Dance Inn HSR" }, "$unset": { "instagram_link": "" } },
+        )
+        .await
+        .unwrap();
+    let report = ingest(&ctx, &source, &RunOptions::default()).await;
+    let d = studios
+        .find_one(doc! { "studio_id": "dance.inn.bangalore" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.get_str("studio_name").unwrap(), "Dance Inn HSR");
+    assert_eq!(
+        d.get_str("instagram_link").unwrap(),
+        "https://www.instagram.com/dance.inn.bangalore/"
+    );
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("`studio_name` kept as \"Dance Inn HSR\", changed by a person")),
+        "{report:#?}"
+    );
+    // Nothing more to write the next time.
+    let before = all_collections(&store).await;
+    ingest(&ctx, &source, &RunOptions::default()).await;
+    assert_eq!(before["studios"], all_collections(&store).await["studios"]);
 }

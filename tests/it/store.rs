@@ -3,7 +3,10 @@
 use crate::support::mongo;
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use mongodb::bson::{doc, Document};
+use nachna_ingest::artist::Artist;
 use nachna_ingest::reconcile::{Action, Announcement};
+use nachna_ingest::source::Studio;
+use nachna_ingest::store::workshops::Applied;
 use nachna_ingest::store::{Store, StoreError};
 use nachna_ingest::workshop::{sessions_to_time_details, EventType, Session, WorkshopDraft};
 use std::time::Duration;
@@ -18,6 +21,40 @@ pub async fn open_test_store(test: &str) -> Store {
     )
     .await
     .expect("test store opens")
+}
+
+/// A test store where the workshops of these tests can be stored: the app contract
+/// wants their studio and artists to exist.
+async fn store_with_refs(test: &str) -> Store {
+    let store = open_test_store(test).await;
+    seed_references(&store, "dna", &["rajesh"]).await;
+    store
+}
+
+/// A studio and artists (with Instagram links) for workshops to point at; artists
+/// already stored are left as they are.
+pub async fn seed_references(store: &Store, studio_id: &str, artist_ids: &[&str]) {
+    let known = store.load_artists().await.expect("artists load");
+    store
+        .upsert_studio(&Studio {
+            id: studio_id.into(),
+            name: studio_id.to_uppercase(),
+            instagram_link: Some(format!("https://www.instagram.com/{studio_id}/")),
+            image_url: None,
+            city: "Bangalore".into(),
+        })
+        .await
+        .expect("studio seeded");
+    let artists: Vec<Artist> = artist_ids
+        .iter()
+        .filter(|id| known.get(id).is_none())
+        .map(|id| Artist {
+            artist_id: id.to_string(),
+            artist_name: id.to_string(),
+            instagram_link: Some(format!("https://www.instagram.com/{id}/")),
+        })
+        .collect();
+    store.seed_artists(&artists).await.expect("artists seeded");
 }
 
 fn draft(uuid: &str, price: &str) -> WorkshopDraft {
@@ -53,7 +90,7 @@ async fn doc_of(store: &Store, uuid: &str) -> Document {
 
 #[tokio::test]
 async fn inserted_workshop_has_the_app_field_types() {
-    let store = open_test_store("apptypes").await;
+    let store = store_with_refs("apptypes").await;
     let now = Utc.with_ymd_and_hms(2026, 6, 1, 6, 30, 0).unwrap();
     let d = draft("dna/a", "First 15: 850/-");
     let action = Action::Insert {
@@ -108,10 +145,10 @@ async fn inserted_workshop_has_the_app_field_types() {
 
 #[tokio::test]
 async fn replaying_an_insert_keeps_one_document_with_its_id() {
-    let store = open_test_store("replayinsert").await;
+    let store = store_with_refs("replayinsert").await;
     let now = Utc::now();
     let action = Action::Insert {
-        draft: draft("dna/a", "850/-").into(),
+        draft: draft("dna/a", "₹850").into(),
         announce: None,
     };
     store
@@ -136,12 +173,12 @@ async fn replaying_an_insert_keeps_one_document_with_its_id() {
 
 #[tokio::test]
 async fn update_bumps_version_keeps_id_and_choreo_link() {
-    let store = open_test_store("update").await;
+    let store = store_with_refs("update").await;
     let now = Utc::now();
     store
         .apply_action(
             &Action::Insert {
-                draft: draft("dna/a", "850/-").into(),
+                draft: draft("dna/a", "₹850").into(),
                 announce: None,
             },
             now,
@@ -159,31 +196,37 @@ async fn update_bumps_version_keeps_id_and_choreo_link() {
         .unwrap();
     let before = doc_of(&store, "dna/a").await;
     let update = Action::Update {
-        draft: draft("dna/a", "950/-").into(),
+        draft: draft("dna/a", "₹950").into(),
         expected_version: 1,
         announce: None,
         newly_matched: vec![],
     };
-    assert!(store.apply_action(&update, now, "d").await.unwrap());
+    assert_eq!(
+        store.apply_action(&update, now, "d").await.unwrap(),
+        Applied::Done
+    );
     let after = doc_of(&store, "dna/a").await;
     assert_eq!(
         after.get_object_id("_id").unwrap(),
         before.get_object_id("_id").unwrap()
     );
     assert_eq!(after.get_i32("version").unwrap(), 2);
-    assert_eq!(after.get_str("pricing_info").unwrap(), "950/-");
+    assert_eq!(after.get_str("pricing_info").unwrap(), "₹950");
     assert_eq!(
         after.get_str("choreo_insta_link").unwrap(),
         "https://www.instagram.com/reel/abc/"
     );
     // The same update again is stale (version moved on) and changes nothing.
-    assert!(!store.apply_action(&update, now, "d").await.unwrap());
+    assert_eq!(
+        store.apply_action(&update, now, "d").await.unwrap(),
+        Applied::LostRace
+    );
     assert_eq!(doc_of(&store, "dna/a").await.get_i32("version").unwrap(), 2);
 }
 
 #[tokio::test]
 async fn new_workshop_borrows_choreo_link_of_same_artists_and_song() {
-    let store = open_test_store("borrow").await;
+    let store = store_with_refs("borrow").await;
     let now = Utc::now();
     store
         .raw_workshops()
@@ -196,7 +239,7 @@ async fn new_workshop_borrows_choreo_link_of_same_artists_and_song() {
     store
         .apply_action(
             &Action::Insert {
-                draft: draft("dna/a", "850/-").into(),
+                draft: draft("dna/a", "₹850").into(),
                 announce: None,
             },
             now,
@@ -215,12 +258,12 @@ async fn new_workshop_borrows_choreo_link_of_same_artists_and_song() {
 
 #[tokio::test]
 async fn archiving_flags_and_never_deletes() {
-    let store = open_test_store("archive").await;
+    let store = store_with_refs("archive").await;
     let now = Utc::now();
     store
         .apply_action(
             &Action::Insert {
-                draft: draft("dna/a", "850/-").into(),
+                draft: draft("dna/a", "₹850").into(),
                 announce: None,
             },
             now,
@@ -250,7 +293,7 @@ async fn archiving_flags_and_never_deletes() {
 
 #[tokio::test]
 async fn uuid_index_is_unique() {
-    let store = open_test_store("uniq").await;
+    let store = store_with_refs("uniq").await;
     store
         .raw_workshops()
         .insert_one(doc! { "uuid": "x/1" })
@@ -283,9 +326,9 @@ async fn unreachable_mongodb_is_a_clear_error() {
 
 #[tokio::test]
 async fn schedule_change_keeps_a_pending_new_workshop_marker() {
-    let store = open_test_store("keepmarker").await;
+    let store = store_with_refs("keepmarker").await;
     let now = Utc::now();
-    let first = draft("dna/a", "850/-");
+    let first = draft("dna/a", "₹850");
     store
         .apply_action(
             &Action::Insert {
@@ -297,7 +340,7 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
         )
         .await
         .unwrap();
-    let mut moved = draft("dna/a", "850/-");
+    let mut moved = draft("dna/a", "₹850");
     moved.sessions[0].start = NaiveTime::from_hms_opt(17, 0, 0).unwrap();
     moved.time_details = sessions_to_time_details(&mut moved.sessions);
     let update = Action::Update {
@@ -306,7 +349,10 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
         announce: Some(Announcement::ScheduleChange),
         newly_matched: vec![],
     };
-    assert!(store.apply_action(&update, now, "d").await.unwrap());
+    assert_eq!(
+        store.apply_action(&update, now, "d").await.unwrap(),
+        Applied::Done
+    );
     let doc = doc_of(&store, "dna/a").await;
     assert_eq!(doc.get_i32("version").unwrap(), 2);
     assert_eq!(
@@ -334,7 +380,7 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
         )
         .await
         .unwrap();
-    let mut again = draft("dna/a", "850/-");
+    let mut again = draft("dna/a", "₹850");
     again.sessions[0].start = NaiveTime::from_hms_opt(16, 0, 0).unwrap();
     again.time_details = sessions_to_time_details(&mut again.sessions);
     let update = Action::Update {
@@ -343,7 +389,10 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
         announce: Some(Announcement::ScheduleChange),
         newly_matched: vec![],
     };
-    assert!(store.apply_action(&update, now, "d").await.unwrap());
+    assert_eq!(
+        store.apply_action(&update, now, "d").await.unwrap(),
+        Applied::Done
+    );
     let doc = doc_of(&store, "dna/a").await;
     assert_eq!(
         doc.get_document("pending_fanout")

@@ -148,6 +148,7 @@ impl World {
             r#"[studio]
 id = "{studio}"
 name = "Studio {studio}"
+instagram_link = "https://www.instagram.com/{studio}/"
 
 [crawl]
 start_urls = ["{listing}"]
