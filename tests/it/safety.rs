@@ -69,6 +69,7 @@ impl Studio {
             r#"[studio]
 id = "{id}"
 name = "Studio {id}"
+instagram_link = "https://www.instagram.com/{id}/"
 
 [crawl]
 start_urls = ["{listing}"]
@@ -151,13 +152,15 @@ pub fn artists(names: &[(&str, &str)]) -> ArtistDirectory {
             .map(|(id, name)| Artist {
                 artist_id: id.to_string(),
                 artist_name: name.to_string(),
-                instagram_link: None,
+                instagram_link: Some(format!("https://www.instagram.com/{id}/")),
             })
             .collect(),
     )
 }
 
 async fn run(ctx: &RunContext, studio: &Studio, artists: &ArtistDirectory) -> RunReport {
+    // The app contract wants every matched artist in artists_v2.
+    ctx.store.seed_artists(artists.artists()).await.unwrap();
     run_source(
         ctx,
         &studio.source,
@@ -389,6 +392,10 @@ async fn a_panicking_studio_fails_alone_and_the_studio_beside_it_completes() {
         s.serve_event(2, &Event { day: 12, performer });
         studios.push(s);
     }
+    store
+        .seed_artists(artists(&[("artist1", "Artist One"), ("artist2", "Artist Two")]).artists())
+        .await
+        .unwrap();
     let options = RunOptions::default();
     let progress = PanicIn("boom");
     // Both studios in one task, as `ingest --all` and a daemon's runtime share threads.
@@ -586,7 +593,7 @@ async fn an_artist_added_later_is_matched_without_force_and_only_its_untold_foll
     let one = Artist {
         artist_id: "artist1".into(),
         artist_name: "Artist One".into(),
-        instagram_link: None,
+        instagram_link: Some("https://www.instagram.com/artist1/".into()),
     };
     store.seed_artists(&[one]).await.unwrap();
     // u1 follows the known artist, u2 the one added later, u3 both.
@@ -633,7 +640,7 @@ async fn an_artist_added_later_is_matched_without_force_and_only_its_untold_foll
         .seed_artists(&[Artist {
             artist_id: "latestar".into(),
             artist_name: "Late Star".into(),
-            instagram_link: None,
+            instagram_link: Some("https://www.instagram.com/latestar/".into()),
         }])
         .await
         .unwrap();
