@@ -5,6 +5,12 @@
 //! scripted APNs double, and peak resident memory of each phase (VmHWM from
 //! /proc/self/status, reset between phases through /proc/self/clear_refs).
 //!
+//! A third phase dispatches a second workshop (another artist, followed by
+//! `NACHNA_BENCH_LATENCY_FOLLOWERS`, default 20,000 of the same users) into the double
+//! answering after `NACHNA_BENCH_LATENCY_MS` (default 50 ms, Apple's order) per push:
+//! throughput under real round trips, as a rate and as a share of the ceiling
+//! `push.concurrency ÷ latency`.
+//!
 //! `cargo bench --bench fanout` runs the full size; `NACHNA_BENCH_FOLLOWERS=N` changes
 //! it. Under `cargo test --all-targets` (no `--bench` argument) it runs a 500-follower
 //! smoke pass so the code path stays exercised without the wait.
@@ -78,6 +84,18 @@ async fn run(uri: &str, followers: u32, full: bool) {
     let seed_started = Instant::now();
     let reactions = store.raw_app().collection::<Document>("reactions");
     let devices = store.raw_app().collection::<Document>("device_tokens");
+    let env_u32 = |name: &str, default: u32| -> u32 {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let latency_followers = env_u32(
+        "NACHNA_BENCH_LATENCY_FOLLOWERS",
+        if full { 20_000 } else { 200 },
+    )
+    .min(followers);
+    let latency_ms = env_u32("NACHNA_BENCH_LATENCY_MS", 50);
     let chunk = 10_000u32;
     let mut from = 0;
     while from < followers {
@@ -87,6 +105,9 @@ async fn run(uri: &str, followers: u32, full: bool) {
         for i in from..to {
             let user = format!("user{i:07}");
             rs.push(doc! { "user_id": &user, "entity_id": "vipul", "entity_type": "ARTIST", "reaction": "NOTIFY", "is_deleted": false, "created_at": now, "updated_at": now });
+            if i < latency_followers {
+                rs.push(doc! { "user_id": &user, "entity_id": "rajesh", "entity_type": "ARTIST", "reaction": "NOTIFY", "is_deleted": false, "created_at": now, "updated_at": now });
+            }
             rs.push(doc! { "user_id": &user, "entity_id": format!("other{}", i % 50), "entity_type": "ARTIST", "reaction": if i % 2 == 0 { "LIKE" } else { "NOTIFY" }, "is_deleted": false, "created_at": now, "updated_at": now });
             ds.push(doc! { "user_id": &user, "device_token": format!("{i:064x}"), "platform": "ios", "is_active": true, "created_at": now, "updated_at": now });
         }
@@ -173,6 +194,51 @@ async fn run(uri: &str, followers: u32, full: bool) {
     assert_eq!(report.sent, u64::from(followers));
     assert_eq!(pusher.calls(), u64::from(followers));
 
+    // Phase 3: another workshop, dispatched into a double with APNs-like latency.
+    let mut sessions = vec![Session {
+        date: NaiveDate::from_ymd_opt(2026, 6, 22).unwrap(),
+        start: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+        end: Some(NaiveTime::from_hms_opt(20, 0, 0).unwrap()),
+    }];
+    let second = WorkshopDraft {
+        uuid: "dance_n_addiction/bench-latency".into(),
+        studio_id: "dance_n_addiction".into(),
+        payment_link: "https://www.yoactiv.com/event/bench/2/0".into(),
+        payment_link_type: "url".into(),
+        event_type: EventType::Workshop,
+        time_details: sessions_to_time_details(&mut sessions),
+        by: "Rajesh".into(),
+        song: Some("Latency".into()),
+        pricing_info: "850/-".into(),
+        artist_id_list: vec!["rajesh".into()],
+        choreo_insta_link: None,
+        sessions,
+    };
+    store
+        .apply_action(
+            &Action::Insert {
+                draft: second.into(),
+                announce: Some(Announcement::NewWorkshop),
+            },
+            now,
+            "2026-06-01",
+        )
+        .await
+        .expect("second workshop");
+    let counts = notifier.fan_out_pending().await.expect("fan-out 2");
+    assert_eq!(counts[0].pushes, u64::from(latency_followers));
+    let slow = ScriptedPusher::new()
+        .without_log()
+        .with_latency(Duration::from_millis(u64::from(latency_ms)));
+    let started = Instant::now();
+    let report = Dispatcher::new(&notifier, &slow)
+        .drain()
+        .await
+        .expect("dispatch with latency");
+    let latency_dispatch = started.elapsed();
+    assert_eq!(report.sent, u64::from(latency_followers));
+    let ceiling = notifier.push.concurrency as f64 * 1000.0 / f64::from(latency_ms.max(1));
+
     let per_sec = |n: u32, d: Duration| f64::from(n) / d.as_secs_f64().max(1e-9);
     println!(
         "fanout bench ({}): {followers} followers × 1 iOS device, SecantusDB on 127.0.0.1, batch {}, concurrency {}",
@@ -190,6 +256,13 @@ async fn run(uri: &str, followers: u32, full: bool) {
         "  dispatch (scripted APNs): {:.2} s  ({:.0} pushes/s)",
         dispatch.as_secs_f64(),
         per_sec(followers, dispatch)
+    );
+    let rate = per_sec(latency_followers, latency_dispatch);
+    println!(
+        "  dispatch, double answering after {latency_ms} ms: {latency_followers} pushes in {:.2} s  ({rate:.0} pushes/s; {:.2} of the ceiling concurrency/latency = {ceiling:.0}/s; max in flight {})",
+        latency_dispatch.as_secs_f64(),
+        rate / ceiling,
+        slow.max_in_flight()
     );
     println!(
         "  resident memory: before fan-out {:.1} MiB; peak during fan-out {:.1} MiB; before dispatch {:.1} MiB; peak during dispatch {:.1} MiB{}",

@@ -20,7 +20,7 @@ use crate::store::{Store, StoreError};
 use crate::workshop::Identified;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::{FutureExt, StreamExt};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
@@ -199,6 +199,9 @@ pub async fn run_source(
 /// variant; the message is the store's (it names the operation and collection).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// Loading the studio's page records.
+    #[error("{0}")]
+    Load(#[source] StoreError),
     #[error("{0}")]
     Plan(#[source] StoreError),
     #[error("{0}")]
@@ -217,9 +220,18 @@ async fn run_inner(
     report: &mut RunReport,
 ) -> Result<(), RunError> {
     let today = ctx.clock.now().with_timezone(&source.timezone).date_naive();
-    let crawl = crawl_listings(ctx, source, options, report).await;
+    // Every page record of the studio in one query (not one per page).
+    let known = ctx
+        .store
+        .load_studio_pages(&source.studio.id)
+        .await
+        .map_err(RunError::Load)?;
+    let crawl = crawl_listings(ctx, source, &known, options, report).await;
     progress.event_pages_found(&source.studio.id, crawl.event_urls.len());
-    let pages = fetch_event_pages(ctx, source, artists, options, today, &crawl, progress).await;
+    let pages = fetch_event_pages(
+        ctx, source, &known, artists, options, today, &crawl, progress,
+    )
+    .await;
     let taken = take_in(pages, today, report);
     let plan = plan(
         ctx,
@@ -255,9 +267,11 @@ async fn run_inner(
 
 /// Event pages, a few at a time (hosts keep their own limits inside the fetcher), each
 /// fetched and extracted.
+#[allow(clippy::too_many_arguments)]
 async fn fetch_event_pages(
     ctx: &RunContext,
     source: &Source,
+    known: &HashMap<String, PageRecord>,
     artists: &ArtistDirectory,
     options: &RunOptions,
     today: NaiveDate,
@@ -269,8 +283,17 @@ async fn fetch_event_pages(
     let fingerprint = fingerprint.as_str();
     futures::stream::iter(crawl.event_urls.iter().cloned())
         .map(|url| async move {
-            let result =
-                process_event_page(ctx, source, artists, fingerprint, options, today, &url).await;
+            let result = process_event_page(
+                ctx,
+                source,
+                known,
+                artists,
+                fingerprint,
+                options,
+                today,
+                &url,
+            )
+            .await;
             progress.page_done(&source.studio.id, url.as_str());
             (url, result)
         })
@@ -482,10 +505,10 @@ async fn remember<'a>(
     if options.dry_run {
         return Ok(());
     }
-    for (record, previous) in records {
-        ctx.store.save_page(record, previous.as_ref(), now).await?;
-    }
-    Ok(())
+    let all: Vec<(&PageRecord, Option<&PageRecord>)> = records
+        .map(|(record, previous)| (record, previous.as_ref()))
+        .collect();
+    ctx.store.save_pages(&all, now).await
 }
 
 /// The text a panic was raised with (`panic!("...")` gives a `&str` or a `String`).
@@ -617,6 +640,7 @@ fn observe_fetch<E>(studio: &str, fetched: &Result<FetchOutcome, E>, started: In
 async fn crawl_listings(
     ctx: &RunContext,
     source: &Source,
+    known: &HashMap<String, PageRecord>,
     options: &RunOptions,
     report: &mut RunReport,
 ) -> CrawlResult {
@@ -644,7 +668,7 @@ async fn crawl_listings(
             ));
             break;
         }
-        let previous = ctx.store.load_page(url.as_str()).await.ok().flatten();
+        let previous = known.get(url.as_str()).cloned();
         let validators = validators_for(previous.as_ref(), options);
         let span = info_span!("page", url = %url, kind = "listing");
         let fetch_started = Instant::now();
@@ -734,6 +758,7 @@ async fn crawl_listings(
 async fn process_event_page(
     ctx: &RunContext,
     source: &Source,
+    known: &HashMap<String, PageRecord>,
     artists: &ArtistDirectory,
     fingerprint: &str,
     options: &RunOptions,
@@ -742,14 +767,7 @@ async fn process_event_page(
 ) -> PageResult {
     let span = info_span!("page", url = %url, kind = "event");
     async {
-        let previous = match ctx.store.load_page(url.as_str()).await {
-            Ok(p) => p,
-            Err(err) => {
-                return PageResult::Failed {
-                    error: err.to_string(),
-                }
-            }
-        };
+        let previous = known.get(url.as_str()).cloned();
         // Matched against another artist directory: read the page again in full, as
         // `--force` would (a 304 would leave nothing to match).
         let rematch = previous

@@ -55,6 +55,7 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
     // The studios come from what the daemons report; the local files only add zones,
     // and studios when no daemon is up. An invalid file is said, not fatal: the daemon
     // keeps running its previous version of that studio, which is shown.
+    let settings_sources_exist = settings.sources_dir.is_dir();
     let (sources, invalid) = match crate::source::load_dir(&settings.sources_dir) {
         Ok(s) => (s, None),
         Err(errs) => (Vec::new(), Some(errs)),
@@ -70,7 +71,9 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
         .collect();
     ids.extend(sources.iter().map(|s| s.studio.id.clone()));
     ids.extend(leases.iter().map(|l| l.studio_id.clone()));
-    if let Some(errs) = &invalid {
+    // No sources directory here at all (status run from anywhere): nothing to warn
+    // about, the daemons' view is the answer.
+    if let Some(errs) = invalid.as_ref().filter(|_| settings_sources_exist) {
         eprintln!(
             "warning: {errs}\n(a running daemon keeps its previous version of these studios until the files are fixed and reloaded)"
         );

@@ -1,12 +1,19 @@
 //! Dispatch: drain the outbox through a [`Pusher`].
 //!
-//! Up to `push.concurrency` workers each loop: claim one document with
-//! `find_one_and_update` (`pending` and due, or `sending` with an expired lease → set
-//! `status: sending`, `owner`, `lease_until`; see [`Dispatcher::claim`]), push to each
-//! of its devices, record the
-//! outcome with an update that only matches while this dispatcher still owns it. A
-//! document whose dispatcher died mid-way is claimed again when its lease expires and
-//! sent again with the same `apns-collapse-id`, so the device shows it once.
+//! The outbox is split into shards ([`crate::store::outbox::OUTBOX_SHARDS`]; a pending
+//! document carries `queue: <shard>`). A dispatcher takes one shard at a time with a
+//! lease (`notification_dispatch_leases`), then per batch of `push.batch_size` due
+//! documents: one write marks the batch's keys in flight and extends the lease, the
+//! pushes go out (up to `push.concurrency` in flight at once, over one HTTP/2
+//! connection), and one multi-statement update records every outcome. So a
+//! notification costs one write of its own, plus two per batch.
+//!
+//! Crash safety: a dispatcher that dies mid-batch leaves its batch in flight on the
+//! lease; once the lease expires another dispatcher takes the shard and sends what was
+//! not recorded again, with the same `apns-collapse-id`, so a device shows it once
+//! (its `claims` counts both). Nothing is lost: a document leaves the queue only with
+//! its recorded outcome. An outcome write matches only the document as it was read,
+//! so a dispatcher whose lease was taken over never records over the new holder.
 //!
 //! Outcomes by APNs answer ([`super::outcome::classify`]):
 //!
@@ -21,19 +28,22 @@
 //! Android (and unknown) platforms have no sender yet: their device result is
 //! `no_sender` ("no sender for platform android"), never silently dropped.
 
-use super::outbox::{DeviceResult, DeviceStatus, OutboxDoc, Status};
+use super::outbox::{DeviceResult, DeviceStatus, Kind, OutboxDoc, Status};
 use super::outcome::{DeviceAnswer, ProviderFault, Verdict};
 use super::payload::request_for;
 use super::sender::Pusher;
 use super::{Notifier, NotifyError};
 use crate::metrics;
 use crate::process::OwnerId;
-use crate::store::outbox::{Claimable, OutboxEnd};
+use crate::store::outbox::{OutboxEnd, OutboxOutcome, ShardTake};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use serde::Serialize;
-use std::collections::VecDeque;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use tokio::sync::Semaphore;
 use tracing::{debug, error, info, warn};
 
 /// What one drain did.
@@ -56,7 +66,8 @@ pub struct DispatchReport {
     pub delivered: u64,
     pub deactivated_tokens: u64,
     pub no_sender_devices: u64,
-    /// Completions that found another dispatcher owned the document (our lease expired).
+    /// Outcomes not recorded because another dispatcher had taken the document over
+    /// (our shard lease expired).
     pub lease_lost: u64,
     /// Set when APNs refused our credentials and dispatch stopped.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,7 +108,7 @@ enum DeviceEnd {
     Transient(String),
     /// APNs refused the payload: no other device is tried.
     PayloadFault(String),
-    /// Dispatch stopped (provider fault); the document was released.
+    /// Dispatch stopped (provider fault): the document goes back untouched.
     Stopped,
 }
 
@@ -119,36 +130,37 @@ fn record_attempt(answer: &DeviceAnswer) {
     metrics::record_push(outcome, reason);
 }
 
-/// Counts a document's end in the drain's report.
-fn tally(report: &Mutex<DispatchReport>, end: Option<End>, key: &str) {
-    let mut r = report.lock().expect("report lock");
-    match end {
-        None => {
-            r.lease_lost += 1;
-            warn!(key = %key, "another dispatcher took this notification over (lease expired): outcome not recorded");
-        }
-        Some(End::Finished(Status::Sent)) => r.sent += 1,
-        Some(End::Finished(Status::NoDevice)) => r.no_device += 1,
-        Some(End::Finished(_)) => r.failed += 1,
-        Some(End::RetryLater) => r.retry_later += 1,
-    }
-}
-
-/// How one document's dispatch ended.
-enum End {
+/// How one document's dispatch ends, for the report (counted once it is recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tally {
     Finished(Status),
+    /// Expired before any device got it.
+    Expired,
     RetryLater,
+    Released,
 }
 
-/// Ids listed per query when looking for work.
-const CANDIDATE_BATCH: i64 = 1000;
-
-#[derive(Default)]
-struct Candidates {
-    ids: VecDeque<(String, Claimable)>,
-    /// A listing found nothing: this drain is done.
-    exhausted: bool,
+/// One document's dispatch, decided and waiting to be recorded with its batch.
+pub struct Decided {
+    pub doc: OutboxDoc,
+    pub end: OutboxEnd,
+    tally: Tally,
 }
+
+/// Due documents of one shard, claimed under that shard's lease and marked in flight.
+#[derive(Debug)]
+pub struct Batch {
+    pub shard: i32,
+    pub docs: Vec<OutboxDoc>,
+}
+
+/// Due documents scanned to find the shards with work.
+const SHARD_SCAN: i64 = 5000;
+
+/// Shards dispatched at the same time by one dispatcher (their pushes share the
+/// `push.concurrency` limit). While one records its batch, the others keep pushes in
+/// flight.
+const PARALLEL_SHARDS: usize = 4;
 
 /// Drains the outbox once.
 pub struct Dispatcher<'a> {
@@ -156,7 +168,12 @@ pub struct Dispatcher<'a> {
     pusher: &'a dyn Pusher,
     owner: String,
     stop: Mutex<Option<ProviderFault>>,
-    candidates: tokio::sync::Mutex<Candidates>,
+    /// Pushes in flight, at most `push.concurrency`.
+    in_flight: Semaphore,
+    /// Keys a dead dispatcher had in flight in the shards this one took over.
+    dead_in_flight: Mutex<HashSet<String>>,
+    /// Makes each outcome write's stamp unique.
+    writes: AtomicU64,
 }
 
 /// A dispatcher identity: this process's [`OwnerId`].
@@ -191,7 +208,9 @@ impl<'a> Dispatcher<'a> {
             pusher,
             owner,
             stop: Mutex::new(None),
-            candidates: tokio::sync::Mutex::new(Candidates::default()),
+            in_flight: Semaphore::new(p.concurrency.max(1)),
+            dead_in_flight: Mutex::new(HashSet::new()),
+            writes: AtomicU64::new(0),
         }
     }
 
@@ -212,58 +231,117 @@ impl<'a> Dispatcher<'a> {
             .unwrap_or(chrono::Duration::seconds(120))
     }
 
-    /// Claims one document: a due `pending` one, or a `sending` one whose lease expired.
-    ///
-    /// Candidates are listed by id in batches (one range query per batch), then each is
-    /// claimed with `find_one_and_update` on its `_id` *and* the claimable condition, so
-    /// two dispatchers never both win one document. (One range query per claim costs
-    /// time proportional to the backlog on SecantusDB; an `_id` lookup does not.)
-    pub async fn claim(&self) -> Result<Option<OutboxDoc>, StoreError> {
-        loop {
-            let Some((id, which)) = self.next_candidate().await? else {
-                return Ok(None);
-            };
-            let now = self.now();
-            let found = self
-                .store()
-                .claim_outbox(&id, which, &self.owner, self.lease_until(now), now)
-                .await?;
-            if found.is_some() {
-                return Ok(found);
+    fn batch_size(&self) -> i64 {
+        self.notifier.push.batch_size.clamp(1, 5000) as i64
+    }
+
+    /// Takes a shard's lease; false when another dispatcher holds it.
+    async fn take_shard(&self, shard: i32) -> Result<bool, StoreError> {
+        let now = self.now();
+        match self
+            .store()
+            .take_dispatch_shard(shard, &self.owner, now, self.lease_until(now))
+            .await?
+        {
+            ShardTake::Held => Ok(false),
+            ShardTake::Taken { dead_in_flight } => {
+                if !dead_in_flight.is_empty() {
+                    warn!(
+                        shard,
+                        in_flight = dead_in_flight.len(),
+                        "took over an outbox shard from a dispatcher that stopped mid-batch: its unrecorded notifications are sent again with the same collapse id"
+                    );
+                }
+                self.dead_in_flight
+                    .lock()
+                    .expect("dead lock")
+                    .extend(dead_in_flight);
+                Ok(true)
             }
-            // Taken by another dispatcher since it was listed: try the next one.
         }
     }
 
-    async fn next_candidate(&self) -> Result<Option<(String, Claimable)>, StoreError> {
-        let mut queue = self.candidates.lock().await;
-        if queue.ids.is_empty() && !queue.exhausted {
-            let now = self.now();
-            for which in [Claimable::Due, Claimable::LeaseExpired] {
-                let ids = self
-                    .store()
-                    .outbox_candidates(which, now, CANDIDATE_BATCH)
-                    .await?;
-                queue.ids.extend(ids.into_iter().map(|id| (id, which)));
-                if !queue.ids.is_empty() {
-                    break;
-                }
-            }
-            queue.exhausted = queue.ids.is_empty();
+    /// The next batch of a shard this dispatcher holds: due documents, marked in
+    /// flight on the lease before anything is sent. `None`: nothing due, or the lease
+    /// was lost.
+    async fn next_batch(&self, shard: i32) -> Result<Option<Batch>, StoreError> {
+        let now = self.now();
+        let docs = self
+            .store()
+            .outbox_due(shard, now, self.batch_size())
+            .await?;
+        if docs.is_empty() {
+            return Ok(None);
         }
-        Ok(queue.ids.pop_front())
+        let keys: Vec<&str> = docs.iter().map(|d| d.key.as_str()).collect();
+        let now = self.now();
+        if !self
+            .store()
+            .mark_dispatch_batch(shard, &self.owner, &keys, now, self.lease_until(now))
+            .await?
+        {
+            warn!(
+                shard,
+                "lost the outbox shard's lease (expired, taken by another dispatcher): batch not sent"
+            );
+            return Ok(None);
+        }
+        Ok(Some(Batch { shard, docs }))
+    }
+
+    /// Claims one batch: the first shard with due work that is free. Empty when there
+    /// is none. (The shard stays leased until the lease expires or a drain releases it.)
+    pub async fn claim_batch(&self) -> Result<Vec<OutboxDoc>, StoreError> {
+        for shard in self
+            .store()
+            .outbox_due_shards(self.now(), SHARD_SCAN)
+            .await?
+        {
+            if !self.take_shard(shard).await? {
+                continue;
+            }
+            if let Some(batch) = self.next_batch(shard).await? {
+                return Ok(batch.docs);
+            }
+            self.store()
+                .release_dispatch_shard(shard, &self.owner)
+                .await?;
+        }
+        Ok(Vec::new())
     }
 
     /// Claims and sends until nothing is due (or APNs refuses our credentials).
     pub async fn drain(&self) -> Result<DispatchReport, NotifyError> {
         let report = Mutex::new(DispatchReport::default());
-        let workers = self.notifier.push.concurrency.max(1);
-        let results = futures::future::join_all((0..workers).map(|_| self.worker(&report))).await;
+        let mut done: HashSet<i32> = HashSet::new();
+        loop {
+            let shards: Vec<i32> = self
+                .store()
+                .outbox_due_shards(self.now(), SHARD_SCAN)
+                .await?
+                .into_iter()
+                .filter(|s| !done.contains(s))
+                .collect();
+            if shards.is_empty() || self.stopped() {
+                break;
+            }
+            let work: Vec<_> = shards
+                .iter()
+                .map(|&shard| self.drain_shard(shard, &report))
+                .collect();
+            let results: Vec<Result<(), NotifyError>> = futures::stream::iter(work)
+                .buffer_unordered(PARALLEL_SHARDS)
+                .collect()
+                .await;
+            for r in results {
+                r?;
+            }
+            // A shard is visited once per drain: what is still due in it was held by
+            // another dispatcher, or came due while we were at it (next drain).
+            done.extend(shards);
+        }
         let mut report = report.into_inner().expect("report lock");
         report.stopped = self.stop.lock().expect("stop lock").clone();
-        for r in results {
-            r?;
-        }
         if let Some(stop) = &report.stopped {
             error!(
                 reason = %stop.reason,
@@ -276,28 +354,123 @@ impl<'a> Dispatcher<'a> {
         Ok(report)
     }
 
-    async fn worker(&self, report: &Mutex<DispatchReport>) -> Result<(), NotifyError> {
-        while !self.stopped() {
-            let Some(doc) = self.claim().await? else {
-                return Ok(());
-            };
-            report.lock().expect("report lock").claimed += 1;
-            self.process(doc, report).await?;
+    /// Dispatches one shard batch by batch while it has due work and its lease holds.
+    async fn drain_shard(
+        &self,
+        shard: i32,
+        report: &Mutex<DispatchReport>,
+    ) -> Result<(), NotifyError> {
+        if !self.take_shard(shard).await? {
+            return Ok(());
         }
+        while !self.stopped() {
+            let Some(batch) = self.next_batch(shard).await? else {
+                break;
+            };
+            let n = batch.docs.len();
+            let recorded = self.send_batch(batch.docs, report).await?;
+            if recorded == 0 && n > 0 {
+                // Nothing recorded (all taken over): leave the shard to its new holder.
+                return Ok(());
+            }
+            if (n as i64) < self.batch_size() {
+                // A short batch was all that was due: no query to learn it again.
+                break;
+            }
+        }
+        self.store()
+            .release_dispatch_shard(shard, &self.owner)
+            .await?;
         Ok(())
     }
 
-    /// Sends one claimed document and records the outcome: expired ones are closed
-    /// unsent; otherwise each device is tried in turn, then the document's end is
-    /// written (while we still own it) and tallied.
+    /// Sends a claimed batch (documents concurrently, pushes bounded by
+    /// `push.concurrency`) and records every outcome in one write. Returns how many
+    /// outcomes were recorded.
+    pub async fn send_batch(
+        &self,
+        docs: Vec<OutboxDoc>,
+        report: &Mutex<DispatchReport>,
+    ) -> Result<usize, NotifyError> {
+        report.lock().expect("report lock").claimed += docs.len() as u64;
+        let decided: Vec<Decided> =
+            futures::future::join_all(docs.into_iter().map(|doc| self.decide(doc, report)))
+                .await
+                .into_iter()
+                .collect::<Result<_, _>>()?;
+        self.record(&decided, report).await
+    }
+
+    /// Sends one claimed document and records its outcome (a batch of one).
     pub async fn process(
+        &self,
+        doc: OutboxDoc,
+        report: &Mutex<DispatchReport>,
+    ) -> Result<(), NotifyError> {
+        self.send_batch(vec![doc], report).await.map(|_| ())
+    }
+
+    /// Records a batch's outcomes; counts each in the report once it is recorded.
+    async fn record(
+        &self,
+        decided: &[Decided],
+        report: &Mutex<DispatchReport>,
+    ) -> Result<usize, NotifyError> {
+        let dead = self.dead_in_flight.lock().expect("dead lock").clone();
+        let outcomes: Vec<OutboxOutcome<'_>> = decided
+            .iter()
+            .map(|d| OutboxOutcome {
+                doc: &d.doc,
+                end: &d.end,
+                claims: if dead.contains(&d.doc.key) { 2 } else { 1 },
+            })
+            .collect();
+        let stamp = format!(
+            "{}#{}",
+            self.owner,
+            self.writes.fetch_add(1, Ordering::Relaxed)
+        );
+        let recorded = self
+            .store()
+            .end_outbox_claims(&outcomes, &stamp, self.now())
+            .await?;
+        let mut r = report.lock().expect("report lock");
+        let mut n = 0;
+        for (d, owned) in decided.iter().zip(recorded) {
+            if d.tally == Tally::Released {
+                r.released += 1;
+            }
+            if !owned {
+                r.lease_lost += 1;
+                warn!(key = %d.doc.key, "another dispatcher took this notification over (lease expired): outcome not recorded");
+                continue;
+            }
+            n += 1;
+            match d.tally {
+                Tally::Finished(Status::Sent) => r.sent += 1,
+                Tally::Finished(Status::NoDevice) => r.no_device += 1,
+                Tally::Finished(_) => r.failed += 1,
+                Tally::Expired => r.expired += 1,
+                Tally::RetryLater => r.retry_later += 1,
+                Tally::Released => {}
+            }
+        }
+        Ok(n)
+    }
+
+    /// Sends one document to its devices and decides how it ends (nothing recorded yet
+    /// but deactivated tokens).
+    async fn decide(
         &self,
         mut doc: OutboxDoc,
         report: &Mutex<DispatchReport>,
-    ) -> Result<(), NotifyError> {
+    ) -> Result<Decided, NotifyError> {
         let now = self.now();
         if now >= doc.push_expiration {
-            return self.close_expired(&doc, now, report).await;
+            return Ok(self.expired(doc, now));
+        }
+        if self.stopped() {
+            return Ok(self.released(doc));
         }
         let mut payload_fault: Option<String> = None;
         let mut last_transient: Option<String> = None;
@@ -309,52 +482,36 @@ impl<'a> Dispatcher<'a> {
                     payload_fault = Some(reason);
                     break;
                 }
-                DeviceEnd::Stopped => return Ok(()),
+                DeviceEnd::Stopped => return Ok(self.released(doc)),
             }
         }
-        let end = self
-            .record_end(&doc, payload_fault, last_transient, now)
-            .await?;
-        tally(report, end, &doc.key);
-        Ok(())
-    }
-
-    /// A document whose `apns-expiration` passed before it could be sent: `sent` when an
-    /// earlier dispatch reached a device, else `suppressed`.
-    async fn close_expired(
-        &self,
-        doc: &OutboxDoc,
-        now: DateTime<Utc>,
-        report: &Mutex<DispatchReport>,
-    ) -> Result<(), NotifyError> {
-        let reason = match doc.session_start {
-            Some(start) if doc.kind == super::outbox::Kind::Reminder => format!(
-                "expired before it could be sent: the session started at {}",
-                start.to_rfc3339()
-            ),
-            _ => format!(
-                "expired before it could be sent (apns-expiration {})",
-                doc.push_expiration.to_rfc3339()
-            ),
-        };
-        let partly_sent = doc.devices.iter().any(|d| d.status == DeviceStatus::Sent);
-        let status = if partly_sent {
-            Status::Sent
+        Ok(if let Some(reason) = payload_fault {
+            self.finished(
+                doc,
+                Status::Failed,
+                Some(format!("APNs rejected the notification: {reason}")),
+                now,
+            )
+        } else if doc.devices.iter().any(|d| d.status == DeviceStatus::Retry) {
+            let reason = last_transient.unwrap_or_default();
+            if doc.attempts + 1 >= self.notifier.push.max_dispatch_attempts.max(1) as i32 {
+                let reason = format!(
+                    "gave up after {} dispatches with transient errors (last: {reason})",
+                    doc.attempts + 1
+                );
+                self.finished(doc, Status::Failed, Some(reason), now)
+            } else {
+                self.retry_later(doc, &reason, now)
+            }
         } else {
-            Status::Suppressed
-        };
-        let owned = self.finish(doc, status, Some(reason), now).await?;
-        let mut r = report.lock().expect("report lock");
-        match (owned, partly_sent) {
-            (false, _) => r.lease_lost += 1,
-            (true, true) => r.sent += 1,
-            (true, false) => r.expired += 1,
-        }
-        Ok(())
+            let (status, reason) = final_status(&doc.devices);
+            self.finished(doc, status, reason, now)
+        })
     }
 
-    /// Pushes to device `i` (retrying transient failures up to `push.retry_attempts`)
-    /// and records its result on the document.
+    /// Pushes to device `i` (retrying transient failures up to `push.retry_attempts`,
+    /// each push holding one of the `push.concurrency` permits) and records its result
+    /// on the document.
     async fn send_to_device(
         &self,
         doc: &mut OutboxDoc,
@@ -386,12 +543,22 @@ impl<'a> Dispatcher<'a> {
         );
         let tries = self.notifier.push.retry_attempts.max(1);
         for attempt in 1..=tries {
-            if self.stopped() {
-                self.release(doc, now).await?;
-                report.lock().expect("report lock").released += 1;
-                return Ok(DeviceEnd::Stopped);
-            }
-            let answer = DeviceAnswer::of(&self.pusher.push(&request).await);
+            let answer = {
+                let _permit = self.in_flight.acquire().await.expect("semaphore open");
+                // Checked with the permit held: a provider fault is set before its
+                // permit goes back, so no push follows it.
+                if self.stopped() {
+                    return Ok(DeviceEnd::Stopped);
+                }
+                let answer = DeviceAnswer::of(&self.pusher.push(&request).await);
+                if answer.verdict == Verdict::ProviderFault {
+                    self.stop
+                        .lock()
+                        .expect("stop lock")
+                        .get_or_insert(answer.provider_fault());
+                }
+                answer
+            };
             report.lock().expect("report lock").requests += 1;
             record_attempt(&answer);
             let at = self.now();
@@ -423,18 +590,13 @@ impl<'a> Dispatcher<'a> {
                     return Ok(DeviceEnd::Transient(reason_text));
                 }
                 Verdict::ProviderFault => {
-                    // The device is untouched: it will be tried again once fixed.
+                    // Dispatch stopped (above). The device is untouched: it will be
+                    // tried again once fixed.
                     d.status = DeviceStatus::Pending;
                     d.code = None;
                     d.apns_id = None;
                     d.reason = None;
                     d.attempts -= 1;
-                    self.stop
-                        .lock()
-                        .expect("stop lock")
-                        .get_or_insert(answer.provider_fault());
-                    self.release(doc, now).await?;
-                    report.lock().expect("report lock").released += 1;
                     return Ok(DeviceEnd::Stopped);
                 }
                 Verdict::PayloadFault => {
@@ -471,84 +633,76 @@ impl<'a> Dispatcher<'a> {
         Ok(())
     }
 
-    /// Writes how the document ends: failed (payload refused, or transient failures
-    /// past `push.max_dispatch_attempts`), back to pending for a later dispatch, or its
-    /// final status from the devices. `None` when another dispatcher owns it now.
-    async fn record_end(
-        &self,
-        doc: &OutboxDoc,
-        payload_fault: Option<String>,
-        last_transient: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Result<Option<End>, StoreError> {
-        if let Some(reason) = payload_fault {
-            let reason = format!("APNs rejected the notification: {reason}");
-            let owned = self.finish(doc, Status::Failed, Some(reason), now).await?;
-            return Ok(owned.then_some(End::Finished(Status::Failed)));
+    /// Past its `apns-expiration`: not sent. Devices reached by an earlier dispatch
+    /// keep the document `sent`.
+    fn expired(&self, doc: OutboxDoc, now: DateTime<Utc>) -> Decided {
+        let reason = match doc.session_start {
+            Some(start) if doc.kind == Kind::Reminder => format!(
+                "expired before it could be sent: the session started at {}",
+                start.to_rfc3339()
+            ),
+            _ => format!(
+                "expired before it could be sent (apns-expiration {})",
+                doc.push_expiration.to_rfc3339()
+            ),
+        };
+        let partly_sent = doc.devices.iter().any(|d| d.status == DeviceStatus::Sent);
+        let status = if partly_sent {
+            Status::Sent
+        } else {
+            Status::Suppressed
+        };
+        let mut decided = self.finished(doc, status, Some(reason), now);
+        if !partly_sent {
+            decided.tally = Tally::Expired;
         }
-        if doc.devices.iter().any(|d| d.status == DeviceStatus::Retry) {
-            let reason = last_transient.unwrap_or_default();
-            if doc.attempts + 1 >= self.notifier.push.max_dispatch_attempts.max(1) as i32 {
-                let reason = format!(
-                    "gave up after {} dispatches with transient errors (last: {reason})",
-                    doc.attempts + 1
-                );
-                let owned = self.finish(doc, Status::Failed, Some(reason), now).await?;
-                return Ok(owned.then_some(End::Finished(Status::Failed)));
-            }
-            let owned = self.retry_later(doc, &reason, now).await?;
-            return Ok(owned.then_some(End::RetryLater));
-        }
-        let (status, reason) = final_status(&doc.devices);
-        let owned = self.finish(doc, status, reason, now).await?;
-        Ok(owned.then_some(End::Finished(status)))
+        decided
     }
 
-    /// Records a final status. False when another dispatcher owns the document now.
-    async fn finish(
+    /// A final status.
+    fn finished(
         &self,
-        doc: &OutboxDoc,
+        doc: OutboxDoc,
         status: Status,
         reason: Option<String>,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Decided {
         let expire_at = status
             .expires()
             .then(|| now + self.notifier.notify.outbox_ttl());
-        let end = OutboxEnd::Final {
-            status,
-            reason,
-            expire_at,
-        };
-        self.store()
-            .end_outbox_claim(doc, &self.owner, &end, now)
-            .await
+        Decided {
+            doc,
+            end: OutboxEnd::Final {
+                status,
+                reason,
+                expire_at,
+            },
+            tally: Tally::Finished(status),
+        }
     }
 
     /// Back to `pending` after transient failures; due again after a back-off.
-    async fn retry_later(
-        &self,
-        doc: &OutboxDoc,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    fn retry_later(&self, doc: OutboxDoc, reason: &str, now: DateTime<Utc>) -> Decided {
         let attempts = doc.attempts + 1;
         let wait = chrono::Duration::from_std(self.notifier.push.backoff(attempts as u32 + 1))
             .unwrap_or(chrono::Duration::seconds(60));
-        let end = OutboxEnd::RetryLater {
-            reason: format!("retrying after transient errors (last: {reason})"),
-            next_attempt_at: now + wait,
-        };
-        self.store()
-            .end_outbox_claim(doc, &self.owner, &end, now)
-            .await
+        Decided {
+            doc,
+            end: OutboxEnd::RetryLater {
+                reason: format!("retrying after transient errors (last: {reason})"),
+                next_attempt_at: now + wait,
+            },
+            tally: Tally::RetryLater,
+        }
     }
 
     /// Back to `pending` untouched (dispatch stopped); due at once when restarted.
-    async fn release(&self, doc: &OutboxDoc, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.store()
-            .end_outbox_claim(doc, &self.owner, &OutboxEnd::Released, now)
-            .await
+    fn released(&self, doc: OutboxDoc) -> Decided {
+        Decided {
+            doc,
+            end: OutboxEnd::Released,
+            tally: Tally::Released,
+        }
     }
 }
 

@@ -186,6 +186,12 @@ impl Notifier {
         if target.is_archived {
             return Ok(skip("the workshop is archived".into()));
         }
+        if kind == Kind::NewWorkshop && target.event_type == "regulars" {
+            // The app does not list regulars: "new workshop" would open nothing.
+            return Ok(skip(
+                "regulars are not listed in the app: no new_workshop push".into(),
+            ));
+        }
         if target.artist_ids.is_empty() {
             return Ok(skip("the workshop has no known artist".into()));
         }

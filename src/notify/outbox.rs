@@ -9,9 +9,9 @@
 //! Life of a document:
 //!
 //! ```text
-//! pending ──claim (owner, lease_until)──► sending ──► sent | no_device | failed
+//! pending (queue: shard) ──dispatch (shard lease, batch)──► sent | no_device | failed
 //!    ▲                                       │
-//!    └── transient failure (next_attempt_at) ┘   lease expired → claimed again
+//!    └── transient failure (next_attempt_at) ┘   dispatcher died → sent again, same collapse id
 //! suppressed: never sent (cooldown, expired before dispatch); written as such.
 //! ```
 //!

@@ -88,6 +88,47 @@ pub struct Store {
     app: Database,
 }
 
+/// Every command a [`Store`] opened with [`Store::connect_logged`] sent to the server:
+/// its name and collection, in order. Tests and benches read database round trips as
+/// a number from it (command monitoring of the driver; the handshake and heartbeats
+/// are not commands and do not appear).
+#[derive(Debug, Default)]
+pub struct CommandLog {
+    commands: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl CommandLog {
+    /// `(command name, collection)` of each command so far, e.g. `("update", "ingest_runs")`.
+    pub fn commands(&self) -> Vec<(String, String)> {
+        self.commands.lock().expect("command log").clone()
+    }
+
+    /// Forgets what was logged (to count one phase).
+    pub fn clear(&self) {
+        self.commands.lock().expect("command log").clear();
+    }
+
+    /// How many commands so far.
+    pub fn len(&self) -> usize {
+        self.commands.lock().expect("command log").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Commands that write.
+pub const WRITE_COMMANDS: &[&str] = &[
+    "insert",
+    "update",
+    "delete",
+    "findAndModify",
+    "createIndexes",
+    "dropIndexes",
+    "bulkWrite",
+];
+
 impl Store {
     /// Connects, proves the server answers (`ping`), and returns handles.
     pub async fn connect(
@@ -95,6 +136,35 @@ impl Store {
         discovery_db: &str,
         app_db: &str,
         timeout: Duration,
+    ) -> Result<Store, StoreError> {
+        Store::connect_with(uri, discovery_db, app_db, timeout, None).await
+    }
+
+    /// [`Store::connect`], logging every command sent (tests and benches count round
+    /// trips with it; production does not pay for the events).
+    pub async fn connect_logged(
+        uri: &str,
+        discovery_db: &str,
+        app_db: &str,
+        timeout: Duration,
+    ) -> Result<(Store, std::sync::Arc<CommandLog>), StoreError> {
+        let log = std::sync::Arc::new(CommandLog::default());
+        let store =
+            Store::connect_with(uri, discovery_db, app_db, timeout, Some(log.clone())).await?;
+        Ok((store, log))
+    }
+
+    /// Creates every missing index (see [`schema::ensure_all`]).
+    pub async fn ensure_schema(&self) -> Result<(), StoreError> {
+        schema::ensure_all(self).await
+    }
+
+    async fn connect_with(
+        uri: &str,
+        discovery_db: &str,
+        app_db: &str,
+        timeout: Duration,
+        log: Option<std::sync::Arc<CommandLog>>,
     ) -> Result<Store, StoreError> {
         let mut options = ClientOptions::parse(uri)
             .await
@@ -114,6 +184,23 @@ impl Store {
             });
         }
         options.app_name = Some("nachna-ingest".into());
+        if let Some(log) = log {
+            options.command_event_handler = Some(mongodb::event::EventHandler::callback(
+                move |event: mongodb::event::command::CommandEvent| {
+                    if let mongodb::event::command::CommandEvent::Started(started) = event {
+                        let collection = started
+                            .command
+                            .get_str(&started.command_name)
+                            .unwrap_or_default()
+                            .to_string();
+                        log.commands
+                            .lock()
+                            .expect("command log")
+                            .push((started.command_name, collection));
+                    }
+                },
+            ));
+        }
         let client = Client::with_options(options).map_err(|source| StoreError::Uri {
             uri: redact_uri(uri),
             source,

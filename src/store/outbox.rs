@@ -3,10 +3,14 @@
 //! reminders were enqueued). What a notification *means* (keys, cooldown, outcomes)
 //! is decided in `notify`; this file only stores it.
 //!
+//! Dispatch claims work per shard: a pending document carries `queue` (its shard),
+//! `notification_dispatch_leases` holds one lease per shard with the keys of the batch
+//! in flight, and outcomes are recorded in one multi-statement update per batch.
+//!
 //! `sent` and `suppressed` documents get `expire_at`, which a TTL index uses to delete
 //! them after the audit period; no other status does.
 
-use super::schema::{DEVICE_TOKENS, OUTBOX, REMINDER_SESSIONS};
+use super::schema::{DEVICE_TOKENS, DISPATCH_LEASES, OUTBOX, REMINDER_SESSIONS};
 use super::{bson_time, is_duplicate_key, read_int, Store, StoreError};
 use bson::serde_helpers::{
     chrono_datetime_as_bson_datetime as bson_datetime,
@@ -246,26 +250,41 @@ pub struct InsertCounts {
     pub existing: Vec<usize>,
 }
 
-/// Which claimable condition a candidate was listed under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claimable {
-    /// `pending` and due.
-    Due,
-    /// `sending`, but its dispatcher's lease expired.
-    LeaseExpired,
+/// Shards of the outbox. A pending document carries `queue: <shard>` (from its key), and
+/// one dispatcher at a time holds a shard through a lease in
+/// `notification_dispatch_leases`: claiming work costs one write per batch, not one per
+/// notification. Changing this number is safe: it only spreads new documents
+/// differently, and every shard number in use is listed from the queue itself.
+pub const OUTBOX_SHARDS: u32 = 16;
+
+/// The shard of an outbox key (FNV-1a: stable across builds and processes).
+pub fn shard_of(key: &str) -> i32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in key.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    (h % OUTBOX_SHARDS) as i32
 }
 
-impl Claimable {
-    fn filter(self, now: DateTime<Utc>) -> Document {
-        match self {
-            Claimable::Due => {
-                doc! { "status": "pending", "next_attempt_at": { "$lte": bson_time(now) } }
-            }
-            Claimable::LeaseExpired => {
-                doc! { "status": "sending", "lease_until": { "$lte": bson_time(now) } }
-            }
-        }
-    }
+/// What taking a shard's dispatch lease found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShardTake {
+    /// Ours now. `dead_in_flight`: the keys a previous holder whose lease expired was
+    /// sending when it stopped (they may have reached devices already).
+    Taken { dead_in_flight: Vec<String> },
+    /// Another dispatcher holds it.
+    Held,
+}
+
+/// One outcome write: the document as this dispatcher read it (with its new device
+/// results), how it ends, and how many claims to count (2 when a dead dispatcher had
+/// it in flight).
+#[derive(Debug, Clone)]
+pub struct OutboxOutcome<'a> {
+    pub doc: &'a OutboxDoc,
+    pub end: &'a OutboxEnd,
+    pub claims: i32,
 }
 
 /// How a claimed document ends this dispatch (written only while its claimer owns it).
@@ -285,6 +304,82 @@ pub enum OutboxEnd {
     },
     /// Back to `pending` untouched (dispatch stopped), due at once.
     Released,
+}
+
+/// The update of one outcome. `dispatched_by` (a stamp unique to the write) tells, when
+/// some statements of a batch matched nothing, which ones did.
+fn outcome_update(
+    o: &OutboxOutcome<'_>,
+    stamp: &str,
+    now: DateTime<Utc>,
+) -> Result<Document, StoreError> {
+    let doc = o.doc;
+    let devices = encode(&doc.devices, "device results")?;
+    let claims = doc.claims + o.claims;
+    Ok(match o.end {
+        OutboxEnd::Final {
+            status,
+            reason,
+            expire_at,
+        } => {
+            let mut set = doc! {
+                "status": status.as_str(),
+                "devices": devices,
+                "attempts": doc.attempts + 1,
+                "claims": claims,
+                "dispatched_by": stamp,
+                "updated_at": bson_time(now),
+            };
+            // Out of the queue (and so out of the sparse `dispatch_queue` index).
+            let mut unset = doc! {
+                "queue": "", "next_attempt_at": "", "owner": "", "lease_until": "",
+            };
+            match reason {
+                Some(r) => {
+                    set.insert("reason", r);
+                }
+                None => {
+                    unset.insert("reason", "");
+                }
+            }
+            if *status == Status::Sent {
+                set.insert("sent_at", bson_time(now));
+            }
+            if let Some(at) = expire_at {
+                set.insert("expire_at", bson_time(*at));
+            }
+            doc! { "$set": set, "$unset": unset }
+        }
+        OutboxEnd::RetryLater {
+            reason,
+            next_attempt_at,
+        } => doc! {
+            "$set": {
+                "status": "pending",
+                "queue": shard_of(&doc.key),
+                "devices": devices,
+                "attempts": doc.attempts + 1,
+                "claims": claims,
+                "dispatched_by": stamp,
+                "reason": reason,
+                "next_attempt_at": bson_time(*next_attempt_at),
+                "updated_at": bson_time(now),
+            },
+            "$unset": { "owner": "", "lease_until": "" },
+        },
+        OutboxEnd::Released => doc! {
+            "$set": {
+                "status": "pending",
+                "queue": shard_of(&doc.key),
+                "devices": devices,
+                "claims": claims,
+                "dispatched_by": stamp,
+                "next_attempt_at": bson_time(now),
+                "updated_at": bson_time(now),
+            },
+            "$unset": { "owner": "", "lease_until": "" },
+        },
+    })
 }
 
 fn encode<T: Serialize>(value: &T, what: &str) -> Result<bson::Bson, StoreError> {
@@ -315,12 +410,16 @@ impl Store {
         let encoded = docs
             .iter()
             .map(|d| {
-                bson::to_document(d).map_err(|e| StoreError::Malformed {
+                let mut e = bson::to_document(d).map_err(|e| StoreError::Malformed {
                     collection: OUTBOX,
                     message: format!("cannot encode outbox document {}: {e}", d.key),
-                })
+                })?;
+                if d.status == Status::Pending {
+                    e.insert("queue", shard_of(&d.key));
+                }
+                Ok(e)
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let total = encoded.len() as u64;
         match self.outbox().insert_many(encoded).ordered(false).await {
             Ok(result) => Ok(InsertCounts {
@@ -356,136 +455,188 @@ impl Store {
         found.map(decode).transpose()
     }
 
-    /// Up to `limit` keys of documents claimable as `which` at `now`.
-    pub async fn outbox_candidates(
+    fn dispatch_leases(&self) -> mongodb::Collection<Document> {
+        self.app.collection(DISPATCH_LEASES)
+    }
+
+    /// The shards that have due work, from up to `scan` due documents (one query on the
+    /// `dispatch_queue` index; a large backlog lists every shard within its first pages).
+    pub async fn outbox_due_shards(
         &self,
-        which: Claimable,
+        now: DateTime<Utc>,
+        scan: i64,
+    ) -> Result<Vec<i32>, StoreError> {
+        let mut cursor = self
+            .outbox()
+            .find(doc! { "queue": { "$gte": 0 }, "next_attempt_at": { "$lte": bson_time(now) } })
+            .projection(doc! { "_id": 0, "queue": 1 })
+            .limit(scan)
+            // One reply, no `getMore`.
+            .batch_size(scan.clamp(1, u32::MAX as i64) as u32)
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?;
+        let mut shards = std::collections::BTreeSet::new();
+        while let Some(d) = cursor
+            .try_next()
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?
+        {
+            if let Some(q) = read_int(&d, "queue") {
+                shards.insert(q as i32);
+            }
+        }
+        Ok(shards.into_iter().collect())
+    }
+
+    /// Up to `limit` due documents of one shard (`pending`, `next_attempt_at <= now`).
+    pub async fn outbox_due(
+        &self,
+        shard: i32,
         now: DateTime<Utc>,
         limit: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        let ids: Vec<Document> = self
+    ) -> Result<Vec<OutboxDoc>, StoreError> {
+        let docs: Vec<Document> = self
             .outbox()
-            .find(which.filter(now))
-            .projection(doc! { "_id": 1 })
+            // `queue` first: SecantusDB plans on the first indexed field it meets.
+            .find(doc! {
+                "queue": shard,
+                "next_attempt_at": { "$lte": bson_time(now) },
+                "status": "pending",
+            })
             .limit(limit)
+            .batch_size(limit.clamp(1, u32::MAX as i64) as u32)
             .await
             .map_err(StoreError::op("find", OUTBOX))?
             .try_collect()
             .await
             .map_err(StoreError::op("find", OUTBOX))?;
-        Ok(ids
-            .iter()
-            .filter_map(|d| d.get_str("_id").ok())
-            .map(str::to_string)
-            .collect())
+        docs.into_iter().map(decode).collect()
     }
 
-    /// Claims `key` for `owner` until `lease_until` if it is still claimable as
-    /// `which` (one `find_one_and_update` on `_id` *and* the condition, so two
-    /// dispatchers never both win one document). `None`: taken meanwhile.
-    pub async fn claim_outbox(
+    /// Takes a shard's dispatch lease until `until` if it is free (expired, released, or
+    /// ours): one atomic `findOneAndUpdate` with upsert, like the studio leases.
+    pub async fn take_dispatch_shard(
         &self,
-        key: &str,
-        which: Claimable,
+        shard: i32,
         owner: &str,
-        lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<Option<OutboxDoc>, StoreError> {
-        // `_id` first: SecantusDB plans on the first indexed field it meets.
-        let mut filter = doc! { "_id": key };
-        filter.extend(which.filter(now));
-        let found = self
-            .outbox()
-            .find_one_and_update(
-                filter,
-                doc! {
-                    "$set": {
-                        "status": "sending",
-                        "owner": owner,
-                        "lease_until": bson_time(lease_until),
-                        "updated_at": bson_time(now),
-                    },
-                    "$inc": { "claims": 1 },
-                },
-            )
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(StoreError::op("find_one_and_update", OUTBOX))?;
-        found.map(decode).transpose()
-    }
-
-    /// Records how a claimed document's dispatch ended, with its device results, only
-    /// while `owner` still holds the claim. False when another dispatcher owns it now.
-    pub async fn end_outbox_claim(
-        &self,
-        doc: &OutboxDoc,
-        owner: &str,
-        end: &OutboxEnd,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let devices = encode(&doc.devices, "device results")?;
-        let update = match end {
-            OutboxEnd::Final {
-                status,
-                reason,
-                expire_at,
-            } => {
-                let mut set = doc! {
-                    "status": status.as_str(),
-                    "devices": devices,
-                    "attempts": doc.attempts + 1,
-                    "updated_at": bson_time(now),
-                };
-                let mut unset = doc! { "owner": "", "lease_until": "", "next_attempt_at": "" };
-                match reason {
-                    Some(r) => {
-                        set.insert("reason", r);
-                    }
-                    None => {
-                        unset.insert("reason", "");
-                    }
-                }
-                if *status == Status::Sent {
-                    set.insert("sent_at", bson_time(now));
-                }
-                if let Some(at) = expire_at {
-                    set.insert("expire_at", bson_time(*at));
-                }
-                doc! { "$set": set, "$unset": unset }
-            }
-            OutboxEnd::RetryLater {
-                reason,
-                next_attempt_at,
-            } => doc! {
-                "$set": {
-                    "status": "pending",
-                    "devices": devices,
-                    "attempts": doc.attempts + 1,
-                    "reason": reason,
-                    "next_attempt_at": bson_time(*next_attempt_at),
-                    "updated_at": bson_time(now),
-                },
-                "$unset": { "owner": "", "lease_until": "" },
-            },
-            OutboxEnd::Released => doc! {
-                "$set": {
-                    "status": "pending",
-                    "devices": devices,
-                    "next_attempt_at": bson_time(now),
-                    "updated_at": bson_time(now),
-                },
-                "$unset": { "owner": "", "lease_until": "" },
-            },
-        };
+        until: DateTime<Utc>,
+    ) -> Result<ShardTake, StoreError> {
         let result = self
-            .outbox()
-            .update_one(
-                doc! { "_id": &doc.key, "status": "sending", "owner": owner },
-                update,
+            .dispatch_leases()
+            .find_one_and_update(
+                doc! {
+                    "_id": shard,
+                    "$or": [ { "expires_at": { "$lte": bson_time(now) } }, { "owner": owner } ],
+                },
+                doc! { "$set": {
+                    "owner": owner,
+                    "acquired_at": bson_time(now),
+                    "expires_at": bson_time(until),
+                    "in_flight": [],
+                } },
             )
+            .upsert(true)
+            .return_document(ReturnDocument::Before)
+            .await;
+        match result {
+            Ok(previous) => {
+                let dead_in_flight = previous
+                    .filter(|p| p.get_str("owner").ok() != Some(owner))
+                    .map(|p| super::read_strings(&p, "in_flight"))
+                    .unwrap_or_default();
+                Ok(ShardTake::Taken { dead_in_flight })
+            }
+            Err(err) if is_duplicate_key(&err) => Ok(ShardTake::Held),
+            Err(err) => Err(StoreError::op("findOneAndUpdate", DISPATCH_LEASES)(err)),
+        }
+    }
+
+    /// Before sending a batch: records its keys as in flight and extends the lease to
+    /// `until`. False when the shard is no longer `owner`'s (its lease expired and
+    /// another dispatcher took it): the batch must not be sent.
+    pub async fn mark_dispatch_batch(
+        &self,
+        shard: i32,
+        owner: &str,
+        keys: &[&str],
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let r = self
+            .dispatch_leases()
+            .update_one(
+                doc! { "_id": shard, "owner": owner, "expires_at": { "$gt": bson_time(now) } },
+                doc! { "$set": { "in_flight": keys, "expires_at": bson_time(until), "renewed_at": bson_time(now) } },
+            )
+            .await
+            .map_err(StoreError::op("update", DISPATCH_LEASES))?;
+        Ok(r.matched_count == 1)
+    }
+
+    /// Gives a shard back (every outcome of it recorded).
+    pub async fn release_dispatch_shard(&self, shard: i32, owner: &str) -> Result<(), StoreError> {
+        self.dispatch_leases()
+            .delete_one(doc! { "_id": shard, "owner": owner })
+            .await
+            .map_err(StoreError::op("delete", DISPATCH_LEASES))?;
+        Ok(())
+    }
+
+    /// Records how each document's dispatch ended, in one unordered multi-statement
+    /// `update` command (one round trip for the batch; plain `update` works on every
+    /// server version, unlike `bulkWrite`). Each statement matches only the document as
+    /// it was read (`claims` unchanged), so an outcome from a dispatcher whose lease
+    /// was taken over never overwrites the new holder's. Returns, per outcome, whether
+    /// it was recorded.
+    pub async fn end_outbox_claims(
+        &self,
+        outcomes: &[OutboxOutcome<'_>],
+        stamp: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StoreError> {
+        if outcomes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut updates = Vec::with_capacity(outcomes.len());
+        for o in outcomes {
+            updates.push(doc! {
+                "q": { "_id": &o.doc.key, "claims": o.doc.claims },
+                "u": outcome_update(o, stamp, now)?,
+            });
+        }
+        let reply = self
+            .app
+            .run_command(doc! { "update": OUTBOX, "updates": updates, "ordered": false })
             .await
             .map_err(StoreError::op("update", OUTBOX))?;
-        Ok(result.matched_count == 1)
+        if let Ok(errors) = reply.get_array("writeErrors") {
+            if let Some(first) = errors.first() {
+                return Err(StoreError::Malformed {
+                    collection: OUTBOX,
+                    message: format!("{} outcome write(s) refused, first: {first}", errors.len()),
+                });
+            }
+        }
+        let matched = read_int(&reply, "n").unwrap_or(0);
+        if matched == outcomes.len() as i64 {
+            return Ok(vec![true; outcomes.len()]);
+        }
+        // Some were taken over meanwhile (rare): which ones carry our stamp?
+        let keys: Vec<&str> = outcomes.iter().map(|o| o.doc.key.as_str()).collect();
+        let ours: HashSet<String> = self
+            .outbox()
+            .find(doc! { "_id": { "$in": &keys }, "dispatched_by": stamp })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?
+            .try_collect::<Vec<Document>>()
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?
+            .iter()
+            .filter_map(|d| d.get_str("_id").ok().map(str::to_string))
+            .collect();
+        Ok(keys.iter().map(|k| ours.contains(*k)).collect())
     }
 
     /// Outbox documents by kind, then status.

@@ -23,6 +23,7 @@ pub const REQUESTS: &str = "ingest_requests";
 pub const DAEMONS: &str = "ingest_daemons";
 // dance_app
 pub const OUTBOX: &str = "notification_outbox";
+pub const DISPATCH_LEASES: &str = "notification_dispatch_leases";
 pub const REMINDER_SESSIONS: &str = "notification_reminder_sessions";
 pub const NOTIFICATION_SETTINGS: &str = "notification_settings";
 pub const REACTIONS: &str = "reactions";
@@ -34,6 +35,9 @@ struct IndexSpec {
     keys: Document,
     name: &'static str,
     unique: bool,
+    /// Documents without the fields are left out (the outbox's queue index holds only
+    /// what is still to be sent).
+    sparse: bool,
 }
 
 enum Db {
@@ -50,6 +54,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "uuid": 1 },
             name: "uuid_unique",
             unique: true,
+            sparse: false,
         },
         IndexSpec {
             database: Db::Discovery,
@@ -57,6 +62,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "studio_id": 1, "is_archived": 1 },
             name: "studio_live",
             unique: false,
+            sparse: false,
         },
         IndexSpec {
             database: Db::Discovery,
@@ -64,6 +70,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "uuid": 1 },
             name: "uuid",
             unique: false,
+            sparse: false,
         },
         IndexSpec {
             database: Db::Discovery,
@@ -71,6 +78,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "studio_id": 1 },
             name: "studio",
             unique: false,
+            sparse: false,
         },
         IndexSpec {
             database: Db::Discovery,
@@ -78,6 +86,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "studio_id": 1, "started_at": -1 },
             name: "studio_recent",
             unique: false,
+            sparse: false,
         },
         // Daemon: trigger requests (watcher polls by status; claims by studio), and
         // live daemons by last heartbeat. Leases are keyed by `_id` = studio id.
@@ -87,6 +96,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "status": 1, "requested_at": 1 },
             name: "status_age",
             unique: false,
+            sparse: false,
         },
         IndexSpec {
             database: Db::Discovery,
@@ -94,6 +104,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "studio_id": 1, "status": 1 },
             name: "studio_status",
             unique: false,
+            sparse: false,
         },
         IndexSpec {
             database: Db::Discovery,
@@ -101,6 +112,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "last_seen": 1 },
             name: "last_seen",
             unique: false,
+            sparse: false,
         },
         IndexSpec {
             database: Db::Discovery,
@@ -108,21 +120,19 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "studio_id": 1 },
             name: "studio_id",
             unique: false,
+            sparse: false,
         },
-        // Notifications (src/notify). The outbox key is `_id`, unique by itself.
+        // Notifications (src/notify). The outbox key is `_id`, unique by itself. The one
+        // claim index: `queue` (the shard, present only while pending) then when it is
+        // due. Sparse, so sent documents leave it and a status change touches no other
+        // claim index. `queue` first: SecantusDB plans on the first indexed field.
         IndexSpec {
             database: Db::App,
             collection: OUTBOX,
-            keys: doc! { "status": 1, "next_attempt_at": 1 },
-            name: "claim_pending",
+            keys: doc! { "queue": 1, "next_attempt_at": 1 },
+            name: DISPATCH_QUEUE_INDEX,
             unique: false,
-        },
-        IndexSpec {
-            database: Db::App,
-            collection: OUTBOX,
-            keys: doc! { "status": 1, "lease_until": 1 },
-            name: "claim_expired_lease",
-            unique: false,
+            sparse: true,
         },
         IndexSpec {
             database: Db::App,
@@ -130,6 +140,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "user_id": 1, "kind": 1, "created_at": -1 },
             name: "user_cooldown",
             unique: false,
+            sparse: false,
         },
         IndexSpec {
             database: Db::App,
@@ -137,6 +148,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "workshop_uuid": 1 },
             name: "workshop",
             unique: false,
+            sparse: false,
         },
         IndexSpec {
             database: Db::App,
@@ -144,6 +156,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "expire_at": 1 },
             name: "expire_at_ttl",
             unique: false,
+            sparse: false,
         },
         IndexSpec {
             database: Db::App,
@@ -151,6 +164,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "expire_at": 1 },
             name: "expire_at_ttl",
             unique: false,
+            sparse: false,
         },
         // Read paths of fan-out on the app's collections (no field is changed).
         IndexSpec {
@@ -159,6 +173,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "entity_type": 1, "reaction": 1, "entity_id": 1, "user_id": 1 },
             name: "nachna_followers",
             unique: false,
+            sparse: false,
         },
         IndexSpec {
             database: Db::App,
@@ -166,6 +181,7 @@ fn specs() -> Vec<IndexSpec> {
             keys: doc! { "user_id": 1, "is_active": 1 },
             name: "nachna_user_active",
             unique: false,
+            sparse: false,
         },
     ]
 }
@@ -179,26 +195,103 @@ fn expire_after(collection: &str, name: &str) -> Option<std::time::Duration> {
     }
 }
 
+/// The outbox's claim index.
+const DISPATCH_QUEUE_INDEX: &str = "dispatch_queue";
+
+/// Claim indexes of the per-document dispatcher this crate had before the sharded one
+/// (both began with `status`, so every status change rewrote both): dropped when found.
+const RETIRED_INDEXES: &[(&str, &str)] =
+    &[(OUTBOX, "claim_pending"), (OUTBOX, "claim_expired_lease")];
+
+/// Creates the indexes that are missing, after listing the existing ones (one
+/// `listIndexes` per collection; a start-up with every index present writes nothing).
+/// Retired indexes are dropped; when the outbox's queue index is new, documents left
+/// `pending`/`sending` by an older version are put in the queue (shard 0).
 pub async fn ensure_all(store: &Store) -> Result<(), StoreError> {
+    use std::collections::BTreeMap;
+    let mut by_collection: BTreeMap<(u8, &'static str), Vec<IndexSpec>> = BTreeMap::new();
     for spec in specs() {
         let db = match spec.database {
-            Db::Discovery => &store.discovery,
-            Db::App => &store.app,
+            Db::Discovery => 0,
+            Db::App => 1,
         };
-        let model = IndexModel::builder()
-            .keys(spec.keys)
-            .options(
-                IndexOptions::builder()
-                    .name(spec.name.to_string())
-                    .unique(spec.unique.then_some(true))
-                    .expire_after(expire_after(spec.collection, spec.name))
+        by_collection
+            .entry((db, spec.collection))
+            .or_default()
+            .push(spec);
+    }
+    for ((db, collection), specs) in by_collection {
+        let db = if db == 0 {
+            &store.discovery
+        } else {
+            &store.app
+        };
+        let coll = db.collection::<Document>(collection);
+        let existing = existing_index_names(&coll, collection).await?;
+        let mut models = Vec::new();
+        let mut new_queue_index = false;
+        for spec in specs {
+            if existing.contains(spec.name) {
+                continue;
+            }
+            new_queue_index |= collection == OUTBOX && spec.name == DISPATCH_QUEUE_INDEX;
+            models.push(
+                IndexModel::builder()
+                    .keys(spec.keys)
+                    .options(
+                        IndexOptions::builder()
+                            .name(spec.name.to_string())
+                            .unique(spec.unique.then_some(true))
+                            .sparse(spec.sparse.then_some(true))
+                            .expire_after(expire_after(spec.collection, spec.name))
+                            .build(),
+                    )
                     .build(),
+            );
+        }
+        if !models.is_empty() {
+            coll.create_indexes(models)
+                .await
+                .map_err(StoreError::op("create_indexes", collection))?;
+        }
+        for (c, name) in RETIRED_INDEXES {
+            if *c == collection && existing.contains(*name) {
+                coll.drop_index(*name)
+                    .await
+                    .map_err(StoreError::op("drop_index", collection))?;
+            }
+        }
+        if new_queue_index {
+            coll.update_many(
+                doc! { "status": { "$in": ["pending", "sending"] }, "queue": { "$exists": false } },
+                // A claimed document kept its `next_attempt_at`: due as it was.
+                doc! {
+                    "$set": { "status": "pending", "queue": 0 },
+                    "$unset": { "owner": "", "lease_until": "" },
+                },
             )
-            .build();
-        db.collection::<Document>(spec.collection)
-            .create_index(model)
             .await
-            .map_err(StoreError::op("create_index", spec.collection))?;
+            .map_err(StoreError::op("update", collection))?;
+        }
     }
     Ok(())
+}
+
+/// Index names of a collection; none when it does not exist yet.
+async fn existing_index_names(
+    coll: &mongodb::Collection<Document>,
+    collection: &'static str,
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    match coll.list_index_names().await {
+        Ok(names) => Ok(names.into_iter().collect()),
+        Err(err) if is_namespace_missing(&err) => Ok(Default::default()),
+        Err(err) => Err(StoreError::op("list_indexes", collection)(err)),
+    }
+}
+
+/// `NamespaceNotFound` (26): listing the indexes of a collection not created yet.
+fn is_namespace_missing(err: &mongodb::error::Error) -> bool {
+    matches!(err.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 26)
+        || err.to_string().contains("ns does not exist")
+        || err.to_string().contains("NamespaceNotFound")
 }

@@ -290,6 +290,22 @@ async fn like_reactions_do_not_notify() {
 }
 
 #[tokio::test]
+async fn regulars_get_no_new_workshop_push() {
+    let n = setup("regulars").await;
+    follow(&n.store, "u1", "vipul").await;
+    device(&n.store, "u1", &token(1), "ios", true).await;
+    let mut d = draft("dna/w1", &["vipul"], 21, 18);
+    d.event_type = EventType::Regulars;
+    ingest_new(&n.store, &d, t0()).await;
+    let counts = n.fan_out_pending().await.unwrap();
+    assert_eq!(
+        counts[0].skipped.as_deref(),
+        Some("regulars are not listed in the app: no new_workshop push")
+    );
+    assert!(outbox(&n.store).await.is_empty());
+}
+
+#[tokio::test]
 async fn every_active_device_of_a_user_gets_it_and_inactive_ones_do_not() {
     let n = setup("devices").await;
     let s = &n.store;
@@ -853,7 +869,13 @@ async fn crash_between_claim_and_completion_leads_to_exactly_one_more_send_with_
     // Dispatcher A claims, sends, and dies before recording anything.
     let pusher = ScriptedPusher::new();
     let crashed = Dispatcher::with_owner(&n, &pusher, "dead-dispatcher".into());
-    let claimed = crashed.claim().await.unwrap().expect("a document to claim");
+    let claimed = crashed
+        .claim_batch()
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("a document to claim");
     let request =
         nachna_ingest::notify::payload::request_for(&claimed, &tok, Some("com.nachna.app"));
     nachna_ingest::notify::sender::Pusher::push(&pusher, &request)
@@ -882,12 +904,98 @@ async fn crash_between_claim_and_completion_leads_to_exactly_one_more_send_with_
 }
 
 #[tokio::test]
+async fn a_dispatcher_killed_mid_batch_leaves_every_device_one_push_or_a_same_collapse_id_repeat() {
+    let mut n = setup("midbatch").await;
+    n.push.batch_size = 10;
+    n.push.concurrency = 4;
+    let users = 60u32;
+    for i in 0..users {
+        let u = format!("u{i:02}");
+        follow(&n.store, &u, "vipul").await;
+        device(&n.store, &u, &token(i), "ios", true).await;
+    }
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let pusher = ScriptedPusher::new().with_latency(std::time::Duration::from_millis(5));
+
+    // Killed (its future dropped, as a process dies) after 25 pushes: some batches are
+    // recorded, others are in flight.
+    let doomed = Dispatcher::with_owner(&n, &pusher, "doomed".into());
+    tokio::select! {
+        r = doomed.drain() => panic!("drain ended before the kill: {r:?}"),
+        _ = async {
+            while pusher.calls() < 25 {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        } => {}
+    }
+    drop(doomed);
+    let before = pusher.calls();
+    let pending_after_kill = outbox(&n.store)
+        .await
+        .iter()
+        .filter(|d| d.status == Status::Pending)
+        .count();
+    assert!(pending_after_kill > 0, "the kill left work in flight");
+
+    // While its shard leases hold, the unrecorded work of the dead one is not re-sent.
+    let during = at(&n, t0() + Duration::seconds(59));
+    dispatch(&during, &pusher).await;
+    // Then another dispatcher takes its shards over and finishes.
+    let after = at(&n, t0() + Duration::seconds(61));
+    dispatch(&after, &pusher).await;
+    assert_eq!(
+        dispatch(&at(&n, t0() + Duration::hours(1)), &pusher)
+            .await
+            .claimed,
+        0
+    );
+
+    let docs = outbox(&n.store).await;
+    assert_eq!(docs.len(), users as usize);
+    let mut repeats = 0;
+    for d in &docs {
+        assert_eq!(d.status, Status::Sent, "{}", d.key);
+        assert_eq!(d.devices.len(), 1);
+        let sent = pusher.requests_to(&d.devices[0].token);
+        assert!(
+            sent.len() == 1 || sent.len() == 2,
+            "{}: {} pushes",
+            d.key,
+            sent.len()
+        );
+        assert!(sent.iter().all(|r| r.headers.collapse_id == d.key));
+        if sent.len() == 2 {
+            repeats += 1;
+            // Counted as claimed twice: by the dead dispatcher and by its successor.
+            assert_eq!(d.claims, 2, "{}", d.key);
+        } else {
+            // Twice when the dead one had it in flight but had not pushed it yet.
+            assert!(d.claims == 1 || d.claims == 2, "{}: {}", d.key, d.claims);
+        }
+    }
+    // Only what the dead one had in flight is repeated: at most its batches of the
+    // shards it held when killed (and it sent no more than `before` pushes in all).
+    assert!(
+        repeats as u64 <= before,
+        "{repeats} repeats, {before} pushes before the kill"
+    );
+    assert_eq!(pusher.calls(), users as u64 + repeats as u64);
+}
+
+#[tokio::test]
 async fn a_late_completion_by_a_dispatcher_that_lost_its_lease_is_ignored() {
     let tok = token(8);
     let n = one_enqueued("leaselost", &tok).await;
     let pusher = ScriptedPusher::new();
     let slow = Dispatcher::with_owner(&n, &pusher, "slow".into());
-    let claimed = slow.claim().await.unwrap().unwrap();
+    let claimed = slow
+        .claim_batch()
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
     // Another dispatcher takes it over after the lease and completes it.
     let after = at(&n, t0() + Duration::seconds(61));
     assert_eq!(dispatch(&after, &pusher).await.sent, 1);
@@ -1391,4 +1499,58 @@ async fn ingest_step_without_credentials_enqueues_and_leaves_everything_pending(
     let docs = outbox(&n.store).await;
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0].status, Status::Pending);
+}
+
+/// Round trips of dispatch, as numbers (issue 12): per shard visited, a lease take, one
+/// read of its due documents, one write marking them in flight, one multi-statement
+/// update of every outcome and a release; plus one scan for shards with work per round
+/// (two rounds: the second finds nothing due).
+#[tokio::test]
+async fn dispatch_round_trips_per_batch_are_counted() {
+    use nachna_ingest::store::WRITE_COMMANDS;
+    let n = setup("dispatchrt").await;
+    let users = 200u32;
+    for i in 0..users {
+        let u = format!("u{i:03}");
+        follow(&n.store, &u, "vipul").await;
+        device(&n.store, &u, &token(i), "ios", true).await;
+    }
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+
+    let (disc, app) = n.store.database_names();
+    let (logged, log) = Store::connect_logged(
+        &crate::support::mongo::server_uri(),
+        &disc,
+        &app,
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let mut counted = n.clone();
+    counted.store = logged;
+    log.clear();
+    let pusher = ScriptedPusher::new();
+    let report = dispatch(&counted, &pusher).await;
+    assert_eq!(report.sent, u64::from(users));
+    let commands = log.commands();
+    let count = |name: &str, coll: &str| {
+        commands
+            .iter()
+            .filter(|(c, k)| c == name && k == coll)
+            .count()
+    };
+    let shards = count("findAndModify", "notification_dispatch_leases");
+    assert!(shards > 0 && shards <= 16, "{shards}");
+    // Outcomes: one `update` command per shard batch, never one per notification.
+    assert_eq!(count("update", "notification_outbox"), shards);
+    assert_eq!(count("update", "notification_dispatch_leases"), shards);
+    assert_eq!(count("delete", "notification_dispatch_leases"), shards);
+    assert_eq!(count("find", "notification_outbox"), shards + 2);
+    let writes = commands
+        .iter()
+        .filter(|(c, _)| WRITE_COMMANDS.contains(&c.as_str()))
+        .count();
+    assert_eq!(writes, 4 * shards, "{commands:?}");
+    assert_eq!(commands.len(), 5 * shards + 2, "{commands:?}");
 }

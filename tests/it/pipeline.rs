@@ -541,6 +541,72 @@ async fn mongodb_going_away_mid_run_fails_cleanly_and_rerun_completes() {
     }
 }
 
+/// Round trips of an unchanged re-ingest, as numbers (issue 12): a start-up with every
+/// index present lists them and creates none; the re-ingest writes only the run record
+/// (start and end) and reads each collection once.
+#[tokio::test]
+async fn unchanged_reingest_round_trips_are_the_run_record_and_one_read_per_collection() {
+    use nachna_ingest::store::WRITE_COMMANDS;
+    let store = store_for("roundtrips").await;
+    ingest_all(&context(&store, Path::new("fixtures"))).await;
+
+    let (disc, app) = store.database_names();
+    let (logged, log) =
+        Store::connect_logged(&mongo::server_uri(), &disc, &app, Duration::from_secs(10))
+            .await
+            .unwrap();
+    log.clear();
+    logged.ensure_schema().await.unwrap();
+    let startup = log.commands();
+    assert!(
+        startup.iter().all(|(c, _)| c == "listIndexes"),
+        "{startup:?}"
+    );
+
+    let sources = fixture_sources();
+    let ctx = context(&logged, Path::new("fixtures"));
+    for s in &sources {
+        log.clear();
+        // The run alone (the `ingest` helper also seeds artists, as the CLI flag does).
+        let report = run_source(
+            &ctx,
+            s,
+            &fixture_artists(),
+            &RunOptions::default(),
+            &NoProgress,
+        )
+        .await;
+        assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+        let commands = log.commands();
+        let writes: Vec<&(String, String)> = commands
+            .iter()
+            .filter(|(c, _)| WRITE_COMMANDS.contains(&c.as_str()))
+            .collect();
+        assert_eq!(
+            writes,
+            vec![
+                &("insert".to_string(), "ingest_runs".to_string()),
+                &("update".to_string(), "ingest_runs".to_string())
+            ],
+            "{}: {commands:?}",
+            s.studio.id
+        );
+        // Reads: the studio, its page records, its workshops (no draft: no signature
+        // lookup).
+        let reads: Vec<&str> = commands
+            .iter()
+            .filter(|(c, _)| !WRITE_COMMANDS.contains(&c.as_str()))
+            .map(|(_, coll)| coll.as_str())
+            .collect();
+        assert_eq!(
+            reads,
+            vec!["studios", "ingest_pages", "workshops_v2"],
+            "{}: {commands:?}",
+            s.studio.id
+        );
+    }
+}
+
 // The app contract (shared/app-contract.md) on what the pipeline writes.
 
 fn source_named(studio_id: &str) -> Source {
