@@ -755,6 +755,7 @@ async fn crawl_listings(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn process_event_page(
     ctx: &RunContext,
     source: &Source,
