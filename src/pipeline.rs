@@ -20,7 +20,7 @@ use crate::store::{Store, StoreError};
 use crate::workshop::Identified;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::{FutureExt, StreamExt};
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
@@ -322,10 +322,12 @@ fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunRepo
         records: Vec::new(),
         page_failures: 0,
     };
+    let mut page_uuids: Vec<(String, Vec<String>)> = Vec::new();
     for (url, result) in pages {
         match result {
             PageResult::Unchanged { uuids } => {
                 report.pages.unchanged += 1;
+                page_uuids.push((url.to_string(), uuids.clone()));
                 taken.seen.extend(uuids);
             }
             PageResult::Failed { error } => {
@@ -368,6 +370,13 @@ fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunRepo
                     }
                     PageVerdict::Workshops(found) => {
                         report.pages.fetched += 1;
+                        for w in found
+                            .first()
+                            .map(|e| e.warnings.clone())
+                            .unwrap_or_default()
+                        {
+                            report.warnings.push(format!("{url}: {w}"));
+                        }
                         for extracted in found {
                             for name in extracted.unknown_artists {
                                 if !report.unknown_artists.contains(&name) {
@@ -384,9 +393,26 @@ fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunRepo
                         }
                     }
                 }
+                page_uuids.push((url.to_string(), record.uuids.clone()));
                 taken.records.push((record, previous));
             }
         }
+    }
+    // Two pages giving one uuid would overwrite each other: an error for this run, and
+    // neither page's workshop is written (nor its page record, so the next run checks
+    // again). Their uuids stay seen, so nothing stored is archived for it.
+    let collisions = uuid_collisions(&page_uuids);
+    for (uuid, urls) in &collisions {
+        report.errors.push(format!(
+            "uuid {uuid} comes from more than one page ({}): none of them is written; give the source a [slug] pattern that tells these URLs apart",
+            urls.join(", ")
+        ));
+    }
+    if !collisions.is_empty() {
+        taken.drafts.retain(|d| !collisions.contains_key(d.uuid()));
+        taken
+            .records
+            .retain(|(r, _)| !r.uuids.iter().any(|u| collisions.contains_key(u)));
     }
     taken
 }
@@ -518,6 +544,21 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// The uuids that more than one page (URL) produced in one run, with those URLs.
+pub fn uuid_collisions(pages: &[(String, Vec<String>)]) -> BTreeMap<String, Vec<String>> {
+    let mut by_uuid: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (url, uuids) in pages {
+        for u in uuids {
+            let urls = by_uuid.entry(u.clone()).or_default();
+            if !urls.contains(url) {
+                urls.push(url.clone());
+            }
+        }
+    }
+    by_uuid.retain(|_, urls| urls.len() > 1);
+    by_uuid
 }
 
 fn count_action(action: &Action, report: &mut RunReport) {
@@ -836,4 +877,34 @@ async fn process_event_page(
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uuid_from_two_pages_is_a_collision_naming_both() {
+        let pages = vec![
+            (
+                "https://s.test/e/a".to_string(),
+                vec!["st/x".to_string(), "st/a".to_string()],
+            ),
+            ("https://s.test/e/b".to_string(), vec!["st/x".to_string()]),
+            // One page giving a uuid twice (two songs, say) is not a collision.
+            (
+                "https://s.test/e/c".to_string(),
+                vec!["st/c".to_string(), "st/c".to_string()],
+            ),
+        ];
+        let c = uuid_collisions(&pages);
+        assert_eq!(c.len(), 1);
+        assert_eq!(
+            c["st/x"],
+            vec![
+                "https://s.test/e/a".to_string(),
+                "https://s.test/e/b".to_string()
+            ]
+        );
+    }
 }
