@@ -10,7 +10,7 @@ use crate::artist::ArtistDirectory;
 use crate::clock::Clock;
 use crate::extract::{self, PageVerdict};
 use crate::fetch::{FetchOutcome, FetchedPage, Fetcher, HostPolicy, PageRequest, Validators};
-use crate::reconcile::{self, Action, Announcement, ArchivePolicy, Plan, ReconcileInput};
+use crate::reconcile::{self, Action, Announcement, PageOutcome, Plan, ReconcileInput};
 use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
 use crate::settings::IngestConfig;
 use crate::source::Source;
@@ -19,11 +19,12 @@ use crate::store::workshops::Applied;
 use crate::store::{Store, StoreError};
 use crate::workshop::Identified;
 use chrono::{DateTime, NaiveDate, Utc};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{error, info, info_span, warn, Instrument};
 use url::Url;
 
 /// What every run shares.
@@ -143,9 +144,24 @@ pub async fn run_source(
                 Err(err) => report.errors.push(err.to_string()),
             }
         }
-        if let Err(err) = run_inner(ctx, source, artists, options, progress, &mut report).await {
-            report.outcome = Outcome::Failed;
-            report.errors.push(err.to_string());
+        // A panic anywhere in the studio's run (a bug, a hostile page reaching code that
+        // was not ready for it) fails this run only: it is caught here, reported, and the
+        // run's record is ended below like any other failed run.
+        let inner = run_inner(ctx, source, artists, options, progress, &mut report);
+        match AssertUnwindSafe(inner).catch_unwind().await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                report.outcome = Outcome::Failed;
+                report.errors.push(err.to_string());
+            }
+            Err(panic) => {
+                let message = panic_message(panic.as_ref());
+                error!(panic = %message, "the studio's run panicked; other studios are not affected");
+                report.outcome = Outcome::Failed;
+                report.errors.push(format!(
+                    "crashed: the run panicked ({message}); nothing after the panic was written, the next run retries"
+                ));
+            }
         }
     }
     .instrument(span.clone())
@@ -263,10 +279,21 @@ async fn fetch_event_pages(
     progress: &dyn Progress,
 ) -> Vec<(Url, PageResult)> {
     let concurrency = ctx.config.page_concurrency.max(1);
+    let fingerprint = artists_fingerprint(artists);
+    let fingerprint = fingerprint.as_str();
     futures::stream::iter(crawl.event_urls.iter().cloned())
         .map(|url| async move {
-            let result =
-                process_event_page(ctx, source, known, artists, options, today, &url).await;
+            let result = process_event_page(
+                ctx,
+                source,
+                known,
+                artists,
+                fingerprint,
+                options,
+                today,
+                &url,
+            )
+            .await;
             progress.page_done(&source.studio.id, url.as_str());
             (url, result)
         })
@@ -314,9 +341,27 @@ fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunRepo
                     mut record,
                     previous,
                 } = *page;
-                report.pages.fetched += 1;
                 match verdict {
                     PageVerdict::NotAWorkshop { reason } => {
+                        // Absence is not evidence: a page that yielded workshops before
+                        // and now has no event keeps them live and is a failed page.
+                        let previous_uuids = previous.as_ref().map(|p| p.uuids.as_slice());
+                        let evidence = reconcile::page_evidence(
+                            url.as_str(),
+                            previous_uuids.unwrap_or_default(),
+                            &PageOutcome::NoEvent {
+                                reason: reason.clone(),
+                            },
+                        );
+                        taken.seen.extend(evidence.seen);
+                        if let Some(failure) = evidence.failure {
+                            warn!(url = %url, reason = %reason, "a listed page lost its event; its workshops stay live");
+                            taken.page_failures += 1;
+                            report.pages.failed += 1;
+                            report.errors.push(failure);
+                            continue;
+                        }
+                        report.pages.fetched += 1;
                         report.pages.not_workshop += 1;
                         report.not_workshops.push(PageNote {
                             url: url.to_string(),
@@ -324,6 +369,7 @@ fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunRepo
                         });
                     }
                     PageVerdict::Workshops(found) => {
+                        report.pages.fetched += 1;
                         for w in found
                             .first()
                             .map(|e| e.warnings.clone())
@@ -388,17 +434,17 @@ async fn plan(
     let stored = ctx.store.load_studio_workshops(&source.studio.id).await?;
     let signatures: Vec<String> = drafts.iter().map(|d| d.signature().to_string()).collect();
     let owners = ctx.store.signature_owners(&signatures).await?;
-    let archive_policy = if crawl.complete && page_failures == 0 && !crawl.event_urls.is_empty() {
-        ArchivePolicy::Allowed
-    } else {
-        if crawl.event_urls.is_empty() && crawl.complete {
-            report.warnings.push(
-                "the listing had no event links: nothing archived (check crawl.follow if the studio still has events)"
-                    .into(),
-            );
-        }
-        ArchivePolicy::Forbidden
-    };
+    let archive_policy = reconcile::archive_policy(
+        crawl.complete,
+        crawl.event_urls.len(),
+        page_failures as usize,
+    );
+    if crawl.event_urls.is_empty() && crawl.complete {
+        report.warnings.push(
+            "the listing had no event links: nothing archived (check crawl.follow if the studio still has events)"
+                .into(),
+        );
+    }
     Ok(reconcile::reconcile(ReconcileInput {
         drafts,
         seen_uuids: seen,
@@ -426,11 +472,13 @@ async fn apply(
 ) -> Result<Vec<String>, StoreError> {
     let today_text = today.format("%Y-%m-%d").to_string();
     let mut rejected = Vec::new();
+    let mut lost_races: BTreeSet<&str> = BTreeSet::new();
     for action in &plan.actions {
         if !options.dry_run {
             match ctx.store.apply_action(action, now, &today_text).await? {
                 Applied::Done => {}
                 Applied::LostRace => {
+                    lost_races.insert(action.uuid());
                     report.errors.push(format!(
                         "{}: changed by another writer during this run; the next run retries it",
                         action.uuid()
@@ -440,11 +488,22 @@ async fn apply(
                 Applied::Rejected(r) => {
                     report.errors.push(r.to_string());
                     rejected.push(action.uuid().to_string());
+                    lost_races.insert(action.uuid());
                     continue;
                 }
             }
         }
         count_action(action, report);
+    }
+    if !options.dry_run {
+        // Only workshops actually rewritten with their new identity give up the old one.
+        let retire: Vec<(String, String)> = plan
+            .retire_signatures
+            .iter()
+            .filter(|(_, uuid)| !lost_races.contains(uuid.as_str()))
+            .cloned()
+            .collect();
+        ctx.store.retire_signatures(&retire, now).await?;
     }
     if let Some(brake) = &plan.brake {
         report.outcome = Outcome::Failed;
@@ -476,6 +535,15 @@ async fn remember<'a>(
         .map(|(record, previous)| (record, previous.as_ref()))
         .collect();
     ctx.store.save_pages(&all, now).await
+}
+
+/// The text a panic was raised with (`panic!("...")` gives a `&str` or a `String`).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 /// The uuids that more than one page (URL) produced in one run, with those URLs.
@@ -533,6 +601,27 @@ fn count_action(action: &Action, report: &mut RunReport) {
     }
 }
 
+/// Fingerprint of the artist directory: SHA-256 over every artist's id, name and
+/// Instagram link (the handle is an alias), in id order. Remembered on each event page;
+/// a page remembered with another fingerprint (an artist or alias added, renamed,
+/// removed) is fetched and matched again although it did not change.
+pub fn artists_fingerprint(artists: &ArtistDirectory) -> String {
+    let mut lines: Vec<String> = artists
+        .artists()
+        .iter()
+        .map(|a| {
+            format!(
+                "{}\t{}\t{}",
+                a.artist_id,
+                a.artist_name,
+                a.instagram_link.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    lines.sort();
+    crate::workshop::sha256_hex(lines.join("\n").as_bytes())
+}
+
 /// Cache validators to send, unless `--force` asks for a fresh copy.
 fn validators_for(previous: Option<&PageRecord>, options: &RunOptions) -> Option<Validators> {
     previous.filter(|_| !options.force).map(|p| Validators {
@@ -551,6 +640,7 @@ fn page_record(source: &Source, url: &Url, page: &FetchedPage) -> PageRecord {
         body_sha256: Some(page.body_sha256.clone()),
         uuids: Vec::new(),
         links: Vec::new(),
+        artists_fingerprint: None,
     }
 }
 
@@ -706,11 +796,13 @@ async fn crawl_listings(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn process_event_page(
     ctx: &RunContext,
     source: &Source,
     known: &HashMap<String, PageRecord>,
     artists: &ArtistDirectory,
+    fingerprint: &str,
     options: &RunOptions,
     today: chrono::NaiveDate,
     url: &Url,
@@ -718,7 +810,12 @@ async fn process_event_page(
     let span = info_span!("page", url = %url, kind = "event");
     async {
         let previous = known.get(url.as_str()).cloned();
-        let validators = validators_for(previous.as_ref(), options);
+        // Matched against another artist directory: read the page again in full, as
+        // `--force` would (a 304 would leave nothing to match).
+        let rematch = previous
+            .as_ref()
+            .is_some_and(|p| p.artists_fingerprint.as_deref() != Some(fingerprint));
+        let validators = validators_for(previous.as_ref().filter(|_| !rematch), options);
         let fetch_started = Instant::now();
         let fetched = ctx
             .fetcher
@@ -743,7 +840,7 @@ async fn process_event_page(
                 }
             }
         };
-        if let Some(prev) = previous.as_ref().filter(|_| !options.force) {
+        if let Some(prev) = previous.as_ref().filter(|_| !options.force && !rematch) {
             if prev.body_sha256.as_deref() == Some(page.body_sha256.as_str()) {
                 return PageResult::Unchanged {
                     uuids: prev.uuids.clone(),
@@ -771,7 +868,10 @@ async fn process_event_page(
         }
         PageResult::Extracted(Box::new(ExtractedPage {
             verdict,
-            record: page_record(source, url, &page),
+            record: PageRecord {
+                artists_fingerprint: Some(fingerprint.to_string()),
+                ..page_record(source, url, &page)
+            },
             previous,
         }))
     }

@@ -543,6 +543,7 @@ async fn schedule_change_is_announced_once_per_new_schedule() {
         draft: moved.clone().into(),
         expected_version: version,
         announce: Some(Announcement::ScheduleChange),
+        newly_matched: vec![],
     };
     s.apply_action(&update(1), t0(), "d").await.unwrap();
     n.fan_out_pending().await.unwrap();
