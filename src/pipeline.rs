@@ -10,7 +10,7 @@ use crate::artist::ArtistDirectory;
 use crate::clock::Clock;
 use crate::extract::{self, PageVerdict};
 use crate::fetch::{FetchOutcome, FetchedPage, Fetcher, HostPolicy, PageRequest, Validators};
-use crate::reconcile::{self, Action, Announcement, ArchivePolicy, Plan, ReconcileInput};
+use crate::reconcile::{self, Action, Announcement, PageOutcome, Plan, ReconcileInput};
 use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
 use crate::settings::IngestConfig;
 use crate::source::Source;
@@ -19,11 +19,12 @@ use crate::store::workshops::Applied;
 use crate::store::{Store, StoreError};
 use crate::workshop::Identified;
 use chrono::{DateTime, NaiveDate, Utc};
-use futures::StreamExt;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use futures::{FutureExt, StreamExt};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{error, info, info_span, warn, Instrument};
 use url::Url;
 
 /// What every run shares.
@@ -143,9 +144,24 @@ pub async fn run_source(
                 Err(err) => report.errors.push(err.to_string()),
             }
         }
-        if let Err(err) = run_inner(ctx, source, artists, options, progress, &mut report).await {
-            report.outcome = Outcome::Failed;
-            report.errors.push(err.to_string());
+        // A panic anywhere in the studio's run (a bug, a hostile page reaching code that
+        // was not ready for it) fails this run only: it is caught here, reported, and the
+        // run's record is ended below like any other failed run.
+        let inner = run_inner(ctx, source, artists, options, progress, &mut report);
+        match AssertUnwindSafe(inner).catch_unwind().await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                report.outcome = Outcome::Failed;
+                report.errors.push(err.to_string());
+            }
+            Err(panic) => {
+                let message = panic_message(panic.as_ref());
+                error!(panic = %message, "the studio's run panicked; other studios are not affected");
+                report.outcome = Outcome::Failed;
+                report.errors.push(format!(
+                    "crashed: the run panicked ({message}); nothing after the panic was written, the next run retries"
+                ));
+            }
         }
     }
     .instrument(span.clone())
@@ -263,10 +279,21 @@ async fn fetch_event_pages(
     progress: &dyn Progress,
 ) -> Vec<(Url, PageResult)> {
     let concurrency = ctx.config.page_concurrency.max(1);
+    let fingerprint = artists_fingerprint(artists);
+    let fingerprint = fingerprint.as_str();
     futures::stream::iter(crawl.event_urls.iter().cloned())
         .map(|url| async move {
-            let result =
-                process_event_page(ctx, source, known, artists, options, today, &url).await;
+            let result = process_event_page(
+                ctx,
+                source,
+                known,
+                artists,
+                fingerprint,
+                options,
+                today,
+                &url,
+            )
+            .await;
             progress.page_done(&source.studio.id, url.as_str());
             (url, result)
         })
@@ -295,10 +322,12 @@ fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunRepo
         records: Vec::new(),
         page_failures: 0,
     };
+    let mut page_uuids: Vec<(String, Vec<String>)> = Vec::new();
     for (url, result) in pages {
         match result {
             PageResult::Unchanged { uuids } => {
                 report.pages.unchanged += 1;
+                page_uuids.push((url.to_string(), uuids.clone()));
                 taken.seen.extend(uuids);
             }
             PageResult::Failed { error } => {
@@ -312,9 +341,27 @@ fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunRepo
                     mut record,
                     previous,
                 } = *page;
-                report.pages.fetched += 1;
                 match verdict {
                     PageVerdict::NotAWorkshop { reason } => {
+                        // Absence is not evidence: a page that yielded workshops before
+                        // and now has no event keeps them live and is a failed page.
+                        let previous_uuids = previous.as_ref().map(|p| p.uuids.as_slice());
+                        let evidence = reconcile::page_evidence(
+                            url.as_str(),
+                            previous_uuids.unwrap_or_default(),
+                            &PageOutcome::NoEvent {
+                                reason: reason.clone(),
+                            },
+                        );
+                        taken.seen.extend(evidence.seen);
+                        if let Some(failure) = evidence.failure {
+                            warn!(url = %url, reason = %reason, "a listed page lost its event; its workshops stay live");
+                            taken.page_failures += 1;
+                            report.pages.failed += 1;
+                            report.errors.push(failure);
+                            continue;
+                        }
+                        report.pages.fetched += 1;
                         report.pages.not_workshop += 1;
                         report.not_workshops.push(PageNote {
                             url: url.to_string(),
@@ -322,6 +369,14 @@ fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunRepo
                         });
                     }
                     PageVerdict::Workshops(found) => {
+                        report.pages.fetched += 1;
+                        for w in found
+                            .first()
+                            .map(|e| e.warnings.clone())
+                            .unwrap_or_default()
+                        {
+                            report.warnings.push(format!("{url}: {w}"));
+                        }
                         for extracted in found {
                             for name in extracted.unknown_artists {
                                 if !report.unknown_artists.contains(&name) {
@@ -338,9 +393,26 @@ fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunRepo
                         }
                     }
                 }
+                page_uuids.push((url.to_string(), record.uuids.clone()));
                 taken.records.push((record, previous));
             }
         }
+    }
+    // Two pages giving one uuid would overwrite each other: an error for this run, and
+    // neither page's workshop is written (nor its page record, so the next run checks
+    // again). Their uuids stay seen, so nothing stored is archived for it.
+    let collisions = uuid_collisions(&page_uuids);
+    for (uuid, urls) in &collisions {
+        report.errors.push(format!(
+            "uuid {uuid} comes from more than one page ({}): none of them is written; give the source a [slug] pattern that tells these URLs apart",
+            urls.join(", ")
+        ));
+    }
+    if !collisions.is_empty() {
+        taken.drafts.retain(|d| !collisions.contains_key(d.uuid()));
+        taken
+            .records
+            .retain(|(r, _)| !r.uuids.iter().any(|u| collisions.contains_key(u)));
     }
     taken
 }
@@ -362,17 +434,17 @@ async fn plan(
     let stored = ctx.store.load_studio_workshops(&source.studio.id).await?;
     let signatures: Vec<String> = drafts.iter().map(|d| d.signature().to_string()).collect();
     let owners = ctx.store.signature_owners(&signatures).await?;
-    let archive_policy = if crawl.complete && page_failures == 0 && !crawl.event_urls.is_empty() {
-        ArchivePolicy::Allowed
-    } else {
-        if crawl.event_urls.is_empty() && crawl.complete {
-            report.warnings.push(
-                "the listing had no event links: nothing archived (check crawl.follow if the studio still has events)"
-                    .into(),
-            );
-        }
-        ArchivePolicy::Forbidden
-    };
+    let archive_policy = reconcile::archive_policy(
+        crawl.complete,
+        crawl.event_urls.len(),
+        page_failures as usize,
+    );
+    if crawl.event_urls.is_empty() && crawl.complete {
+        report.warnings.push(
+            "the listing had no event links: nothing archived (check crawl.follow if the studio still has events)"
+                .into(),
+        );
+    }
     Ok(reconcile::reconcile(ReconcileInput {
         drafts,
         seen_uuids: seen,
@@ -400,11 +472,13 @@ async fn apply(
 ) -> Result<Vec<String>, StoreError> {
     let today_text = today.format("%Y-%m-%d").to_string();
     let mut rejected = Vec::new();
+    let mut lost_races: BTreeSet<&str> = BTreeSet::new();
     for action in &plan.actions {
         if !options.dry_run {
             match ctx.store.apply_action(action, now, &today_text).await? {
                 Applied::Done => {}
                 Applied::LostRace => {
+                    lost_races.insert(action.uuid());
                     report.errors.push(format!(
                         "{}: changed by another writer during this run; the next run retries it",
                         action.uuid()
@@ -414,11 +488,22 @@ async fn apply(
                 Applied::Rejected(r) => {
                     report.errors.push(r.to_string());
                     rejected.push(action.uuid().to_string());
+                    lost_races.insert(action.uuid());
                     continue;
                 }
             }
         }
         count_action(action, report);
+    }
+    if !options.dry_run {
+        // Only workshops actually rewritten with their new identity give up the old one.
+        let retire: Vec<(String, String)> = plan
+            .retire_signatures
+            .iter()
+            .filter(|(_, uuid)| !lost_races.contains(uuid.as_str()))
+            .cloned()
+            .collect();
+        ctx.store.retire_signatures(&retire, now).await?;
     }
     if let Some(brake) = &plan.brake {
         report.outcome = Outcome::Failed;
@@ -450,6 +535,30 @@ async fn remember<'a>(
         .map(|(record, previous)| (record, previous.as_ref()))
         .collect();
     ctx.store.save_pages(&all, now).await
+}
+
+/// The text a panic was raised with (`panic!("...")` gives a `&str` or a `String`).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// The uuids that more than one page (URL) produced in one run, with those URLs.
+pub fn uuid_collisions(pages: &[(String, Vec<String>)]) -> BTreeMap<String, Vec<String>> {
+    let mut by_uuid: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (url, uuids) in pages {
+        for u in uuids {
+            let urls = by_uuid.entry(u.clone()).or_default();
+            if !urls.contains(url) {
+                urls.push(url.clone());
+            }
+        }
+    }
+    by_uuid.retain(|_, urls| urls.len() > 1);
+    by_uuid
 }
 
 fn count_action(action: &Action, report: &mut RunReport) {
@@ -492,6 +601,27 @@ fn count_action(action: &Action, report: &mut RunReport) {
     }
 }
 
+/// Fingerprint of the artist directory: SHA-256 over every artist's id, name and
+/// Instagram link (the handle is an alias), in id order. Remembered on each event page;
+/// a page remembered with another fingerprint (an artist or alias added, renamed,
+/// removed) is fetched and matched again although it did not change.
+pub fn artists_fingerprint(artists: &ArtistDirectory) -> String {
+    let mut lines: Vec<String> = artists
+        .artists()
+        .iter()
+        .map(|a| {
+            format!(
+                "{}\t{}\t{}",
+                a.artist_id,
+                a.artist_name,
+                a.instagram_link.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    lines.sort();
+    crate::workshop::sha256_hex(lines.join("\n").as_bytes())
+}
+
 /// Cache validators to send, unless `--force` asks for a fresh copy.
 fn validators_for(previous: Option<&PageRecord>, options: &RunOptions) -> Option<Validators> {
     previous.filter(|_| !options.force).map(|p| Validators {
@@ -510,6 +640,7 @@ fn page_record(source: &Source, url: &Url, page: &FetchedPage) -> PageRecord {
         body_sha256: Some(page.body_sha256.clone()),
         uuids: Vec::new(),
         links: Vec::new(),
+        artists_fingerprint: None,
     }
 }
 
@@ -665,11 +796,13 @@ async fn crawl_listings(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn process_event_page(
     ctx: &RunContext,
     source: &Source,
     known: &HashMap<String, PageRecord>,
     artists: &ArtistDirectory,
+    fingerprint: &str,
     options: &RunOptions,
     today: chrono::NaiveDate,
     url: &Url,
@@ -677,7 +810,12 @@ async fn process_event_page(
     let span = info_span!("page", url = %url, kind = "event");
     async {
         let previous = known.get(url.as_str()).cloned();
-        let validators = validators_for(previous.as_ref(), options);
+        // Matched against another artist directory: read the page again in full, as
+        // `--force` would (a 304 would leave nothing to match).
+        let rematch = previous
+            .as_ref()
+            .is_some_and(|p| p.artists_fingerprint.as_deref() != Some(fingerprint));
+        let validators = validators_for(previous.as_ref().filter(|_| !rematch), options);
         let fetch_started = Instant::now();
         let fetched = ctx
             .fetcher
@@ -702,7 +840,7 @@ async fn process_event_page(
                 }
             }
         };
-        if let Some(prev) = previous.as_ref().filter(|_| !options.force) {
+        if let Some(prev) = previous.as_ref().filter(|_| !options.force && !rematch) {
             if prev.body_sha256.as_deref() == Some(page.body_sha256.as_str()) {
                 return PageResult::Unchanged {
                     uuids: prev.uuids.clone(),
@@ -730,10 +868,43 @@ async fn process_event_page(
         }
         PageResult::Extracted(Box::new(ExtractedPage {
             verdict,
-            record: page_record(source, url, &page),
+            record: PageRecord {
+                artists_fingerprint: Some(fingerprint.to_string()),
+                ..page_record(source, url, &page)
+            },
             previous,
         }))
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uuid_from_two_pages_is_a_collision_naming_both() {
+        let pages = vec![
+            (
+                "https://s.test/e/a".to_string(),
+                vec!["st/x".to_string(), "st/a".to_string()],
+            ),
+            ("https://s.test/e/b".to_string(), vec!["st/x".to_string()]),
+            // One page giving a uuid twice (two songs, say) is not a collision.
+            (
+                "https://s.test/e/c".to_string(),
+                vec!["st/c".to_string(), "st/c".to_string()],
+            ),
+        ];
+        let c = uuid_collisions(&pages);
+        assert_eq!(c.len(), 1);
+        assert_eq!(
+            c["st/x"],
+            vec![
+                "https://s.test/e/a".to_string(),
+                "https://s.test/e/b".to_string()
+            ]
+        );
+    }
 }

@@ -2,6 +2,17 @@
 //! drafts and what the store already holds. `--dry-run` prints this plan; a real run
 //! applies it. Keeping the decisions here keeps the store a thin executor and makes
 //! every rule (dedup, versioning, archiving, the safety brake) unit-testable.
+//!
+//! Two rules guard against reading absence as evidence:
+//! * a listed event page that answers but yields no event (a maintenance page, a body cut
+//!   short) or cannot be read keeps the workshops it yielded before: it is a failed page
+//!   ([`page_evidence`]), so the run archives nothing and the next run retries it.
+//!   Archiving needs the page gone from the listing of a run that read everything
+//!   ([`archive_policy`]).
+//! * a signature marks a duplicate only while it is its owner's current identity: a
+//!   workshop whose sessions or artists changed retires its old signature
+//!   ([`Plan::retire_signatures`]), and an owner whose stored signature is another one
+//!   does not claim the old one even before it is retired.
 
 use crate::workshop::{Identified, TimeDetail};
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,13 +27,19 @@ pub struct StoredWorkshop {
     /// Only `url` workshops are the pipeline's; hand-entered ones are never archived.
     pub payment_link_type: Option<String>,
     pub time_details: Vec<TimeDetail>,
+    /// The signature the document was last written with (its current identity);
+    /// `None` for documents the pipeline did not write.
+    pub signature: Option<String>,
+    /// The artists the stored document names (`artist_id_list`).
+    pub artist_ids: Vec<String>,
 }
 
 /// Why a workshop goes to the notifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Announcement {
-    /// First sighting of the workshop's signature.
+    /// First sighting of the workshop's signature; on an update, the workshop newly
+    /// matched artists (see `Action::Update`'s `newly_matched`).
     NewWorkshop,
     /// A stored workshop whose sessions changed.
     ScheduleChange,
@@ -38,6 +55,10 @@ pub enum Action {
         draft: Identified,
         expected_version: i64,
         announce: Option<Announcement>,
+        /// Artists the page names now that the stored document did not (an artist or
+        /// alias added to `artists_v2` since): with `announce = NewWorkshop`, only their
+        /// followers who were never told of the workshop hear of it.
+        newly_matched: Vec<String>,
     },
     Unchanged {
         uuid: String,
@@ -96,10 +117,15 @@ impl Action {
                 set: Announcement::ScheduleChange,
                 unless: Announcement::NewWorkshop,
             },
+            // Newly matched artists: a pending `new_workshop` (for everyone) already
+            // covers them; it is kept rather than narrowed.
             Action::Update {
-                announce: Some(kind),
+                announce: Some(Announcement::NewWorkshop),
                 ..
-            } => MarkerWrite::Set(*kind),
+            } => MarkerWrite::SetUnlessPending {
+                set: Announcement::NewWorkshop,
+                unless: Announcement::NewWorkshop,
+            },
             _ => MarkerWrite::Leave,
         }
     }
@@ -133,6 +159,86 @@ pub struct Plan {
     pub archive: Vec<String>,
     /// Set when the safety brake stopped archiving; `archive` is then empty.
     pub brake: Option<String>,
+    /// `(signature, uuid)`: signatures their workshop no longer carries (its sessions
+    /// or artists changed). Retired, they can no longer mark a duplicate.
+    pub retire_signatures: Vec<(String, String)>,
+}
+
+/// What one listed event page gave this run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PageOutcome {
+    /// Read and extracted: the workshop uuids it yielded (past ones included).
+    Yielded(Vec<String>),
+    /// Unchanged since it was last remembered: the uuids it yielded then.
+    Unchanged(Vec<String>),
+    /// Answered, but no event in it (`reason` from the extractor).
+    NoEvent { reason: String },
+    /// Could not be read or extracted.
+    Failed { error: String },
+}
+
+/// What one page tells the plan.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageEvidence {
+    /// Workshops the page accounts for: this run never archives them.
+    pub seen: Vec<String>,
+    /// Set when the page counts as failed (the run then archives nothing).
+    pub failure: Option<String>,
+    /// Whether the page's new record may replace what is remembered of it. A page that
+    /// lost its event keeps its old record, so the next run reads it again.
+    pub remember: bool,
+}
+
+/// Absence is not evidence: a listed page that yielded workshops before and now answers
+/// without an event (or not at all) keeps them live and is a failed page. A page that
+/// never yielded one is simply not a workshop page.
+pub fn page_evidence(url: &str, previous_uuids: &[String], outcome: &PageOutcome) -> PageEvidence {
+    match outcome {
+        PageOutcome::Yielded(uuids) => PageEvidence {
+            seen: uuids.clone(),
+            failure: None,
+            remember: true,
+        },
+        PageOutcome::Unchanged(uuids) => PageEvidence {
+            seen: uuids.clone(),
+            failure: None,
+            remember: false,
+        },
+        PageOutcome::NoEvent { .. } if previous_uuids.is_empty() => PageEvidence {
+            seen: Vec::new(),
+            failure: None,
+            remember: true,
+        },
+        PageOutcome::NoEvent { reason } => PageEvidence {
+            seen: previous_uuids.to_vec(),
+            failure: Some(format!(
+                "event page {url}: answered but yielded no event ({reason}); it yielded {} before, \
+                 so {} kept live and the page is read again next run",
+                previous_uuids.join(", "),
+                if previous_uuids.len() == 1 { "that workshop is" } else { "those workshops are" }
+            )),
+            remember: false,
+        },
+        PageOutcome::Failed { error } => PageEvidence {
+            seen: previous_uuids.to_vec(),
+            failure: Some(error.clone()),
+            remember: false,
+        },
+    }
+}
+
+/// A run may archive only when it read the whole listing, found event links, and read
+/// every event page (a failed page includes one that lost its event).
+pub fn archive_policy(
+    crawl_complete: bool,
+    event_links: usize,
+    failed_pages: usize,
+) -> ArchivePolicy {
+    if crawl_complete && event_links > 0 && failed_pages == 0 {
+        ArchivePolicy::Allowed
+    } else {
+        ArchivePolicy::Forbidden
+    }
 }
 
 /// Whether a run may archive what it did not see.
@@ -166,6 +272,7 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
     // when neither was stored before.
     let mut claimed: BTreeMap<String, String> = BTreeMap::new();
     let mut actions = Vec::with_capacity(drafts.len());
+    let mut retire_signatures = Vec::new();
     for draft in drafts {
         let signature = draft.signature().to_string();
         let uuid = draft.uuid().to_string();
@@ -174,9 +281,18 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
             .get(&signature)
             .or_else(|| input.signature_owners.get(&signature))
             .cloned();
+        // Only an owner that still carries the signature can claim the event: one whose
+        // sessions or artists changed since is another event now.
+        let owner_moved_on = owner.as_ref().is_some_and(|o| {
+            claimed.get(&signature) != Some(o)
+                && input
+                    .stored
+                    .get(o)
+                    .is_some_and(|w| w.signature.as_deref().is_some_and(|s| s != signature))
+        });
         if let Some(owner) = owner.as_ref().filter(|o| **o != uuid) {
             let owner_live = claimed.get(&signature) == Some(owner)
-                || input.stored.get(owner).is_some_and(|w| !w.is_archived);
+                || (!owner_moved_on && input.stored.get(owner).is_some_and(|w| !w.is_archived));
             if owner_live {
                 actions.push(Action::Duplicate {
                     payment_link: draft.draft().payment_link.clone(),
@@ -186,24 +302,46 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
                 continue;
             }
         }
-        claimed.insert(signature, uuid.clone());
+        claimed.insert(signature.clone(), uuid.clone());
         match stored {
             None => {
                 // A signature owned by this uuid without a document is a run that
                 // crashed between the two writes: still the first sighting.
-                let first_sighting = owner.as_deref().is_none_or(|o| o == uuid);
+                // An old identity of another workshop is no sighting of this event.
+                let first_sighting = owner_moved_on || owner.as_deref().is_none_or(|o| o == uuid);
                 actions.push(Action::Insert {
                     announce: first_sighting.then_some(Announcement::NewWorkshop),
                     draft,
                 });
             }
             Some(existing) => {
+                if let Some(old) = existing.signature.as_ref().filter(|old| **old != signature) {
+                    retire_signatures.push((old.clone(), uuid.clone()));
+                }
                 let changed = existing.content_hash.as_deref() != Some(draft.content_hash());
                 if changed || existing.is_archived {
                     let schedule_changed = existing.time_details != draft.draft().time_details;
+                    // Late data reaches followers: artists matched only now (the artist
+                    // directory changed) make the workshop new to their followers. A
+                    // schedule change in the same run is announced as such instead.
+                    let newly_matched: Vec<String> = draft
+                        .draft()
+                        .artist_id_list
+                        .iter()
+                        .filter(|a| !existing.artist_ids.contains(a))
+                        .cloned()
+                        .collect();
+                    let announce = if schedule_changed {
+                        Some(Announcement::ScheduleChange)
+                    } else if !newly_matched.is_empty() {
+                        Some(Announcement::NewWorkshop)
+                    } else {
+                        None
+                    };
                     actions.push(Action::Update {
-                        announce: schedule_changed.then_some(Announcement::ScheduleChange),
+                        announce,
                         expected_version: existing.version,
+                        newly_matched,
                         draft,
                     });
                 } else {
@@ -249,6 +387,7 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
         actions,
         archive,
         brake,
+        retire_signatures,
     }
 }
 
@@ -288,6 +427,8 @@ mod tests {
             is_archived: archived,
             payment_link_type: Some("url".into()),
             time_details: d.time_details.clone(),
+            signature: Some(d.signature()),
+            artist_ids: d.artist_id_list.clone(),
         }
     }
 
@@ -538,5 +679,194 @@ mod tests {
             ArchivePolicy::Allowed,
         );
         assert!(plan.archive.is_empty());
+    }
+
+    #[test]
+    fn listed_page_that_lost_its_event_keeps_its_workshop_and_fails() {
+        let previous = vec!["s/a".to_string()];
+        let ev = page_evidence(
+            "https://x.test/a",
+            &previous,
+            &PageOutcome::NoEvent {
+                reason: "no event date found".into(),
+            },
+        );
+        assert_eq!(ev.seen, previous);
+        assert!(
+            !ev.remember,
+            "the old record stays so the page is read again"
+        );
+        let failure = ev.failure.expect("a failed page");
+        assert!(failure.contains("https://x.test/a") && failure.contains("no event date found"));
+        assert!(failure.contains("s/a"), "{failure}");
+
+        // The run then archives nothing, although the page yielded no draft.
+        let d = draft("s/a", 10, "1/-");
+        let other = draft("s/b", 11, "1/-");
+        let plan = run(
+            vec![other.clone()],
+            vec![stored_from(&d, 1, false), stored_from(&other, 1, false)],
+            vec![],
+            &["s/a"],
+            archive_policy(true, 2, 1),
+        );
+        assert!(plan.archive.is_empty());
+        assert_eq!(plan.brake, None);
+    }
+
+    #[test]
+    fn page_that_never_had_an_event_is_just_not_a_workshop() {
+        let ev = page_evidence(
+            "https://x.test/about",
+            &[],
+            &PageOutcome::NoEvent {
+                reason: "no event date found".into(),
+            },
+        );
+        assert_eq!(
+            ev,
+            PageEvidence {
+                seen: vec![],
+                failure: None,
+                remember: true
+            }
+        );
+    }
+
+    #[test]
+    fn unreadable_page_keeps_what_it_yielded_before() {
+        let ev = page_evidence(
+            "https://x.test/a",
+            &["s/a".to_string()],
+            &PageOutcome::Failed {
+                error: "event page https://x.test/a: HTTP 503".into(),
+            },
+        );
+        assert_eq!(ev.seen, vec!["s/a".to_string()]);
+        assert_eq!(
+            ev.failure.as_deref(),
+            Some("event page https://x.test/a: HTTP 503")
+        );
+        assert!(!ev.remember);
+    }
+
+    #[test]
+    fn yielded_and_unchanged_pages_account_for_their_uuids() {
+        let uuids = vec!["s/a".to_string(), "s/b".to_string()];
+        let yielded = page_evidence("u", &[], &PageOutcome::Yielded(uuids.clone()));
+        assert_eq!(
+            (yielded.seen.clone(), yielded.failure, yielded.remember),
+            (uuids.clone(), None, true)
+        );
+        let unchanged = page_evidence("u", &uuids, &PageOutcome::Unchanged(uuids.clone()));
+        assert_eq!(
+            (unchanged.seen, unchanged.failure, unchanged.remember),
+            (uuids, None, false)
+        );
+    }
+
+    #[test]
+    fn archiving_needs_a_complete_crawl_with_links_and_no_failed_page() {
+        assert_eq!(archive_policy(true, 3, 0), ArchivePolicy::Allowed);
+        assert_eq!(archive_policy(false, 3, 0), ArchivePolicy::Forbidden);
+        assert_eq!(archive_policy(true, 0, 0), ArchivePolicy::Forbidden);
+        assert_eq!(archive_policy(true, 3, 1), ArchivePolicy::Forbidden);
+    }
+
+    #[test]
+    fn schedule_change_retires_the_old_signature() {
+        let old = draft("s/a", 10, "850/-");
+        let new = draft("s/a", 11, "850/-");
+        let plan = run(
+            vec![new],
+            vec![stored_from(&old, 1, false)],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert_eq!(
+            plan.retire_signatures,
+            vec![(old.signature(), "s/a".to_string())]
+        );
+    }
+
+    #[test]
+    fn price_change_keeps_the_signature() {
+        let old = draft("s/a", 10, "850/-");
+        let new = draft("s/a", 10, "950/-");
+        let plan = run(
+            vec![new],
+            vec![stored_from(&old, 1, false)],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(plan.retire_signatures.is_empty());
+    }
+
+    #[test]
+    fn an_old_identity_of_a_rescheduled_workshop_marks_no_duplicate() {
+        // s/orig moved from the 10th to the 11th; its old signature is still recorded
+        // (not yet retired). A new event on the 10th is a new event.
+        let moved = draft("s/orig", 11, "850/-");
+        let old_schedule = draft("s/orig", 10, "850/-");
+        let newcomer = draft("s/new", 10, "850/-");
+        let plan = run(
+            vec![newcomer],
+            vec![stored_from(&moved, 2, false)],
+            vec![(old_schedule.signature(), "s/orig".into())],
+            &["s/orig"],
+            ArchivePolicy::Allowed,
+        );
+        assert!(
+            matches!(
+                &plan.actions[0],
+                Action::Insert { draft, announce: Some(Announcement::NewWorkshop) } if draft.uuid() == "s/new"
+            ),
+            "{plan:#?}"
+        );
+    }
+
+    #[test]
+    fn an_artist_matched_only_now_announces_the_workshop_to_its_followers() {
+        let before = draft("s/a", 10, "850/-");
+        let mut now = before.clone();
+        now.artist_id_list = vec!["a".into(), "late".into()];
+        let plan = run(
+            vec![now],
+            vec![stored_from(&before, 1, false)],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        match &plan.actions[0] {
+            Action::Update {
+                announce,
+                newly_matched,
+                ..
+            } => {
+                assert_eq!(*announce, Some(Announcement::NewWorkshop));
+                assert_eq!(newly_matched, &vec!["late".to_string()]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_artist_dropped_announces_nothing() {
+        let before = draft("s/a", 10, "850/-");
+        let mut now = before.clone();
+        now.artist_id_list = vec![];
+        let plan = run(
+            vec![now],
+            vec![stored_from(&before, 1, false)],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(matches!(
+            &plan.actions[0],
+            Action::Update { announce: None, newly_matched, .. } if newly_matched.is_empty()
+        ));
     }
 }

@@ -14,6 +14,7 @@ pub fn run(global: &GlobalArgs, _args: CheckArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
         Ok(sources) => {
+            let samples = sample_urls(&dir);
             for s in &sources {
                 println!(
                     "{}: ok ({} start URL(s), schedule `{}`{})",
@@ -22,6 +23,11 @@ pub fn run(global: &GlobalArgs, _args: CheckArgs) -> anyhow::Result<ExitCode> {
                     s.schedule.cron,
                     if s.schedule.enabled { "" } else { ", disabled" }
                 );
+                let mut urls = s.crawl.start_urls.clone();
+                urls.extend(samples.iter().cloned());
+                for w in crate::extract::slug_warnings(s, &urls) {
+                    println!("{}: slug.pattern: warning: {w}", s.path.display());
+                }
             }
             println!("{} source file(s) valid", sources.len());
             Ok(ExitCode::SUCCESS)
@@ -34,6 +40,36 @@ pub fn run(global: &GlobalArgs, _args: CheckArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Event URLs to try each source's `[slug]` on: the URLs of the saved-page manifest
+/// beside the sources directory (`<sources>/../fixtures/manifest.toml`, where "Adding a
+/// studio" saves a new studio's pages), when there is one.
+fn sample_urls(sources_dir: &std::path::Path) -> Vec<url::Url> {
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        #[serde(default)]
+        page: Vec<Page>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Page {
+        url: String,
+    }
+    let path = sources_dir
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("fixtures/manifest.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Vec::new();
+    };
+    toml::from_str::<Manifest>(&text)
+        .map(|m| {
+            m.page
+                .iter()
+                .filter_map(|p| url::Url::parse(&p.url).ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// An empty sources directory is a mistake (a mistyped `--sources`, files named

@@ -44,6 +44,13 @@ pub async fn run(global: &GlobalArgs, args: ExtractArgs) -> anyhow::Result<ExitC
             return Ok(ExitCode::SUCCESS);
         }
     };
+    for w in found
+        .first()
+        .map(|e| e.warnings.as_slice())
+        .unwrap_or_default()
+    {
+        eprintln!("warning: {w}");
+    }
     if page_url.scheme() == "file" {
         eprintln!(
             "note: no --page-url, so the uuid and payment_link below are placeholders made \

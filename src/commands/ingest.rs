@@ -24,6 +24,10 @@ pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCo
     let sources = app::select_studios(&all_sources, &args.select.studios, args.select.all)?;
     let app = App::build(settings).await?;
     let settings = app.settings();
+    if !args.dry_run {
+        // Before any run of ours: a `running` run with our pid is a dead process's.
+        runs::recover_crashed_runs(app.store(), chrono::Utc::now()).await;
+    }
     let artists = artists_for_run(app.store(), &args).await?;
     let fetcher = app.fetcher(args.replay.as_deref())?;
     let clock: Arc<dyn Clock> = match args.today {

@@ -31,6 +31,8 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode>
     let service = Arc::new(ServiceManager::from_env());
     service.status("starting: connecting to MongoDB");
     let app = App::build_as(settings, crate::app::BuiltIn::Serve).await?;
+    // Before any run of ours: runs a crashed process left `running` are ended now.
+    crate::runs::recover_crashed_runs(app.store(), chrono::Utc::now()).await;
     let parts = DaemonParts {
         settings: app.settings().clone(),
         store: app.store().clone(),

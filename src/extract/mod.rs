@@ -89,6 +89,9 @@ pub struct Extracted {
     pub provenance: Vec<FieldProvenance>,
     /// Artist names or handles seen on the page that match no `artists_v2` entry.
     pub unknown_artists: Vec<String>,
+    /// Source rules that found nothing on the page (a selector that matches nothing),
+    /// each naming the rule. A page that is not a workshop carries them in its reason.
+    pub warnings: Vec<String>,
 }
 
 /// What a page turned out to be.
@@ -127,20 +130,63 @@ struct Scope {
     name: String,
 }
 
+/// The text the visible-text rules read: inside `content_selector` when the source has
+/// one. A content selector that matches nothing gives no text at all (and a warning,
+/// [`selector_warnings`]): widening to the whole page would let a sidebar's artist or
+/// dates decide the workshop.
 fn content_scope(doc: &Html, source: &Source) -> Scope {
     if let Some(sel) = &source.extract.content_selector {
         let roots = html::select_roots(doc, sel);
-        if !roots.is_empty() {
+        if roots.is_empty() {
             return Scope {
-                text: html::visible_text(doc, Some(&roots)),
-                name: "content_selector".into(),
+                text: html::PageText::default(),
+                name: "content_selector (matched nothing)".into(),
             };
         }
+        return Scope {
+            text: html::visible_text(doc, Some(&roots)),
+            name: "content_selector".into(),
+        };
     }
     Scope {
         text: html::visible_text(doc, None),
         name: "page".into(),
     }
+}
+
+/// One warning per source selector that matches nothing on this page, naming it.
+pub fn selector_warnings(doc: &Html, source: &Source) -> Vec<String> {
+    use scraper::selector::ToCss;
+    let rules = &source.extract;
+    let mut out = Vec::new();
+    if let Some(sel) = &rules.content_selector {
+        if doc.select(sel).next().is_none() {
+            out.push(format!(
+                "extract.content_selector `{}` matched nothing on this page: the visible-text rules read nothing (they do not fall back to the whole page)",
+                sel.to_css_string()
+            ));
+        }
+    }
+    let fields = [
+        ("title", &rules.title),
+        ("artist", &rules.artist),
+        ("song", &rules.song),
+        ("dates", &rules.dates),
+        ("times", &rules.times),
+        ("prices", &rules.prices),
+        ("event_type", &rules.event_type),
+    ];
+    for (name, rule) in fields {
+        if let Some(sel) = rule.as_ref().and_then(|r| r.selector.as_ref()) {
+            if doc.select(sel).next().is_none() {
+                out.push(format!(
+                    "extract.fields.{name} selector `{}` matched nothing on this page: the field comes from the generic layers",
+                    sel.to_css_string()
+                ));
+            }
+        }
+    }
+    out
 }
 
 fn title_tag(doc: &Html) -> Option<String> {
@@ -198,6 +244,30 @@ pub fn page_identity(source: &Source, page_url: &Url) -> Identity {
             }
         ),
     }
+}
+
+/// For `check`: every URL of `urls` that `crawl.follow` accepts as an event page but
+/// whose uuid could not come from its slug (the `[slug]` pattern does not match it, or
+/// its last segment is a bare number), so it would fall back to a URL hash.
+pub fn slug_warnings(source: &Source, urls: &[Url]) -> Vec<String> {
+    urls.iter()
+        .filter(|u| source.crawl.follow.is_match(u.as_str()))
+        .filter_map(|u| {
+            let id = page_identity(source, u);
+            id.base_uuid
+                .starts_with(&format!("{}/u-", source.studio.id))
+                .then(|| {
+                    format!(
+                        "{u} is accepted by crawl.follow but gives no slug ({}): its uuid would be a hash of the URL; a [slug] pattern matching it keeps uuids readable",
+                        if source.slug_pattern.is_some() {
+                            "the [slug] pattern does not match it"
+                        } else {
+                            "its last path segment is a bare number"
+                        }
+                    )
+                })
+        })
+        .collect()
 }
 
 /// The URL as identity: lower-case scheme and host, no fragment, no `utm_*` tracking
@@ -275,15 +345,19 @@ fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
 /// Runs every layer on one page.
 pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
     let doc = dom::parse_document(input.html);
+    let warnings = selector_warnings(&doc, input.source);
     let scope = content_scope(&doc, input.source);
     let layers = read_layers(&doc, input, &scope);
     let Some((slot_layer, slots)) = layers.pick(|f| f.slots.as_ref()) else {
-        return PageVerdict::NotAWorkshop {
-            reason: format!(
-                "no event date found (source rules, JSON-LD, meta tags and the visible text of the {} were searched)",
-                scope.name
-            ),
-        };
+        let mut reason = format!(
+            "no event date found (source rules, JSON-LD, meta tags and the visible text of the {} were searched)",
+            scope.name
+        );
+        for w in &warnings {
+            reason.push_str("; warning: ");
+            reason.push_str(w);
+        }
+        return PageVerdict::NotAWorkshop { reason };
     };
     let page = PageFacts {
         title: layers.pick(|f| f.title.as_ref()),
@@ -317,6 +391,9 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
         .iter()
         .map(|song| one_workshop(input, &page, song.as_ref(), song_list.len()))
         .collect();
+    for e in &mut out {
+        e.warnings = warnings.clone();
+    }
     out.sort_by(|a, b| a.draft.uuid.cmp(&b.draft.uuid));
     PageVerdict::Workshops(out)
 }
@@ -540,6 +617,7 @@ fn one_workshop(
         title: page.title.map(|(_, t)| t.value.clone()),
         provenance,
         unknown_artists: artists.unknown.clone(),
+        warnings: Vec::new(),
     }
 }
 

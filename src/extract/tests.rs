@@ -447,6 +447,57 @@ fn identity_falls_back_to_a_url_hash_never_the_host_or_a_shared_segment() {
     assert_eq!(rzp.base_uuid, "dance_n_addiction/mV3sZk9");
 }
 
+#[test]
+fn check_warns_about_followed_urls_without_a_slug() {
+    let mut s = source();
+    s.crawl.follow = Regex::new(r"^https://www\.yoactiv\.com/").unwrap();
+    s.slug_pattern = Some(Regex::new(r"/event/(?P<slug>[^/]+)/\d+/0$").unwrap());
+    let urls = [
+        Url::parse("https://www.yoactiv.com/event/rajesh/1071/0").unwrap(),
+        Url::parse("https://www.yoactiv.com/dance_n_addiction").unwrap(),
+        Url::parse("https://other.test/event/x/1/0").unwrap(),
+    ];
+    let w = slug_warnings(&s, &urls);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("https://www.yoactiv.com/dance_n_addiction is accepted by crawl.follow")
+    );
+    assert!(w[0].contains("the [slug] pattern does not match it"));
+}
+
+#[test]
+fn a_selector_that_matches_nothing_is_a_warning_and_never_widens_to_the_page() {
+    let mut s = source();
+    s.extract.content_selector = Some(scraper::Selector::parse("#event-details").unwrap());
+    // The only artist and date sit outside the (missing) content element.
+    let html = r#"<main><h1>Workshop</h1></main><div class="upcoming"><p>Next: Vipul Devrani, 28 June, 6 PM</p></div>"#;
+    match run_with(html, "https://s.test/e/one", &s) {
+        PageVerdict::NotAWorkshop { reason } => {
+            assert!(
+                reason.contains("extract.content_selector `#event-details` matched nothing"),
+                "{reason}"
+            );
+        }
+        PageVerdict::Workshops(w) => panic!("widened to the page: {:?}", w[0].draft),
+    }
+    // A field selector that matches nothing is named; the generic layers fill the field.
+    let mut t = source();
+    t.extract.dates = Some(crate::source::CompiledFieldRule {
+        selector: Some(scraper::Selector::parse(".event-date").unwrap()),
+        attribute: None,
+        pattern: None,
+        describe: "selector `.event-date`".into(),
+    });
+    let w = match run_with("<h1>W</h1><p>21 June, 6 PM</p>", "https://s.test/e/two", &t) {
+        PageVerdict::Workshops(w) => w,
+        PageVerdict::NotAWorkshop { reason } => panic!("{reason}"),
+    };
+    assert_eq!(
+        w[0].warnings,
+        vec!["extract.fields.dates selector `.event-date` matched nothing on this page: the field comes from the generic layers".to_string()]
+    );
+}
+
 /// Small pages written for this project (`fixtures/generic/`), each showing one way
 /// real pages break extraction, read with no source rules (as a new studio would be),
 /// against their hand-written golden documents.

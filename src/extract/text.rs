@@ -186,6 +186,41 @@ struct LineInfo {
     times: Vec<(usize, TimeMention)>,
 }
 
+/// A line that is only a month and a year (`January 2025`): a calendar's or an event
+/// list's heading.
+static MONTH_YEAR_HEADING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\W*(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?,?\s+(?P<year>(?:19|20)\d{2})\W*$")
+        .expect("static regex")
+});
+
+/// A yearless date under a `Month YYYY` heading of its own month (the nearest such
+/// heading above it, up to 200 lines) takes that heading's year: calendars and event
+/// lists state the year once per month.
+fn with_heading_year(lines: &[&str], i: usize, m: &DateMention) -> DateMention {
+    let mut m = m.clone();
+    if m.has_explicit_year() {
+        return m;
+    }
+    let heading = (0..i).rev().take(200).find_map(|k| {
+        let c = MONTH_YEAR_HEADING.captures(lines[k].trim())?;
+        Some((
+            date::month_number(&c["mon"])?,
+            c["year"].parse::<i32>().ok()?,
+        ))
+    });
+    let Some((month, year)) = heading else {
+        return m;
+    };
+    for item in &mut m.items {
+        if let date::DateItem::Single(p) = item {
+            if p.year.is_none() && p.month == month {
+                p.year = Some(year);
+            }
+        }
+    }
+    m
+}
+
 /// Finds the sessions stated in `lines`.
 pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
     // Date mentions per line, deadlines dropped.
@@ -211,7 +246,10 @@ pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
             prev_end = m.span.end;
         }
     }
-    let mentions: Vec<DateMention> = kept.iter().map(|(_, m)| m.clone()).collect();
+    let mentions: Vec<DateMention> = kept
+        .iter()
+        .map(|(i, m)| with_heading_year(lines, *i, m))
+        .collect();
     let resolved = date::resolve_mentions(&mentions, today);
 
     let mut info: Vec<LineInfo> = lines
@@ -667,6 +705,15 @@ mod tests {
     fn dates_under_other_columns_are_sessions() {
         let s = sched("Batch | Date | Fee\nA | 21 June 2026 | 850/-");
         assert_eq!(s.slots, vec![DatedSlot::date_only(d(2026, 6, 21))]);
+    }
+
+    #[test]
+    fn month_year_headings_give_their_year_to_the_dates_below() {
+        let s = sched("January 2025\nPies & Quiche\nDate Sat, Jan 11\nTime 10:00 am to 1:00 pm\nFebruary 2025\nBreads\nDate Sat, Feb 1\nTime 9:00 am\nMarch 3");
+        let dates: Vec<NaiveDate> = s.slots.iter().map(|x| x.date).collect();
+        // 3 March sits under the February heading: not its month, so the usual rule.
+        assert_eq!(dates, vec![d(2025, 1, 11), d(2025, 2, 1), d(2027, 3, 3)]);
+        assert_eq!(s.slots[0].start, Some(t(10, 0)));
     }
 
     #[test]

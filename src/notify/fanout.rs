@@ -68,6 +68,8 @@ pub(crate) struct Enqueue<'a> {
     pub template: &'a Template,
     pub hours: i64,
     pub push_expiration: DateTime<Utc>,
+    /// Leave out users already told of the workshop (see [`Notifier::fan_out_with`]).
+    pub only_untold: bool,
 }
 
 impl Notifier {
@@ -91,8 +93,16 @@ impl Notifier {
                     continue;
                 }
             };
-            let target = target_of(&self.store, &w, &self.zones).await?;
-            let counts = self.fan_out(&target, kind, &settings, Mode::Write).await?;
+            let mut target = target_of(&self.store, &w, &self.zones).await?;
+            let only_untold = !w.fanout_only_artists.is_empty();
+            if only_untold {
+                target
+                    .artist_ids
+                    .retain(|a| w.fanout_only_artists.contains(a));
+            }
+            let counts = self
+                .fan_out_with(&target, kind, &settings, Mode::Write, only_untold)
+                .await?;
             self.store.clear_fanout_marker(&w.uuid, marker).await?;
             log_counts(&counts, Mode::Write);
             out.push(counts);
@@ -118,6 +128,21 @@ impl Notifier {
         kind: Kind,
         settings: &AppNotificationSettings,
         mode: Mode,
+    ) -> Result<FanoutCounts, NotifyError> {
+        self.fan_out_with(target, kind, settings, mode, false).await
+    }
+
+    /// [`Self::fan_out`]; with `only_untold`, followers already told of this workshop
+    /// (a `new_workshop` for its uuid enqueued or sent, under any earlier identity) are
+    /// left out: a workshop that newly matched an artist reaches that artist's
+    /// followers, not again those who heard of it when it was new.
+    pub async fn fan_out_with(
+        &self,
+        target: &Target,
+        kind: Kind,
+        settings: &AppNotificationSettings,
+        mode: Mode,
+        only_untold: bool,
     ) -> Result<FanoutCounts, NotifyError> {
         let now = self.clock.now();
         let today_now = self.calendar_now();
@@ -161,6 +186,12 @@ impl Notifier {
         if target.is_archived {
             return Ok(skip("the workshop is archived".into()));
         }
+        if kind == Kind::NewWorkshop && target.event_type == "regulars" {
+            // The app does not list regulars: "new workshop" would open nothing.
+            return Ok(skip(
+                "regulars are not listed in the app: no new_workshop push".into(),
+            ));
+        }
         if target.artist_ids.is_empty() {
             return Ok(skip("the workshop has no known artist".into()));
         }
@@ -176,6 +207,7 @@ impl Notifier {
             template,
             hours: settings.reminder_hours_before,
             push_expiration: now + self.notify.expiration(),
+            only_untold,
         };
         self.enqueue_audience(target, &plan, mode).await
     }
@@ -237,9 +269,20 @@ impl Notifier {
             }
             None => HashMap::new(),
         };
+        let told = if plan.only_untold {
+            self.store
+                .users_told_of_workshop(&users, &target.uuid)
+                .await?
+        } else {
+            std::collections::HashSet::new()
+        };
         let mut docs = Vec::with_capacity(batch.len());
         for f in batch {
             counts.followers += 1;
+            if told.contains(&f.user_id) {
+                counts.already_enqueued += 1;
+                continue;
+            }
             let cold: Vec<String> = match cooling.get(&f.user_id) {
                 Some(hot) => f
                     .artist_ids

@@ -47,15 +47,20 @@ pub fn payload_json(
     artist_id: &str,
     workshop_id: &str,
 ) -> Value {
-    json!({
+    let mut payload = json!({
         "aps": {
             "alert": { "title": title, "body": body },
             "sound": "default",
         },
         "type": kind.as_str(),
-        "artist_id": artist_id,
         "workshop_id": workshop_id,
-    })
+    });
+    // The app opens the artist's page for `artist_id`; an empty one opens an empty page,
+    // so the key is left out when there is no artist.
+    if !artist_id.trim().is_empty() {
+        payload["artist_id"] = json!(artist_id);
+    }
+    payload
 }
 
 /// The request for one device of an outbox document.
@@ -76,5 +81,18 @@ pub fn request_for(doc: &OutboxDoc, token: &str, topic: Option<&str>) -> PushReq
             &doc.artist_id,
             &doc.workshop_uuid,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_artist_id_is_left_out() {
+        let p = payload_json(Kind::NewWorkshop, "t", "b", "", "dna/w1");
+        assert!(p.get("artist_id").is_none(), "{p}");
+        let p = payload_json(Kind::NewWorkshop, "t", "b", "vipul", "dna/w1");
+        assert_eq!(p["artist_id"], "vipul");
     }
 }

@@ -80,6 +80,7 @@ impl Notifier {
                     template: &self.notify.reminder,
                     hours,
                     push_expiration: session.at,
+                    only_untold: false,
                 };
                 let counts = self.enqueue_audience(&target, &plan, mode).await?;
                 if mode == Mode::Write {

@@ -136,6 +136,7 @@ pub fn unstored(identified: &Identified) -> NotifyWorkshop {
         artist_ids,
         sessions: draft.sessions.clone(),
         pending_fanout: None,
+        fanout_only_artists: Vec::new(),
     }
 }
 

@@ -11,8 +11,10 @@ pub mod lease;
 
 use crate::metrics;
 use crate::pipeline::{self, Progress, RunContext, RunOptions};
+use crate::process;
 use crate::report::{Outcome, RunReport};
 use crate::source::Source;
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use lease::{Acquire, Lease, LeaseHolder, Leases};
 use std::time::{Duration, Instant};
@@ -151,6 +153,81 @@ async fn interrupted(
     }
 }
 
+/// Runs left `running` by a process that died (a crash, SIGKILL, power loss) are
+/// recognised when the next process starts (`ingest`, `run`), not only when the studio's
+/// lease is next taken: each is marked `interrupted` with the reason. A run is dead when
+/// it was started on this host by a pid that no longer exists or that is ours (a
+/// container restart reuses pids: call this before this process starts any run), or
+/// when its process no longer holds the studio's lease (other hosts). A run whose owner
+/// still holds a live lease is left alone. Returns the run ids marked.
+pub async fn recover_crashed_runs(store: &Store, now: DateTime<Utc>) -> Vec<String> {
+    let running = match store.running_runs().await {
+        Ok(r) => r,
+        Err(err) => {
+            warn!(error = %err, "could not look for runs left unfinished by a crashed process");
+            return Vec::new();
+        }
+    };
+    let here = process::hostname();
+    let me = i64::from(process::pid());
+    let mut marked = Vec::new();
+    for run in running {
+        let gone = if run.host == here && (run.pid == me || !pid_alive(run.pid)) {
+            Some(format!(
+                "its process (pid {} on {}) is gone",
+                run.pid, run.host
+            ))
+        } else {
+            match store.lease_holder(&run.studio_id).await {
+                Ok(Some(h))
+                    if lease_of(&h.owner, &run.host, run.pid)
+                        && h.expires_at.is_some_and(|e| e > now) =>
+                {
+                    None
+                }
+                Ok(_) => Some(format!(
+                    "its process (pid {} on {}) no longer holds the studio's lease",
+                    run.pid, run.host
+                )),
+                Err(err) => {
+                    warn!(run_id = %run.run_id, error = %err, "could not check the lease of a running run");
+                    None
+                }
+            }
+        };
+        let Some(gone) = gone else { continue };
+        let message = format!(
+            "interrupted: {gone}; the run crashed without finishing (found by pid {me} on {here} at its start); the next run completes the work"
+        );
+        match store.mark_run_crashed(&run.run_id, &message, now).await {
+            Ok(true) => {
+                warn!(studio = %run.studio_id, run_id = %run.run_id, reason = %gone,
+                    "a run left running by a crashed process is marked interrupted");
+                marked.push(run.run_id);
+            }
+            Ok(false) => {}
+            Err(err) => {
+                warn!(run_id = %run.run_id, error = %err, "could not mark a crashed run interrupted")
+            }
+        }
+    }
+    marked
+}
+
+/// Whether a lease owner (`host:pid:random`) is the process `host`/`pid`.
+fn lease_of(owner: &str, host: &str, pid: i64) -> bool {
+    owner
+        .strip_prefix(host)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .and_then(|rest| rest.split(':').next())
+        .is_some_and(|p| p == pid.to_string())
+}
+
+/// Whether a process with this pid exists on this host.
+fn pid_alive(pid: i64) -> bool {
+    pid > 0 && std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Runs of `studio` still marked `running`: nobody can be running them, since we hold
 /// the lease now, so their process died or lost its lease. Marked `interrupted`.
 async fn mark_stale_runs(ctx: &RunContext, studio: &str, lease: &Lease) {
@@ -171,5 +248,24 @@ async fn mark_stale_runs(ctx: &RunContext, studio: &str, lease: &Lease) {
         Err(err) => {
             warn!(studio, error = %err, "could not check for runs left unfinished by another process")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_owner_names_its_host_and_pid() {
+        assert!(lease_of("box:42:a1b2c3", "box", 42));
+        assert!(!lease_of("box:421:a1b2c3", "box", 42));
+        assert!(!lease_of("boxer:42:a1b2c3", "box", 42));
+        assert!(!lease_of("other:42:a1b2c3", "box", 42));
+    }
+
+    #[test]
+    fn this_process_is_alive_and_pid_zero_is_not() {
+        assert!(pid_alive(i64::from(std::process::id())));
+        assert!(!pid_alive(0));
     }
 }

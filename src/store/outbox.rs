@@ -734,6 +734,37 @@ impl Store {
         Ok(out)
     }
 
+    /// Which of `users` were already told of workshop `uuid`: a `new_workshop` for it
+    /// enqueued or sent (whatever identity it had then).
+    pub async fn users_told_of_workshop(
+        &self,
+        users: &[String],
+        uuid: &str,
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut cursor = self
+            .outbox()
+            .find(doc! {
+                "user_id": { "$in": users },
+                "workshop_uuid": uuid,
+                "kind": Kind::NewWorkshop.as_str(),
+                "status": { "$in": ["pending", "sending", "sent"] },
+            })
+            .projection(doc! { "_id": 0, "user_id": 1 })
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?;
+        let mut out = HashSet::new();
+        while let Some(d) = cursor
+            .try_next()
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?
+        {
+            if let Ok(user) = d.get_str("user_id") {
+                out.insert(user.to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether the reminders of a session (`<uuid>|<YYYY-MM-DDTHH:MM>`) were enqueued.
     pub async fn reminder_session_done(&self, marker: &str) -> Result<bool, StoreError> {
         Ok(self

@@ -22,6 +22,9 @@ pub struct PageRecord {
     pub uuids: Vec<String>,
     /// Event links the page listed (listing pages).
     pub links: Vec<String>,
+    /// Fingerprint of the artist directory the page was extracted with (event pages):
+    /// when `artists_v2` changes, the page is read and matched again even if unchanged.
+    pub artists_fingerprint: Option<String>,
 }
 
 impl Store {
@@ -140,6 +143,7 @@ fn record_from(url: &str, d: &Document) -> PageRecord {
         body_sha256: d.get_str("body_sha256").ok().map(str::to_string),
         uuids: strings("uuids"),
         links: strings("links"),
+        artists_fingerprint: d.get_str("artists_fingerprint").ok().map(str::to_string),
     }
 }
 
@@ -151,6 +155,7 @@ fn record_update(record: &PageRecord, now: DateTime<Utc>) -> Document {
         "body_sha256": record.body_sha256.as_deref(),
         "uuids": &record.uuids,
         "links": &record.links,
+        "artists_fingerprint": record.artists_fingerprint.as_deref(),
         "changed_at": now,
     } }
 }

@@ -122,6 +122,51 @@ impl Store {
         Ok(found.and_then(|d| d.get_str("_id").ok().map(str::to_string)))
     }
 
+    /// Every run still marked `running`, oldest first: who started it and where.
+    pub async fn running_runs(&self) -> Result<Vec<RunningRun>, StoreError> {
+        use futures::TryStreamExt;
+        let docs: Vec<Document> = self
+            .runs()
+            .find(doc! { "outcome": "running" })
+            .sort(doc! { "started_at": 1 })
+            .projection(doc! { "studio_id": 1, "host": 1, "pid": 1, "started_at": 1 })
+            .await
+            .map_err(StoreError::op("find", RUNS))?
+            .try_collect()
+            .await
+            .map_err(StoreError::op("find", RUNS))?;
+        Ok(docs
+            .iter()
+            .map(|d| RunningRun {
+                run_id: d.get_str("_id").unwrap_or_default().to_string(),
+                studio_id: d.get_str("studio_id").unwrap_or_default().to_string(),
+                host: d.get_str("host").unwrap_or_default().to_string(),
+                pid: super::read_int(d, "pid").unwrap_or_default(),
+                started_at: read_time(d, "started_at"),
+            })
+            .collect())
+    }
+
+    /// Ends one run still `running` as `interrupted` with `message` (the process that
+    /// ran it is gone). False when it was no longer running.
+    pub async fn mark_run_crashed(
+        &self,
+        run_id: &str,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let r = self
+            .runs()
+            .update_one(
+                doc! { "_id": run_id, "outcome": "running" },
+                doc! { "$set": { "outcome": Outcome::Interrupted.as_str(), "finished_at": now },
+                "$push": { "errors": message } },
+            )
+            .await
+            .map_err(StoreError::op("update", RUNS))?;
+        Ok(r.modified_count == 1)
+    }
+
     /// The latest run of a studio.
     pub async fn last_run(&self, studio: &str) -> Result<Option<RunRecord>, StoreError> {
         let found = self
@@ -143,6 +188,16 @@ impl Store {
                 .unwrap_or(serde_json::Value::Null),
         }))
     }
+}
+
+/// A run recorded as `running`, as a starting process checks it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningRun {
+    pub run_id: String,
+    pub studio_id: String,
+    pub host: String,
+    pub pid: i64,
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 /// The counts of a report as stored on runs and trigger requests.

@@ -50,7 +50,8 @@ impl Store {
             .find(doc! { "studio_id": studio_id })
             .projection(doc! {
                 "uuid": 1, "content_hash": 1, "version": 1, "is_archived": 1,
-                "payment_link_type": 1, "time_details": 1,
+                "payment_link_type": 1, "time_details": 1, "signature": 1,
+                "artist_id_list": 1,
             })
             .await
             .map_err(StoreError::op("find", WORKSHOPS))?;
@@ -81,13 +82,15 @@ impl Store {
                     is_archived: d.get_bool("is_archived").unwrap_or(false),
                     payment_link_type: d.get_str("payment_link_type").ok().map(str::to_string),
                     time_details,
+                    signature: d.get_str("signature").ok().map(str::to_string),
+                    artist_ids: read_strings(&d, "artist_id_list"),
                 },
             );
         }
         Ok(out)
     }
 
-    /// Owner uuid of each of `signatures` already recorded.
+    /// Owner uuid of each of `signatures` already recorded and not retired.
     pub async fn signature_owners(
         &self,
         signatures: &[String],
@@ -97,7 +100,7 @@ impl Store {
         }
         let mut cursor = self
             .signatures()
-            .find(doc! { "_id": { "$in": signatures } })
+            .find(doc! { "_id": { "$in": signatures }, "retired_at": { "$exists": false } })
             .await
             .map_err(StoreError::op("find", SIGNATURES))?;
         let mut out = BTreeMap::new();
@@ -160,6 +163,7 @@ impl Store {
             Action::Update {
                 draft,
                 expected_version,
+                newly_matched,
                 ..
             } => {
                 let mut fields = draft_fields(draft)?;
@@ -187,7 +191,7 @@ impl Store {
                 self.claim_signature(draft, now, today).await?;
                 Ok(
                     if self
-                        .update_with_marker(filter, fields, action.marker(), now)
+                        .update_with_marker(filter, fields, action.marker(), newly_matched, now)
                         .await?
                     {
                         Applied::Done
@@ -211,7 +215,7 @@ impl Store {
                 // day writes nothing at all.
                 self.signatures()
                     .update_many(
-                        doc! { "uuid": uuid, "last_seen_on": { "$ne": today } },
+                        doc! { "uuid": uuid, "last_seen_on": { "$ne": today }, "retired_at": { "$exists": false } },
                         doc! { "$set": { "last_seen_on": today } },
                     )
                     .await
@@ -283,6 +287,7 @@ impl Store {
         filter: Document,
         fields: Document,
         marker: MarkerWrite,
+        only_artists: &[String],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let update = |fields: Document| {
@@ -299,7 +304,13 @@ impl Store {
         };
         if let Some(kind) = set {
             let mut with_marker = fields.clone();
-            with_marker.insert("pending_fanout", pending(kind, now));
+            let mut marker_doc = pending(kind, now);
+            if kind == Announcement::NewWorkshop && !only_artists.is_empty() {
+                // Only the newly matched artists' followers: the others were told when
+                // the workshop was new.
+                marker_doc.insert("artist_ids", only_artists);
+            }
+            with_marker.insert("pending_fanout", marker_doc);
             let mut guarded = filter.clone();
             if let Some(pending_kind) = unless {
                 guarded.insert(
@@ -336,6 +347,8 @@ impl Store {
                 doc! { "_id": &identity.signature },
                 doc! {
                     "$set": { "uuid": draft.uuid(), "last_seen_on": today },
+                    // A signature retired earlier (the schedule changed back) is live again.
+                    "$unset": { "retired_at": "" },
                     "$setOnInsert": {
                         "studio_id": &draft.draft().studio_id,
                         "canonical": &identity.canonical,
@@ -347,6 +360,30 @@ impl Store {
             .await
             .map_err(StoreError::op("upsert", SIGNATURES))?;
         Ok(())
+    }
+
+    /// Retires signatures their workshop no longer carries (`(signature, uuid)` pairs
+    /// from the plan): kept for history, they no longer mark duplicates. Only a
+    /// signature still owned by that uuid is touched, so a claim by another workshop
+    /// meanwhile stands. Returns how many were retired.
+    pub async fn retire_signatures(
+        &self,
+        retire: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut retired = 0;
+        for (signature, uuid) in retire {
+            let r = self
+                .signatures()
+                .update_one(
+                    doc! { "_id": signature, "uuid": uuid, "retired_at": { "$exists": false } },
+                    doc! { "$set": { "retired_at": now } },
+                )
+                .await
+                .map_err(StoreError::op("update", SIGNATURES))?;
+            retired += r.modified_count;
+        }
+        Ok(retired)
     }
 
     /// The choreography reel of a stored workshop with these artists and song.
@@ -442,6 +479,9 @@ pub struct NotifyWorkshop {
     /// without a readable date or start time are skipped).
     pub sessions: Vec<Session>,
     pub pending_fanout: Option<FanoutMarker>,
+    /// When the marker names artists (a workshop that newly matched them): fan out to
+    /// their followers only, and only to those never told of the workshop.
+    pub fanout_only_artists: Vec<String>,
 }
 
 fn notify_projection() -> Document {
@@ -469,6 +509,10 @@ impl NotifyWorkshop {
                     .collect()
             })
             .unwrap_or_default();
+        let fanout_only_artists = d
+            .get_document("pending_fanout")
+            .map(|m| read_strings(m, "artist_ids"))
+            .unwrap_or_default();
         let pending_fanout = d.get_document("pending_fanout").ok().map(|m| FanoutMarker {
             kind: m.get_str("kind").unwrap_or_default().to_string(),
             since: m.get_datetime("since").ok().map(|t| t.to_chrono()),
@@ -493,6 +537,7 @@ impl NotifyWorkshop {
             artist_ids,
             sessions,
             pending_fanout,
+            fanout_only_artists,
         }
     }
 }

@@ -10,5 +10,6 @@ mod fetch;
 mod localdb;
 mod notify;
 mod pipeline;
+mod safety;
 mod store;
 mod support;

@@ -290,6 +290,22 @@ async fn like_reactions_do_not_notify() {
 }
 
 #[tokio::test]
+async fn regulars_get_no_new_workshop_push() {
+    let n = setup("regulars").await;
+    follow(&n.store, "u1", "vipul").await;
+    device(&n.store, "u1", &token(1), "ios", true).await;
+    let mut d = draft("dna/w1", &["vipul"], 21, 18);
+    d.event_type = EventType::Regulars;
+    ingest_new(&n.store, &d, t0()).await;
+    let counts = n.fan_out_pending().await.unwrap();
+    assert_eq!(
+        counts[0].skipped.as_deref(),
+        Some("regulars are not listed in the app: no new_workshop push")
+    );
+    assert!(outbox(&n.store).await.is_empty());
+}
+
+#[tokio::test]
 async fn every_active_device_of_a_user_gets_it_and_inactive_ones_do_not() {
     let n = setup("devices").await;
     let s = &n.store;
@@ -527,6 +543,7 @@ async fn schedule_change_is_announced_once_per_new_schedule() {
         draft: moved.clone().into(),
         expected_version: version,
         announce: Some(Announcement::ScheduleChange),
+        newly_matched: vec![],
     };
     s.apply_action(&update(1), t0(), "d").await.unwrap();
     n.fan_out_pending().await.unwrap();

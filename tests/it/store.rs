@@ -199,6 +199,7 @@ async fn update_bumps_version_keeps_id_and_choreo_link() {
         draft: draft("dna/a", "₹950").into(),
         expected_version: 1,
         announce: None,
+        newly_matched: vec![],
     };
     assert_eq!(
         store.apply_action(&update, now, "d").await.unwrap(),
@@ -346,6 +347,7 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
         draft: moved.into(),
         expected_version: 1,
         announce: Some(Announcement::ScheduleChange),
+        newly_matched: vec![],
     };
     assert_eq!(
         store.apply_action(&update, now, "d").await.unwrap(),
@@ -385,6 +387,7 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
         draft: again.into(),
         expected_version: 2,
         announce: Some(Announcement::ScheduleChange),
+        newly_matched: vec![],
     };
     assert_eq!(
         store.apply_action(&update, now, "d").await.unwrap(),
