@@ -82,6 +82,32 @@ async fn run(uri: &str, followers: u32, full: bool) {
 
     // Seed: followers of `vipul` with one iOS device each, plus unrelated reactions.
     let seed_started = Instant::now();
+    // The app contract wants every linked artist stored.
+    store
+        .seed_artists(&[
+            nachna_ingest::artist::Artist {
+                artist_id: "vipul".into(),
+                artist_name: "Vipul Devrani".into(),
+                instagram_link: Some("https://www.instagram.com/vipul/".into()),
+            },
+            nachna_ingest::artist::Artist {
+                artist_id: "rajesh".into(),
+                artist_name: "Rajesh".into(),
+                instagram_link: Some("https://www.instagram.com/rajesh/".into()),
+            },
+        ])
+        .await
+        .expect("seed artists");
+    store
+        .raw_discovery()
+        .collection::<Document>("studios")
+        .insert_one(doc! {
+            "studio_id": "dance_n_addiction",
+            "studio_name": "DNA",
+            "instagram_link": "https://www.instagram.com/dance_n_addiction/",
+        })
+        .await
+        .expect("seed studio");
     let reactions = store.raw_app().collection::<Document>("reactions");
     let devices = store.raw_app().collection::<Document>("device_tokens");
     let env_u32 = |name: &str, default: u32| -> u32 {
@@ -129,12 +155,12 @@ async fn run(uri: &str, followers: u32, full: bool) {
         time_details: sessions_to_time_details(&mut sessions),
         by: "Vipul Devrani".into(),
         song: Some("Hauli Slowly".into()),
-        pricing_info: "850/-".into(),
+        pricing_info: "₹850".into(),
         artist_id_list: vec!["vipul".into()],
         choreo_insta_link: None,
         sessions,
     };
-    store
+    let applied = store
         .apply_action(
             &Action::Insert {
                 draft: draft.into(),
@@ -145,6 +171,10 @@ async fn run(uri: &str, followers: u32, full: bool) {
         )
         .await
         .expect("workshop");
+    assert!(
+        matches!(applied, nachna_ingest::store::workshops::Applied::Done),
+        "the bench workshop was not stored: {applied:?}"
+    );
     let seed_secs = seed_started.elapsed().as_secs_f64();
 
     let mut push = PushConfig {
@@ -209,7 +239,7 @@ async fn run(uri: &str, followers: u32, full: bool) {
         time_details: sessions_to_time_details(&mut sessions),
         by: "Rajesh".into(),
         song: Some("Latency".into()),
-        pricing_info: "850/-".into(),
+        pricing_info: "₹850".into(),
         artist_id_list: vec!["rajesh".into()],
         choreo_insta_link: None,
         sessions,
