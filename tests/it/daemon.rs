@@ -815,6 +815,129 @@ async fn status_shows_last_run_next_run_lease_and_open_triggers() {
     assert!(d.stop().await.success(), "{}", d.log());
 }
 
+/// Issue 8's proof: a studio whose pages are hostile (deeply nested, long price lines,
+/// binary bytes served as HTML) beside healthy studios. The healthy ones keep their
+/// schedule and succeed, `/readyz` keeps answering, and SIGTERM ends the daemon cleanly
+/// with no run left `running`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poisoned_studio_beside_healthy_ones_does_not_stop_them_or_the_daemon() {
+    let w = World::new("daemon_poison").await;
+    for h in ["healthy1", "healthy2"] {
+        w.add_studio(h, "*/2 * * * * *", true, vec![fast()]);
+    }
+    let poison = "poison";
+    w.write_source(poison, &w.source_text(poison, "*/2 * * * * *", true));
+    let hostile: Vec<Vec<u8>> = vec![
+        format!("<html><body>{}x</body></html>", "<div>".repeat(100_000)).into_bytes(),
+        format!(
+            "<html><body><p>₹ {}1</p></body></html>",
+            "1,".repeat(128_000)
+        )
+        .into_bytes(),
+        format!(
+            "<html><body><table><tr>{}</tr></table></body></html>",
+            "<td>12 Mar 2030 6 PM ₹ 800</td>".repeat(16_000)
+        )
+        .into_bytes(),
+        // Pseudo-random bytes (a fixed LCG), served as HTML.
+        (0..300_000u32)
+            .scan(12345u32, |s, _| {
+                *s = s.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                Some((*s >> 16) as u8)
+            })
+            .collect(),
+    ];
+    let links: String = (0..hostile.len())
+        .map(|n| format!("<a href=\"/{poison}/events/p{n}\">Workshop {n}</a>\n"))
+        .collect();
+    w.server.route(
+        &World::listing_path(poison),
+        Reply::ok(format!("<html><body>{links}</body></html>"))
+            .header("Content-Type", "text/html; charset=utf-8"),
+    );
+    for (n, body) in hostile.into_iter().enumerate() {
+        w.server.route(
+            &format!("/{poison}/events/p{n}"),
+            Reply::ok(body).header("Content-Type", "text/html; charset=utf-8"),
+        );
+    }
+    let port = free_port();
+    let settings = w.settings("s", &daemon_section(port, ""));
+    let mut d = w.spawn_daemon("daemon", &settings, &[]);
+
+    wait_for("/readyz", &[&d], || async {
+        http_get(port, "/readyz").await.filter(|(s, _)| *s == 200)
+    })
+    .await;
+    // Probe /readyz all along: every answer must be a 200 (the harness' client gives
+    // each probe 5 s, a protocol timeout far above a healthy answer).
+    let mut probes = 0;
+    let mut unready: Vec<String> = Vec::new();
+    let deadline = tokio::time::Instant::now() + harness::DEADLINE * 3;
+    loop {
+        probes += 1;
+        match http_get(port, "/readyz").await {
+            Some((200, _)) => {}
+            other => unready.push(format!("{other:?}")),
+        }
+        let mut finished = Vec::new();
+        for studio in ["healthy1", "healthy2", "poison"] {
+            finished.push(
+                w.runs(doc! { "studio_id": studio, "outcome": { "$ne": "running" } })
+                    .await
+                    .len(),
+            );
+        }
+        if finished[0] >= 3 && finished[1] >= 3 && finished[2] >= 2 {
+            break;
+        }
+        assert!(!d.has_exited(), "the daemon exited\n{}", d.log());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "runs finished (healthy1, healthy2, poison): {finished:?}\n{}",
+            d.log()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(
+        unready.is_empty(),
+        "/readyz failed {} of {probes} probes: {unready:?}\n{}",
+        unready.len(),
+        d.log()
+    );
+
+    // Every hostile page is accounted for in every finished run of the poisoned studio
+    // (listing + 4 event pages): read, failed with its reason, or unchanged.
+    let poison_runs = w
+        .runs(doc! { "studio_id": "poison", "outcome": { "$ne": "running" } })
+        .await;
+    for r in &poison_runs {
+        let pages = r
+            .get_document("counts")
+            .unwrap()
+            .get_document("pages")
+            .unwrap();
+        let n = |k: &str| {
+            let v = pages.get(k).unwrap();
+            v.as_i64().or_else(|| v.as_i32().map(i64::from)).unwrap()
+        };
+        assert_eq!(n("fetched") + n("unchanged") + n("failed"), 5, "{r}");
+    }
+    for h in ["healthy1", "healthy2"] {
+        let runs = w
+            .runs(doc! { "studio_id": h, "outcome": { "$ne": "running" } })
+            .await;
+        assert!(
+            runs.iter()
+                .all(|r| r.get_str("outcome").unwrap() == "success"),
+            "{h}: {runs:#?}"
+        );
+    }
+    assert!(d.stop().await.success(), "{}", d.log());
+    let left_running = w.runs(doc! { "outcome": "running" }).await;
+    assert!(left_running.is_empty(), "{left_running:#?}");
+}
+
 mod leases {
     use crate::support::mongo;
     use nachna_ingest::runs::lease::{Acquire, LeaseTiming, Leases, OwnerId};
