@@ -34,6 +34,27 @@ impl Store {
         Ok(ArtistDirectory::new(artists))
     }
 
+    /// The `artists_v2` documents whose `artist_id` is in `ids`, with only the
+    /// `projection` fields (one query; nothing asked for, nothing sent).
+    pub(crate) async fn artists_with_ids(
+        &self,
+        ids: &[String],
+        projection: Document,
+    ) -> Result<Vec<Document>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.discovery
+            .collection::<Document>(ARTISTS)
+            .find(doc! { "artist_id": { "$in": ids } })
+            .projection(projection)
+            .await
+            .map_err(StoreError::op("find", ARTISTS))?
+            .try_collect()
+            .await
+            .map_err(StoreError::op("find", ARTISTS))
+    }
+
     /// Seeds `artists_v2` (upsert by `artist_id`), for local and demo databases.
     pub async fn seed_artists(&self, artists: &[Artist]) -> Result<(), StoreError> {
         for a in artists {

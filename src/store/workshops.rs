@@ -6,7 +6,7 @@
 //! to announce carries `pending_fanout` in the same write; the notifier clears it after
 //! enqueueing, so no announcement is lost to a crash in between.
 
-use super::schema::{ARTISTS, SIGNATURES, STUDIOS, WORKSHOPS};
+use super::schema::{SIGNATURES, STUDIOS, WORKSHOPS};
 use super::{bson_time, contract_view, read_int, read_strings, unix_seconds, Store, StoreError};
 use crate::contract::{self, References, Rejected};
 use crate::reconcile::{Action, Announcement, ChoreoBorrow, MarkerWrite, StoredWorkshop};
@@ -259,22 +259,12 @@ impl Store {
         {
             refs.add_studio(studio_id);
         }
-        if !artist_ids.is_empty() {
-            let mut cursor = self
-                .discovery
-                .collection::<Document>(ARTISTS)
-                .find(doc! { "artist_id": { "$in": artist_ids } })
-                .projection(doc! { "artist_id": 1, "instagram_link": 1 })
-                .await
-                .map_err(StoreError::op("find", ARTISTS))?;
-            while let Some(a) = cursor
-                .try_next()
-                .await
-                .map_err(StoreError::op("find", ARTISTS))?
-            {
-                if let Ok(id) = a.get_str("artist_id") {
-                    refs.add_artist(id, a.get_str("instagram_link").ok());
-                }
+        for a in self
+            .artists_with_ids(artist_ids, doc! { "artist_id": 1, "instagram_link": 1 })
+            .await?
+        {
+            if let Ok(id) = a.get_str("artist_id") {
+                refs.add_artist(id, a.get_str("instagram_link").ok());
             }
         }
         Ok(refs)
@@ -617,20 +607,9 @@ impl Store {
         artist_ids: &[String],
     ) -> Result<HashMap<String, String>, StoreError> {
         let mut names = HashMap::new();
-        if artist_ids.is_empty() {
-            return Ok(names);
-        }
-        let mut cursor = self
-            .discovery
-            .collection::<Document>(ARTISTS)
-            .find(doc! { "artist_id": { "$in": artist_ids } })
-            .projection(doc! { "artist_id": 1, "artist_name": 1 })
-            .await
-            .map_err(StoreError::op("find", ARTISTS))?;
-        while let Some(a) = cursor
-            .try_next()
-            .await
-            .map_err(StoreError::op("find", ARTISTS))?
+        for a in self
+            .artists_with_ids(artist_ids, doc! { "artist_id": 1, "artist_name": 1 })
+            .await?
         {
             if let (Ok(id), Ok(name)) = (a.get_str("artist_id"), a.get_str("artist_name")) {
                 if !name.trim().is_empty() {
