@@ -15,6 +15,9 @@
 //! lower layer. A page with no date is not a workshop. A page with two or more songs
 //! gives one workshop per song; when the text splits by song, each song keeps the dates
 //! and prices of its own part.
+//!
+//! A listing page (several dated event cards, and no source rule or JSON-LD dating the
+//! page) gives one workshop per card, each read from its own card ([`listing`]).
 
 use crate::artist::ArtistDirectory;
 use crate::source::Source;
