@@ -69,6 +69,21 @@ pub enum Command {
     /// Per studio: last run, next scheduled run, lease holder; outbox depth; pending
     /// triggers; live daemons.
     Status(StatusArgs),
+    /// Take over a database written by the previous pipeline, once: documents sharing a
+    /// uuid are split by song, hashes and signatures are computed, values already there
+    /// count as a person's. `_id`s never change; hand-entered workshops are not touched.
+    /// Until it has run, `ingest` and `run` refuse such a database.
+    ///
+    /// Exit code 0 when adopted (or adopted before: nothing changes), 2 when it could
+    /// not run.
+    Adopt(AdoptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// Print what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
