@@ -10,6 +10,7 @@ mod fetch;
 mod localdb;
 mod notify;
 mod pipeline;
+mod review;
 mod safety;
 mod store;
 mod support;
