@@ -477,9 +477,15 @@ async fn apply(
     let today_text = today.format("%Y-%m-%d").to_string();
     let mut rejected = Vec::new();
     let mut lost_races: BTreeSet<&str> = BTreeSet::new();
+    report.kept_edits = plan.kept_edits.clone();
     for action in &plan.actions {
         if !options.dry_run {
-            match ctx.store.apply_action(action, now, &today_text).await? {
+            let keep = plan.keep.get(action.uuid()).copied().unwrap_or_default();
+            match ctx
+                .store
+                .apply_action_keeping(action, keep, now, &today_text)
+                .await?
+            {
                 Applied::Done => {}
                 Applied::LostRace => {
                     lost_races.insert(action.uuid());
@@ -508,6 +514,9 @@ async fn apply(
             .cloned()
             .collect();
         ctx.store.retire_signatures(&retire, now).await?;
+        ctx.store
+            .record_pipeline_written(&plan.record_written)
+            .await?;
     }
     if let Some(brake) = &plan.brake {
         report.outcome = Outcome::Failed;
@@ -621,6 +630,12 @@ pub fn artists_fingerprint(artists: &ArtistDirectory) -> String {
                 a.instagram_link.as_deref().unwrap_or("")
             )
         })
+        .chain(
+            artists
+                .aliases()
+                .iter()
+                .map(|(id, alias)| format!("{id}\talias\t{alias}")),
+        )
         .collect();
     lines.sort();
     crate::workshop::sha256_hex(lines.join("\n").as_bytes())

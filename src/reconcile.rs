@@ -14,8 +14,19 @@
 //!   ([`Plan::retire_signatures`]), and an owner whose stored signature is another one
 //!   does not claim the old one even before it is retired.
 
-use crate::workshop::{Identified, TimeDetail};
+use crate::edits::{self, Editable, Keep, KeptEdit, Written};
+use crate::workshop::{Identified, TimeDetail, WorkshopDraft};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// A page's values of the person-editable fields.
+pub fn editable_of_draft(d: &WorkshopDraft) -> Editable {
+    Editable {
+        artist_id_list: d.artist_id_list.clone(),
+        by: d.by.clone(),
+        song: d.song.clone(),
+        choreo_insta_link: d.choreo_insta_link.clone(),
+    }
+}
 
 /// What the store holds of one workshop, as much as reconciliation needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +43,11 @@ pub struct StoredWorkshop {
     pub signature: Option<String>,
     /// The artists the stored document names (`artist_id_list`).
     pub artist_ids: Vec<String>,
+    /// The stored values of the fields a person may edit.
+    pub editable: Editable,
+    /// What the pipeline last wrote to them (`pipeline_written`); `None` when the
+    /// document has no record.
+    pub written: Option<Written>,
     /// Where a person's review of the workshop stands (`None`: never held).
     pub review: Option<ReviewStatus>,
 }
@@ -191,11 +207,12 @@ impl Action {
         }
     }
 
-    /// The choreography-link rule: a new workshop whose page gives no reel borrows one
-    /// from a stored workshop with the same artists and song; an update never writes
-    /// the link (an admin-set or earlier link wins over the page's).
+    /// The choreography-link rule: a workshop whose page gives no reel borrows one
+    /// recorded for the same artists and song (`choreo_links`, or another workshop).
+    /// On an update the store borrows only when the plan's [`Keep`] lets it write the
+    /// link (the stored one is empty): a person's or a known reel is never replaced.
     pub fn choreo_borrow(&self) -> Option<ChoreoBorrow<'_>> {
-        let Action::Insert { draft, .. } = self else {
+        let (Action::Insert { draft, .. } | Action::Update { draft, .. }) = self else {
             return None;
         };
         let d = draft.draft();
@@ -206,11 +223,6 @@ impl Action {
             artist_ids: &d.artist_id_list,
             song: d.song.as_deref()?,
         })
-    }
-
-    /// Whether the write leaves the stored `choreo_insta_link` alone.
-    pub fn keeps_stored_choreo_link(&self) -> bool {
-        matches!(self, Action::Update { .. })
     }
 }
 
@@ -223,6 +235,15 @@ pub struct Plan {
     /// `(signature, uuid)`: signatures their workshop no longer carries (its sessions
     /// or artists changed). Retired, they can no longer mark a duplicate.
     pub retire_signatures: Vec<(String, String)>,
+    /// Per updated uuid: the stored fields the update leaves alone (a person's edit,
+    /// see [`crate::edits`]). A uuid not listed keeps nothing.
+    pub keep: BTreeMap<String, Keep>,
+    /// Every person's value kept against a differing page value (for the report).
+    pub kept_edits: Vec<KeptEdit>,
+    /// Unchanged workshops without a `pipeline_written` record (written before records
+    /// were kept) and the record to give them: the values of the page, which equal what
+    /// was written since the content hash did not change.
+    pub record_written: Vec<(String, Written)>,
 }
 
 /// What one listed event page gave this run.
@@ -334,6 +355,9 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
     let mut claimed: BTreeMap<String, String> = BTreeMap::new();
     let mut actions = Vec::with_capacity(drafts.len());
     let mut retire_signatures = Vec::new();
+    let mut keep_by_uuid = BTreeMap::new();
+    let mut kept_edits = Vec::new();
+    let mut record_written = Vec::new();
     for draft in drafts {
         let signature = draft.signature().to_string();
         let uuid = draft.uuid().to_string();
@@ -384,19 +408,31 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
                 if let Some(old) = existing.signature.as_ref().filter(|old| **old != signature) {
                     retire_signatures.push((old.clone(), uuid.clone()));
                 }
+                let page_values = editable_of_draft(draft.draft());
+                let (keep, kept) = edits::decide(
+                    &uuid,
+                    &existing.editable,
+                    existing.written.as_ref(),
+                    &page_values,
+                );
+                kept_edits.extend(kept);
                 let changed = existing.content_hash.as_deref() != Some(draft.content_hash());
                 if changed || existing.is_archived {
                     let schedule_changed = existing.time_details != draft.draft().time_details;
                     // Late data reaches followers: artists matched only now (the artist
                     // directory changed) make the workshop new to their followers. A
                     // schedule change in the same run is announced as such instead.
+                    // Artists a person assigned stay, so nobody is newly matched then.
                     let newly_matched: Vec<String> = draft
                         .draft()
                         .artist_id_list
                         .iter()
-                        .filter(|a| !existing.artist_ids.contains(a))
+                        .filter(|a| !keep.artists && !existing.artist_ids.contains(a))
                         .cloned()
                         .collect();
+                    if keep != Keep::default() {
+                        keep_by_uuid.insert(uuid.clone(), keep);
+                    }
                     let announce = if schedule_changed {
                         Some(Announcement::ScheduleChange)
                     } else if !newly_matched.is_empty() {
@@ -411,6 +447,9 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
                         draft,
                     });
                 } else {
+                    if existing.written.is_none() {
+                        record_written.push((uuid.clone(), Written::of(&page_values)));
+                    }
                     actions.push(Action::Unchanged { uuid });
                 }
             }
@@ -454,13 +493,16 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
         archive,
         brake,
         retire_signatures,
+        keep: keep_by_uuid,
+        kept_edits,
+        record_written,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workshop::{sessions_to_time_details, EventType, Session, WorkshopDraft};
+    use crate::workshop::{sessions_to_time_details, EventType, Session};
     use chrono::{NaiveDate, NaiveTime};
 
     fn draft(uuid: &str, day: u32, price: &str) -> WorkshopDraft {
@@ -495,6 +537,8 @@ mod tests {
             time_details: d.time_details.clone(),
             signature: Some(d.signature()),
             artist_ids: d.artist_id_list.clone(),
+            editable: editable_of_draft(d),
+            written: Some(Written::of(&editable_of_draft(d))),
             review: None,
         }
     }
@@ -917,6 +961,56 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_persons_artists_survive_a_price_change_that_still_lands() {
+        let before = draft("s/a", 10, "850/-");
+        let mut stored = stored_from(&before, 1, false);
+        // An admin assigned another artist and song in place.
+        stored.editable.artist_id_list = vec!["admin_pick".into()];
+        stored.editable.by = "Admin Pick".into();
+        stored.editable.song = Some("admin song".into());
+        stored.artist_ids = vec!["admin_pick".into()];
+        let now = draft("s/a", 10, "950/-");
+        let plan = run(vec![now], vec![stored], vec![], &[], ArchivePolicy::Allowed);
+        assert!(
+            matches!(
+                &plan.actions[0],
+                Action::Update { announce: None, newly_matched, draft, .. }
+                    if newly_matched.is_empty() && draft.draft().pricing_info == "950/-"
+            ),
+            "{plan:#?}"
+        );
+        let keep = plan.keep["s/a"];
+        assert!(keep.artists && keep.song && !keep.choreo);
+        let fields: Vec<_> = plan.kept_edits.iter().map(|k| k.field).collect();
+        assert_eq!(
+            fields,
+            vec![
+                crate::edits::EditField::Artists,
+                crate::edits::EditField::Song
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unchanged_workshop_without_a_record_gets_the_pages_values_as_one() {
+        let d = draft("s/a", 10, "850/-");
+        let mut stored = stored_from(&d, 1, false);
+        stored.written = None;
+        let plan = run(
+            vec![d.clone()],
+            vec![stored],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert_eq!(plan.actions, vec![Action::Unchanged { uuid: "s/a".into() }]);
+        assert_eq!(
+            plan.record_written,
+            vec![("s/a".to_string(), Written::of(&editable_of_draft(&d)))]
+        );
     }
 
     #[test]

@@ -146,6 +146,7 @@ async fn artists_for_run(store: &Store, args: &IngestArgs) -> anyhow::Result<Art
 }
 
 /// Stored artists with `seed` upserted by `artist_id`, sorted by id as loaded.
+/// The stored aliases are kept.
 fn merge_artists(stored: ArtistDirectory, seed: Vec<Artist>) -> ArtistDirectory {
     let mut by_id: std::collections::BTreeMap<String, Artist> = stored
         .artists()
@@ -156,7 +157,7 @@ fn merge_artists(stored: ArtistDirectory, seed: Vec<Artist>) -> ArtistDirectory 
     for a in seed {
         by_id.insert(a.artist_id.clone(), a);
     }
-    ArtistDirectory::new(by_id.into_values().collect())
+    ArtistDirectory::with_aliases(by_id.into_values().collect(), stored.aliases().to_vec())
 }
 
 fn print_reports(reports: &[RunReport], json: bool) -> anyhow::Result<()> {
@@ -180,6 +181,9 @@ fn print_reports(reports: &[RunReport], json: bool) -> anyhow::Result<()> {
         }
         for uuid in &r.archived_uuids {
             println!("  archived   {uuid}");
+        }
+        for k in &r.kept_edits {
+            println!("  kept edit  {k}");
         }
         for n in &r.not_workshops {
             println!("  not a workshop  {}: {}", n.url, n.reason);

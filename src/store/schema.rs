@@ -16,6 +16,8 @@ pub const WORKSHOPS: &str = "workshops_v2";
 pub const SIGNATURES: &str = "workshop_signatures";
 pub const STUDIOS: &str = "studios";
 pub const ARTISTS: &str = "artists_v2";
+/// The admins' map from artists + song to a choreography reel (the app writes it).
+pub const CHOREO_LINKS: &str = "choreo_links";
 pub const PAGES: &str = "ingest_pages";
 pub const RUNS: &str = "ingest_runs";
 pub const LEASES: &str = "ingest_leases";

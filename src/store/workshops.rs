@@ -6,9 +6,10 @@
 //! to announce carries `pending_fanout` in the same write; the notifier clears it after
 //! enqueueing, so no announcement is lost to a crash in between.
 
-use super::schema::{SIGNATURES, STUDIOS, WORKSHOPS};
+use super::schema::{CHOREO_LINKS, SIGNATURES, STUDIOS, WORKSHOPS};
 use super::{bson_time, contract_view, read_int, read_strings, unix_seconds, Store, StoreError};
 use crate::contract::{self, References, Rejected};
+use crate::edits::{Editable, Keep, Written};
 use crate::reconcile::{
     review_hold, Action, Announcement, ChoreoBorrow, MarkerWrite, ReviewStatus, StoredWorkshop,
 };
@@ -53,7 +54,8 @@ impl Store {
             .projection(doc! {
                 "uuid": 1, "content_hash": 1, "version": 1, "is_archived": 1,
                 "payment_link_type": 1, "time_details": 1, "signature": 1,
-                "artist_id_list": 1, "review.status": 1,
+                "artist_id_list": 1, "by": 1, "song": 1, "choreo_insta_link": 1,
+                "pipeline_written": 1, "review.status": 1,
             })
             .await
             .map_err(StoreError::op("find", WORKSHOPS))?;
@@ -86,6 +88,8 @@ impl Store {
                     time_details,
                     signature: d.get_str("signature").ok().map(str::to_string),
                     artist_ids: read_strings(&d, "artist_id_list"),
+                    editable: editable_of(&d),
+                    written: d.get_document("pipeline_written").ok().map(written_of),
                     review: review_status(&d),
                 },
             );
@@ -131,14 +135,31 @@ impl Store {
         now: DateTime<Utc>,
         today: &str,
     ) -> Result<Applied, StoreError> {
+        self.apply_action_keeping(action, Keep::default(), now, today)
+            .await
+    }
+
+    /// [`Store::apply_action`], leaving the stored fields `keep` names alone (a person's
+    /// edit, decided by the plan: [`crate::reconcile::Plan::keep`]). Every field the
+    /// write sets from the page is recorded in `pipeline_written`.
+    pub async fn apply_action_keeping(
+        &self,
+        action: &Action,
+        keep: Keep,
+        now: DateTime<Utc>,
+        today: &str,
+    ) -> Result<Applied, StoreError> {
         match action {
             Action::Insert { draft, .. } => {
                 let mut fields = draft_fields(draft)?;
+                let mut values = crate::reconcile::editable_of_draft(draft.draft());
                 if let Some(borrow) = action.choreo_borrow() {
                     if let Some(link) = self.choreo_link_of(&borrow).await? {
-                        fields.insert("choreo_insta_link", link);
+                        fields.insert("choreo_insta_link", &link);
+                        values.choreo_insta_link = Some(link);
                     }
                 }
+                fields.insert("pipeline_written", written_doc(&Written::of(&values)));
                 fields.insert("updated_at", unix_seconds(now));
                 fields.insert("version", 1_i32);
                 fields.insert("is_archived", false);
@@ -173,8 +194,22 @@ impl Store {
                 ..
             } => {
                 let mut fields = draft_fields(draft)?;
-                if action.keeps_stored_choreo_link() {
-                    fields.remove("choreo_insta_link");
+                if !keep.choreo {
+                    if let Some(borrow) = action.choreo_borrow() {
+                        if let Some(link) = self.choreo_link_of(&borrow).await? {
+                            fields.insert("choreo_insta_link", link);
+                        }
+                    }
+                }
+                for key in keep.fields() {
+                    fields.remove(key);
+                }
+                // What the page wrote is recorded; a kept field keeps its record, so
+                // it stays a person's.
+                for key in EDITABLE_KEYS {
+                    if let Some(v) = fields.get(key).cloned() {
+                        fields.insert(format!("pipeline_written.{key}"), v);
+                    }
                 }
                 fields.insert("updated_at", unix_seconds(now));
                 fields.insert("is_archived", false);
@@ -191,7 +226,7 @@ impl Store {
                 if let Some(reasons) = review_hold(action, review_status(&after)) {
                     fields.insert("review", held(draft, &reasons, now));
                 }
-                for (k, v) in &fields {
+                for (k, v) in fields.iter().filter(|(k, _)| !k.contains('.')) {
                     after.insert(k.clone(), v.clone());
                 }
                 if let Err(rejected) = self.check_workshop(&after).await? {
@@ -385,11 +420,30 @@ impl Store {
         Ok(retired)
     }
 
-    /// The choreography reel of a stored workshop with these artists and song.
+    /// The choreography reel recorded for these artists and song: first the admins' map
+    /// (`choreo_links`, songs stored lower-case, artists in any order), then a stored
+    /// workshop that has one.
     async fn choreo_link_of(
         &self,
         borrow: &ChoreoBorrow<'_>,
     ) -> Result<Option<String>, StoreError> {
+        let song = borrow.song.trim();
+        let recorded = self
+            .discovery
+            .collection::<Document>(CHOREO_LINKS)
+            .find_one(doc! {
+                "artist_id_list": { "$all": borrow.artist_ids, "$size": borrow.artist_ids.len() as i32 },
+                "song": { "$in": [song, song.to_lowercase()] },
+                "choreo_insta_link": { "$regex": "^https?://" },
+            })
+            .projection(doc! { "choreo_insta_link": 1 })
+            .await
+            .map_err(StoreError::op("find", CHOREO_LINKS))?;
+        if let Some(link) =
+            recorded.and_then(|d| d.get_str("choreo_insta_link").ok().map(str::to_string))
+        {
+            return Ok(Some(link));
+        }
         let found = self
             .workshops()
             .find_one(doc! {
@@ -401,6 +455,28 @@ impl Store {
             .await
             .map_err(StoreError::op("find", WORKSHOPS))?;
         Ok(found.and_then(|d| d.get_str("choreo_insta_link").ok().map(str::to_string)))
+    }
+
+    /// Gives workshops written before `pipeline_written` existed their record (see
+    /// [`crate::reconcile::Plan::record_written`]); a document that has one meanwhile is
+    /// left alone, so this writes each document at most once.
+    pub async fn record_pipeline_written(
+        &self,
+        records: &[(String, Written)],
+    ) -> Result<u64, StoreError> {
+        let mut written = 0;
+        for (uuid, record) in records {
+            let r = self
+                .workshops()
+                .update_one(
+                    doc! { "uuid": uuid, "pipeline_written": { "$exists": false } },
+                    doc! { "$set": { "pipeline_written": written_doc(record) } },
+                )
+                .await
+                .map_err(StoreError::op("update", WORKSHOPS))?;
+            written += r.modified_count;
+        }
+        Ok(written)
     }
 
     /// Archives (never deletes) the given live workshops of a studio.
@@ -445,6 +521,45 @@ fn held(draft: &Identified, reasons: &[String], now: DateTime<Utc>) -> Document 
         "verdict": c.verdict,
         "title": c.title,
         "held_at": now,
+    }
+}
+
+/// The person-editable keys, as recorded in `pipeline_written`.
+const EDITABLE_KEYS: [&str; 4] = ["artist_id_list", "by", "song", "choreo_insta_link"];
+
+fn opt_str(d: &Document, key: &str) -> Option<String> {
+    d.get_str(key).ok().map(str::to_string)
+}
+
+/// The stored values of the person-editable fields.
+pub(crate) fn editable_of(d: &Document) -> Editable {
+    Editable {
+        artist_id_list: read_strings(d, "artist_id_list"),
+        by: d.get_str("by").unwrap_or_default().to_string(),
+        song: opt_str(d, "song"),
+        choreo_insta_link: opt_str(d, "choreo_insta_link"),
+    }
+}
+
+/// A `pipeline_written` record (a key that is null or absent: nothing written there).
+pub(crate) fn written_of(d: &Document) -> Written {
+    Written {
+        artist_id_list: d
+            .get_array("artist_id_list")
+            .ok()
+            .map(|_| read_strings(d, "artist_id_list")),
+        by: opt_str(d, "by"),
+        song: opt_str(d, "song"),
+        choreo_insta_link: opt_str(d, "choreo_insta_link"),
+    }
+}
+
+pub(crate) fn written_doc(w: &Written) -> Document {
+    doc! {
+        "artist_id_list": w.artist_id_list.as_ref().map(|v| Bson::from(v.clone())).unwrap_or(Bson::Null),
+        "by": w.by.as_deref(),
+        "song": w.song.as_deref(),
+        "choreo_insta_link": w.choreo_insta_link.as_deref(),
     }
 }
 

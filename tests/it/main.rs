@@ -9,6 +9,7 @@ mod extract_golden;
 mod fetch;
 mod localdb;
 mod notify;
+mod person_edits;
 mod pipeline;
 mod review;
 mod safety;
