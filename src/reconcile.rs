@@ -1085,12 +1085,7 @@ mod tests {
         let mut stored = stored_from(&before, 2, true);
         stored.review = Some(ReviewStatus::Rejected);
         let plan = run(vec![now], vec![stored], vec![], &[], ArchivePolicy::Allowed);
-        assert_eq!(
-            plan.actions,
-            vec![Action::Unchanged {
-                uuid: "s/a".into()
-            }]
-        );
+        assert_eq!(plan.actions, vec![Action::Unchanged { uuid: "s/a".into() }]);
     }
 
     #[test]

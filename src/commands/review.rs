@@ -29,7 +29,9 @@ pub async fn run(global: &GlobalArgs, args: ReviewArgs) -> anyhow::Result<ExitCo
                     Ok(ExitCode::SUCCESS)
                 }
                 Decision::NotHeld => {
-                    println!("{uuid}: not held for review (it is announced as usual); nothing to do");
+                    println!(
+                        "{uuid}: not held for review (it is announced as usual); nothing to do"
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Decision::WasRejected => bail!(
@@ -69,7 +71,9 @@ async fn list(app: &App, json: bool) -> anyhow::Result<ExitCode> {
     for w in &held {
         println!("{}", describe(w));
     }
-    println!("approve: nachna-ingest review approve UUID; reject: nachna-ingest review reject UUID");
+    println!(
+        "approve: nachna-ingest review approve UUID; reject: nachna-ingest review reject UUID"
+    );
     Ok(ExitCode::SUCCESS)
 }
 

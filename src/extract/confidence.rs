@@ -160,8 +160,14 @@ mod tests {
     fn dates_from_loose_page_text_or_prose_are_weak() {
         let c = verdict((Layer::Text, "dates in page"), HANDLE);
         assert!(c.is_weak());
-        assert_eq!(c.verdict, "date: loose page text (weak); artist: handle (strong)");
-        assert!(c.weak[0].contains("loose visible text (dates in page)"), "{c:?}");
+        assert_eq!(
+            c.verdict,
+            "date: loose page text (weak); artist: handle (strong)"
+        );
+        assert!(
+            c.weak[0].contains("loose visible text (dates in page)"),
+            "{c:?}"
+        );
 
         let c = verdict(
             (

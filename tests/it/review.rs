@@ -162,7 +162,10 @@ async fn a_weak_workshop_is_stored_and_listed_but_not_announced_until_approved_t
     assert_eq!(fanned, vec![strong.clone()]);
     assert_eq!(outbox_of(&store, &weak).await, vec![]);
     // Its marker waits for the decision.
-    assert!(workshop(&store, &weak).await.get_document("pending_fanout").is_ok());
+    assert!(workshop(&store, &weak)
+        .await
+        .get_document("pending_fanout")
+        .is_ok());
 
     // `review` lists it: uuid, studio, title, why weak, page URL.
     let held = store.held_workshops().await.unwrap();
@@ -203,7 +206,10 @@ async fn a_weak_workshop_is_stored_and_listed_but_not_announced_until_approved_t
 
     // A re-ingest (same pages) holds nothing again and announces nothing.
     ingest(&ctx, &studio).await;
-    assert_eq!(review_status(&workshop(&store, &weak).await).as_deref(), Some("approved"));
+    assert_eq!(
+        review_status(&workshop(&store, &weak).await).as_deref(),
+        Some("approved")
+    );
     assert!(n.fan_out_pending().await.unwrap().is_empty());
     assert_eq!(outbox_of(&store, &weak).await, once);
 
@@ -326,7 +332,10 @@ async fn the_review_command_lists_why_approves_once_and_names_an_unknown_uuid() 
     let out = review_cli(&names, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listing = text(&out.stdout);
-    assert!(listing.starts_with("1 workshop(s) held for review"), "{listing}");
+    assert!(
+        listing.starts_with("1 workshop(s) held for review"),
+        "{listing}"
+    );
     assert!(
         listing.contains(&format!("  {uuid}  [{}]  Hip hop workshop\n", studio.id)),
         "{listing}"
