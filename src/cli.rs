@@ -76,6 +76,14 @@ pub enum Command {
     /// Examples: nachna-ingest review; nachna-ingest review approve studio/slug;
     /// nachna-ingest review reject studio/slug. Exit code 2 for an unknown uuid.
     Review(ReviewArgs),
+    /// Take over a database written by the previous pipeline, once: documents sharing a
+    /// uuid are split by song, hashes and signatures are computed, values already there
+    /// count as a person's. `_id`s never change; hand-entered workshops are not touched.
+    /// Until it has run, `ingest` and `run` refuse such a database.
+    ///
+    /// Exit code 0 when adopted (or adopted before: nothing changes), 2 when it could
+    /// not run.
+    Adopt(AdoptArgs),
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +109,13 @@ pub enum ReviewAction {
         /// The workshop's uuid (as `review` lists it).
         uuid: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// Print what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,20 @@ pub fn editable_of_draft(d: &WorkshopDraft) -> Editable {
     }
 }
 
+/// The content hash of the page's draft with the kept fields set to the stored
+/// (person's) values.
+pub fn kept_values_hash(draft: &WorkshopDraft, stored: &Editable, keep: Keep) -> String {
+    let mut d = draft.clone();
+    if keep.artists {
+        d.artist_id_list = stored.artist_id_list.clone();
+        d.by = stored.by.clone();
+    }
+    if keep.song {
+        d.song = stored.song.clone();
+    }
+    d.content_hash()
+}
+
 /// What the store holds of one workshop, as much as reconciliation needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredWorkshop {
@@ -416,7 +430,16 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
                     &page_values,
                 );
                 kept_edits.extend(kept);
-                let changed = existing.content_hash.as_deref() != Some(draft.content_hash());
+                // A person's kept values make the stored document differ from the page
+                // by design: it is unchanged when it equals the page with those values
+                // (what `adopt` hashes, and what an update with them writes).
+                let stored_hash = existing.content_hash.as_deref();
+                let changed = stored_hash != Some(draft.content_hash())
+                    && (keep == Keep::default()
+                        || stored_hash
+                            != Some(
+                                kept_values_hash(draft.draft(), &existing.editable, keep).as_str(),
+                            ));
                 if changed || existing.is_archived {
                     let schedule_changed = existing.time_details != draft.draft().time_details;
                     // Late data reaches followers: artists matched only now (the artist
@@ -992,6 +1015,25 @@ mod tests {
                 crate::edits::EditField::Song
             ]
         );
+    }
+
+    #[test]
+    fn an_adopted_workshop_equal_to_its_page_but_for_a_persons_values_is_unchanged() {
+        let page = draft("s/a", 10, "850/-");
+        let mut legacy = page.clone();
+        legacy.song = Some("admin song".into());
+        let mut stored = stored_from(&legacy, 1, false);
+        // `adopt` hashes the document as stored and records its values as a person's.
+        stored.written = Some(Written::adopted(&stored.editable));
+        let plan = run(
+            vec![page],
+            vec![stored],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert_eq!(plan.actions, vec![Action::Unchanged { uuid: "s/a".into() }]);
+        assert_eq!(plan.kept_edits.len(), 1, "{plan:#?}");
     }
 
     #[test]

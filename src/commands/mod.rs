@@ -6,6 +6,7 @@
 //! an invalid source file); 2 the command could not run (bad settings, no database);
 //! 3 `trigger --wait` got no outcome in time.
 
+pub mod adopt;
 pub mod check;
 pub mod extract;
 pub mod ingest;

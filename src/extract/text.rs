@@ -193,6 +193,11 @@ static MONTH_YEAR_HEADING: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// True for a line that is only a month and a year (`January 2025`).
+pub fn is_month_year_heading(line: &str) -> bool {
+    MONTH_YEAR_HEADING.is_match(line.trim())
+}
+
 /// A yearless date under a `Month YYYY` heading of its own month (the nearest such
 /// heading above it, up to 200 lines) takes that heading's year: calendars and event
 /// lists state the year once per month.

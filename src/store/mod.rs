@@ -18,6 +18,7 @@
 //! | `audience.rs` | `reactions` (followers), `device_tokens` |
 //! | `notification_settings.rs` | the app's `notification_settings` document |
 
+pub mod adopt;
 pub mod artists;
 pub mod audience;
 pub mod daemons;

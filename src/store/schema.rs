@@ -23,6 +23,8 @@ pub const RUNS: &str = "ingest_runs";
 pub const LEASES: &str = "ingest_leases";
 pub const REQUESTS: &str = "ingest_requests";
 pub const DAEMONS: &str = "ingest_daemons";
+/// This tool's own facts about the database (the `adopt` marker).
+pub const META: &str = "ingest_meta";
 // dance_app
 pub const OUTBOX: &str = "notification_outbox";
 pub const DISPATCH_LEASES: &str = "notification_dispatch_leases";

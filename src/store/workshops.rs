@@ -68,12 +68,15 @@ impl Store {
             let Ok(uuid) = d.get_str("uuid") else {
                 continue;
             };
+            // Leniently: the previous pipeline's `end_time: null` (and float dates) read
+            // as ours (`""`), so they are no schedule change.
             let time_details = d
                 .get_array("time_details")
                 .ok()
                 .map(|a| {
                     a.iter()
-                        .filter_map(|v| mongodb::bson::from_bson::<TimeDetail>(v.clone()).ok())
+                        .filter_map(|v| v.as_document())
+                        .filter_map(lenient_time_detail)
                         .collect()
                 })
                 .unwrap_or_default();
@@ -680,7 +683,7 @@ impl NotifyWorkshop {
 }
 
 /// A `time_details` entry whatever numeric type the app stored its date in.
-fn lenient_time_detail(t: &Document) -> Option<TimeDetail> {
+pub(crate) fn lenient_time_detail(t: &Document) -> Option<TimeDetail> {
     let int = |k: &str| read_int(t, k).and_then(|v| i32::try_from(v).ok());
     Some(TimeDetail {
         day: int("day")?,
