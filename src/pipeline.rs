@@ -8,7 +8,7 @@
 
 use crate::artist::ArtistDirectory;
 use crate::clock::Clock;
-use crate::extract::{self, PageVerdict};
+use crate::extract::{self, confidence, PageVerdict};
 use crate::fetch::{FetchOutcome, FetchedPage, Fetcher, HostPolicy, PageRequest, Validators};
 use crate::reconcile::{self, Action, Announcement, PageOutcome, Plan, ReconcileInput};
 use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
@@ -388,7 +388,11 @@ fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunRepo
                             if extracted.draft.is_past(today) {
                                 report.workshops.skipped_past += 1;
                             } else {
-                                taken.drafts.push(Identified::new(extracted.draft));
+                                let mut confidence = confidence::assess(&extracted.provenance);
+                                confidence.title = extracted.title;
+                                taken.drafts.push(
+                                    Identified::new(extracted.draft).with_confidence(confidence),
+                                );
                             }
                         }
                     }

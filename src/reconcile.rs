@@ -62,6 +62,67 @@ pub struct StoredWorkshop {
     /// What the pipeline last wrote to them (`pipeline_written`); `None` when the
     /// document has no record.
     pub written: Option<Written>,
+    /// Where a person's review of the workshop stands (`None`: never held).
+    pub review: Option<ReviewStatus>,
+}
+
+/// A workshop held for review because its date or artist rests on weak evidence, and
+/// what a person decided (`nachna-ingest review approve|reject`). Stored as the
+/// lowercase strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    /// Stored and listed, but not announced until a person confirms it.
+    Held,
+    /// A person confirmed it: announced, and never held again.
+    Approved,
+    /// A person rejected it: archived, never announced, and a re-ingest leaves it so.
+    Rejected,
+}
+
+impl ReviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Held => "held",
+            ReviewStatus::Approved => "approved",
+            ReviewStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ReviewStatus> {
+        match text {
+            "held" => Some(ReviewStatus::Held),
+            "approved" => Some(ReviewStatus::Approved),
+            "rejected" => Some(ReviewStatus::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// The review rule: a write that announces a workshop (its marker is set) whose draft
+/// rests on weak evidence holds the announcement for a person, unless a person has
+/// already decided on this workshop (approved stays approved; a held one stays held).
+/// Returns the reasons to store with the hold.
+pub fn review_hold(action: &Action, stored: Option<ReviewStatus>) -> Option<Vec<String>> {
+    let draft = match action {
+        Action::Insert {
+            draft,
+            announce: Some(_),
+        }
+        | Action::Update {
+            draft,
+            announce: Some(_),
+            ..
+        } => draft,
+        _ => return None,
+    };
+    if stored.is_some() {
+        return None;
+    }
+    draft
+        .confidence()
+        .filter(|c| c.is_weak())
+        .map(|c| c.weak.clone())
 }
 
 /// Why a workshop goes to the notifier.
@@ -341,6 +402,11 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
             }
         }
         claimed.insert(signature.clone(), uuid.clone());
+        // A person rejected it: it stays archived whatever the page says.
+        if stored.is_some_and(|w| w.review == Some(ReviewStatus::Rejected)) {
+            actions.push(Action::Unchanged { uuid });
+            continue;
+        }
         match stored {
             None => {
                 // A signature owned by this uuid without a document is a run that
@@ -496,6 +562,7 @@ mod tests {
             artist_ids: d.artist_id_list.clone(),
             editable: editable_of_draft(d),
             written: Some(Written::of(&editable_of_draft(d))),
+            review: None,
         }
     }
 
@@ -1004,5 +1071,73 @@ mod tests {
             &plan.actions[0],
             Action::Update { announce: None, newly_matched, .. } if newly_matched.is_empty()
         ));
+    }
+
+    fn weak(d: WorkshopDraft) -> Identified {
+        Identified::new(d).with_confidence(crate::workshop::Confidence {
+            verdict: "date: loose page text (weak); artist: handle (strong)".into(),
+            weak: vec!["date read from loose visible text".into()],
+            title: None,
+        })
+    }
+
+    #[test]
+    fn a_weak_new_workshop_is_held_and_a_strong_one_is_not() {
+        let d = draft("s/a", 10, "850/-");
+        let insert = Action::Insert {
+            draft: weak(d.clone()),
+            announce: Some(Announcement::NewWorkshop),
+        };
+        assert_eq!(
+            review_hold(&insert, None),
+            Some(vec!["date read from loose visible text".to_string()])
+        );
+        let strong = Action::Insert {
+            draft: Identified::new(d.clone()).with_confidence(Default::default()),
+            announce: Some(Announcement::NewWorkshop),
+        };
+        assert_eq!(review_hold(&strong, None), None);
+        // Nothing announced, nothing to hold.
+        let silent = Action::Insert {
+            draft: weak(d),
+            announce: None,
+        };
+        assert_eq!(review_hold(&silent, None), None);
+    }
+
+    #[test]
+    fn a_person_decided_workshop_is_never_held_again() {
+        let d = draft("s/a", 10, "850/-");
+        let update = Action::Update {
+            draft: weak(d),
+            expected_version: 2,
+            announce: Some(Announcement::ScheduleChange),
+            newly_matched: vec![],
+        };
+        assert!(review_hold(&update, None).is_some());
+        assert_eq!(review_hold(&update, Some(ReviewStatus::Approved)), None);
+        assert_eq!(review_hold(&update, Some(ReviewStatus::Held)), None);
+    }
+
+    #[test]
+    fn a_rejected_workshop_stays_archived_when_its_page_is_read_again() {
+        let before = draft("s/a", 10, "850/-");
+        let mut now = before.clone();
+        now.pricing_info = "900/-".into();
+        let mut stored = stored_from(&before, 2, true);
+        stored.review = Some(ReviewStatus::Rejected);
+        let plan = run(vec![now], vec![stored], vec![], &[], ArchivePolicy::Allowed);
+        assert_eq!(plan.actions, vec![Action::Unchanged { uuid: "s/a".into() }]);
+    }
+
+    #[test]
+    fn review_status_strings_round_trip() {
+        for s in [
+            ReviewStatus::Held,
+            ReviewStatus::Approved,
+            ReviewStatus::Rejected,
+        ] {
+            assert_eq!(ReviewStatus::parse(s.as_str()), Some(s));
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod check;
 pub mod extract;
 pub mod ingest;
 pub mod notify;
+pub mod review;
 pub mod run;
 pub mod status;
 pub mod trigger;

@@ -36,6 +36,7 @@ use url::Url;
 pub mod artist;
 pub mod bounded;
 pub mod budget;
+pub mod confidence;
 pub mod date;
 pub mod dom;
 pub mod event_type;
@@ -877,11 +878,9 @@ fn resolve_artists(
     }
     let (m, layer, detail) = matched.unwrap_or_else(|| {
         let corpus = artist_corpus(layers, scope, title);
-        (
-            artist::match_artists(directory, &corpus, ignore),
-            Layer::Text,
-            format!("handles, Instagram links and names in the title, JSON-LD and visible text of the {}", scope.name),
-        )
+        let m = artist::match_artists(directory, &corpus, ignore);
+        let detail = generic_artist_detail(&m, layers, directory, ignore, title, &scope.name);
+        (m, Layer::Text, detail)
     });
 
     // Artist texts that match no known artist.
@@ -967,6 +966,57 @@ fn resolve_artists(
             },
             ids_provenance: none_matched,
         },
+    }
+}
+
+/// What backs artists the generic matching found (see [`confidence`]): a handle or link,
+/// a name where the event names its people (title, JSON-LD performers, "by/with"
+/// phrases), a name in the text the source's `content_selector` scopes, or a name found
+/// only in the loose text of a whole page, naming those ids.
+fn generic_artist_detail(
+    m: &artist::ArtistMatches,
+    layers: &Layers,
+    directory: &ArtistDirectory,
+    ignore: &[String],
+    title: Option<&str>,
+    scope: &str,
+) -> String {
+    let mut near = String::new();
+    if let Some(t) = title {
+        near.push_str(t);
+        near.push('\n');
+    }
+    for layer in [Layer::JsonLd, Layer::Text] {
+        if let Some(a) = layers.get(layer).and_then(|f| f.artists.as_ref()) {
+            near.push_str(&a.value.join("\n"));
+            near.push('\n');
+        }
+    }
+    let near_ids = artist::match_artists(directory, &near, ignore).ids;
+    let loose: Vec<&str> = m
+        .ids
+        .iter()
+        .filter(|id| !m.by_handle.contains(id) && !near_ids.contains(id))
+        .map(String::as_str)
+        .collect();
+    if !loose.is_empty() && scope == "content_selector" {
+        // The source scoped the text to the event's own content: no sidebar or "more
+        // events" strip can put a name there.
+        format!(
+            "{}: {} ({scope})",
+            confidence::ARTIST_BY_SCOPED_NAME,
+            loose.join(", ")
+        )
+    } else if !loose.is_empty() {
+        format!(
+            "{}: {} ({scope})",
+            confidence::ARTIST_BY_LOOSE_NAME,
+            loose.join(", ")
+        )
+    } else if m.ids.iter().all(|id| m.by_handle.contains(id)) {
+        format!("{} ({scope})", confidence::ARTIST_BY_HANDLE)
+    } else {
+        format!("{} ({scope})", confidence::ARTIST_BY_NAME_NEAR)
     }
 }
 

@@ -10,7 +10,9 @@ use super::schema::{CHOREO_LINKS, SIGNATURES, STUDIOS, WORKSHOPS};
 use super::{bson_time, contract_view, read_int, read_strings, unix_seconds, Store, StoreError};
 use crate::contract::{self, References, Rejected};
 use crate::edits::{Editable, Keep, Written};
-use crate::reconcile::{Action, Announcement, ChoreoBorrow, MarkerWrite, StoredWorkshop};
+use crate::reconcile::{
+    review_hold, Action, Announcement, ChoreoBorrow, MarkerWrite, ReviewStatus, StoredWorkshop,
+};
 use crate::workshop::{Identified, Session, TimeDetail};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
@@ -53,7 +55,7 @@ impl Store {
                 "uuid": 1, "content_hash": 1, "version": 1, "is_archived": 1,
                 "payment_link_type": 1, "time_details": 1, "signature": 1,
                 "artist_id_list": 1, "by": 1, "song": 1, "choreo_insta_link": 1,
-                "pipeline_written": 1,
+                "pipeline_written": 1, "review.status": 1,
             })
             .await
             .map_err(StoreError::op("find", WORKSHOPS))?;
@@ -91,6 +93,7 @@ impl Store {
                     artist_ids: read_strings(&d, "artist_id_list"),
                     editable: editable_of(&d),
                     written: d.get_document("pipeline_written").ok().map(written_of),
+                    review: review_status(&d),
                 },
             );
         }
@@ -167,6 +170,9 @@ impl Store {
                 if let MarkerWrite::Set(kind) = action.marker() {
                     fields.insert("pending_fanout", pending(kind, now));
                 }
+                if let Some(reasons) = review_hold(action, None) {
+                    fields.insert("review", held(draft, &reasons, now));
+                }
                 // Given here (not left to the server) so that the contract check sees the
                 // document exactly as stored; on a replay `$setOnInsert` keeps the first.
                 fields.insert("_id", ObjectId::new());
@@ -220,6 +226,9 @@ impl Store {
                     return Ok(Applied::LostRace);
                 };
                 after.remove("archived_at");
+                if let Some(reasons) = review_hold(action, review_status(&after)) {
+                    fields.insert("review", held(draft, &reasons, now));
+                }
                 for (k, v) in fields.iter().filter(|(k, _)| !k.contains('.')) {
                     after.insert(k.clone(), v.clone());
                 }
@@ -498,6 +507,26 @@ impl Store {
     }
 }
 
+/// Where a stored workshop's review stands (`review.status`).
+pub(crate) fn review_status(d: &Document) -> Option<ReviewStatus> {
+    d.get_document("review")
+        .ok()
+        .and_then(|r| r.get_str("status").ok())
+        .and_then(ReviewStatus::parse)
+}
+
+/// The `review` subdocument of a workshop held for a person: why, and what to show.
+fn held(draft: &Identified, reasons: &[String], now: DateTime<Utc>) -> Document {
+    let c = draft.confidence().cloned().unwrap_or_default();
+    doc! {
+        "status": ReviewStatus::Held.as_str(),
+        "reasons": reasons,
+        "verdict": c.verdict,
+        "title": c.title,
+        "held_at": now,
+    }
+}
+
 /// The person-editable keys, as recorded in `pipeline_written`.
 const EDITABLE_KEYS: [&str; 4] = ["artist_id_list", "by", "song", "choreo_insta_link"];
 
@@ -559,6 +588,9 @@ fn draft_fields(draft: &Identified) -> Result<Document, StoreError> {
     d.insert("content_hash", draft.content_hash());
     d.insert("signature", draft.signature());
     d.insert("written_by", WRITER);
+    if let Some(c) = draft.confidence() {
+        d.insert("confidence", c.verdict.as_str());
+    }
     Ok(d)
 }
 
@@ -676,10 +708,14 @@ impl Store {
         Ok(docs.iter().map(NotifyWorkshop::from_doc).collect())
     }
 
-    /// Workshops carrying a `pending_fanout` marker.
+    /// Workshops carrying a `pending_fanout` marker, except those a person has still to
+    /// confirm (held for review) or rejected: their marker waits.
     pub async fn workshops_to_fan_out(&self) -> Result<Vec<NotifyWorkshop>, StoreError> {
-        self.notify_workshops(doc! { "pending_fanout": { "$exists": true } })
-            .await
+        self.notify_workshops(doc! {
+            "pending_fanout": { "$exists": true },
+            "review.status": { "$nin": [ReviewStatus::Held.as_str(), ReviewStatus::Rejected.as_str()] },
+        })
+        .await
     }
 
     /// Live, non-`regulars` workshops with an artist and a session in `first_year` or
@@ -690,6 +726,7 @@ impl Store {
     ) -> Result<Vec<NotifyWorkshop>, StoreError> {
         self.notify_workshops(doc! {
             "is_archived": { "$ne": true },
+            "review.status": { "$nin": [ReviewStatus::Held.as_str(), ReviewStatus::Rejected.as_str()] },
             "event_type": { "$ne": "regulars" },
             "artist_id_list.0": { "$exists": true },
             "time_details.year": { "$gte": first_year },

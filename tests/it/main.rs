@@ -12,6 +12,7 @@ mod localdb;
 mod notify;
 mod person_edits;
 mod pipeline;
+mod review;
 mod safety;
 mod store;
 mod support;
