@@ -559,7 +559,37 @@ async fn schedule_change_is_announced_once_per_new_schedule() {
     assert_eq!(kinds, vec![Kind::NewWorkshop, Kind::ScheduleChange]);
     assert_eq!(
         docs[1].body,
-        "Song of dna/w1 at DNA moved: now Mon 22 Jun at 6 PM"
+        "Song of dna/w1 at DNA moved from Sun 21 Jun at 6 PM to Mon 22 Jun at 6 PM"
+    );
+}
+
+#[tokio::test]
+async fn a_second_reschedule_before_fan_out_says_from_what_followers_last_heard() {
+    let n = setup("schedtwice").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    // Moved to the 22nd, then to the 23rd at 4 PM, before any fan-out ran.
+    for (version, d) in [
+        (1, draft("dna/w1", &["vipul"], 22, 18)),
+        (2, draft("dna/w1", &["vipul"], 23, 16)),
+    ] {
+        let update = Action::Update {
+            draft: d.into(),
+            expected_version: version,
+            announce: Some(Announcement::ScheduleChange),
+            newly_matched: vec![],
+        };
+        s.apply_action(&update, t0(), "d").await.unwrap();
+    }
+    n.fan_out_pending().await.unwrap();
+    let docs = outbox_of(s, "dna/w1").await;
+    assert_eq!(docs.len(), 2);
+    assert_eq!(
+        docs[1].body,
+        "Song of dna/w1 at DNA moved from Sun 21 Jun at 6 PM to Tue 23 Jun at 4 PM"
     );
 }
 
