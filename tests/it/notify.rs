@@ -1390,6 +1390,47 @@ async fn status_counts_by_kind_and_status_and_deactivated_tokens() {
 }
 
 #[tokio::test]
+async fn status_shows_when_each_next_reminder_is_due_in_the_studio_zone() {
+    let n = setup("statusrem").await;
+    let s = &n.store;
+    // Sessions on the 21st at 6 PM and the 3rd at 10 AM IST; reminders 24 h before.
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    ingest_new(s, &draft("dna/w2", &["rajesh"], 3, 10), t0()).await;
+    let status = n.outbox_status().await.unwrap();
+    assert_eq!(status.reminder_hours_before, Some(24));
+    let due: Vec<(&str, &str, &str)> = status
+        .upcoming_reminders
+        .iter()
+        .map(|r| {
+            (
+                r.workshop_uuid.as_str(),
+                r.due_local.as_str(),
+                r.session_local.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        due,
+        vec![
+            ("dna/w2", "2026-06-02 10:00 IST", "2026-06-03 10:00 IST"),
+            ("dna/w1", "2026-06-20 18:00 IST", "2026-06-21 18:00 IST"),
+        ]
+    );
+    assert_eq!(status.upcoming_reminders[0].due_at, ist(2026, 6, 2, 10, 0));
+
+    // Once the scan enqueued the due one, it is no longer upcoming.
+    let later = at(&n, ist(2026, 6, 2, 10, 30));
+    later.enqueue_due_reminders(Mode::Write).await.unwrap();
+    let status = later.outbox_status().await.unwrap();
+    let left: Vec<&str> = status
+        .upcoming_reminders
+        .iter()
+        .map(|r| r.workshop_uuid.as_str())
+        .collect();
+    assert_eq!(left, vec!["dna/w1"]);
+}
+
+#[tokio::test]
 async fn sent_documents_get_a_ttl_and_the_ttl_index_exists() {
     let n = one_enqueued("ttl", &token(1)).await;
     dispatch(&n, &ScriptedPusher::new()).await;
