@@ -558,6 +558,24 @@ fn workshop_sessions(
     part: Option<&SongPart>,
 ) -> (Vec<Session>, Vec<NaiveDate>, FieldProvenance) {
     let times = page.times;
+    // A song's part that states its own times but no date (`Choreo 2 — …` / `6:30 –
+    // 8:30 PM` under one dated heading) gives the page's dates its own times.
+    if let Some(p) = part.filter(|p| p.slots.is_empty() && !p.times.is_empty()) {
+        let (sessions, unstated) = build_sessions_marked(&page.slots.value, &p.times, true);
+        let detail = format!(
+            "{}; times in the part about `{}`",
+            page.slots.detail, p.song
+        );
+        return (
+            sessions,
+            unstated,
+            FieldProvenance {
+                field: "time_details",
+                layer: page.slot_layer,
+                detail,
+            },
+        );
+    }
     if let Some(p) = part.filter(|p| !p.slots.is_empty()) {
         let part_times = if p.times.is_empty() {
             times.map(|(_, t)| t.value.as_slice()).unwrap_or(&[])

@@ -93,6 +93,9 @@ fn expected_prices() -> BTreeMap<&'static str, u64> {
         ("generic/share-page-meta-only", 599),
         ("generic/time-placeholder", 900),
         ("generic/utc-instant-event-zone", 0),
+        ("generic/two-choreos-presenter--kesariya", 900),
+        ("generic/two-choreos-presenter--pal-pal-dil-ke-paas", 1000),
+        ("generic/presenter-only", 700),
         // A listing page: the featured workshop's usual (walk-in) price, then each card's.
         ("generic/studio-home-series", 899),
         (

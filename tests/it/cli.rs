@@ -229,7 +229,7 @@ fn check_lists_every_unknown_key_and_a_non_utf8_file_with_lines() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("dna.toml"),
-        "[studio]\nid = \"dna\"\nname = \"DNA\"\ncolour = \"red\"\n\n[crawl]\nstart_urls = [\"https://x.test/\"]\nfollow = 'x'\nretries = 3\n",
+        "[studio]\nid = \"dna\"\nname = \"DNA\"\ncolour = \"red\"\ninstagram_link = \"https://www.instagram.com/dna/\"\n\n[crawl]\nstart_urls = [\"https://x.test/\"]\nfollow = 'x'\nretries = 3\n",
     )
     .unwrap();
     std::fs::write(
@@ -244,7 +244,7 @@ fn check_lists_every_unknown_key_and_a_non_utf8_file_with_lines() {
     let latin = dir.path().join("latin.toml").display().to_string();
     for expected in [
         format!("{dna}:4: studio.colour: unknown field `colour`; the keys in [studio] are: id, name, instagram_link, image_url, timezone, city"),
-        format!("{dna}:9: crawl.retries: unknown field `retries`; the keys in [crawl] are:"),
+        format!("{dna}:10: crawl.retries: unknown field `retries`; the keys in [crawl] are:"),
         format!("{latin}:3: not valid UTF-8 (byte 0xe9 at column 12); save the file as UTF-8"),
     ] {
         assert!(stdout.contains(&expected), "missing `{expected}` in:\n{stdout}");
