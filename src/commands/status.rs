@@ -143,45 +143,6 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_fold_zeros_and_say_when_nothing_changed() {
-        let c = serde_json::json!({
-            "pages": {"fetched": 0, "unchanged": 5, "failed": 0},
-            "workshops": {"new": 0, "updated": 0, "unchanged": 7, "archived": 0},
-        });
-        assert_eq!(
-            counts_line(&c),
-            "pages unchanged 5; workshops unchanged 7; nothing changed"
-        );
-        let c = serde_json::json!({
-            "pages": {"fetched": 3, "unchanged": 0, "failed": 1},
-            "workshops": {"new": 2, "updated": 0, "unchanged": 0, "archived": 1},
-        });
-        assert_eq!(
-            counts_line(&c),
-            "pages fetched 3, failed 1; workshops new 2, archived 1"
-        );
-    }
-
-    #[test]
-    fn daemon_times_are_local_with_utc_beside() {
-        use chrono::TimeZone;
-        let t = Utc.with_ymd_and_hms(2026, 6, 1, 12, 30, 0).unwrap();
-        assert_eq!(
-            with_utc(
-                t,
-                t + chrono::Duration::minutes(3),
-                chrono_tz::Asia::Kolkata
-            ),
-            "2026-06-01 18:00:00 IST (2026-06-01 12:30:00 UTC, 3m ago)"
-        );
-    }
-}
-
 /// `2026-06-01 18:00:00 IST (3m ago)`: the time as the studio's pages and crons speak.
 fn ago_in(t: DateTime<Utc>, now: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
     let secs = (now - t).num_seconds();
@@ -333,6 +294,45 @@ fn print_text(s: &StatusReport, now: DateTime<Utc>) {
                 .as_deref()
                 .map(|c| format!(", on {c}"))
                 .unwrap_or_default()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_fold_zeros_and_say_when_nothing_changed() {
+        let c = serde_json::json!({
+            "pages": {"fetched": 0, "unchanged": 5, "failed": 0},
+            "workshops": {"new": 0, "updated": 0, "unchanged": 7, "archived": 0},
+        });
+        assert_eq!(
+            counts_line(&c),
+            "pages unchanged 5; workshops unchanged 7; nothing changed"
+        );
+        let c = serde_json::json!({
+            "pages": {"fetched": 3, "unchanged": 0, "failed": 1},
+            "workshops": {"new": 2, "updated": 0, "unchanged": 0, "archived": 1},
+        });
+        assert_eq!(
+            counts_line(&c),
+            "pages fetched 3, failed 1; workshops new 2, archived 1"
+        );
+    }
+
+    #[test]
+    fn daemon_times_are_local_with_utc_beside() {
+        use chrono::TimeZone;
+        let t = Utc.with_ymd_and_hms(2026, 6, 1, 12, 30, 0).unwrap();
+        assert_eq!(
+            with_utc(
+                t,
+                t + chrono::Duration::minutes(3),
+                chrono_tz::Asia::Kolkata
+            ),
+            "2026-06-01 18:00:00 IST (2026-06-01 12:30:00 UTC, 3m ago)"
         );
     }
 }
