@@ -42,6 +42,24 @@ pub fn kept_values_hash(draft: &WorkshopDraft, stored: &Editable, keep: Keep) ->
     d.content_hash()
 }
 
+/// Whether two `time_details` lists hold the same sessions, in any order.
+fn same_sessions(a: &[TimeDetail], b: &[TimeDetail]) -> bool {
+    let key = |t: &TimeDetail| {
+        (
+            t.year,
+            t.month,
+            t.day,
+            t.start_time.clone(),
+            t.end_time.clone(),
+        )
+    };
+    let mut a: Vec<_> = a.iter().map(key).collect();
+    let mut b: Vec<_> = b.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    a == b
+}
+
 /// What the store holds of one workshop, as much as reconciliation needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredWorkshop {
@@ -441,7 +459,10 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
                                 kept_values_hash(draft.draft(), &existing.editable, keep).as_str(),
                             ));
                 if changed || existing.is_archived {
-                    let schedule_changed = existing.time_details != draft.draft().time_details;
+                    // As sets: the previous pipeline did not always store sessions in
+                    // date order, and a reordering is no schedule change.
+                    let schedule_changed =
+                        !same_sessions(&existing.time_details, &draft.draft().time_details);
                     // Late data reaches followers: artists matched only now (the artist
                     // directory changed) make the workshop new to their followers. A
                     // schedule change in the same run is announced as such instead.
@@ -1034,6 +1055,39 @@ mod tests {
         );
         assert_eq!(plan.actions, vec![Action::Unchanged { uuid: "s/a".into() }]);
         assert_eq!(plan.kept_edits.len(), 1, "{plan:#?}");
+    }
+
+    #[test]
+    fn sessions_stored_in_another_order_are_no_schedule_change() {
+        let mut sessions = vec![
+            Session {
+                date: NaiveDate::from_ymd_opt(2026, 6, 10).unwrap(),
+                start: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+                end: None,
+            },
+            Session {
+                date: NaiveDate::from_ymd_opt(2026, 6, 11).unwrap(),
+                start: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+                end: None,
+            },
+        ];
+        let mut page = draft("s/a", 10, "850/-");
+        page.time_details = sessions_to_time_details(&mut sessions);
+        page.sessions = sessions;
+        let mut stored = stored_from(&page, 1, false);
+        stored.time_details.reverse();
+        stored.content_hash = Some("legacy".into());
+        let plan = run(
+            vec![page],
+            vec![stored],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(
+            matches!(&plan.actions[0], Action::Update { announce: None, .. }),
+            "{plan:#?}"
+        );
     }
 
     #[test]

@@ -297,6 +297,34 @@ obey_robots = false
     assert!(stderr.contains("nachna-ingest adopt"), "{}", text(&refused));
     assert!(!stderr.contains("E11000"), "{}", text(&refused));
     assert_eq!(original, snapshot(&disc).await);
+    // So does the service, before it binds or schedules anything.
+    let mut service = Command::new(env!("CARGO_BIN_EXE_nachna-ingest"))
+        .args(["run", "--sources", dir.path().to_str().unwrap()])
+        .args(["--mongodb-uri", &mongo::server_uri()])
+        .env("NACHNA_DISCOVERY_DB", &names.discovery)
+        .env("NACHNA_APP_DB", &names.app)
+        .env_remove("NACHNA_MONGODB_URI")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while service.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = service.kill();
+            panic!("`run` on an unadopted legacy database did not refuse to start");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let refused = service.wait_with_output().unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("nachna-ingest adopt"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(original, snapshot(&disc).await);
 
     // The dry run tells and writes nothing.
     let dry = nachna(dir.path(), &names, &["adopt", "--dry-run"]);
