@@ -226,6 +226,7 @@ impl Store {
                     return Ok(Applied::LostRace);
                 };
                 after.remove("archived_at");
+                let previous = previous_schedule(&after);
                 if let Some(reasons) = review_hold(action, review_status(&after)) {
                     fields.insert("review", held(draft, &reasons, now));
                 }
@@ -238,7 +239,14 @@ impl Store {
                 self.claim_signature(draft, now, today).await?;
                 Ok(
                     if self
-                        .update_with_marker(filter, fields, action.marker(), newly_matched, now)
+                        .update_with_marker(
+                            filter,
+                            fields,
+                            action.marker(),
+                            newly_matched,
+                            previous,
+                            now,
+                        )
                         .await?
                     {
                         Applied::Done
@@ -325,6 +333,7 @@ impl Store {
         fields: Document,
         marker: MarkerWrite,
         only_artists: &[String],
+        previous: Option<Vec<Bson>>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let update = |fields: Document| {
@@ -346,6 +355,12 @@ impl Store {
                 // Only the newly matched artists' followers: the others were told when
                 // the workshop was new.
                 marker_doc.insert("artist_ids", only_artists);
+            }
+            if kind == Announcement::ScheduleChange {
+                if let Some(previous) = &previous {
+                    // The push says from what to what.
+                    marker_doc.insert("previous_time_details", previous.clone());
+                }
             }
             with_marker.insert("pending_fanout", marker_doc);
             let mut guarded = filter.clone();
@@ -507,6 +522,19 @@ impl Store {
     }
 }
 
+/// The schedule followers last heard of, for a schedule change's marker: the one a
+/// still-pending schedule change already carries (they were not told of the one in
+/// between), else the stored `time_details`.
+fn previous_schedule(stored: &Document) -> Option<Vec<Bson>> {
+    stored
+        .get_document("pending_fanout")
+        .ok()
+        .filter(|m| m.get_str("kind") == Ok(marker_kind(Announcement::ScheduleChange)))
+        .and_then(|m| m.get_array("previous_time_details").ok())
+        .or_else(|| stored.get_array("time_details").ok())
+        .cloned()
+}
+
 /// Where a stored workshop's review stands (`review.status`).
 pub(crate) fn review_status(d: &Document) -> Option<ReviewStatus> {
     d.get_document("review")
@@ -622,6 +650,9 @@ pub struct NotifyWorkshop {
     /// When the marker names artists (a workshop that newly matched them): fan out to
     /// their followers only, and only to those never told of the workshop.
     pub fanout_only_artists: Vec<String>,
+    /// A schedule change's previous sessions (`pending_fanout.previous_time_details`),
+    /// typed; empty when unknown.
+    pub previous_sessions: Vec<Session>,
 }
 
 fn notify_projection() -> Document {
@@ -639,19 +670,15 @@ impl NotifyWorkshop {
                 artist_ids.push(id);
             }
         }
-        let sessions = d
-            .get_array("time_details")
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_document())
-                    .filter_map(lenient_time_detail)
-                    .filter_map(|t| Session::from_time_detail(&t))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let sessions = sessions_in(d, "time_details");
         let fanout_only_artists = d
             .get_document("pending_fanout")
             .map(|m| read_strings(m, "artist_ids"))
+            .unwrap_or_default();
+        let previous_sessions = d
+            .get_document("pending_fanout")
+            .ok()
+            .map(|m| sessions_in(m, "previous_time_details"))
             .unwrap_or_default();
         let pending_fanout = d.get_document("pending_fanout").ok().map(|m| FanoutMarker {
             kind: m.get_str("kind").unwrap_or_default().to_string(),
@@ -678,8 +705,22 @@ impl NotifyWorkshop {
             sessions,
             pending_fanout,
             fanout_only_artists,
+            previous_sessions,
         }
     }
+}
+
+/// A `time_details`-shaped array back as typed sessions (unreadable entries skipped).
+fn sessions_in(d: &Document, key: &str) -> Vec<Session> {
+    d.get_array(key)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_document())
+                .filter_map(lenient_time_detail)
+                .filter_map(|t| Session::from_time_detail(&t))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A `time_details` entry whatever numeric type the app stored its date in.
