@@ -16,7 +16,9 @@ use crate::cli::{AdoptArgs, GlobalArgs};
 use crate::edits::Written;
 use crate::extract;
 use crate::source::Source;
-use crate::store::adopt::{AdoptSignature, AdoptWrite, AdoptionSummary, StoredUrlWorkshop};
+use crate::store::adopt::{
+    AdoptSignature, AdoptWrite, AdoptionSummary, ChoreoLink, StoredUrlWorkshop,
+};
 use crate::workshop::{normalise_key_text, EventType, Identified, Session, WorkshopDraft};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
@@ -85,9 +87,36 @@ fn draft_of(w: &StoredUrlWorkshop, uuid: String) -> (WorkshopDraft, Option<Strin
     (draft, problem)
 }
 
+/// The admins' reel for a document without one: same artists (any order) and song
+/// (compared normalised; the app stores it lower-case).
+fn reel_for(w: &StoredUrlWorkshop, links: &[ChoreoLink]) -> Option<String> {
+    let blank = |s: Option<&str>| s.is_none_or(|s| s.trim().is_empty());
+    if !blank(w.editable.choreo_insta_link.as_deref()) || w.editable.artist_id_list.is_empty() {
+        return None;
+    }
+    let song = song_key(w);
+    if song.is_empty() {
+        return None;
+    }
+    let mut artists = w.editable.artist_id_list.clone();
+    artists.sort();
+    links
+        .iter()
+        .find(|l| {
+            let mut a = l.artist_ids.clone();
+            a.sort();
+            a == artists && normalise_key_text(&l.song) == song
+        })
+        .map(|l| l.link.clone())
+}
+
 /// The pure plan over every `url` workshop (this tool's own are read to keep their
 /// uuids and signatures, never rewritten).
-pub fn plan_adoption(docs: &[StoredUrlWorkshop], sources: &[Source]) -> AdoptPlan {
+pub fn plan_adoption(
+    docs: &[StoredUrlWorkshop],
+    sources: &[Source],
+    choreo_links: &[ChoreoLink],
+) -> AdoptPlan {
     let source_of: BTreeMap<&str, &Source> =
         sources.iter().map(|s| (s.studio.id.as_str(), s)).collect();
     // Songs per page: a page with two or more gives one workshop per song.
@@ -155,7 +184,16 @@ pub fn plan_adoption(docs: &[StoredUrlWorkshop], sources: &[Source]) -> AdoptPla
         let (draft, problem) = draft_of(w, uuid.clone());
         plan.notes.extend(problem);
         let identified = Identified::new(draft);
-        let written = Written::adopted(&w.editable);
+        let mut written = Written::adopted(&w.editable);
+        let fill_choreo = reel_for(w, choreo_links);
+        if let Some(link) = &fill_choreo {
+            // Filled by the pipeline: a reel the page gives later may replace it.
+            written.choreo_insta_link = Some(link.clone());
+            plan.notes.push(format!(
+                "{}: choreo_insta_link filled from choreo_links: {link}",
+                w.id
+            ));
+        }
         plan.summary.person_values += person_values(&w.editable, &written);
         if !w.is_archived && !archive && claimed.insert(identified.signature().to_string()) {
             let identity = identified.identity();
@@ -173,6 +211,7 @@ pub fn plan_adoption(docs: &[StoredUrlWorkshop], sources: &[Source]) -> AdoptPla
             signature: identified.signature().to_string(),
             written,
             archive,
+            fill_choreo,
         });
         plan.summary.adopted += 1;
     }
@@ -217,7 +256,8 @@ pub async fn run(global: &GlobalArgs, args: AdoptArgs) -> anyhow::Result<ExitCod
     }
     eprintln!("adopt: reading workshops_v2 ...");
     let docs = store.url_workshops().await?;
-    let plan = plan_adoption(&docs, &sources);
+    let links = store.choreo_links().await?;
+    let plan = plan_adoption(&docs, &sources, &links);
     for note in &plan.notes {
         println!("  {note}");
     }
@@ -322,7 +362,7 @@ mod tests {
                 Some("Tum Hi Ho"),
             ),
         ];
-        let plan = plan_adoption(&docs, &[]);
+        let plan = plan_adoption(&docs, &[], &[]);
         let uuids: Vec<&str> = plan.writes.iter().map(|w| w.uuid.as_str()).collect();
         assert_eq!(
             uuids,
@@ -339,7 +379,7 @@ mod tests {
             doc("1", "s/a", "https://x.test/e/a", Some("Song")),
             doc("2", "s/a", "https://x.test/e/a", Some("Song")),
         ];
-        let plan = plan_adoption(&docs, &[]);
+        let plan = plan_adoption(&docs, &[], &[]);
         assert_eq!(plan.writes[0].uuid, "s/a");
         assert!(!plan.writes[0].archive);
         assert_eq!(plan.writes[1].uuid, "s/a--copy-2");
@@ -350,7 +390,7 @@ mod tests {
     #[test]
     fn null_and_empty_end_times_hash_alike_and_values_count_as_a_persons() {
         let a = doc("1", "s/a", "https://x.test/e/a", Some("Song"));
-        let plan = plan_adoption(std::slice::from_ref(&a), &[]);
+        let plan = plan_adoption(std::slice::from_ref(&a), &[], &[]);
         let w = &plan.writes[0];
         assert_eq!(w.written.song, None, "a song found there is a person's");
         assert_eq!(
@@ -364,11 +404,37 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_reel_is_filled_from_choreo_links_and_a_persons_is_not() {
+        let mut a = doc("1", "s/a", "https://x.test/e/a", Some("Hauli Slowly!"));
+        a.editable.artist_id_list = vec!["b".into(), "a".into()];
+        let mut b = a.clone();
+        b.id = DocId::for_tests("2");
+        b.uuid = "s/b".into();
+        b.payment_link = "https://x.test/e/b".into();
+        b.editable.choreo_insta_link = Some("https://www.instagram.com/reel/persons/".into());
+        let links = vec![ChoreoLink {
+            artist_ids: vec!["a".into(), "b".into()],
+            song: "hauli slowly".into(),
+            link: "https://www.instagram.com/reel/mapped/".into(),
+        }];
+        let plan = plan_adoption(&[a, b], &[], &links);
+        assert_eq!(
+            plan.writes[0].fill_choreo.as_deref(),
+            Some("https://www.instagram.com/reel/mapped/")
+        );
+        assert_eq!(
+            plan.writes[0].written.choreo_insta_link.as_deref(),
+            Some("https://www.instagram.com/reel/mapped/")
+        );
+        assert_eq!(plan.writes[1].fill_choreo, None);
+    }
+
+    #[test]
     fn this_tools_documents_are_not_rewritten_and_keep_their_uuids() {
         let mut ours = doc("1", "s/a", "https://x.test/e/a", Some("Song"));
         ours.ours = true;
         let legacy = doc("2", "s/a", "https://x.test/e/a", Some("Song"));
-        let plan = plan_adoption(&[ours, legacy], &[]);
+        let plan = plan_adoption(&[ours, legacy], &[], &[]);
         assert_eq!(plan.writes.len(), 1);
         assert_eq!(plan.writes[0].uuid, "s/a--copy-2");
     }

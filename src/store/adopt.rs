@@ -6,9 +6,9 @@
 //! only reads and persists. Only `payment_link_type: "url"` documents not written by this
 //! tool are read; hand-entered workshops and `workshops_v2_copy` are never touched.
 
-use super::schema::{META, SIGNATURES, WORKSHOPS};
+use super::schema::{CHOREO_LINKS, META, SIGNATURES, WORKSHOPS};
 use super::workshops::{editable_of, lenient_time_detail, written_doc, WRITER};
-use super::{Store, StoreError};
+use super::{read_strings, Store, StoreError};
 use crate::edits::{Editable, Written};
 use crate::workshop::TimeDetail;
 use chrono::{DateTime, Utc};
@@ -85,6 +85,16 @@ pub struct AdoptWrite {
     /// Set for a second copy of one workshop (same page and song): archived, not
     /// deleted.
     pub archive: bool,
+    /// A reel for an empty `choreo_insta_link`, from the admins' `choreo_links`.
+    pub fill_choreo: Option<String>,
+}
+
+/// One entry of the admins' `choreo_links` map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChoreoLink {
+    pub artist_ids: Vec<String>,
+    pub song: String,
+    pub link: String,
 }
 
 /// A signature to record for an adopted workshop.
@@ -188,6 +198,9 @@ impl Store {
             "pipeline_written": written_doc(&w.written),
             "adopted_at": now,
         };
+        if let Some(link) = &w.fill_choreo {
+            set.insert("choreo_insta_link", link);
+        }
         if w.archive {
             set.insert("is_archived", true);
             set.insert("archived_at", now);
@@ -202,6 +215,29 @@ impl Store {
             .await
             .map_err(StoreError::op("update", WORKSHOPS))?;
         Ok(r.modified_count == 1)
+    }
+
+    /// The admins' `choreo_links` entries with an `http(s)` reel.
+    pub async fn choreo_links(&self) -> Result<Vec<ChoreoLink>, StoreError> {
+        let docs: Vec<Document> = self
+            .discovery
+            .collection::<Document>(CHOREO_LINKS)
+            .find(doc! { "choreo_insta_link": { "$regex": "^https?://" } })
+            .await
+            .map_err(StoreError::op("find", CHOREO_LINKS))?
+            .try_collect()
+            .await
+            .map_err(StoreError::op("find", CHOREO_LINKS))?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| {
+                Some(ChoreoLink {
+                    artist_ids: read_strings(d, "artist_id_list"),
+                    song: d.get_str("song").ok()?.to_string(),
+                    link: d.get_str("choreo_insta_link").ok()?.to_string(),
+                })
+            })
+            .collect())
     }
 
     /// Records an adopted workshop's signature unless one is recorded already.

@@ -246,6 +246,15 @@ obey_robots = false
         "choreo_insta_link": Bson::Null, "updated_at": 1_749_162_394.0_f64, "version": 1_i32,
         "time_details": [doc! { "day": 21, "month": 3, "year": 2030, "start_time": "06:00 PM", "end_time": Bson::Null }],
     });
+    // An admin recorded a reel for the first song's artists and song (lower-case).
+    disc.collection::<Document>("choreo_links")
+        .insert_one(doc! {
+            "choreo_insta_link": "https://www.instagram.com/reel/mapped-hauli/",
+            "artist_id_list": legacy[0].get_array("artist_id_list").unwrap().clone(),
+            "song": "hauli slowly!",
+        })
+        .await
+        .unwrap();
     let workshops = disc.collection::<Document>("workshops_v2");
     workshops.insert_many(legacy.clone()).await.unwrap();
     disc.collection::<Document>("workshops_v2_copy")
@@ -383,6 +392,12 @@ obey_robots = false
         doc_of(4).get_str("choreo_insta_link").unwrap(),
         "https://www.instagram.com/reel/admin-reel/"
     );
+    // The empty reel was filled from the admins' map.
+    assert_eq!(
+        doc_of(0).get_str("choreo_insta_link").unwrap(),
+        "https://www.instagram.com/reel/mapped-hauli/"
+    );
+    assert!(doc_of(1).get_str("choreo_insta_link").is_err());
     // Unchanged pages wrote nothing to their documents (version 1 still), the unlisted
     // one is archived, the hand-entered one untouched.
     for i in 0..5 {
