@@ -284,6 +284,11 @@ pub async fn run(global: &GlobalArgs, args: AdoptArgs) -> anyhow::Result<ExitCod
     }
     let now = chrono::Utc::now();
     let today = now.format("%Y-%m-%d").to_string();
+    // Signatures first (as `ingest` writes them): an adoption cut short and run again
+    // skips the documents already adopted, whose signatures are then already recorded.
+    for sig in &plan.signatures {
+        store.adopt_signature(sig, now, &today).await?;
+    }
     let total = plan.writes.len();
     // No unique index on `uuid` yet (it is created below, once uuids are distinct), so
     // the order of the renames does not matter; each write is one document by `_id`.
@@ -292,9 +297,6 @@ pub async fn run(global: &GlobalArgs, args: AdoptArgs) -> anyhow::Result<ExitCod
         if (i + 1) % 100 == 0 || i + 1 == total {
             eprintln!("adopt: {}/{total} workshops written", i + 1);
         }
-    }
-    for sig in &plan.signatures {
-        store.adopt_signature(sig, now, &today).await?;
     }
     store.ensure_schema().await.map_err(|e| {
         anyhow::anyhow!(
