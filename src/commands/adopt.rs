@@ -432,6 +432,28 @@ mod tests {
     }
 
     #[test]
+    fn an_adoption_cut_short_is_completed_with_the_same_split() {
+        // The first song was adopted before the crash; the second was not.
+        let mut done = doc(
+            "1",
+            "s/double--hauli-slowly",
+            "https://x.test/e/double",
+            Some("Hauli Slowly"),
+        );
+        done.ours = true;
+        let rest = doc(
+            "2",
+            "s/double",
+            "https://x.test/e/double",
+            Some("Ninnindale"),
+        );
+        let plan = plan_adoption(&[done, rest], &[], &[]);
+        assert_eq!(plan.writes.len(), 1);
+        assert_eq!(plan.writes[0].uuid, "s/double--ninnindale");
+        assert!(!plan.writes[0].archive);
+    }
+
+    #[test]
     fn this_tools_documents_are_not_rewritten_and_keep_their_uuids() {
         let mut ours = doc("1", "s/a", "https://x.test/e/a", Some("Song"));
         ours.ours = true;
