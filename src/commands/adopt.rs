@@ -284,6 +284,11 @@ pub async fn run(global: &GlobalArgs, args: AdoptArgs) -> anyhow::Result<ExitCod
     }
     let now = chrono::Utc::now();
     let today = now.format("%Y-%m-%d").to_string();
+    // Signatures first (as `ingest` writes them): an adoption cut short and run again
+    // skips the documents already adopted, whose signatures are then already recorded.
+    for sig in &plan.signatures {
+        store.adopt_signature(sig, now, &today).await?;
+    }
     let total = plan.writes.len();
     // No unique index on `uuid` yet (it is created below, once uuids are distinct), so
     // the order of the renames does not matter; each write is one document by `_id`.
@@ -292,9 +297,6 @@ pub async fn run(global: &GlobalArgs, args: AdoptArgs) -> anyhow::Result<ExitCod
         if (i + 1) % 100 == 0 || i + 1 == total {
             eprintln!("adopt: {}/{total} workshops written", i + 1);
         }
-    }
-    for sig in &plan.signatures {
-        store.adopt_signature(sig, now, &today).await?;
     }
     store.ensure_schema().await.map_err(|e| {
         anyhow::anyhow!(
@@ -427,6 +429,28 @@ mod tests {
             Some("https://www.instagram.com/reel/mapped/")
         );
         assert_eq!(plan.writes[1].fill_choreo, None);
+    }
+
+    #[test]
+    fn an_adoption_cut_short_is_completed_with_the_same_split() {
+        // The first song was adopted before the crash; the second was not.
+        let mut done = doc(
+            "1",
+            "s/double--hauli-slowly",
+            "https://x.test/e/double",
+            Some("Hauli Slowly"),
+        );
+        done.ours = true;
+        let rest = doc(
+            "2",
+            "s/double",
+            "https://x.test/e/double",
+            Some("Ninnindale"),
+        );
+        let plan = plan_adoption(&[done, rest], &[], &[]);
+        assert_eq!(plan.writes.len(), 1);
+        assert_eq!(plan.writes[0].uuid, "s/double--ninnindale");
+        assert!(!plan.writes[0].archive);
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub mod listing;
 pub mod meta;
 pub mod price;
 pub mod rules;
+pub mod structure;
 pub mod text;
 pub mod time;
 
@@ -369,7 +370,12 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
         )
     };
     let identity = page_identity(input.source, input.page_url);
-    let found = if cards.current().count() >= 2 {
+    let not_event_like = (cards.current().count() < 2)
+        .then(|| without_event_structure(&layers, &scope, input.today))
+        .flatten();
+    let found = if not_event_like.is_some() {
+        None
+    } else if cards.current().count() >= 2 {
         Some(listing_workshops(input, &scope, &cards, &identity))
     } else if cards.has_past() {
         let scope = Scope {
@@ -387,6 +393,9 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
             "no event date found (source rules, JSON-LD, meta tags and the visible text of the {} were searched)",
             scope.name
         );
+        if let Some(why) = not_event_like {
+            reason = why;
+        }
         for w in &warnings {
             reason.push_str("; warning: ");
             reason.push_str(w);
@@ -398,6 +407,24 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
     }
     out.sort_by(|a, b| a.draft.uuid.cmp(&b.draft.uuid));
     PageVerdict::Workshops(out)
+}
+
+/// Why a page dated only by its visible text is still no event ([`structure`]): `None`
+/// when a higher layer dated it or its dates are stated as an event's.
+fn without_event_structure(layers: &Layers, scope: &Scope, today: NaiveDate) -> Option<String> {
+    let (layer, _) = layers.pick(|f| f.slots.as_ref())?;
+    if layer != Layer::Text {
+        return None;
+    }
+    let title = layers
+        .pick(|f| f.title.as_ref())
+        .map(|(_, t)| t.value.as_str());
+    (!structure::has_event_structure(&scope.text, title, today)).then(|| {
+        format!(
+            "no event-like structure: the dates in the visible text of the {} have no session time beside them and no event or booking word near them",
+            scope.name
+        )
+    })
 }
 
 /// The elements the visible-text rules read: the content selector's matches, else the

@@ -169,7 +169,7 @@ fn time_is_excluded(line: &str, start: usize) -> bool {
         Some(cut) => &window[cut + 1..],
         None => window,
     };
-    TIME_CUE.is_match(window)
+    TIME_CUE.is_match(window) || super::structure::is_opening_hours(window)
 }
 
 /// Dates and times of a run of lines.

@@ -363,6 +363,22 @@ obey_robots = false
     );
     assert_eq!(after_adopt, snapshot(&disc).await);
 
+    // The first ingest as a dry run: nothing written, the admin's values it keeps named.
+    let mut dry_args = ingest_args();
+    dry_args.push("--dry-run");
+    let dry = nachna(dir.path(), &names, &dry_args);
+    assert!(dry.status.success(), "{}", text(&dry));
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        out.contains(&format!(
+            "kept edit  {p2}: `artist_id_list/by` kept as [admin_pick]"
+        )) && out.contains(&format!("kept edit  {p3}: `song` kept as \"admin song\""))
+            && out.contains("kept 2 person's edits"),
+        "{}",
+        text(&dry)
+    );
+    assert_eq!(after_adopt, snapshot(&disc).await);
+
     let first = nachna(dir.path(), &names, &ingest_args());
     assert!(first.status.success(), "{}", text(&first));
     let after_first = snapshot(&disc).await;
