@@ -64,6 +64,21 @@ impl App {
 
     /// As [`App::build`], choosing what happens without a MongoDB URI.
     pub async fn build_as(settings: Settings, built_in: BuiltIn) -> anyhow::Result<App> {
+        Self::build_inner(settings, built_in, false).await
+    }
+
+    /// For `adopt`: connects without the adoption check and without creating indexes
+    /// (the unique `uuid` index cannot be built before documents sharing a uuid are
+    /// split; `adopt` creates the indexes itself once they are).
+    pub async fn build_for_adopt(settings: Settings) -> anyhow::Result<App> {
+        Self::build_inner(settings, BuiltIn::JoinOrStart, true).await
+    }
+
+    async fn build_inner(
+        settings: Settings,
+        built_in: BuiltIn,
+        adopting: bool,
+    ) -> anyhow::Result<App> {
         let timeout = settings.mongo_connect_timeout();
         let port = settings.mongodb.local_port;
         let (uri, local) = match settings.mongodb_uri() {
@@ -97,13 +112,28 @@ impl App {
                 }
             },
         };
-        let store = Store::open(
+        let store = Store::connect(
             &uri,
             &settings.mongodb.discovery_db,
             &settings.mongodb.app_db,
             timeout,
         )
         .await?;
+        if !adopting {
+            // Before any index: on legacy data the unique `uuid` index would fail with a
+            // raw duplicate-key error.
+            let state = store.adoption_state().await?;
+            if state.needs_adoption() {
+                bail!(
+                    "database `{}` holds workshops written by the previous pipeline and has not been \
+                     adopted yet, so nothing was done. Back it up (mongodump), then run \
+                     `nachna-ingest adopt --dry-run` and `nachna-ingest adopt` (README: \
+                     \"Going live on an existing Nachna database\")",
+                    settings.mongodb.discovery_db
+                );
+            }
+            store.ensure_schema().await?;
+        }
         Ok(App {
             settings,
             store,

@@ -27,17 +27,31 @@ pub struct ArtistDirectory {
 #[derive(Debug, Default)]
 struct Inner {
     artists: Vec<Artist>,
+    /// `(artist_id, alias)`: other names an artist goes by (`artists_v2.artist_aliases`,
+    /// kept by the app's admins), matched like the artist's name.
+    aliases: Vec<(String, String)>,
     index: OnceLock<ArtistIndex>,
 }
 
 impl ArtistDirectory {
     pub fn new(artists: Vec<Artist>) -> Self {
+        Self::with_aliases(artists, Vec::new())
+    }
+
+    /// A directory whose artists also match by these `(artist_id, alias)` names.
+    pub fn with_aliases(artists: Vec<Artist>, aliases: Vec<(String, String)>) -> Self {
         ArtistDirectory {
             inner: Arc::new(Inner {
                 artists,
+                aliases,
                 index: OnceLock::new(),
             }),
         }
+    }
+
+    /// Every `(artist_id, alias)` pair, in the order loaded.
+    pub fn aliases(&self) -> &[(String, String)] {
+        &self.inner.aliases
     }
 
     /// Every artist, in the order loaded.
@@ -51,9 +65,9 @@ impl ArtistDirectory {
 
     /// The handle and name index over this directory (built once, then shared).
     pub fn index(&self) -> &ArtistIndex {
-        self.inner
-            .index
-            .get_or_init(|| ArtistIndex::build(&self.inner.artists))
+        self.inner.index.get_or_init(|| {
+            ArtistIndex::build_with_aliases(&self.inner.artists, &self.inner.aliases)
+        })
     }
 }
 
@@ -97,6 +111,12 @@ pub struct ArtistIndex {
 
 impl ArtistIndex {
     pub fn build(artists: &[Artist]) -> Self {
+        Self::build_with_aliases(artists, &[])
+    }
+
+    /// As [`ArtistIndex::build`], with `(artist_id, alias)` names matched like names
+    /// (an alias of an unknown artist id is ignored).
+    pub fn build_with_aliases(artists: &[Artist], aliases: &[(String, String)]) -> Self {
         let mut by_handle: HashMap<String, usize> = HashMap::new();
         for (i, a) in artists.iter().enumerate() {
             by_handle.insert(a.artist_id.to_lowercase(), i);
@@ -108,10 +128,23 @@ impl ArtistIndex {
             }
         }
         let mut by_first_word: HashMap<String, Vec<(Vec<String>, usize)>> = HashMap::new();
-        for (i, a) in artists.iter().enumerate() {
+        let position: HashMap<&str, usize> = artists
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.artist_id.as_str(), i))
+            .collect();
+        let names =
+            artists
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (i, a.artist_name.as_str()))
+                .chain(aliases.iter().filter_map(|(id, alias)| {
+                    position.get(id.as_str()).map(|i| (*i, alias.as_str()))
+                }));
+        for (i, name) in names {
             // The words of `workshop::normalise_key_text`: ASCII-folded, lower-case,
             // alphanumeric runs.
-            let name_words: Vec<String> = deunicode::deunicode(&a.artist_name)
+            let name_words: Vec<String> = deunicode::deunicode(name)
                 .to_lowercase()
                 .split(|c: char| !c.is_ascii_alphanumeric())
                 .filter(|w| !w.is_empty())

@@ -69,6 +69,53 @@ pub enum Command {
     /// Per studio: last run, next scheduled run, lease holder; outbox depth; pending
     /// triggers; live daemons.
     Status(StatusArgs),
+    /// Workshops held for a person because their date or artist rests on weak evidence:
+    /// stored and listed, but not announced until approved.
+    ///
+    /// Without a subcommand: list them (uuid, studio, title/song, why weak, page URL).
+    /// Examples: nachna-ingest review; nachna-ingest review approve studio/slug;
+    /// nachna-ingest review reject studio/slug. Exit code 2 for an unknown uuid.
+    Review(ReviewArgs),
+    /// Take over a database written by the previous pipeline, once: documents sharing a
+    /// uuid are split by song, hashes and signatures are computed, values already there
+    /// count as a person's. `_id`s never change; hand-entered workshops are not touched.
+    /// Until it has run, `ingest` and `run` refuse such a database.
+    ///
+    /// Exit code 0 when adopted (or adopted before: nothing changes), 2 when it could
+    /// not run.
+    Adopt(AdoptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    #[command(subcommand)]
+    pub action: Option<ReviewAction>,
+    /// List as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewAction {
+    /// Confirm a held workshop: its announcement is fanned out now (once, with the usual
+    /// cooldowns) and later ingests never hold it again. Repeating it changes nothing.
+    Approve {
+        /// The workshop's uuid (as `review` lists it).
+        uuid: String,
+    },
+    /// Reject a workshop: archived (never deleted), never announced, and kept archived
+    /// by later ingests. Repeating it changes nothing.
+    Reject {
+        /// The workshop's uuid (as `review` lists it).
+        uuid: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// Print what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ pub mod clock;
 pub mod commands;
 pub mod contract;
 pub mod daemon;
+pub mod edits;
 pub mod extract;
 pub mod fetch;
 pub mod localdb;

@@ -28,6 +28,8 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run::run(&cli.global, args).await,
             Command::Trigger(args) => commands::trigger::run(&cli.global, args).await,
             Command::Status(args) => commands::status::run(&cli.global, args).await,
+            Command::Review(args) => commands::review::run(&cli.global, args).await,
+            Command::Adopt(args) => commands::adopt::run(&cli.global, args).await,
         }
     });
     match result {

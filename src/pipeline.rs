@@ -8,7 +8,7 @@
 
 use crate::artist::ArtistDirectory;
 use crate::clock::Clock;
-use crate::extract::{self, PageVerdict};
+use crate::extract::{self, confidence, PageVerdict};
 use crate::fetch::{FetchOutcome, FetchedPage, Fetcher, HostPolicy, PageRequest, Validators};
 use crate::reconcile::{self, Action, Announcement, PageOutcome, Plan, ReconcileInput};
 use crate::report::{DuplicateSeen, Outcome, PageNote, RunReport};
@@ -77,6 +77,23 @@ pub struct RunOptions {
     pub allow_mass_archive: bool,
     /// Who asked.
     pub trigger: RunTrigger,
+    /// The date this run takes as today (`ingest --today`) when it is not the clock's:
+    /// extraction and past/future decisions use it; timestamps (the run record,
+    /// `first_seen_at`, `updated_at`) keep the clock's time, and the run record says
+    /// which date the run pretended (`as_of`).
+    pub today: Option<NaiveDate>,
+    /// The run's id, made by the caller with [`new_run_id`] (`runs::run_with_lease`
+    /// does); `None`: made from the run's start.
+    pub run_id: Option<String>,
+}
+
+/// A run's id: the studio, the start (UTC, to the second) and 16 random bits.
+pub fn new_run_id(studio_id: &str, started_at: DateTime<Utc>) -> String {
+    format!(
+        "{studio_id}@{}-{:04x}",
+        started_at.format("%Y%m%dT%H%M%SZ"),
+        rand::random::<u16>()
+    )
 }
 
 /// Hears about a run's progress (a terminal bar, plain lines, nothing).
@@ -113,12 +130,10 @@ pub async fn run_source(
 ) -> RunReport {
     let started = Instant::now();
     let started_at = ctx.clock.now();
-    let run_id = format!(
-        "{}@{}-{:04x}",
-        source.studio.id,
-        started_at.format("%Y%m%dT%H%M%SZ"),
-        rand::random::<u16>()
-    );
+    let run_id = options
+        .run_id
+        .clone()
+        .unwrap_or_else(|| new_run_id(&source.studio.id, started_at));
     let span = info_span!("studio_run", studio = %source.studio.id, run_id = %run_id);
     let mut report = RunReport {
         studio_id: source.studio.id.clone(),
@@ -132,7 +147,13 @@ pub async fn run_source(
             let trigger = options.trigger.as_str();
             if let Err(err) = ctx
                 .store
-                .record_run_start(&run_id, &source.studio.id, trigger, started_at)
+                .record_run_start(
+                    &run_id,
+                    &source.studio.id,
+                    trigger,
+                    started_at,
+                    options.today,
+                )
                 .await
             {
                 report.outcome = Outcome::Failed;
@@ -219,7 +240,9 @@ async fn run_inner(
     progress: &dyn Progress,
     report: &mut RunReport,
 ) -> Result<(), RunError> {
-    let today = ctx.clock.now().with_timezone(&source.timezone).date_naive();
+    let today = options
+        .today
+        .unwrap_or_else(|| ctx.clock.now().with_timezone(&source.timezone).date_naive());
     // Every page record of the studio in one query (not one per page).
     let known = ctx
         .store
@@ -388,7 +411,11 @@ fn take_in(pages: Vec<(Url, PageResult)>, today: NaiveDate, report: &mut RunRepo
                             if extracted.draft.is_past(today) {
                                 report.workshops.skipped_past += 1;
                             } else {
-                                taken.drafts.push(Identified::new(extracted.draft));
+                                let mut confidence = confidence::assess(&extracted.provenance);
+                                confidence.title = extracted.title;
+                                taken.drafts.push(
+                                    Identified::new(extracted.draft).with_confidence(confidence),
+                                );
                             }
                         }
                     }
@@ -473,9 +500,15 @@ async fn apply(
     let today_text = today.format("%Y-%m-%d").to_string();
     let mut rejected = Vec::new();
     let mut lost_races: BTreeSet<&str> = BTreeSet::new();
+    report.kept_edits = plan.kept_edits.clone();
     for action in &plan.actions {
         if !options.dry_run {
-            match ctx.store.apply_action(action, now, &today_text).await? {
+            let keep = plan.keep.get(action.uuid()).copied().unwrap_or_default();
+            match ctx
+                .store
+                .apply_action_keeping(action, keep, now, &today_text)
+                .await?
+            {
                 Applied::Done => {}
                 Applied::LostRace => {
                     lost_races.insert(action.uuid());
@@ -504,6 +537,9 @@ async fn apply(
             .cloned()
             .collect();
         ctx.store.retire_signatures(&retire, now).await?;
+        ctx.store
+            .record_pipeline_written(&plan.record_written)
+            .await?;
     }
     if let Some(brake) = &plan.brake {
         report.outcome = Outcome::Failed;
@@ -617,6 +653,12 @@ pub fn artists_fingerprint(artists: &ArtistDirectory) -> String {
                 a.instagram_link.as_deref().unwrap_or("")
             )
         })
+        .chain(
+            artists
+                .aliases()
+                .iter()
+                .map(|(id, alias)| format!("{id}\talias\t{alias}")),
+        )
         .collect();
     lines.sort();
     crate::workshop::sha256_hex(lines.join("\n").as_bytes())

@@ -14,8 +14,51 @@
 //!   ([`Plan::retire_signatures`]), and an owner whose stored signature is another one
 //!   does not claim the old one even before it is retired.
 
-use crate::workshop::{Identified, TimeDetail};
+use crate::edits::{self, Editable, Keep, KeptEdit, Written};
+use crate::workshop::{Identified, TimeDetail, WorkshopDraft};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// A page's values of the person-editable fields.
+pub fn editable_of_draft(d: &WorkshopDraft) -> Editable {
+    Editable {
+        artist_id_list: d.artist_id_list.clone(),
+        by: d.by.clone(),
+        song: d.song.clone(),
+        choreo_insta_link: d.choreo_insta_link.clone(),
+    }
+}
+
+/// The content hash of the page's draft with the kept fields set to the stored
+/// (person's) values.
+pub fn kept_values_hash(draft: &WorkshopDraft, stored: &Editable, keep: Keep) -> String {
+    let mut d = draft.clone();
+    if keep.artists {
+        d.artist_id_list = stored.artist_id_list.clone();
+        d.by = stored.by.clone();
+    }
+    if keep.song {
+        d.song = stored.song.clone();
+    }
+    d.content_hash()
+}
+
+/// Whether two `time_details` lists hold the same sessions, in any order.
+fn same_sessions(a: &[TimeDetail], b: &[TimeDetail]) -> bool {
+    let key = |t: &TimeDetail| {
+        (
+            t.year,
+            t.month,
+            t.day,
+            t.start_time.clone(),
+            t.end_time.clone(),
+        )
+    };
+    let mut a: Vec<_> = a.iter().map(key).collect();
+    let mut b: Vec<_> = b.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    a == b
+}
 
 /// What the store holds of one workshop, as much as reconciliation needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +75,72 @@ pub struct StoredWorkshop {
     pub signature: Option<String>,
     /// The artists the stored document names (`artist_id_list`).
     pub artist_ids: Vec<String>,
+    /// The stored values of the fields a person may edit.
+    pub editable: Editable,
+    /// What the pipeline last wrote to them (`pipeline_written`); `None` when the
+    /// document has no record.
+    pub written: Option<Written>,
+    /// Where a person's review of the workshop stands (`None`: never held).
+    pub review: Option<ReviewStatus>,
+}
+
+/// A workshop held for review because its date or artist rests on weak evidence, and
+/// what a person decided (`nachna-ingest review approve|reject`). Stored as the
+/// lowercase strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    /// Stored and listed, but not announced until a person confirms it.
+    Held,
+    /// A person confirmed it: announced, and never held again.
+    Approved,
+    /// A person rejected it: archived, never announced, and a re-ingest leaves it so.
+    Rejected,
+}
+
+impl ReviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Held => "held",
+            ReviewStatus::Approved => "approved",
+            ReviewStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ReviewStatus> {
+        match text {
+            "held" => Some(ReviewStatus::Held),
+            "approved" => Some(ReviewStatus::Approved),
+            "rejected" => Some(ReviewStatus::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// The review rule: a write that announces a workshop (its marker is set) whose draft
+/// rests on weak evidence holds the announcement for a person, unless a person has
+/// already decided on this workshop (approved stays approved; a held one stays held).
+/// Returns the reasons to store with the hold.
+pub fn review_hold(action: &Action, stored: Option<ReviewStatus>) -> Option<Vec<String>> {
+    let draft = match action {
+        Action::Insert {
+            draft,
+            announce: Some(_),
+        }
+        | Action::Update {
+            draft,
+            announce: Some(_),
+            ..
+        } => draft,
+        _ => return None,
+    };
+    if stored.is_some() {
+        return None;
+    }
+    draft
+        .confidence()
+        .filter(|c| c.is_weak())
+        .map(|c| c.weak.clone())
 }
 
 /// Why a workshop goes to the notifier.
@@ -130,11 +239,12 @@ impl Action {
         }
     }
 
-    /// The choreography-link rule: a new workshop whose page gives no reel borrows one
-    /// from a stored workshop with the same artists and song; an update never writes
-    /// the link (an admin-set or earlier link wins over the page's).
+    /// The choreography-link rule: a workshop whose page gives no reel borrows one
+    /// recorded for the same artists and song (`choreo_links`, or another workshop).
+    /// On an update the store borrows only when the plan's [`Keep`] lets it write the
+    /// link (the stored one is empty): a person's or a known reel is never replaced.
     pub fn choreo_borrow(&self) -> Option<ChoreoBorrow<'_>> {
-        let Action::Insert { draft, .. } = self else {
+        let (Action::Insert { draft, .. } | Action::Update { draft, .. }) = self else {
             return None;
         };
         let d = draft.draft();
@@ -145,11 +255,6 @@ impl Action {
             artist_ids: &d.artist_id_list,
             song: d.song.as_deref()?,
         })
-    }
-
-    /// Whether the write leaves the stored `choreo_insta_link` alone.
-    pub fn keeps_stored_choreo_link(&self) -> bool {
-        matches!(self, Action::Update { .. })
     }
 }
 
@@ -162,6 +267,15 @@ pub struct Plan {
     /// `(signature, uuid)`: signatures their workshop no longer carries (its sessions
     /// or artists changed). Retired, they can no longer mark a duplicate.
     pub retire_signatures: Vec<(String, String)>,
+    /// Per updated uuid: the stored fields the update leaves alone (a person's edit,
+    /// see [`crate::edits`]). A uuid not listed keeps nothing.
+    pub keep: BTreeMap<String, Keep>,
+    /// Every person's value kept against a differing page value (for the report).
+    pub kept_edits: Vec<KeptEdit>,
+    /// Unchanged workshops without a `pipeline_written` record (written before records
+    /// were kept) and the record to give them: the values of the page, which equal what
+    /// was written since the content hash did not change.
+    pub record_written: Vec<(String, Written)>,
 }
 
 /// What one listed event page gave this run.
@@ -273,6 +387,9 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
     let mut claimed: BTreeMap<String, String> = BTreeMap::new();
     let mut actions = Vec::with_capacity(drafts.len());
     let mut retire_signatures = Vec::new();
+    let mut keep_by_uuid = BTreeMap::new();
+    let mut kept_edits = Vec::new();
+    let mut record_written = Vec::new();
     for draft in drafts {
         let signature = draft.signature().to_string();
         let uuid = draft.uuid().to_string();
@@ -303,6 +420,11 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
             }
         }
         claimed.insert(signature.clone(), uuid.clone());
+        // A person rejected it: it stays archived whatever the page says.
+        if stored.is_some_and(|w| w.review == Some(ReviewStatus::Rejected)) {
+            actions.push(Action::Unchanged { uuid });
+            continue;
+        }
         match stored {
             None => {
                 // A signature owned by this uuid without a document is a run that
@@ -318,19 +440,43 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
                 if let Some(old) = existing.signature.as_ref().filter(|old| **old != signature) {
                     retire_signatures.push((old.clone(), uuid.clone()));
                 }
-                let changed = existing.content_hash.as_deref() != Some(draft.content_hash());
+                let page_values = editable_of_draft(draft.draft());
+                let (keep, kept) = edits::decide(
+                    &uuid,
+                    &existing.editable,
+                    existing.written.as_ref(),
+                    &page_values,
+                );
+                kept_edits.extend(kept);
+                // A person's kept values make the stored document differ from the page
+                // by design: it is unchanged when it equals the page with those values
+                // (what `adopt` hashes, and what an update with them writes).
+                let stored_hash = existing.content_hash.as_deref();
+                let changed = stored_hash != Some(draft.content_hash())
+                    && (keep == Keep::default()
+                        || stored_hash
+                            != Some(
+                                kept_values_hash(draft.draft(), &existing.editable, keep).as_str(),
+                            ));
                 if changed || existing.is_archived {
-                    let schedule_changed = existing.time_details != draft.draft().time_details;
+                    // As sets: the previous pipeline did not always store sessions in
+                    // date order, and a reordering is no schedule change.
+                    let schedule_changed =
+                        !same_sessions(&existing.time_details, &draft.draft().time_details);
                     // Late data reaches followers: artists matched only now (the artist
                     // directory changed) make the workshop new to their followers. A
                     // schedule change in the same run is announced as such instead.
+                    // Artists a person assigned stay, so nobody is newly matched then.
                     let newly_matched: Vec<String> = draft
                         .draft()
                         .artist_id_list
                         .iter()
-                        .filter(|a| !existing.artist_ids.contains(a))
+                        .filter(|a| !keep.artists && !existing.artist_ids.contains(a))
                         .cloned()
                         .collect();
+                    if keep != Keep::default() {
+                        keep_by_uuid.insert(uuid.clone(), keep);
+                    }
                     let announce = if schedule_changed {
                         Some(Announcement::ScheduleChange)
                     } else if !newly_matched.is_empty() {
@@ -345,6 +491,9 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
                         draft,
                     });
                 } else {
+                    if existing.written.is_none() {
+                        record_written.push((uuid.clone(), Written::of(&page_values)));
+                    }
                     actions.push(Action::Unchanged { uuid });
                 }
             }
@@ -388,13 +537,16 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
         archive,
         brake,
         retire_signatures,
+        keep: keep_by_uuid,
+        kept_edits,
+        record_written,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workshop::{sessions_to_time_details, EventType, Session, WorkshopDraft};
+    use crate::workshop::{sessions_to_time_details, EventType, Session};
     use chrono::{NaiveDate, NaiveTime};
 
     fn draft(uuid: &str, day: u32, price: &str) -> WorkshopDraft {
@@ -429,6 +581,9 @@ mod tests {
             time_details: d.time_details.clone(),
             signature: Some(d.signature()),
             artist_ids: d.artist_id_list.clone(),
+            editable: editable_of_draft(d),
+            written: Some(Written::of(&editable_of_draft(d))),
+            review: None,
         }
     }
 
@@ -853,6 +1008,108 @@ mod tests {
     }
 
     #[test]
+    fn a_persons_artists_survive_a_price_change_that_still_lands() {
+        let before = draft("s/a", 10, "850/-");
+        let mut stored = stored_from(&before, 1, false);
+        // An admin assigned another artist and song in place.
+        stored.editable.artist_id_list = vec!["admin_pick".into()];
+        stored.editable.by = "Admin Pick".into();
+        stored.editable.song = Some("admin song".into());
+        stored.artist_ids = vec!["admin_pick".into()];
+        let now = draft("s/a", 10, "950/-");
+        let plan = run(vec![now], vec![stored], vec![], &[], ArchivePolicy::Allowed);
+        assert!(
+            matches!(
+                &plan.actions[0],
+                Action::Update { announce: None, newly_matched, draft, .. }
+                    if newly_matched.is_empty() && draft.draft().pricing_info == "950/-"
+            ),
+            "{plan:#?}"
+        );
+        let keep = plan.keep["s/a"];
+        assert!(keep.artists && keep.song && !keep.choreo);
+        let fields: Vec<_> = plan.kept_edits.iter().map(|k| k.field).collect();
+        assert_eq!(
+            fields,
+            vec![
+                crate::edits::EditField::Artists,
+                crate::edits::EditField::Song
+            ]
+        );
+    }
+
+    #[test]
+    fn an_adopted_workshop_equal_to_its_page_but_for_a_persons_values_is_unchanged() {
+        let page = draft("s/a", 10, "850/-");
+        let mut legacy = page.clone();
+        legacy.song = Some("admin song".into());
+        let mut stored = stored_from(&legacy, 1, false);
+        // `adopt` hashes the document as stored and records its values as a person's.
+        stored.written = Some(Written::adopted(&stored.editable));
+        let plan = run(
+            vec![page],
+            vec![stored],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert_eq!(plan.actions, vec![Action::Unchanged { uuid: "s/a".into() }]);
+        assert_eq!(plan.kept_edits.len(), 1, "{plan:#?}");
+    }
+
+    #[test]
+    fn sessions_stored_in_another_order_are_no_schedule_change() {
+        let mut sessions = vec![
+            Session {
+                date: NaiveDate::from_ymd_opt(2026, 6, 10).unwrap(),
+                start: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+                end: None,
+            },
+            Session {
+                date: NaiveDate::from_ymd_opt(2026, 6, 11).unwrap(),
+                start: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+                end: None,
+            },
+        ];
+        let mut page = draft("s/a", 10, "850/-");
+        page.time_details = sessions_to_time_details(&mut sessions);
+        page.sessions = sessions;
+        let mut stored = stored_from(&page, 1, false);
+        stored.time_details.reverse();
+        stored.content_hash = Some("legacy".into());
+        let plan = run(
+            vec![page],
+            vec![stored],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert!(
+            matches!(&plan.actions[0], Action::Update { announce: None, .. }),
+            "{plan:#?}"
+        );
+    }
+
+    #[test]
+    fn an_unchanged_workshop_without_a_record_gets_the_pages_values_as_one() {
+        let d = draft("s/a", 10, "850/-");
+        let mut stored = stored_from(&d, 1, false);
+        stored.written = None;
+        let plan = run(
+            vec![d.clone()],
+            vec![stored],
+            vec![],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert_eq!(plan.actions, vec![Action::Unchanged { uuid: "s/a".into() }]);
+        assert_eq!(
+            plan.record_written,
+            vec![("s/a".to_string(), Written::of(&editable_of_draft(&d)))]
+        );
+    }
+
+    #[test]
     fn an_artist_dropped_announces_nothing() {
         let before = draft("s/a", 10, "850/-");
         let mut now = before.clone();
@@ -868,5 +1125,73 @@ mod tests {
             &plan.actions[0],
             Action::Update { announce: None, newly_matched, .. } if newly_matched.is_empty()
         ));
+    }
+
+    fn weak(d: WorkshopDraft) -> Identified {
+        Identified::new(d).with_confidence(crate::workshop::Confidence {
+            verdict: "date: loose page text (weak); artist: handle (strong)".into(),
+            weak: vec!["date read from loose visible text".into()],
+            title: None,
+        })
+    }
+
+    #[test]
+    fn a_weak_new_workshop_is_held_and_a_strong_one_is_not() {
+        let d = draft("s/a", 10, "850/-");
+        let insert = Action::Insert {
+            draft: weak(d.clone()),
+            announce: Some(Announcement::NewWorkshop),
+        };
+        assert_eq!(
+            review_hold(&insert, None),
+            Some(vec!["date read from loose visible text".to_string()])
+        );
+        let strong = Action::Insert {
+            draft: Identified::new(d.clone()).with_confidence(Default::default()),
+            announce: Some(Announcement::NewWorkshop),
+        };
+        assert_eq!(review_hold(&strong, None), None);
+        // Nothing announced, nothing to hold.
+        let silent = Action::Insert {
+            draft: weak(d),
+            announce: None,
+        };
+        assert_eq!(review_hold(&silent, None), None);
+    }
+
+    #[test]
+    fn a_person_decided_workshop_is_never_held_again() {
+        let d = draft("s/a", 10, "850/-");
+        let update = Action::Update {
+            draft: weak(d),
+            expected_version: 2,
+            announce: Some(Announcement::ScheduleChange),
+            newly_matched: vec![],
+        };
+        assert!(review_hold(&update, None).is_some());
+        assert_eq!(review_hold(&update, Some(ReviewStatus::Approved)), None);
+        assert_eq!(review_hold(&update, Some(ReviewStatus::Held)), None);
+    }
+
+    #[test]
+    fn a_rejected_workshop_stays_archived_when_its_page_is_read_again() {
+        let before = draft("s/a", 10, "850/-");
+        let mut now = before.clone();
+        now.pricing_info = "900/-".into();
+        let mut stored = stored_from(&before, 2, true);
+        stored.review = Some(ReviewStatus::Rejected);
+        let plan = run(vec![now], vec![stored], vec![], &[], ArchivePolicy::Allowed);
+        assert_eq!(plan.actions, vec![Action::Unchanged { uuid: "s/a".into() }]);
+    }
+
+    #[test]
+    fn review_status_strings_round_trip() {
+        for s in [
+            ReviewStatus::Held,
+            ReviewStatus::Approved,
+            ReviewStatus::Rejected,
+        ] {
+            assert_eq!(ReviewStatus::parse(s.as_str()), Some(s));
+        }
     }
 }

@@ -80,6 +80,8 @@ pub struct RunReport {
     pub unknown_artists: Vec<String>,
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
+    /// Values a person set (artists, song, reel) kept against what the page says.
+    pub kept_edits: Vec<crate::edits::KeptEdit>,
     /// The drafts behind `new_uuids` and `schedule_changed_uuids`, so `ingest --dry-run`
     /// can tell how many pushes each would create (a dry run stores nothing to read back).
     #[serde(skip)]
@@ -120,8 +122,13 @@ impl RunReport {
                 format!("nothing changed ({rest})")
             }
         };
+        let kept = match self.kept_edits.len() {
+            0 => String::new(),
+            1 => " | kept 1 person's edit".to_string(),
+            n => format!(" | kept {n} person's edits"),
+        };
         format!(
-            "{studio}: {outcome}{dry} in {secs:.1}s | pages {pages} | workshops {workshops}",
+            "{studio}: {outcome}{dry} in {secs:.1}s | pages {pages} | workshops {workshops}{kept}",
             studio = self.studio_id,
             outcome = self.outcome.as_str(),
             dry = if self.dry_run {

@@ -238,6 +238,25 @@ pub struct Identity {
     pub content_hash: String,
 }
 
+/// How well the page backs a draft's date and artists (`extract::confidence::assess`
+/// reads it off the provenance). A workshop announced on weak evidence is held for a
+/// person to confirm (`nachna-ingest review`) instead of being pushed to followers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Confidence {
+    /// One short line, e.g. `date: JSON-LD startDate (strong); artist: handle (strong)`.
+    pub verdict: String,
+    /// Why the date or an artist rests on weak evidence; empty when nothing is weak.
+    pub weak: Vec<String>,
+    /// The event's title as the page states it, shown to the reviewer.
+    pub title: Option<String>,
+}
+
+impl Confidence {
+    pub fn is_weak(&self) -> bool {
+        !self.weak.is_empty()
+    }
+}
+
 /// A draft with its identity, computed once when the run takes the draft in.
 ///
 /// The identity covers every field but `choreo_insta_link`, so the plan may set that
@@ -247,6 +266,8 @@ pub struct Identity {
 pub struct Identified {
     draft: WorkshopDraft,
     identity: Identity,
+    /// `None` when nobody assessed it (a draft built by hand): never held for review.
+    confidence: Option<Confidence>,
 }
 
 impl Identified {
@@ -258,7 +279,22 @@ impl Identified {
             canonical,
             content_hash: draft.content_hash(),
         };
-        Identified { draft, identity }
+        Identified {
+            draft,
+            identity,
+            confidence: None,
+        }
+    }
+
+    /// The same draft with its confidence verdict (left out of the identity: a verdict
+    /// changes nothing stored about the event itself).
+    pub fn with_confidence(mut self, confidence: Confidence) -> Identified {
+        self.confidence = Some(confidence);
+        self
+    }
+
+    pub fn confidence(&self) -> Option<&Confidence> {
+        self.confidence.as_ref()
     }
 
     pub fn draft(&self) -> &WorkshopDraft {

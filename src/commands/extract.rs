@@ -75,6 +75,13 @@ pub async fn run(global: &GlobalArgs, args: ExtractArgs) -> anyhow::Result<ExitC
         out.push('\n');
         out.push_str(&format!("  title: {}\n", e.title.as_deref().unwrap_or("-")));
         out.push_str(&format!("  signature: {}\n", e.draft.signature()));
+        let confidence = crate::extract::confidence::assess(&e.provenance);
+        out.push_str(&format!("  confidence: {}\n", confidence.verdict));
+        for why in &confidence.weak {
+            out.push_str(&format!(
+                "    weak: {why} (held for review instead of announced)\n"
+            ));
+        }
         out.push_str("  where each field came from:\n");
         for p in &e.provenance {
             out.push_str(&format!(

@@ -30,7 +30,9 @@ pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCo
     }
     let artists = artists_for_run(app.store(), &args).await?;
     let fetcher = app.fetcher(args.replay.as_deref())?;
-    let clock: Arc<dyn Clock> = match args.today {
+    // `--today` is a calendar for past/future decisions (here and in the notifier's
+    // copy), not a clock: the run's records and timestamps keep the real time.
+    let calendar: Arc<dyn Clock> = match args.today {
         // Noon in India: the date is the same in every zone a studio is likely in.
         Some(day) => Arc::new(FixedClock(
             day.and_hms_opt(6, 30, 0).expect("valid time").and_utc(),
@@ -40,7 +42,7 @@ pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCo
     let ctx = RunContext {
         store: app.store().clone(),
         fetcher,
-        clock,
+        clock: Arc::new(SystemClock),
         config: settings.ingest.clone(),
     };
     let options = RunOptions {
@@ -48,6 +50,8 @@ pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCo
         force: args.force,
         allow_mass_archive: args.allow_mass_archive,
         trigger: RunTrigger::Manual,
+        today: args.today,
+        run_id: None,
     };
     let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() && !args.json {
         Box::new(BarProgress::default())
@@ -95,7 +99,7 @@ pub async fn run(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCo
     let notified = super::notify::after_ingest(
         settings,
         app.store(),
-        ctx.clock.clone(),
+        calendar,
         &all_sources,
         &reports,
         &args,
@@ -146,6 +150,7 @@ async fn artists_for_run(store: &Store, args: &IngestArgs) -> anyhow::Result<Art
 }
 
 /// Stored artists with `seed` upserted by `artist_id`, sorted by id as loaded.
+/// The stored aliases are kept.
 fn merge_artists(stored: ArtistDirectory, seed: Vec<Artist>) -> ArtistDirectory {
     let mut by_id: std::collections::BTreeMap<String, Artist> = stored
         .artists()
@@ -156,7 +161,7 @@ fn merge_artists(stored: ArtistDirectory, seed: Vec<Artist>) -> ArtistDirectory 
     for a in seed {
         by_id.insert(a.artist_id.clone(), a);
     }
-    ArtistDirectory::new(by_id.into_values().collect())
+    ArtistDirectory::with_aliases(by_id.into_values().collect(), stored.aliases().to_vec())
 }
 
 fn print_reports(reports: &[RunReport], json: bool) -> anyhow::Result<()> {
@@ -180,6 +185,9 @@ fn print_reports(reports: &[RunReport], json: bool) -> anyhow::Result<()> {
         }
         for uuid in &r.archived_uuids {
             println!("  archived   {uuid}");
+        }
+        for k in &r.kept_edits {
+            println!("  kept edit  {k}");
         }
         for n in &r.not_workshops {
             println!("  not a workshop  {}: {}", n.url, n.reason);

@@ -6,10 +6,12 @@
 //! an invalid source file); 2 the command could not run (bad settings, no database);
 //! 3 `trigger --wait` got no outcome in time.
 
+pub mod adopt;
 pub mod check;
 pub mod extract;
 pub mod ingest;
 pub mod notify;
+pub mod review;
 pub mod run;
 pub mod status;
 pub mod trigger;

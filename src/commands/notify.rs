@@ -97,9 +97,31 @@ async fn status(
         let parts: Vec<String> = by_status.iter().map(|(s, n)| format!("{s} {n}")).collect();
         println!("{kind:>16}: {}", parts.join(", "));
     }
-    match status.oldest_pending_age_secs {
-        Some(secs) => println!("oldest pending: {}", human_age(secs)),
-        None => println!("oldest pending: none"),
+    match (status.oldest_pending_age_secs, &status.oldest_pending_local) {
+        (Some(secs), Some(at)) => println!("oldest pending: {} (enqueued {at})", human_age(secs)),
+        (Some(secs), None) => println!("oldest pending: {}", human_age(secs)),
+        _ => println!("oldest pending: none"),
+    }
+    match status.reminder_hours_before {
+        None => println!("reminders: off (reminder_enabled is false in notification_settings)"),
+        Some(_) if status.upcoming_reminders.is_empty() => {
+            println!("next reminders: none (no followed session ahead)")
+        }
+        Some(hours) => {
+            println!("next reminders ({hours} h before each session, in the studio's zone):");
+            let now = notifier.clock.now();
+            for r in &status.upcoming_reminders {
+                let when = if r.due_at <= now {
+                    "due now".to_string()
+                } else {
+                    format!("in {}", human_age((r.due_at - now).num_seconds()))
+                };
+                println!(
+                    "  due {} ({when})  {}  session {}",
+                    r.due_local, r.workshop_uuid, r.session_local
+                );
+            }
+        }
     }
     println!(
         "device tokens deactivated in the last day: {}",

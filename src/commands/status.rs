@@ -27,8 +27,15 @@ struct StudioStatus {
     timezone: String,
 }
 
+fn zone_name<S: serde::Serializer>(z: &chrono_tz::Tz, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(z.name())
+}
+
 #[derive(Debug, Serialize)]
 struct StatusReport {
+    /// The default studio zone (`notify.default_timezone`): daemon times are shown in it.
+    #[serde(serialize_with = "zone_name")]
+    timezone: chrono_tz::Tz,
     daemons: Vec<DaemonInfo>,
     studios: Vec<StudioStatus>,
     /// Outbox documents by status, over all kinds.
@@ -122,6 +129,7 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
         });
     }
     let status = StatusReport {
+        timezone: default_tz,
         daemons,
         studios,
         outbox_depth: outbox_depth(store).await?,
@@ -133,10 +141,6 @@ pub async fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitCo
         print_text(&status, now);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    ago_in(t, now, chrono_tz::UTC)
 }
 
 /// `2026-06-01 18:00:00 IST (3m ago)`: the time as the studio's pages and crons speak.
@@ -161,21 +165,45 @@ fn human(secs: i64) -> String {
     }
 }
 
-fn counts_line(c: &serde_json::Value) -> String {
-    let n = |a: &str, b: &str| c[a][b].as_i64().unwrap_or(0);
+/// The last run's counts, zeros left out: `pages fetched 5, unchanged 2; workshops
+/// new 1, unchanged 4`; `nothing changed` when no workshop was written or archived.
+pub fn counts_line(c: &serde_json::Value) -> String {
     if c.is_null() {
         return String::new();
     }
-    format!(
-        "pages fetched {} unchanged {} failed {}; workshops new {} updated {} unchanged {} archived {}",
-        n("pages", "fetched"),
-        n("pages", "unchanged"),
-        n("pages", "failed"),
-        n("workshops", "new"),
-        n("workshops", "updated"),
-        n("workshops", "unchanged"),
-        n("workshops", "archived"),
-    )
+    let n = |a: &str, b: &str| c[a][b].as_i64().unwrap_or(0);
+    let group = |name: &str, keys: &[&str]| -> Option<String> {
+        let parts: Vec<String> = keys
+            .iter()
+            .filter(|k| n(name, k) != 0)
+            .map(|k| format!("{k} {}", n(name, k)))
+            .collect();
+        (!parts.is_empty()).then(|| format!("{name} {}", parts.join(", ")))
+    };
+    let pages = group("pages", &["fetched", "unchanged", "failed"]);
+    let workshops = group(
+        "workshops",
+        &["new", "updated", "unchanged", "duplicate", "archived"],
+    );
+    let changed = ["new", "updated", "archived"]
+        .iter()
+        .any(|k| n("workshops", k) != 0);
+    let mut parts: Vec<String> = pages.into_iter().chain(workshops).collect();
+    if !changed {
+        parts.push("nothing changed".into());
+    }
+    parts.join("; ")
+}
+
+/// `2026-06-01 18:00:00 IST (2026-06-01 12:30:00 UTC, 3m ago)`.
+fn with_utc(t: DateTime<Utc>, now: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    let local = ago_in(t, now, zone);
+    match local.split_once(" (") {
+        Some((at, rel)) if zone != chrono_tz::UTC => {
+            format!("{at} ({}, {rel}", t.format("%Y-%m-%d %H:%M:%S UTC"))
+        }
+        _ => local,
+    }
 }
 
 fn print_text(s: &StatusReport, now: DateTime<Utc>) {
@@ -193,7 +221,7 @@ fn print_text(s: &StatusReport, now: DateTime<Utc>) {
             d.version,
             d.state,
             d.started_at
-                .map(|t| format!(", up since {}", ago(t, now)))
+                .map(|t| format!(", up since {}", with_utc(t, now, s.timezone)))
                 .unwrap_or_default(),
             if d.running.is_empty() {
                 String::new()
@@ -210,9 +238,13 @@ fn print_text(s: &StatusReport, now: DateTime<Utc>) {
         match &st.last_run {
             Some(r) => {
                 println!(
-                    "    last run:  {} ({}) started {}{}",
+                    "    last run:  {} ({}{}) started {}{}",
                     r.outcome,
                     r.trigger,
+                    r.as_of
+                        .as_deref()
+                        .map(|d| format!(", as of --today {d}"))
+                        .unwrap_or_default(),
                     r.started_at.map(|t| ago(t, now)).unwrap_or_default(),
                     r.finished_at
                         .map(|t| format!(", finished {}", ago(t, now)))
@@ -256,12 +288,51 @@ fn print_text(s: &StatusReport, now: DateTime<Utc>) {
             r.studio_id,
             r.status,
             r.requested_at
-                .map(|t| format!(", requested {}", ago(t, now)))
+                .map(|t| format!(", requested {}", with_utc(t, now, s.timezone)))
                 .unwrap_or_default(),
             r.claimed_by
                 .as_deref()
                 .map(|c| format!(", on {c}"))
                 .unwrap_or_default()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_fold_zeros_and_say_when_nothing_changed() {
+        let c = serde_json::json!({
+            "pages": {"fetched": 0, "unchanged": 5, "failed": 0},
+            "workshops": {"new": 0, "updated": 0, "unchanged": 7, "archived": 0},
+        });
+        assert_eq!(
+            counts_line(&c),
+            "pages unchanged 5; workshops unchanged 7; nothing changed"
+        );
+        let c = serde_json::json!({
+            "pages": {"fetched": 3, "unchanged": 0, "failed": 1},
+            "workshops": {"new": 2, "updated": 0, "unchanged": 0, "archived": 1},
+        });
+        assert_eq!(
+            counts_line(&c),
+            "pages fetched 3, failed 1; workshops new 2, archived 1"
+        );
+    }
+
+    #[test]
+    fn daemon_times_are_local_with_utc_beside() {
+        use chrono::TimeZone;
+        let t = Utc.with_ymd_and_hms(2026, 6, 1, 12, 30, 0).unwrap();
+        assert_eq!(
+            with_utc(
+                t,
+                t + chrono::Duration::minutes(3),
+                chrono_tz::Asia::Kolkata
+            ),
+            "2026-06-01 18:00:00 IST (2026-06-01 12:30:00 UTC, 3m ago)"
         );
     }
 }

@@ -122,7 +122,7 @@ mod tests {
 
     fn source(id: &str, cron: &str, enabled: bool) -> Source {
         let text = format!(
-            "[studio]\nid = \"{id}\"\nname = \"N\"\n[crawl]\nstart_urls = [\"https://{id}.test/\"]\nfollow = 'x'\n[schedule]\ncron = \"{cron}\"\nenabled = {enabled}\n"
+            "[studio]\nid = \"{id}\"\nname = \"N\"\ninstagram_link = \"https://www.instagram.com/{id}/\"\n[crawl]\nstart_urls = [\"https://{id}.test/\"]\nfollow = 'x'\n[schedule]\ncron = \"{cron}\"\nenabled = {enabled}\n"
         );
         crate::source::parse_source(Path::new(&format!("/nonexistent/{id}.toml")), &text).unwrap()
     }

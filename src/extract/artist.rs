@@ -20,6 +20,8 @@ pub struct ArtistMatches {
     pub names: Vec<String>,
     /// Handles seen that match no known artist, in order, de-duplicated.
     pub unknown_handles: Vec<String>,
+    /// The matched ids that a handle or Instagram link named (not only a name), sorted.
+    pub by_handle: Vec<String>,
 }
 
 static HANDLE: LazyLock<Regex> =
@@ -87,12 +89,16 @@ pub fn match_artists(
 
     // (position, artist) for every hit.
     let mut hits: Vec<(usize, usize)> = Vec::new();
+    let mut handle_hits: Vec<usize> = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
     let mut unknown_seen: HashSet<String> = HashSet::new();
     let ignore: HashSet<String> = ignore_handles.iter().map(|h| h.to_lowercase()).collect();
     for (pos, handle) in handles_in(&norm) {
         match index.by_handle.get(&handle) {
-            Some(a) => hits.push((pos, *a)),
+            Some(a) => {
+                hits.push((pos, *a));
+                handle_hits.push(*a);
+            }
             None => {
                 if !ignore.contains(&handle) && unknown_seen.insert(handle.clone()) {
                     unknown.push(handle);
@@ -126,10 +132,17 @@ pub fn match_artists(
         }
     }
     ids.sort();
+    let mut by_handle: Vec<String> = handle_hits
+        .into_iter()
+        .map(|a| artists[a].artist_id.clone())
+        .collect();
+    by_handle.sort();
+    by_handle.dedup();
     ArtistMatches {
         ids,
         names,
         unknown_handles: unknown,
+        by_handle,
     }
 }
 
@@ -164,6 +177,17 @@ mod tests {
         let m = match_artists(&dir(), "Workshop by @VipulDevrani this Sunday", &[]);
         assert_eq!(m.ids, vec!["vipuldevrani"]);
         assert_eq!(m.names, vec!["Vipul Devrani"]);
+    }
+
+    #[test]
+    fn ids_named_by_handle_are_told_apart_from_name_matches() {
+        let m = match_artists(
+            &dir(),
+            "with Rajesh Kumar and instagram.com/aadilkhan_official",
+            &[],
+        );
+        assert_eq!(m.ids, vec!["aadil.khan", "rajesh_dance"]);
+        assert_eq!(m.by_handle, vec!["aadil.khan"]);
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //! lower layer. A page with no date is not a workshop. A page with two or more songs
 //! gives one workshop per song; when the text splits by song, each song keeps the dates
 //! and prices of its own part.
+//!
+//! A listing page (several dated event cards, and no source rule or JSON-LD dating the
+//! page) gives one workshop per card, each read from its own card ([`listing`]).
 
 use crate::artist::ArtistDirectory;
 use crate::source::Source;
@@ -32,6 +35,7 @@ use url::Url;
 pub mod artist;
 pub mod bounded;
 pub mod budget;
+pub mod confidence;
 pub mod date;
 pub mod dom;
 pub mod event_type;
@@ -39,9 +43,11 @@ pub mod fields;
 pub mod html;
 pub mod jsonld;
 pub mod links;
+pub mod listing;
 pub mod meta;
 pub mod price;
 pub mod rules;
+pub mod structure;
 pub mod text;
 pub mod time;
 
@@ -337,23 +343,172 @@ fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
     layers
 }
 
-/// Runs every layer on one page.
+/// Runs every layer on one page: one draft per event card on a listing page
+/// ([`listing`]), else the page as one event (one draft per song).
 pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
     let doc = dom::parse_document(input.html);
     let warnings = selector_warnings(&doc, input.source);
     let scope = content_scope(&doc, input.source);
     let layers = read_layers(&doc, input, &scope);
-    let Some((slot_layer, slots)) = layers.pick(|f| f.slots.as_ref()) else {
+    // Source rules and JSON-LD describe the page's own event: no card detection then.
+    let structured = [Layer::Source, Layer::JsonLd]
+        .iter()
+        .any(|l| layers.get(*l).is_some_and(|f| f.slots.is_some()));
+    let cards = if structured {
+        listing::Cards::default()
+    } else {
+        listing::find_cards(
+            &doc,
+            &scope_roots(&doc, input.source),
+            &scope.text,
+            input.today,
+        )
+    };
+    let identity = page_identity(input.source, input.page_url);
+    let not_event_like = (cards.current().count() < 2)
+        .then(|| without_event_structure(&layers, &scope, input.today))
+        .flatten();
+    let found = if not_event_like.is_some() {
+        None
+    } else if cards.current().count() >= 2 {
+        Some(listing_workshops(input, &scope, &cards, &identity))
+    } else if cards.has_past() {
+        let scope = Scope {
+            text: listing::without_cards(&scope.text, cards.cards.iter().filter(|c| c.past))
+                .unwrap_or_else(|| scope.text.clone()),
+            name: format!("{} without its past-events strip", scope.name),
+        };
+        let layers = read_layers(&doc, input, &scope);
+        page_workshops(input, &layers, &scope, identity)
+    } else {
+        page_workshops(input, &layers, &scope, identity)
+    };
+    let Some(mut out) = found.filter(|o| !o.is_empty()) else {
         let mut reason = format!(
             "no event date found (source rules, JSON-LD, meta tags and the visible text of the {} were searched)",
             scope.name
         );
+        if let Some(why) = not_event_like {
+            reason = why;
+        }
         for w in &warnings {
             reason.push_str("; warning: ");
             reason.push_str(w);
         }
         return PageVerdict::NotAWorkshop { reason };
     };
+    for e in &mut out {
+        e.warnings = warnings.clone();
+    }
+    out.sort_by(|a, b| a.draft.uuid.cmp(&b.draft.uuid));
+    PageVerdict::Workshops(out)
+}
+
+/// Why a page dated only by its visible text is still no event ([`structure`]): `None`
+/// when a higher layer dated it or its dates are stated as an event's.
+fn without_event_structure(layers: &Layers, scope: &Scope, today: NaiveDate) -> Option<String> {
+    let (layer, _) = layers.pick(|f| f.slots.as_ref())?;
+    if layer != Layer::Text {
+        return None;
+    }
+    let title = layers
+        .pick(|f| f.title.as_ref())
+        .map(|(_, t)| t.value.as_str());
+    (!structure::has_event_structure(&scope.text, title, today)).then(|| {
+        format!(
+            "no event-like structure: the dates in the visible text of the {} have no session time beside them and no event or booking word near them",
+            scope.name
+        )
+    })
+}
+
+/// The elements the visible-text rules read: the content selector's matches, else the
+/// whole document.
+fn scope_roots<'a>(doc: &'a Html, source: &Source) -> Vec<scraper::ElementRef<'a>> {
+    match &source.extract.content_selector {
+        Some(sel) => html::select_roots(doc, sel),
+        None => vec![doc.root_element()],
+    }
+}
+
+/// A listing page: one draft per current card, read from the card's own text, plus
+/// the page's text outside every card when it states a timed session of its own.
+fn listing_workshops(
+    input: &ExtractInput<'_>,
+    scope: &Scope,
+    cards: &listing::Cards,
+    identity: &Identity,
+) -> Vec<Extracted> {
+    let current: Vec<&listing::Card> = cards.current().collect();
+    let suffixes = listing::card_suffixes(&current);
+    let mut out = Vec::new();
+    for (n, (card, suffix)) in current.iter().zip(&suffixes).enumerate() {
+        let card_scope = listing::card_scope(card, n + 1);
+        // The `Month YYYY` heading above the card, if any, lends its year.
+        let card_scope = Scope {
+            text: card.dated_text(),
+            name: card_scope.name,
+        };
+        let mut fields = text::layer(&card_scope.text, input.today, None, &card_scope.name);
+        fields.title = Some(listing::title_found(card));
+        let layers = Layers {
+            list: vec![(Layer::Text, fields)],
+        };
+        let card_identity = Identity {
+            base_uuid: format!("{}--{suffix}", identity.base_uuid),
+            detail: format!(
+                "{}, then `--` and the event card's first date and title",
+                identity.detail
+            ),
+        };
+        out.extend(page_workshops(input, &layers, &card_scope, card_identity).unwrap_or_default());
+    }
+    // The rest of the page is read only when every card was found in its text: what
+    // could not be taken out would be read twice.
+    let Some(outside) = listing::without_cards(&scope.text, cards.cards.iter()) else {
+        return out;
+    };
+    if let Some((section, heading)) = listing::dated_section(&outside, input.today) {
+        let rest = Scope {
+            text: section,
+            name: format!("{} outside its event cards", scope.name),
+        };
+        let mut fields = text::layer(&rest.text, input.today, None, &rest.name);
+        // Only a timed session makes the rest an event of its own: a stray date beside
+        // a list (a notice, an update) does not.
+        let timed = fields
+            .slots
+            .as_ref()
+            .is_some_and(|s| s.value.iter().any(|x| x.start.is_some()));
+        if timed {
+            if let Some(t) = heading {
+                fields.title = Some(Found::new(
+                    t,
+                    "the heading above the first date outside the cards",
+                ));
+            }
+            let layers = Layers {
+                list: vec![(Layer::Text, fields)],
+            };
+            let own = Identity {
+                base_uuid: identity.base_uuid.clone(),
+                detail: identity.detail.clone(),
+            };
+            out.extend(page_workshops(input, &layers, &rest, own).unwrap_or_default());
+        }
+    }
+    out
+}
+
+/// The workshops of one page (or one event card) read from `layers`: `None` when no
+/// layer found a date.
+fn page_workshops(
+    input: &ExtractInput<'_>,
+    layers: &Layers,
+    scope: &Scope,
+    identity: Identity,
+) -> Option<Vec<Extracted>> {
+    let (slot_layer, slots) = layers.pick(|f| f.slots.as_ref())?;
     let page = PageFacts {
         title: layers.pick(|f| f.title.as_ref()),
         times: layers.pick(|f| f.times.as_ref()),
@@ -366,31 +521,28 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
             .map(|f| f.song_parts.clone())
             .unwrap_or_default(),
         artists: resolve_artists(
-            &layers,
-            &scope,
+            layers,
+            scope,
             input.artists,
             &studio_handles(input.source),
             layers
                 .pick(|f| f.title.as_ref())
                 .map(|(_, t)| t.value.as_str()),
         ),
-        event_type: resolve_event_type(&layers, input.source.extract.default_event_type),
-        identity: page_identity(input.source, input.page_url),
+        event_type: resolve_event_type(layers, input.source.extract.default_event_type),
+        identity,
     };
     let song_list: Vec<Option<String>> = match page.songs {
         Some((_, s)) if s.value.len() >= 2 => s.value.iter().cloned().map(Some).collect(),
         Some((_, s)) => vec![s.value.first().cloned()],
         None => vec![None],
     };
-    let mut out: Vec<Extracted> = song_list
-        .iter()
-        .map(|song| one_workshop(input, &page, song.as_ref(), song_list.len()))
-        .collect();
-    for e in &mut out {
-        e.warnings = warnings.clone();
-    }
-    out.sort_by(|a, b| a.draft.uuid.cmp(&b.draft.uuid));
-    PageVerdict::Workshops(out)
+    Some(
+        song_list
+            .iter()
+            .map(|song| one_workshop(input, &page, song.as_ref(), song_list.len()))
+            .collect(),
+    )
 }
 
 /// Studio handles are not artists.
@@ -428,6 +580,24 @@ fn workshop_sessions(
     part: Option<&SongPart>,
 ) -> (Vec<Session>, Vec<NaiveDate>, FieldProvenance) {
     let times = page.times;
+    // A song's part that states its own times but no date (`Choreo 2 — …` / `6:30 –
+    // 8:30 PM` under one dated heading) gives the page's dates its own times.
+    if let Some(p) = part.filter(|p| p.slots.is_empty() && !p.times.is_empty()) {
+        let (sessions, unstated) = build_sessions_marked(&page.slots.value, &p.times, true);
+        let detail = format!(
+            "{}; times in the part about `{}`",
+            page.slots.detail, p.song
+        );
+        return (
+            sessions,
+            unstated,
+            FieldProvenance {
+                field: "time_details",
+                layer: page.slot_layer,
+                detail,
+            },
+        );
+    }
     if let Some(p) = part.filter(|p| !p.slots.is_empty()) {
         let part_times = if p.times.is_empty() {
             times.map(|(_, t)| t.value.as_slice()).unwrap_or(&[])
@@ -748,11 +918,9 @@ fn resolve_artists(
     }
     let (m, layer, detail) = matched.unwrap_or_else(|| {
         let corpus = artist_corpus(layers, scope, title);
-        (
-            artist::match_artists(directory, &corpus, ignore),
-            Layer::Text,
-            format!("handles, Instagram links and names in the title, JSON-LD and visible text of the {}", scope.name),
-        )
+        let m = artist::match_artists(directory, &corpus, ignore);
+        let detail = generic_artist_detail(&m, layers, directory, ignore, title, &scope.name);
+        (m, Layer::Text, detail)
     });
 
     // Artist texts that match no known artist.
@@ -838,6 +1006,57 @@ fn resolve_artists(
             },
             ids_provenance: none_matched,
         },
+    }
+}
+
+/// What backs artists the generic matching found (see [`confidence`]): a handle or link,
+/// a name where the event names its people (title, JSON-LD performers, "by/with"
+/// phrases), a name in the text the source's `content_selector` scopes, or a name found
+/// only in the loose text of a whole page, naming those ids.
+fn generic_artist_detail(
+    m: &artist::ArtistMatches,
+    layers: &Layers,
+    directory: &ArtistDirectory,
+    ignore: &[String],
+    title: Option<&str>,
+    scope: &str,
+) -> String {
+    let mut near = String::new();
+    if let Some(t) = title {
+        near.push_str(t);
+        near.push('\n');
+    }
+    for layer in [Layer::JsonLd, Layer::Text] {
+        if let Some(a) = layers.get(layer).and_then(|f| f.artists.as_ref()) {
+            near.push_str(&a.value.join("\n"));
+            near.push('\n');
+        }
+    }
+    let near_ids = artist::match_artists(directory, &near, ignore).ids;
+    let loose: Vec<&str> = m
+        .ids
+        .iter()
+        .filter(|id| !m.by_handle.contains(id) && !near_ids.contains(id))
+        .map(String::as_str)
+        .collect();
+    if !loose.is_empty() && scope == "content_selector" {
+        // The source scoped the text to the event's own content: no sidebar or "more
+        // events" strip can put a name there.
+        format!(
+            "{}: {} ({scope})",
+            confidence::ARTIST_BY_SCOPED_NAME,
+            loose.join(", ")
+        )
+    } else if !loose.is_empty() {
+        format!(
+            "{}: {} ({scope})",
+            confidence::ARTIST_BY_LOOSE_NAME,
+            loose.join(", ")
+        )
+    } else if m.ids.iter().all(|id| m.by_handle.contains(id)) {
+        format!("{} ({scope})", confidence::ARTIST_BY_HANDLE)
+    } else {
+        format!("{} ({scope})", confidence::ARTIST_BY_NAME_NEAR)
     }
 }
 

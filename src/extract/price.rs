@@ -319,11 +319,38 @@ pub fn display_label(raw: &str) -> Option<String> {
         .trim_end_matches(|c: char| !c.is_alphanumeric() && c != ')' && c != '+');
     let s = clean_label(s, false);
     let s = s.trim_end_matches(|c: char| !c.is_alphanumeric() && c != ')' && c != '+');
+    // A button's words beside its price (`Add to cart ₹500`) are no label.
+    let s = CALL_TO_ACTION.replace(s, "");
+    let s = without_trailing_date(&s);
+    let s = s.trim_matches(|c: char| !c.is_alphanumeric() && c != '(' && c != ')');
     if !s.chars().any(char::is_alphanumeric) || label_is_only_a_date(s) {
         return None;
     }
     Some(s.to_string())
 }
+
+/// A label ending in a date set off by a separator (`Salsa Night · Sat 4 Jul`) without
+/// that date: a date is no label. A date inside the label's own words (`Early Bird
+/// (Till 18th Sept)`) is the app's date-tier format and stays.
+fn without_trailing_date(label: &str) -> String {
+    let t = label.trim_end();
+    let Some(last) = super::date::find_dates(t).pop() else {
+        return t.to_string();
+    };
+    let before = t[..last.span.start].trim_end();
+    if last.span.end == t.len() && before.ends_with(['·', '|', ',', '–', '—', '-', '•']) {
+        return before
+            .trim_end_matches(['·', '|', ',', '–', '—', '-', '•', ' '])
+            .to_string();
+    }
+    t.to_string()
+}
+
+/// The words of a booking button at the start of a label.
+static CALL_TO_ACTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\W*(?:add\s+to\s+(?:cart|bag)|book\s+now|buy\s+now|buy\s+tickets?|get\s+tickets?|register\s+now|pay\s+now|enrol(?:l)?\s+now)(?-u:\b)\W*")
+        .expect("static regex")
+});
 
 /// The HTML entities that turn up in scraped text; unknown ones are left as they are
 /// (and the contract check then refuses the document rather than show them).
@@ -655,5 +682,24 @@ mod tests {
         assert!(label_has_time("6 pm batch"));
         assert!(!label_has_time("First 15"));
         assert!(!label_has_time("Pm Special"));
+    }
+
+    #[test]
+    fn booking_button_words_are_no_label() {
+        assert_eq!(display_label("Add to cart"), None);
+        assert_eq!(
+            display_label("Book now · Early bird").as_deref(),
+            Some("Early bird")
+        );
+        assert_eq!(display_label("Booking fee").as_deref(), Some("Booking fee"));
+        assert_eq!(
+            display_label("Salsa Night · Sat 4 Jul").as_deref(),
+            Some("Salsa Night")
+        );
+        assert_eq!(
+            display_label("Early Bird (Till 18th Sept)").as_deref(),
+            Some("Early Bird (Till 18th Sept)")
+        );
+        assert_eq!(render_pricing(&prices_in_line("Add to cart ₹500")), "₹500");
     }
 }

@@ -403,7 +403,9 @@ fn dates_with_one_range_share_it_and_paired_dates_keep_theirs() {
 
 #[test]
 fn date_without_any_time_is_tba_never_midnight() {
-    let w = run("<h1>W</h1><p>21 June</p>");
+    // (The title names an event: a bare date under a title that names none is no
+    // event at all, see `structure`.)
+    let w = run("<h1>W Workshop</h1><p>21 June</p>");
     assert_eq!(w[0].draft.time_details, vec![td(21, 6, 2026, "TBA", "")]);
     assert!(prov(&w[0], "time_details")
         .detail
@@ -562,4 +564,23 @@ fn page_links_delegates() {
     let base = Url::parse("https://x.test/list").unwrap();
     let l = page_links(r#"<a href="/e/1#x">1</a>"#, &base);
     assert_eq!(l, vec![Url::parse("https://x.test/e/1").unwrap()]);
+}
+
+#[test]
+fn a_page_whose_dates_are_not_stated_as_an_event_gives_nothing_and_says_why() {
+    let html = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/generic/about-our-story.html"),
+    )
+    .unwrap();
+    match run_with(
+        &html,
+        "https://studio.example/about",
+        &Source::generic("g", Kolkata),
+    ) {
+        PageVerdict::NotAWorkshop { reason } => {
+            assert!(reason.contains("no event-like structure"), "{reason}")
+        }
+        PageVerdict::Workshops(w) => panic!("invented {:?}", w[0].draft),
+    }
 }

@@ -169,7 +169,7 @@ fn time_is_excluded(line: &str, start: usize) -> bool {
         Some(cut) => &window[cut + 1..],
         None => window,
     };
-    TIME_CUE.is_match(window)
+    TIME_CUE.is_match(window) || super::structure::is_opening_hours(window)
 }
 
 /// Dates and times of a run of lines.
@@ -192,6 +192,11 @@ static MONTH_YEAR_HEADING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\W*(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?,?\s+(?P<year>(?:19|20)\d{2})\W*$")
         .expect("static regex")
 });
+
+/// True for a line that is only a month and a year (`January 2025`).
+pub fn is_month_year_heading(line: &str) -> bool {
+    MONTH_YEAR_HEADING.is_match(line.trim())
+}
 
 /// A yearless date under a `Month YYYY` heading of its own month (the nearest such
 /// heading above it, up to 200 lines) takes that heading's year: calendars and event
@@ -393,11 +398,9 @@ pub fn artist_texts(text: &PageText) -> Vec<String> {
 pub fn songs(text: &PageText) -> Vec<(usize, String)> {
     let mut out: Vec<(usize, String)> = Vec::new();
     for (i, l) in text.lines.iter().enumerate() {
-        let Some(c) = SONG_LABEL.captures(&l.text) else {
+        let Some((raw, plural)) = song_in_line(&l.text) else {
             continue;
         };
-        let raw = c["song"].trim();
-        let plural = c["label"].to_lowercase().ends_with('s');
         let parts: Vec<&str> = if plural {
             raw.split([',', '|', '/', '&']).collect()
         } else {
@@ -405,12 +408,61 @@ pub fn songs(text: &PageText) -> Vec<(usize, String)> {
         };
         for p in parts {
             let s = clean_song(p);
-            if !s.is_empty() && !out.iter().any(|(_, o)| o.eq_ignore_ascii_case(&s)) {
+            if !s.is_empty()
+                && !UNDECIDED.is_match(&s)
+                && !out.iter().any(|(_, o)| o.eq_ignore_ascii_case(&s))
+            {
                 out.push((i, s));
             }
         }
     }
     out
+}
+
+/// `Choreo 1 — “Kesariya”`, `Routine 2: Pal Pal`, `Choreography: “Kesariya”`: a
+/// numbered choreography, or one whose title is quoted.
+static CHOREO_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)^\W*(?:choreo(?:graphy)?|routine|piece)\s*(?:#?\d{1,2}\s*(?:[:\-–—|·]\s*)?(?P<song>.+)|[:\-–—|·]\s*(?P<quoted>["“”«].+))$"#)
+        .expect("static regex")
+});
+
+/// A quoted title after a choreography cue: `choreography on “Kesariya”`, `dance to
+/// "Pal Pal Dil Ke Paas"`.
+static QUOTED_AFTER_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\b(?:choreo(?:graphy)?|routine|dance|song|track)\s+(?:on|to|for|of|set\s+to)\s+(?P<song>["“«][^"“”«»]{2,60}["”»])"#)
+        .expect("static regex")
+});
+
+/// The song a line names, and whether the label was plural (`Songs: A & B`).
+fn song_in_line(line: &str) -> Option<(&str, bool)> {
+    if let Some(c) = SONG_LABEL.captures(line) {
+        let plural = c["label"].to_lowercase().ends_with('s');
+        return Some((quoted_head(c.name("song")?.as_str().trim()), plural));
+    }
+    if let Some(c) = CHOREO_LABEL.captures(line) {
+        let m = c.name("song").or_else(|| c.name("quoted"))?;
+        return Some((quoted_head(m.as_str().trim()), false));
+    }
+    QUOTED_AFTER_CUE
+        .captures(line)
+        .and_then(|c| c.name("song"))
+        .map(|m| (m.as_str(), false))
+}
+
+/// A title opening with a quote is only what the quotes hold (`“Kesariya” · 4–6 PM`).
+fn quoted_head(s: &str) -> &str {
+    let Some(open) = s
+        .chars()
+        .next()
+        .filter(|c| matches!(c, '"' | '“' | '”' | '«'))
+    else {
+        return s;
+    };
+    let rest = &s[open.len_utf8()..];
+    match rest.find(['"', '“', '”', '»']) {
+        Some(end) if end > 0 => &rest[..end],
+        _ => s,
+    }
 }
 
 /// A song as written, without surrounding quotes or trailing separators.
@@ -426,11 +478,27 @@ pub fn clean_song(s: &str) -> String {
         .to_string()
 }
 
-/// The first heading of level 1 (else 2).
+/// A presenter line (`TMN PRESENTS`, `Twin Steps presents`): who puts the event on,
+/// neither its title nor its artist.
+static PRESENTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\W*(?:[\p{L}\p{N}.&'’ -]{0,60}\s)?(?:presents?|proudly\s+presents|in\s+association\s+with)\W*$")
+        .expect("static regex")
+});
+
+/// True for a presenter line (see [`PRESENTER`]).
+pub fn is_presenter_line(line: &str) -> bool {
+    PRESENTER.is_match(line.trim())
+}
+
+/// The first heading of level 1 (else 2) that is not a presenter line.
 pub fn heading_title(text: &PageText) -> Option<String> {
     [1u8, 2]
         .iter()
-        .find_map(|lvl| text.lines.iter().find(|l| l.heading == *lvl))
+        .find_map(|lvl| {
+            text.lines
+                .iter()
+                .find(|l| l.heading == *lvl && !is_presenter_line(&l.text))
+        })
         .map(|l| l.text.trim().to_string())
 }
 
@@ -815,6 +883,30 @@ mod tests {
     }
 
     #[test]
+    fn songs_in_the_forms_studios_use() {
+        let p = page(&[
+            ("Choreo 1 — “Kesariya” · 4–6 PM", 3),
+            ("Choreo 2 - \"Pal Pal Dil Ke Paas\"", 3),
+            ("Routine #3: Tum Hi Ho", 0),
+            ("Track: Dil Se Re", 0),
+            ("Learn the choreography on “Ghoomar” this weekend", 0),
+            ("Song TBA", 0),
+            ("Choreography: Vipul Devrani", 0),
+        ]);
+        let s: Vec<String> = songs(&p).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            s,
+            vec![
+                "Kesariya",
+                "Pal Pal Dil Ke Paas",
+                "Tum Hi Ho",
+                "Dil Se Re",
+                "Ghoomar"
+            ]
+        );
+    }
+
+    #[test]
     fn song_parts_split_sessions_and_prices() {
         let lines = [
             "Workshop by Rajesh",
@@ -891,6 +983,15 @@ mod tests {
                 let _ = artist_texts(&page(&[(piece, 1)]));
             }
         }
+    }
+
+    #[test]
+    fn a_presenter_line_is_not_the_title() {
+        let p = page(&[("TMN PRESENTS", 1), ("Kesariya Workshop", 2)]);
+        assert_eq!(heading_title(&p).as_deref(), Some("Kesariya Workshop"));
+        assert!(is_presenter_line("Twin Steps proudly presents"));
+        assert!(!is_presenter_line("Presenting partner: Acme"));
+        assert!(!is_presenter_line("Kesariya Workshop"));
     }
 
     #[test]

@@ -282,7 +282,9 @@ pub struct Template {
 }
 
 /// Every placeholder a template may use.
-pub const PLACEHOLDERS: &[&str] = &["artist", "by", "song", "studio", "date", "time", "hours"];
+pub const PLACEHOLDERS: &[&str] = &[
+    "artist", "by", "song", "studio", "date", "time", "hours", "from",
+];
 
 /// `[notify]`: what is sent and when.
 #[derive(Debug, Clone, Deserialize)]
@@ -330,7 +332,7 @@ impl Default for NotifyConfig {
             },
             schedule_change: Template {
                 title: "{artist}: workshop rescheduled".into(),
-                body: "{song} at {studio} moved: now {date} at {time}".into(),
+                body: "{song} at {studio} moved from {from} to {date} at {time}".into(),
             },
             reminder: Template {
                 title: "Reminder: {artist} at {studio}".into(),

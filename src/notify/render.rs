@@ -14,7 +14,13 @@ pub struct RenderContext {
     pub date: String,
     pub time: String,
     pub hours: String,
+    /// A schedule change's previous session, `Sat 20 Jun at 4 PM` (empty when unknown).
+    pub from: String,
 }
+
+/// A schedule change's body when the previous schedule is unknown (a marker written
+/// before it was recorded) and the template names `{from}`.
+pub const SCHEDULE_CHANGE_WITHOUT_FROM: &str = "{song} at {studio} moved: now {date} at {time}";
 
 impl RenderContext {
     /// For one user of a workshop: `followed` are the artists they follow, `session`
@@ -51,6 +57,16 @@ impl RenderContext {
                 .unwrap_or_default(),
             time: session.map(|s| spoken_time(s.local)).unwrap_or_default(),
             hours: hours.to_string(),
+            from: target
+                .moved_from(now)
+                .map(|p| {
+                    format!(
+                        "{} at {}",
+                        spoken_day(p.local.date(), today),
+                        spoken_time(p.local)
+                    )
+                })
+                .unwrap_or_default(),
         }
     }
 
@@ -63,6 +79,7 @@ impl RenderContext {
             "date" => &self.date,
             "time" => &self.time,
             "hours" => &self.hours,
+            "from" => &self.from,
             _ => return None,
         })
     }
@@ -96,7 +113,12 @@ impl RenderContext {
     }
 
     pub fn render(&self, template: &Template) -> (String, String) {
-        (self.fill(&template.title), self.fill(&template.body))
+        let body = if self.from.is_empty() && template.body.contains("{from}") {
+            SCHEDULE_CHANGE_WITHOUT_FROM
+        } else {
+            template.body.as_str()
+        };
+        (self.fill(&template.title), self.fill(body))
     }
 }
 
@@ -158,6 +180,53 @@ mod tests {
         assert_eq!(
             ctx.fill("{artist}: {song} at {studio}, {date} at {time} {x} {"),
             "Vipul Devrani: Hauli Slowly at DNA, Sun 21 Jun at 06:00 PM {x} {"
+        );
+    }
+
+    #[test]
+    fn a_schedule_change_says_from_what_to_what() {
+        use super::super::target::{sessions_of, Target};
+        use crate::workshop::Session;
+        use chrono::{NaiveTime, TimeZone};
+        let zone = chrono_tz::Asia::Kolkata;
+        let session = |day: u32, hour: u32| Session {
+            date: NaiveDate::from_ymd_opt(2026, 6, day).unwrap(),
+            start: NaiveTime::from_hms_opt(hour, 0, 0).unwrap(),
+            end: None,
+        };
+        let mut target = Target {
+            uuid: "dna/w".into(),
+            identity: "sig".into(),
+            studio_id: "dna".into(),
+            studio_name: "DNA".into(),
+            by: "Vipul".into(),
+            song: Some("Hauli Slowly".into()),
+            event_type: "workshop".into(),
+            is_archived: false,
+            artist_ids: vec![],
+            artist_names: Default::default(),
+            sessions: sessions_of(&[session(21, 18)], zone),
+            previous_sessions: sessions_of(&[session(20, 16)], zone),
+            zone,
+        };
+        let template = Template {
+            title: "{artist}: workshop rescheduled".into(),
+            body: "{song} at {studio} moved from {from} to {date} at {time}".into(),
+        };
+        // 2026-06-01 12:00 IST.
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 6, 30, 0).unwrap();
+        let next = target.next_session(now);
+        let ctx = RenderContext::new(&target, &[], next, 24, now);
+        assert_eq!(
+            ctx.render(&template).1,
+            "Hauli Slowly at DNA moved from Sat 20 Jun at 4 PM to Sun 21 Jun at 6 PM"
+        );
+        // Unknown previous schedule: the body without `{from}`.
+        target.previous_sessions.clear();
+        let ctx = RenderContext::new(&target, &[], next, 24, now);
+        assert_eq!(
+            ctx.render(&template).1,
+            "Hauli Slowly at DNA moved: now Sun 21 Jun at 6 PM"
         );
     }
 }

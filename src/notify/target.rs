@@ -68,6 +68,8 @@ pub struct Target {
     pub artist_names: HashMap<String, String>,
     /// Sorted session starts.
     pub sessions: Vec<SessionStart>,
+    /// A schedule change's previous session starts, sorted (empty when unknown).
+    pub previous_sessions: Vec<SessionStart>,
     pub zone: Tz,
 }
 
@@ -75,6 +77,21 @@ impl Target {
     /// The first session starting after `now`.
     pub fn next_session(&self, now: DateTime<Utc>) -> Option<SessionStart> {
         self.sessions.iter().copied().find(|s| s.at > now)
+    }
+
+    /// The previous session a schedule change moved away from: the first one after
+    /// `now` that the new schedule no longer has, else the first one it no longer has.
+    pub fn moved_from(&self, now: DateTime<Utc>) -> Option<SessionStart> {
+        let gone: Vec<SessionStart> = self
+            .previous_sessions
+            .iter()
+            .copied()
+            .filter(|p| !self.sessions.contains(p))
+            .collect();
+        gone.iter()
+            .copied()
+            .find(|s| s.at > now)
+            .or_else(|| gone.first().copied())
     }
 
     /// Names of `artist_ids` joined as the app joins them (`" x "`).
@@ -137,6 +154,7 @@ pub fn unstored(identified: &Identified) -> NotifyWorkshop {
         sessions: draft.sessions.clone(),
         pending_fanout: None,
         fanout_only_artists: Vec::new(),
+        previous_sessions: Vec::new(),
     }
 }
 
@@ -161,6 +179,7 @@ pub async fn target_of(
         event_type: w.event_type.clone(),
         is_archived: w.is_archived,
         sessions: sessions_of(&w.sessions, zone),
+        previous_sessions: sessions_of(&w.previous_sessions, zone),
         studio_id: w.studio_id.clone(),
         artist_ids: w.artist_ids.clone(),
         artist_names,

@@ -50,7 +50,18 @@ pub async fn run_with_lease(
                 }
             }
         };
-        pipeline::run_source(ctx, source, &artists, options, progress).await
+        // The id is made here, before the run, so the lease holder and the run agree
+        // on it from the start.
+        let options = RunOptions {
+            run_id: Some(
+                options
+                    .run_id
+                    .clone()
+                    .unwrap_or_else(|| pipeline::new_run_id(studio, started_at)),
+            ),
+            ..options.clone()
+        };
+        pipeline::run_source(ctx, source, &artists, &options, progress).await
     };
     let report = tokio::select! {
         report = run => report,

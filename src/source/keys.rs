@@ -192,7 +192,7 @@ mod tests {
 [studio]
 id = "a"
 name = "A"
-instagram_link = "i"
+instagram_link = "https://www.instagram.com/a/"
 image_url = "u"
 timezone = "Asia/Kolkata"
 city = "Bangalore"

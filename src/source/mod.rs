@@ -407,6 +407,32 @@ impl Validator<'_> {
                 format!("`{id}` does not match the file name `{stem}.toml`"),
             );
         }
+        // The app's studios tab needs every studio's http(s) Instagram link: one studio
+        // without it empties the tab for everyone (shared/app-contract.md).
+        match file.studio.instagram_link.as_deref().map(str::trim) {
+            Some(link) if is_http_url(link) => {}
+            Some(link) => self.problems.push(self.plain(
+                "studio.instagram_link",
+                &format!(
+                    "`{link}` is not an http(s) URL; the app needs the studio's Instagram link, \
+                     e.g. https://www.instagram.com/{id}/"
+                ),
+            )),
+            None => self.problems.push(SourceProblem {
+                path: self.path.to_path_buf(),
+                line: self
+                    .text
+                    .lines()
+                    .position(|l| l.trim() == "[studio]")
+                    .map(|l| l + 1),
+                key: "studio.instagram_link".into(),
+                message: format!(
+                    "missing; the app needs the studio's http(s) Instagram link \
+                     (e.g. instagram_link = \"https://www.instagram.com/{id}/\"): a studio \
+                     without one empties the app's studios tab"
+                ),
+            }),
+        }
         let timezone = match file.studio.timezone.get_ref().parse::<Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {
@@ -620,6 +646,12 @@ impl Validator<'_> {
             },
         }
     }
+}
+
+/// `http://` or `https://` with a host.
+fn is_http_url(text: &str) -> bool {
+    url::Url::parse(text)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
 }
 
 /// The 1-based line where `leaf = …` is written, if it is written that way.

@@ -5,6 +5,7 @@ const VALID: &str = r#"
 [studio]
 id = "dna"
 name = "DNA"
+instagram_link = "https://www.instagram.com/dna/"
 
 [crawl]
 start_urls = ["https://www.yoactiv.com/dna"]
@@ -69,7 +70,7 @@ fn invalid_regex_names_file_line_and_key() {
     let line = errs.0[0].to_string();
     assert_eq!(errs.0.len(), 1, "{errs}");
     assert!(
-        line.starts_with("sources/dna.toml:8: crawl.follow: invalid regex:"),
+        line.starts_with("sources/dna.toml:9: crawl.follow: invalid regex:"),
         "{line}"
     );
     assert!(line.contains("unclosed group"), "{line}");
@@ -81,6 +82,7 @@ fn every_problem_in_a_file_is_reported_at_once() {
 [studio]
 id = "dna"
 name = "DNA"
+instagram_link = "https://www.instagram.com/dna/"
 timezone = "Mars/Olympus"
 
 [crawl]
@@ -98,13 +100,13 @@ cron = "every day"
     let errs = parse(text).unwrap_err();
     let text = errs.to_string();
     for expected in [
-        "sources/dna.toml:5: studio.timezone: unknown time zone `Mars/Olympus`",
-        "sources/dna.toml:8: crawl.start_urls: `ftp://example.test/x`: only http and https",
-        "sources/dna.toml:9: crawl.follow: invalid regex",
-        "sources/dna.toml:10: crawl.host_concurrency: must be at least 1",
-        "sources/dna.toml:13: extract.default_event_type: unknown event type `party`",
-        "sources/dna.toml:14: extract.content_selector: invalid CSS selector",
-        "sources/dna.toml:17: schedule.cron: invalid cron expression `every day`",
+        "sources/dna.toml:6: studio.timezone: unknown time zone `Mars/Olympus`",
+        "sources/dna.toml:9: crawl.start_urls: `ftp://example.test/x`: only http and https",
+        "sources/dna.toml:10: crawl.follow: invalid regex",
+        "sources/dna.toml:11: crawl.host_concurrency: must be at least 1",
+        "sources/dna.toml:14: extract.default_event_type: unknown event type `party`",
+        "sources/dna.toml:15: extract.content_selector: invalid CSS selector",
+        "sources/dna.toml:18: schedule.cron: invalid cron expression `every day`",
     ] {
         assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
     }
@@ -189,7 +191,7 @@ fn every_unknown_key_of_a_file_is_reported_each_with_line_and_key() {
         "{lines:#?}"
     );
     assert!(
-        lines[1].starts_with("sources/dna.toml:11: crawl.retries: unknown field `retries`"),
+        lines[1].starts_with("sources/dna.toml:12: crawl.retries: unknown field `retries`"),
         "{lines:#?}"
     );
 }
@@ -238,7 +240,7 @@ fn css_selector_errors_are_plain_words() {
     let line = errs.to_string();
     assert!(
         line.contains(
-            "sources/dna.toml:14: extract.content_selector: invalid CSS selector: `:frobnicate` is not a supported pseudo-class"
+            "sources/dna.toml:15: extract.content_selector: invalid CSS selector: `:frobnicate` is not a supported pseudo-class"
         ),
         "{line}"
     );
@@ -282,7 +284,7 @@ fn allowed_host_entries_with_ports_are_accepted_and_urls_refused_with_the_fix() 
     let errs = parse(&text).unwrap_err().to_string();
     assert!(
         errs.contains(
-            "sources/dna.toml:10: crawl.allowed_hosts: `https://www.yoactiv.com/`: write the host only, e.g. `www.yoactiv.com`"
+            "sources/dna.toml:11: crawl.allowed_hosts: `https://www.yoactiv.com/`: write the host only, e.g. `www.yoactiv.com`"
         ),
         "{errs}"
     );
@@ -331,4 +333,24 @@ fn selector_nesting_is_counted_outside_quoted_strings() {
     assert!(selector_complexity_problem(&nine).is_some());
     let short_but_deep = format!("{}a{}", "(".repeat(200), ")".repeat(200));
     assert!(selector_complexity_problem(&short_but_deep).is_some_and(|p| p.contains("200 levels")));
+}
+
+#[test]
+fn a_studio_without_an_http_instagram_link_is_refused_naming_file_and_key() {
+    let missing = VALID.replace("instagram_link = \"https://www.instagram.com/dna/\"\n", "");
+    let errs = parse(&missing).unwrap_err();
+    let msg = errs.to_string();
+    assert!(
+        msg.contains("sources/dna.toml:2: studio.instagram_link: missing"),
+        "{msg}"
+    );
+    let not_http = VALID.replace("https://www.instagram.com/dna/", "instagram.com/dna");
+    let msg = parse(&not_http).unwrap_err().to_string();
+    assert!(
+        msg.contains(
+            "sources/dna.toml:5: studio.instagram_link: `instagram.com/dna` is not an http(s) URL"
+        ),
+        "{msg}"
+    );
+    assert_eq!(parse(&not_http).unwrap_err().0.len(), 1);
 }

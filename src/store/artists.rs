@@ -13,16 +13,24 @@ impl Store {
             .discovery
             .collection::<Document>(ARTISTS)
             .find(doc! {})
-            .projection(doc! { "artist_id": 1, "artist_name": 1, "instagram_link": 1 })
+            .projection(
+                doc! { "artist_id": 1, "artist_name": 1, "instagram_link": 1, "artist_aliases": 1 },
+            )
             .await
             .map_err(StoreError::op("find", ARTISTS))?;
         let mut artists = Vec::new();
+        let mut aliases = Vec::new();
         while let Some(d) = cursor
             .try_next()
             .await
             .map_err(StoreError::op("find", ARTISTS))?
         {
             if let (Ok(id), Ok(name)) = (d.get_str("artist_id"), d.get_str("artist_name")) {
+                for alias in super::read_strings(&d, "artist_aliases") {
+                    if !alias.trim().is_empty() {
+                        aliases.push((id.to_string(), alias));
+                    }
+                }
                 artists.push(Artist {
                     artist_id: id.to_string(),
                     artist_name: name.to_string(),
@@ -31,7 +39,8 @@ impl Store {
             }
         }
         artists.sort_by(|a, b| a.artist_id.cmp(&b.artist_id));
-        Ok(ArtistDirectory::new(artists))
+        aliases.sort();
+        Ok(ArtistDirectory::with_aliases(artists, aliases))
     }
 
     /// The `artists_v2` documents whose `artist_id` is in `ids`, with only the

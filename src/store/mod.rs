@@ -7,6 +7,7 @@
 //! | file | collections |
 //! |---|---|
 //! | `workshops.rs` | `workshops_v2`, `workshop_signatures`: applying a plan; fan-out markers; the notifier's reads |
+//! | `review.rs` | `workshops_v2.review`: workshops held for a person, approve / reject |
 //! | `studios.rs` / `artists.rs` | `studios` (written from source files) / `artists_v2` (read; seeded locally) |
 //! | `pages.rs` | `ingest_pages`: cache validators and what each page yielded |
 //! | `runs.rs` | `ingest_runs`: one document per studio run |
@@ -17,6 +18,7 @@
 //! | `audience.rs` | `reactions` (followers), `device_tokens` |
 //! | `notification_settings.rs` | the app's `notification_settings` document |
 
+pub mod adopt;
 pub mod artists;
 pub mod audience;
 pub mod daemons;
@@ -25,6 +27,7 @@ pub mod notification_settings;
 pub mod outbox;
 pub mod pages;
 pub mod requests;
+pub mod review;
 pub mod runs;
 pub mod schema;
 pub mod studios;

@@ -20,6 +20,9 @@ pub struct RunRecord {
     pub finished_at: Option<DateTime<Utc>>,
     /// `{pages: {...}, workshops: {...}}` as recorded; `null` while running.
     pub counts: serde_json::Value,
+    /// The date the run pretended was today (`ingest --today`), `YYYY-MM-DD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
 }
 
 impl Store {
@@ -33,9 +36,9 @@ impl Store {
         studio_id: &str,
         trigger: &str,
         started_at: DateTime<Utc>,
+        as_of: Option<chrono::NaiveDate>,
     ) -> Result<(), StoreError> {
-        self.runs()
-            .insert_one(doc! {
+        let mut record = doc! {
                 "_id": run_id,
                 "studio_id": studio_id,
                 "trigger": trigger,
@@ -43,7 +46,12 @@ impl Store {
                 "outcome": "running",
                 "host": process::hostname(),
                 "pid": i64::from(process::pid()),
-            })
+        };
+        if let Some(day) = as_of {
+            record.insert("as_of", day.format("%Y-%m-%d").to_string());
+        }
+        self.runs()
+            .insert_one(record)
             .await
             .map_err(StoreError::op("insert", RUNS))?;
         Ok(())
@@ -186,6 +194,7 @@ impl Store {
                 .ok()
                 .and_then(|c| serde_json::to_value(c).ok())
                 .unwrap_or(serde_json::Value::Null),
+            as_of: d.get_str("as_of").ok().map(str::to_string),
         }))
     }
 }

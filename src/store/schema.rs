@@ -16,11 +16,15 @@ pub const WORKSHOPS: &str = "workshops_v2";
 pub const SIGNATURES: &str = "workshop_signatures";
 pub const STUDIOS: &str = "studios";
 pub const ARTISTS: &str = "artists_v2";
+/// The admins' map from artists + song to a choreography reel (the app writes it).
+pub const CHOREO_LINKS: &str = "choreo_links";
 pub const PAGES: &str = "ingest_pages";
 pub const RUNS: &str = "ingest_runs";
 pub const LEASES: &str = "ingest_leases";
 pub const REQUESTS: &str = "ingest_requests";
 pub const DAEMONS: &str = "ingest_daemons";
+/// This tool's own facts about the database (the `adopt` marker).
+pub const META: &str = "ingest_meta";
 // dance_app
 pub const OUTBOX: &str = "notification_outbox";
 pub const DISPATCH_LEASES: &str = "notification_dispatch_leases";

@@ -6,10 +6,13 @@
 //! to announce carries `pending_fanout` in the same write; the notifier clears it after
 //! enqueueing, so no announcement is lost to a crash in between.
 
-use super::schema::{SIGNATURES, STUDIOS, WORKSHOPS};
+use super::schema::{CHOREO_LINKS, SIGNATURES, STUDIOS, WORKSHOPS};
 use super::{bson_time, contract_view, read_int, read_strings, unix_seconds, Store, StoreError};
 use crate::contract::{self, References, Rejected};
-use crate::reconcile::{Action, Announcement, ChoreoBorrow, MarkerWrite, StoredWorkshop};
+use crate::edits::{Editable, Keep, Written};
+use crate::reconcile::{
+    review_hold, Action, Announcement, ChoreoBorrow, MarkerWrite, ReviewStatus, StoredWorkshop,
+};
 use crate::workshop::{Identified, Session, TimeDetail};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
@@ -51,7 +54,8 @@ impl Store {
             .projection(doc! {
                 "uuid": 1, "content_hash": 1, "version": 1, "is_archived": 1,
                 "payment_link_type": 1, "time_details": 1, "signature": 1,
-                "artist_id_list": 1,
+                "artist_id_list": 1, "by": 1, "song": 1, "choreo_insta_link": 1,
+                "pipeline_written": 1, "review.status": 1,
             })
             .await
             .map_err(StoreError::op("find", WORKSHOPS))?;
@@ -64,12 +68,15 @@ impl Store {
             let Ok(uuid) = d.get_str("uuid") else {
                 continue;
             };
+            // Leniently: the previous pipeline's `end_time: null` (and float dates) read
+            // as ours (`""`), so they are no schedule change.
             let time_details = d
                 .get_array("time_details")
                 .ok()
                 .map(|a| {
                     a.iter()
-                        .filter_map(|v| mongodb::bson::from_bson::<TimeDetail>(v.clone()).ok())
+                        .filter_map(|v| v.as_document())
+                        .filter_map(lenient_time_detail)
                         .collect()
                 })
                 .unwrap_or_default();
@@ -84,6 +91,9 @@ impl Store {
                     time_details,
                     signature: d.get_str("signature").ok().map(str::to_string),
                     artist_ids: read_strings(&d, "artist_id_list"),
+                    editable: editable_of(&d),
+                    written: d.get_document("pipeline_written").ok().map(written_of),
+                    review: review_status(&d),
                 },
             );
         }
@@ -128,20 +138,40 @@ impl Store {
         now: DateTime<Utc>,
         today: &str,
     ) -> Result<Applied, StoreError> {
+        self.apply_action_keeping(action, Keep::default(), now, today)
+            .await
+    }
+
+    /// [`Store::apply_action`], leaving the stored fields `keep` names alone (a person's
+    /// edit, decided by the plan: [`crate::reconcile::Plan::keep`]). Every field the
+    /// write sets from the page is recorded in `pipeline_written`.
+    pub async fn apply_action_keeping(
+        &self,
+        action: &Action,
+        keep: Keep,
+        now: DateTime<Utc>,
+        today: &str,
+    ) -> Result<Applied, StoreError> {
         match action {
             Action::Insert { draft, .. } => {
                 let mut fields = draft_fields(draft)?;
+                let mut values = crate::reconcile::editable_of_draft(draft.draft());
                 if let Some(borrow) = action.choreo_borrow() {
                     if let Some(link) = self.choreo_link_of(&borrow).await? {
-                        fields.insert("choreo_insta_link", link);
+                        fields.insert("choreo_insta_link", &link);
+                        values.choreo_insta_link = Some(link);
                     }
                 }
+                fields.insert("pipeline_written", written_doc(&Written::of(&values)));
                 fields.insert("updated_at", unix_seconds(now));
                 fields.insert("version", 1_i32);
                 fields.insert("is_archived", false);
                 fields.insert("first_seen_at", now);
                 if let MarkerWrite::Set(kind) = action.marker() {
                     fields.insert("pending_fanout", pending(kind, now));
+                }
+                if let Some(reasons) = review_hold(action, None) {
+                    fields.insert("review", held(draft, &reasons, now));
                 }
                 // Given here (not left to the server) so that the contract check sees the
                 // document exactly as stored; on a replay `$setOnInsert` keeps the first.
@@ -167,8 +197,22 @@ impl Store {
                 ..
             } => {
                 let mut fields = draft_fields(draft)?;
-                if action.keeps_stored_choreo_link() {
-                    fields.remove("choreo_insta_link");
+                if !keep.choreo {
+                    if let Some(borrow) = action.choreo_borrow() {
+                        if let Some(link) = self.choreo_link_of(&borrow).await? {
+                            fields.insert("choreo_insta_link", link);
+                        }
+                    }
+                }
+                for key in keep.fields() {
+                    fields.remove(key);
+                }
+                // What the page wrote is recorded; a kept field keeps its record, so
+                // it stays a person's.
+                for key in EDITABLE_KEYS {
+                    if let Some(v) = fields.get(key).cloned() {
+                        fields.insert(format!("pipeline_written.{key}"), v);
+                    }
                 }
                 fields.insert("updated_at", unix_seconds(now));
                 fields.insert("is_archived", false);
@@ -182,7 +226,11 @@ impl Store {
                     return Ok(Applied::LostRace);
                 };
                 after.remove("archived_at");
-                for (k, v) in &fields {
+                let previous = previous_schedule(&after);
+                if let Some(reasons) = review_hold(action, review_status(&after)) {
+                    fields.insert("review", held(draft, &reasons, now));
+                }
+                for (k, v) in fields.iter().filter(|(k, _)| !k.contains('.')) {
                     after.insert(k.clone(), v.clone());
                 }
                 if let Err(rejected) = self.check_workshop(&after).await? {
@@ -191,7 +239,14 @@ impl Store {
                 self.claim_signature(draft, now, today).await?;
                 Ok(
                     if self
-                        .update_with_marker(filter, fields, action.marker(), newly_matched, now)
+                        .update_with_marker(
+                            filter,
+                            fields,
+                            action.marker(),
+                            newly_matched,
+                            previous,
+                            now,
+                        )
                         .await?
                     {
                         Applied::Done
@@ -278,6 +333,7 @@ impl Store {
         fields: Document,
         marker: MarkerWrite,
         only_artists: &[String],
+        previous: Option<Vec<Bson>>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let update = |fields: Document| {
@@ -299,6 +355,12 @@ impl Store {
                 // Only the newly matched artists' followers: the others were told when
                 // the workshop was new.
                 marker_doc.insert("artist_ids", only_artists);
+            }
+            if kind == Announcement::ScheduleChange {
+                if let Some(previous) = &previous {
+                    // The push says from what to what.
+                    marker_doc.insert("previous_time_details", previous.clone());
+                }
             }
             with_marker.insert("pending_fanout", marker_doc);
             let mut guarded = filter.clone();
@@ -376,11 +438,30 @@ impl Store {
         Ok(retired)
     }
 
-    /// The choreography reel of a stored workshop with these artists and song.
+    /// The choreography reel recorded for these artists and song: first the admins' map
+    /// (`choreo_links`, songs stored lower-case, artists in any order), then a stored
+    /// workshop that has one.
     async fn choreo_link_of(
         &self,
         borrow: &ChoreoBorrow<'_>,
     ) -> Result<Option<String>, StoreError> {
+        let song = borrow.song.trim();
+        let recorded = self
+            .discovery
+            .collection::<Document>(CHOREO_LINKS)
+            .find_one(doc! {
+                "artist_id_list": { "$all": borrow.artist_ids, "$size": borrow.artist_ids.len() as i32 },
+                "song": { "$in": [song, song.to_lowercase()] },
+                "choreo_insta_link": { "$regex": "^https?://" },
+            })
+            .projection(doc! { "choreo_insta_link": 1 })
+            .await
+            .map_err(StoreError::op("find", CHOREO_LINKS))?;
+        if let Some(link) =
+            recorded.and_then(|d| d.get_str("choreo_insta_link").ok().map(str::to_string))
+        {
+            return Ok(Some(link));
+        }
         let found = self
             .workshops()
             .find_one(doc! {
@@ -392,6 +473,28 @@ impl Store {
             .await
             .map_err(StoreError::op("find", WORKSHOPS))?;
         Ok(found.and_then(|d| d.get_str("choreo_insta_link").ok().map(str::to_string)))
+    }
+
+    /// Gives workshops written before `pipeline_written` existed their record (see
+    /// [`crate::reconcile::Plan::record_written`]); a document that has one meanwhile is
+    /// left alone, so this writes each document at most once.
+    pub async fn record_pipeline_written(
+        &self,
+        records: &[(String, Written)],
+    ) -> Result<u64, StoreError> {
+        let mut written = 0;
+        for (uuid, record) in records {
+            let r = self
+                .workshops()
+                .update_one(
+                    doc! { "uuid": uuid, "pipeline_written": { "$exists": false } },
+                    doc! { "$set": { "pipeline_written": written_doc(record) } },
+                )
+                .await
+                .map_err(StoreError::op("update", WORKSHOPS))?;
+            written += r.modified_count;
+        }
+        Ok(written)
     }
 
     /// Archives (never deletes) the given live workshops of a studio.
@@ -419,6 +522,78 @@ impl Store {
     }
 }
 
+/// The schedule followers last heard of, for a schedule change's marker: the one a
+/// still-pending schedule change already carries (they were not told of the one in
+/// between), else the stored `time_details`.
+fn previous_schedule(stored: &Document) -> Option<Vec<Bson>> {
+    stored
+        .get_document("pending_fanout")
+        .ok()
+        .filter(|m| m.get_str("kind") == Ok(marker_kind(Announcement::ScheduleChange)))
+        .and_then(|m| m.get_array("previous_time_details").ok())
+        .or_else(|| stored.get_array("time_details").ok())
+        .cloned()
+}
+
+/// Where a stored workshop's review stands (`review.status`).
+pub(crate) fn review_status(d: &Document) -> Option<ReviewStatus> {
+    d.get_document("review")
+        .ok()
+        .and_then(|r| r.get_str("status").ok())
+        .and_then(ReviewStatus::parse)
+}
+
+/// The `review` subdocument of a workshop held for a person: why, and what to show.
+fn held(draft: &Identified, reasons: &[String], now: DateTime<Utc>) -> Document {
+    let c = draft.confidence().cloned().unwrap_or_default();
+    doc! {
+        "status": ReviewStatus::Held.as_str(),
+        "reasons": reasons,
+        "verdict": c.verdict,
+        "title": c.title,
+        "held_at": now,
+    }
+}
+
+/// The person-editable keys, as recorded in `pipeline_written`.
+const EDITABLE_KEYS: [&str; 4] = ["artist_id_list", "by", "song", "choreo_insta_link"];
+
+fn opt_str(d: &Document, key: &str) -> Option<String> {
+    d.get_str(key).ok().map(str::to_string)
+}
+
+/// The stored values of the person-editable fields.
+pub(crate) fn editable_of(d: &Document) -> Editable {
+    Editable {
+        artist_id_list: read_strings(d, "artist_id_list"),
+        by: d.get_str("by").unwrap_or_default().to_string(),
+        song: opt_str(d, "song"),
+        choreo_insta_link: opt_str(d, "choreo_insta_link"),
+    }
+}
+
+/// A `pipeline_written` record (a key that is null or absent: nothing written there).
+pub(crate) fn written_of(d: &Document) -> Written {
+    Written {
+        artist_id_list: d
+            .get_array("artist_id_list")
+            .ok()
+            .map(|_| read_strings(d, "artist_id_list")),
+        by: opt_str(d, "by"),
+        song: opt_str(d, "song"),
+        choreo_insta_link: opt_str(d, "choreo_insta_link"),
+    }
+}
+
+pub(crate) fn written_doc(w: &Written) -> Document {
+    doc! {
+        "artist_id_list": w.artist_id_list.as_ref().map(|v| Bson::from(v.clone())).unwrap_or(Bson::Null),
+        "by": w.by.as_deref(),
+        "song": w.song.as_deref(),
+        "choreo_insta_link": w.choreo_insta_link.as_deref(),
+    }
+}
+
 fn marker_kind(kind: Announcement) -> &'static str {
     match kind {
         Announcement::NewWorkshop => "new_workshop",
@@ -441,6 +616,9 @@ fn draft_fields(draft: &Identified) -> Result<Document, StoreError> {
     d.insert("content_hash", draft.content_hash());
     d.insert("signature", draft.signature());
     d.insert("written_by", WRITER);
+    if let Some(c) = draft.confidence() {
+        d.insert("confidence", c.verdict.as_str());
+    }
     Ok(d)
 }
 
@@ -472,6 +650,9 @@ pub struct NotifyWorkshop {
     /// When the marker names artists (a workshop that newly matched them): fan out to
     /// their followers only, and only to those never told of the workshop.
     pub fanout_only_artists: Vec<String>,
+    /// A schedule change's previous sessions (`pending_fanout.previous_time_details`),
+    /// typed; empty when unknown.
+    pub previous_sessions: Vec<Session>,
 }
 
 fn notify_projection() -> Document {
@@ -489,19 +670,15 @@ impl NotifyWorkshop {
                 artist_ids.push(id);
             }
         }
-        let sessions = d
-            .get_array("time_details")
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_document())
-                    .filter_map(lenient_time_detail)
-                    .filter_map(|t| Session::from_time_detail(&t))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let sessions = sessions_in(d, "time_details");
         let fanout_only_artists = d
             .get_document("pending_fanout")
             .map(|m| read_strings(m, "artist_ids"))
+            .unwrap_or_default();
+        let previous_sessions = d
+            .get_document("pending_fanout")
+            .ok()
+            .map(|m| sessions_in(m, "previous_time_details"))
             .unwrap_or_default();
         let pending_fanout = d.get_document("pending_fanout").ok().map(|m| FanoutMarker {
             kind: m.get_str("kind").unwrap_or_default().to_string(),
@@ -528,12 +705,26 @@ impl NotifyWorkshop {
             sessions,
             pending_fanout,
             fanout_only_artists,
+            previous_sessions,
         }
     }
 }
 
+/// A `time_details`-shaped array back as typed sessions (unreadable entries skipped).
+fn sessions_in(d: &Document, key: &str) -> Vec<Session> {
+    d.get_array(key)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_document())
+                .filter_map(lenient_time_detail)
+                .filter_map(|t| Session::from_time_detail(&t))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A `time_details` entry whatever numeric type the app stored its date in.
-fn lenient_time_detail(t: &Document) -> Option<TimeDetail> {
+pub(crate) fn lenient_time_detail(t: &Document) -> Option<TimeDetail> {
     let int = |k: &str| read_int(t, k).and_then(|v| i32::try_from(v).ok());
     Some(TimeDetail {
         day: int("day")?,
@@ -558,10 +749,14 @@ impl Store {
         Ok(docs.iter().map(NotifyWorkshop::from_doc).collect())
     }
 
-    /// Workshops carrying a `pending_fanout` marker.
+    /// Workshops carrying a `pending_fanout` marker, except those a person has still to
+    /// confirm (held for review) or rejected: their marker waits.
     pub async fn workshops_to_fan_out(&self) -> Result<Vec<NotifyWorkshop>, StoreError> {
-        self.notify_workshops(doc! { "pending_fanout": { "$exists": true } })
-            .await
+        self.notify_workshops(doc! {
+            "pending_fanout": { "$exists": true },
+            "review.status": { "$nin": [ReviewStatus::Held.as_str(), ReviewStatus::Rejected.as_str()] },
+        })
+        .await
     }
 
     /// Live, non-`regulars` workshops with an artist and a session in `first_year` or
@@ -572,6 +767,7 @@ impl Store {
     ) -> Result<Vec<NotifyWorkshop>, StoreError> {
         self.notify_workshops(doc! {
             "is_archived": { "$ne": true },
+            "review.status": { "$nin": [ReviewStatus::Held.as_str(), ReviewStatus::Rejected.as_str()] },
             "event_type": { "$ne": "regulars" },
             "artist_id_list.0": { "$exists": true },
             "time_details.year": { "$gte": first_year },

@@ -93,6 +93,32 @@ fn expected_prices() -> BTreeMap<&'static str, u64> {
         ("generic/share-page-meta-only", 599),
         ("generic/time-placeholder", 900),
         ("generic/utc-instant-event-zone", 0),
+        ("generic/two-choreos-presenter--kesariya", 900),
+        ("generic/two-choreos-presenter--pal-pal-dil-ke-paas", 1000),
+        ("generic/presenter-only", 700),
+        // A listing page: the featured workshop's usual (walk-in) price, then each card's.
+        ("generic/studio-home-series", 899),
+        (
+            "generic/studio-home-series--2026-07-18-hip-hop-foundations",
+            600,
+        ),
+        (
+            "generic/studio-home-series--2026-07-19-contemporary-flow",
+            650,
+        ),
+        ("generic/studio-home-series--2026-07-25-popping-basics", 600),
+        (
+            "generic/studio-home-series--2026-07-26-bollywood-grooves",
+            600,
+        ),
+        (
+            "generic/link-in-bio--2026-07-04-bollywood-workshop-with-zoya-khan-sat-4-jul-5",
+            800,
+        ),
+        (
+            "generic/link-in-bio--2026-07-12-popping-intensive-by-aditya-popper-sun-12-jul",
+            1200,
+        ),
     ])
 }
 

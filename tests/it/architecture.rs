@@ -22,6 +22,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("notify::config", 1),
     ("source", 1),
     ("reconcile", 1),
+    ("edits", 0),
     ("settings", 2),
     ("report", 2),
     ("extract", 2),

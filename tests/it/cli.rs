@@ -229,7 +229,7 @@ fn check_lists_every_unknown_key_and_a_non_utf8_file_with_lines() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("dna.toml"),
-        "[studio]\nid = \"dna\"\nname = \"DNA\"\ncolour = \"red\"\n\n[crawl]\nstart_urls = [\"https://x.test/\"]\nfollow = 'x'\nretries = 3\n",
+        "[studio]\nid = \"dna\"\nname = \"DNA\"\ncolour = \"red\"\ninstagram_link = \"https://www.instagram.com/dna/\"\n\n[crawl]\nstart_urls = [\"https://x.test/\"]\nfollow = 'x'\nretries = 3\n",
     )
     .unwrap();
     std::fs::write(
@@ -244,7 +244,7 @@ fn check_lists_every_unknown_key_and_a_non_utf8_file_with_lines() {
     let latin = dir.path().join("latin.toml").display().to_string();
     for expected in [
         format!("{dna}:4: studio.colour: unknown field `colour`; the keys in [studio] are: id, name, instagram_link, image_url, timezone, city"),
-        format!("{dna}:9: crawl.retries: unknown field `retries`; the keys in [crawl] are:"),
+        format!("{dna}:10: crawl.retries: unknown field `retries`; the keys in [crawl] are:"),
         format!("{latin}:3: not valid UTF-8 (byte 0xe9 at column 12); save the file as UTF-8"),
     ] {
         assert!(stdout.contains(&expected), "missing `{expected}` in:\n{stdout}");
@@ -512,6 +512,65 @@ fn status_without_a_daemon_promises_no_run_and_speaks_in_the_studio_zone() {
         "{stdout}"
     );
     assert!(!stdout.contains("next run:  20"), "{stdout}");
+}
+
+#[test]
+fn status_shows_a_today_runs_pretend_date_beside_its_real_start_and_folds_zero_counts() {
+    let names = mongo::unique_names("cli_status_today");
+    let uri = mongo::server_uri();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_nachna-ingest"))
+            .args(args)
+            .args(["--sources", "sources", "--mongodb-uri", &uri])
+            .env("NACHNA_DISCOVERY_DB", &names.discovery)
+            .env("NACHNA_APP_DB", &names.app)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let ingest = [
+        "ingest",
+        "--studio",
+        "dance_n_addiction",
+        "--replay",
+        "fixtures",
+        "--no-dispatch",
+        "--today",
+        "2026-06-01",
+    ];
+    let out = run(&ingest);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["status"]);
+    let stdout = text(&out.stdout);
+    let studio_lines = |stdout: &str| {
+        stdout
+            .lines()
+            .skip_while(|l| *l != "  dance_n_addiction")
+            .skip(1)
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let last = studio_lines(&stdout);
+    // The pretend date is named; the start is the real one (not the pretend noon).
+    assert!(
+        last.starts_with("    last run:  success (manual, as of --today 2026-06-01) started "),
+        "{stdout}"
+    );
+    assert!(!last.contains("started 2026-06-01 12:00:00"), "{stdout}");
+    // Zero counts are left out.
+    let counts = last.lines().nth(1).unwrap_or_default();
+    assert!(counts.contains("workshops new "), "{stdout}");
+    assert!(!counts.contains(" 0"), "zero counts folded: {stdout}");
+
+    // The same run again changes nothing, and says so.
+    let out = run(&ingest);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&run(&["status"]).stdout);
+    assert!(
+        studio_lines(&stdout).ends_with("; nothing changed"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -559,7 +559,37 @@ async fn schedule_change_is_announced_once_per_new_schedule() {
     assert_eq!(kinds, vec![Kind::NewWorkshop, Kind::ScheduleChange]);
     assert_eq!(
         docs[1].body,
-        "Song of dna/w1 at DNA moved: now Mon 22 Jun at 6 PM"
+        "Song of dna/w1 at DNA moved from Sun 21 Jun at 6 PM to Mon 22 Jun at 6 PM"
+    );
+}
+
+#[tokio::test]
+async fn a_second_reschedule_before_fan_out_says_from_what_followers_last_heard() {
+    let n = setup("schedtwice").await;
+    let s = &n.store;
+    follow(s, "u1", "vipul").await;
+    device(s, "u1", &token(1), "ios", true).await;
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    // Moved to the 22nd, then to the 23rd at 4 PM, before any fan-out ran.
+    for (version, d) in [
+        (1, draft("dna/w1", &["vipul"], 22, 18)),
+        (2, draft("dna/w1", &["vipul"], 23, 16)),
+    ] {
+        let update = Action::Update {
+            draft: d.into(),
+            expected_version: version,
+            announce: Some(Announcement::ScheduleChange),
+            newly_matched: vec![],
+        };
+        s.apply_action(&update, t0(), "d").await.unwrap();
+    }
+    n.fan_out_pending().await.unwrap();
+    let docs = outbox_of(s, "dna/w1").await;
+    assert_eq!(docs.len(), 2);
+    assert_eq!(
+        docs[1].body,
+        "Song of dna/w1 at DNA moved from Sun 21 Jun at 6 PM to Tue 23 Jun at 4 PM"
     );
 }
 
@@ -1357,6 +1387,47 @@ async fn status_counts_by_kind_and_status_and_deactivated_tokens() {
     assert_eq!(status.counts["new_workshop"]["no_device"], 1);
     assert_eq!(status.oldest_pending_age_secs, None);
     assert_eq!(status.tokens_deactivated_last_day, 1);
+}
+
+#[tokio::test]
+async fn status_shows_when_each_next_reminder_is_due_in_the_studio_zone() {
+    let n = setup("statusrem").await;
+    let s = &n.store;
+    // Sessions on the 21st at 6 PM and the 3rd at 10 AM IST; reminders 24 h before.
+    ingest_new(s, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    ingest_new(s, &draft("dna/w2", &["rajesh"], 3, 10), t0()).await;
+    let status = n.outbox_status().await.unwrap();
+    assert_eq!(status.reminder_hours_before, Some(24));
+    let due: Vec<(&str, &str, &str)> = status
+        .upcoming_reminders
+        .iter()
+        .map(|r| {
+            (
+                r.workshop_uuid.as_str(),
+                r.due_local.as_str(),
+                r.session_local.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        due,
+        vec![
+            ("dna/w2", "2026-06-02 10:00 IST", "2026-06-03 10:00 IST"),
+            ("dna/w1", "2026-06-20 18:00 IST", "2026-06-21 18:00 IST"),
+        ]
+    );
+    assert_eq!(status.upcoming_reminders[0].due_at, ist(2026, 6, 2, 10, 0));
+
+    // Once the scan enqueued the due one, it is no longer upcoming.
+    let later = at(&n, ist(2026, 6, 2, 10, 30));
+    later.enqueue_due_reminders(Mode::Write).await.unwrap();
+    let status = later.outbox_status().await.unwrap();
+    let left: Vec<&str> = status
+        .upcoming_reminders
+        .iter()
+        .map(|r| r.workshop_uuid.as_str())
+        .collect();
+    assert_eq!(left, vec!["dna/w1"]);
 }
 
 #[tokio::test]
