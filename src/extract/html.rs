@@ -747,11 +747,7 @@ mod tests {
             "__",
         ] {
             let long = format!("{t}{}", "-zz".repeat(30));
-            assert_eq!(
-                is_boilerplate_token(t),
-                is_boilerplate_token_long(t),
-                "{t}"
-            );
+            assert_eq!(is_boilerplate_token(t), is_boilerplate_token_long(t), "{t}");
             assert_eq!(
                 is_boilerplate_token(&long),
                 is_boilerplate_token_long(&long),

@@ -13,13 +13,13 @@
 //! local as written. A range over several days gives its first and last day (every day
 //! only when the event says it meets daily).
 
+use super::dom::PageIndex;
 use super::fields::{non_blank, non_empty, DatedSlot, LayerFields};
 use super::price::{parse_amount, PriceLine};
 use super::{date, time};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use regex::Regex;
-use super::dom::PageIndex;
 use scraper::Html;
 use serde_json::Value;
 use std::sync::LazyLock;

@@ -9,6 +9,7 @@
 //! [`prose_layer`]: when no layer finds a date in the page, the visible-text rules read
 //! the page's descriptions and `<noscript>` prose (share pages keep their details there).
 
+use super::dom::PageIndex;
 use super::fields::{non_blank, non_empty, DatedSlot, LayerFields};
 use super::html::{is_skipped, Line, PageText};
 use super::jsonld::{clean_text, parse_stamp, slots_from_stamps};
@@ -16,7 +17,6 @@ use super::price::{parse_amount, PriceLine};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use regex::Regex;
-use super::dom::PageIndex;
 use scraper::{ElementRef, Html};
 use std::sync::LazyLock;
 

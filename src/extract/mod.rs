@@ -192,7 +192,8 @@ pub fn selector_warnings(doc: &Html, source: &Source) -> Vec<String> {
 }
 
 fn title_tag(page: &dom::PageIndex<'_>) -> Option<String> {
-    page.title.map(|t| {
+    page.title
+        .map(|t| {
             t.text()
                 .collect::<String>()
                 .split_whitespace()
