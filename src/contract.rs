@@ -334,7 +334,17 @@ fn is_integer(v: &Value) -> bool {
 pub fn check_workshop(doc: &Doc, refs: &References) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut bad = |rule: Rule, detail: String| out.push(Violation { rule, detail });
+    check_workshop_identity(doc, &mut bad);
+    check_workshop_payment(doc, &mut bad);
+    check_workshop_fields(doc, &mut bad);
+    check_workshop_time_details(doc, &mut bad);
+    check_workshop_references(doc, refs, &mut bad);
+    check_workshop_pricing(doc, &mut bad);
+    out
+}
 
+/// The keys the server requires, `_id`, `uuid` and its `workshop_uuid` mirror.
+fn check_workshop_identity(doc: &Doc, bad: &mut impl FnMut(Rule, String)) {
     let missing: Vec<&str> = WORKSHOP_KEYS
         .iter()
         .copied()
@@ -372,6 +382,10 @@ pub fn check_workshop(doc: &Doc, refs: &References) -> Vec<Violation> {
             ),
         ),
     }
+}
+
+/// `payment_link` (an http(s) URL for `url` workshops) and `payment_link_type`.
+fn check_workshop_payment(doc: &Doc, bad: &mut impl FnMut(Rule, String)) {
     let link_type = str_of(doc, "payment_link_type");
     match doc.get("payment_link") {
         Some(Value::String(s)) if link_type != Some("url") || is_http_url(s) => {}
@@ -396,6 +410,10 @@ pub fn check_workshop(doc: &Doc, refs: &References) -> Vec<Violation> {
         ),
         None => {}
     }
+}
+
+/// `event_type`, `by`, `song`, `updated_at`, `choreo_insta_link`: types and values.
+fn check_workshop_fields(doc: &Doc, bad: &mut impl FnMut(Rule, String)) {
     match doc.get("event_type") {
         Some(Value::String(s)) if matches!(s.as_str(), "workshop" | "intensive" | "regulars") => {}
         Some(v) => bad(
@@ -433,13 +451,17 @@ pub fn check_workshop(doc: &Doc, refs: &References) -> Vec<Violation> {
             ),
         ),
     }
+}
+
+/// `time_details`: a list of complete entries.
+fn check_workshop_time_details(doc: &Doc, bad: &mut impl FnMut(Rule, String)) {
     match doc.get("time_details") {
         None => {}
         Some(Value::Array(entries)) => {
             for (i, entry) in entries.iter().enumerate() {
                 match entry {
                     Value::Object(e) if !is_object_id(entry) && !is_datetime(entry) => {
-                        check_time_detail(i, e, &mut bad)
+                        check_time_detail(i, e, bad)
                     }
                     _ => bad(
                         Rule::WorkshopTimeDetails,
@@ -453,6 +475,10 @@ pub fn check_workshop(doc: &Doc, refs: &References) -> Vec<Violation> {
             format!("`time_details` is {}", kind(v)),
         ),
     }
+}
+
+/// The studio and every artist exist (artists with an http(s) Instagram link).
+fn check_workshop_references(doc: &Doc, refs: &References, bad: &mut impl FnMut(Rule, String)) {
     match doc.get("studio_id") {
         Some(Value::String(s)) if refs.has_studio(s) => {}
         Some(Value::String(s)) => bad(
@@ -498,6 +524,10 @@ pub fn check_workshop(doc: &Doc, refs: &References) -> Vec<Violation> {
             format!("`artist_id_list` is {}", kind(v)),
         ),
     }
+}
+
+/// `pricing_info`: readable text the app's price rule charges something for.
+fn check_workshop_pricing(doc: &Doc, bad: &mut impl FnMut(Rule, String)) {
     match doc.get("pricing_info") {
         None => {}
         Some(Value::String(p)) => {
@@ -516,7 +546,6 @@ pub fn check_workshop(doc: &Doc, refs: &References) -> Vec<Violation> {
             format!("`pricing_info` is {}", kind(v)),
         ),
     }
-    out
 }
 
 fn check_time_detail(i: usize, e: &Doc, bad: &mut impl FnMut(Rule, String)) {

@@ -431,6 +431,9 @@ pub fn offer_prices(offers: Option<&Value>) -> Vec<PriceLine> {
             out.extend(offer_prices(nested));
             continue;
         }
+        if !in_rupees(o) {
+            continue;
+        }
         let name = str_field(o, "name")
             .map(clean_text)
             .filter(|n| !n.is_empty());
@@ -461,6 +464,23 @@ pub fn offer_prices(offers: Option<&Value>) -> Vec<PriceLine> {
         }
     }
     out
+}
+
+/// False for an offer priced in another currency (`"priceCurrency": "USD"`): the app
+/// charges `pricing_info` in rupees, so such a price is left out rather than written as ₹.
+/// An offer that names no currency is read as rupees.
+fn in_rupees(offer: &Value) -> bool {
+    let currency = str_field(offer, "priceCurrency").or_else(|| {
+        as_list(offer.get("priceSpecification"))
+            .into_iter()
+            .find_map(|p| str_field(p, "priceCurrency"))
+    });
+    currency.is_none_or(|c| {
+        matches!(
+            c.trim().to_ascii_uppercase().as_str(),
+            "" | "INR" | "₹" | "RS" | "RS." | "RUPEE" | "RUPEES"
+        )
+    })
 }
 
 fn person_names(v: Option<&Value>, persons_only: bool) -> Vec<String> {
@@ -633,6 +653,15 @@ mod tests {
                 end: Some(t(20, 0))
             }]
         );
+    }
+
+    #[test]
+    fn prices_in_another_currency_are_left_out() {
+        let f = run(&script(
+            r#"{"@type":"Event","name":"X","startDate":"2026-06-21T18:00:00+05:30","offers":[{"name":"Entry","price":"20","priceCurrency":"USD"},{"name":"Local","price":"900","priceCurrency":"inr"},{"name":"Door","price":"1000"}]}"#,
+        ));
+        let lines: Vec<String> = f.prices.unwrap().value.iter().map(|p| p.render()).collect();
+        assert_eq!(lines, vec!["Local: 900/-", "Door: 1000/-"]);
     }
 
     #[test]

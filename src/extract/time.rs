@@ -208,7 +208,7 @@ pub fn find_times(text: &str) -> Vec<TimeFound> {
     let mut out = find_clock_times(text);
     let overlaps =
         |a: &TimeFound, b: &TimeFound| a.span.start < b.span.end && b.span.start < a.span.end;
-    let mut added = false;
+    let mut added = glued_to_weekday(text, &mut out);
     for w in noon_words(text) {
         if w.time.end.is_some() {
             out.retain(|f| !(f.span.start >= w.span.start && f.span.end <= w.span.end));
@@ -222,6 +222,37 @@ pub fn find_times(text: &str) -> Vec<TimeFound> {
         out.sort_by_key(|f| f.span.start);
     }
     out
+}
+
+/// A weekday glued to the time after it (`SAT5-6:30PM`, laid out as two words by
+/// markup the text lost): the time starts at the digit.
+static GLUED_WEEKDAY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|rsday|urday|sday)?\d")
+        .expect("static regex")
+});
+
+/// Adds the times that start glued to a weekday (see [`GLUED_WEEKDAY`]); true when one
+/// was added.
+fn glued_to_weekday(text: &str, out: &mut Vec<TimeFound>) -> bool {
+    let mut added = false;
+    for m in GLUED_WEEKDAY.find_iter(text) {
+        let at = m.end() - 1;
+        if out.iter().any(|f| f.span.start <= at && at < f.span.end) {
+            continue;
+        }
+        if let Some(f) = find_clock_times(&text[at..])
+            .into_iter()
+            .next()
+            .filter(|f| f.span.start == 0)
+        {
+            let span = at..at + f.span.end;
+            // The range's end, read alone before, is part of it.
+            out.retain(|o| !(o.span.start >= span.start && o.span.end <= span.end));
+            out.push(TimeFound { span, time: f.time });
+            added = true;
+        }
+    }
+    added
 }
 
 fn find_clock_times(text: &str) -> Vec<TimeFound> {
@@ -446,5 +477,19 @@ mod tests {
     #[test]
     fn prices_with_decimals_are_not_times() {
         assert!(find_times("₹ 850.00 per head").is_empty());
+    }
+
+    #[test]
+    fn a_time_glued_to_its_weekday_is_read() {
+        let f = find_times("SAT5-6:30PM");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].span, 3..11);
+        assert_eq!(f[0].time.start, t(17, 0));
+        assert_eq!(f[0].time.end, Some(t(18, 30)));
+        assert_eq!(find_times("Sunday10 AM")[0].time.start, t(10, 0));
+        assert!(
+            find_times("SAT5").is_empty(),
+            "no time without a meridiem or colon"
+        );
     }
 }

@@ -23,6 +23,7 @@ use super::render::RenderContext;
 use super::settings::AppNotificationSettings;
 use super::target::{target_of, unstored, SessionStart, Target};
 use super::{Notifier, NotifyError};
+use crate::store::schema::FanoutKind;
 use crate::workshop::Identified;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -86,9 +87,10 @@ impl Notifier {
             let Some(marker) = &w.pending_fanout else {
                 continue;
             };
-            let kind = match Kind::parse(&marker.kind) {
-                Some(k @ (Kind::NewWorkshop | Kind::ScheduleChange)) => k,
-                _ => {
+            let kind = match &marker.kind {
+                FanoutKind::NewWorkshop => Kind::NewWorkshop,
+                FanoutKind::ScheduleChange => Kind::ScheduleChange,
+                FanoutKind::Unknown(_) => {
                     warn!(uuid = %w.uuid, kind = %marker.kind, "unknown pending_fanout kind: left in place");
                     continue;
                 }

@@ -387,14 +387,66 @@ impl Validator<'_> {
     }
 
     fn validate(mut self, file: SourceFile) -> Result<Source, SourceErrors> {
-        let id = file.studio.id.get_ref().clone();
+        let (id, timezone) = self.studio(&file.studio);
+        let start_urls = self.start_urls(&file.crawl);
+        let follow = self.regex(&file.crawl.follow, "crawl.follow");
+        self.crawl_limits(&file.crawl);
+        let allowed_hosts = self.allowed_hosts(&file.crawl, &start_urls);
+        let slug_pattern = file
+            .slug
+            .pattern
+            .as_ref()
+            .and_then(|p| self.regex(p, "slug.pattern"));
+        let extract = self.extract_rules(&file.extract);
+
+        let cron = file.schedule.cron.get_ref().clone();
+        if let Err(msg) = validate_cron(&cron) {
+            self.problem(&file.schedule.cron, "schedule.cron", msg);
+        }
+
+        if !self.problems.is_empty() {
+            return Err(SourceErrors(self.problems));
+        }
+        Ok(Source {
+            path: self.path.to_path_buf(),
+            studio: Studio {
+                id,
+                name: file.studio.name,
+                instagram_link: file.studio.instagram_link,
+                image_url: file.studio.image_url,
+                city: file.studio.city,
+            },
+            timezone: timezone.expect("checked above"),
+            crawl: Crawl {
+                start_urls,
+                follow: follow.expect("checked above"),
+                depth: file.crawl.depth,
+                allowed_hosts,
+                max_pages: file.crawl.max_pages,
+                host_delay: Duration::from_millis(file.crawl.host_delay_ms),
+                host_concurrency: file.crawl.host_concurrency,
+                obey_robots: file.crawl.obey_robots,
+            },
+            slug_pattern,
+            extract,
+            schedule: Schedule {
+                cron,
+                enabled: file.schedule.enabled,
+            },
+        })
+    }
+
+    /// `[studio]`: the id (and that it names the file), the Instagram link the app
+    /// needs, the zone. Returns the id and the zone (`None` when unknown).
+    fn studio(&mut self, studio: &StudioSection) -> (String, Option<Tz>) {
+        let id = studio.id.get_ref().clone();
         let id_ok = !id.is_empty()
             && id
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !id_ok {
             self.problem(
-                &file.studio.id,
+                &studio.id,
                 "studio.id",
                 "must be non-empty and use only letters, digits, `_`, `.` and `-`",
             );
@@ -402,14 +454,14 @@ impl Validator<'_> {
         let stem = self.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         if id_ok && stem != id {
             self.problem(
-                &file.studio.id,
+                &studio.id,
                 "studio.id",
                 format!("`{id}` does not match the file name `{stem}.toml`"),
             );
         }
         // The app's studios tab needs every studio's http(s) Instagram link: one studio
         // without it empties the tab for everyone (shared/app-contract.md).
-        match file.studio.instagram_link.as_deref().map(str::trim) {
+        match studio.instagram_link.as_deref().map(str::trim) {
             Some(link) if is_http_url(link) => {}
             Some(link) => self.problems.push(self.plain(
                 "studio.instagram_link",
@@ -433,12 +485,12 @@ impl Validator<'_> {
                 ),
             }),
         }
-        let timezone = match file.studio.timezone.get_ref().parse::<Tz>() {
+        let timezone = match studio.timezone.get_ref().parse::<Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {
-                let tz = file.studio.timezone.get_ref().clone();
+                let tz = studio.timezone.get_ref().clone();
                 self.problem(
-                    &file.studio.timezone,
+                    &studio.timezone,
                     "studio.timezone",
                     format!("unknown time zone `{tz}` (use an IANA name such as Asia/Kolkata)"),
                 );
@@ -446,21 +498,26 @@ impl Validator<'_> {
             }
         };
 
+        (id, timezone)
+    }
+
+    /// `crawl.start_urls`: at least one, each http(s) with a host.
+    fn start_urls(&mut self, crawl: &CrawlSection) -> Vec<Url> {
         let mut start_urls = Vec::new();
-        if file.crawl.start_urls.get_ref().is_empty() {
+        if crawl.start_urls.get_ref().is_empty() {
             self.problem(
-                &file.crawl.start_urls,
+                &crawl.start_urls,
                 "crawl.start_urls",
                 "needs at least one URL",
             );
         }
-        for raw in file.crawl.start_urls.get_ref() {
+        for raw in crawl.start_urls.get_ref() {
             match Url::parse(raw) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
                     start_urls.push(u)
                 }
                 Ok(u) => self.problem(
-                    &file.crawl.start_urls,
+                    &crawl.start_urls,
                     "crawl.start_urls",
                     format!(
                         "`{raw}`: only http and https URLs with a host (got `{}`)",
@@ -468,26 +525,35 @@ impl Validator<'_> {
                     ),
                 ),
                 Err(err) => self.problem(
-                    &file.crawl.start_urls,
+                    &crawl.start_urls,
                     "crawl.start_urls",
                     format!("`{raw}`: {err}"),
                 ),
             }
         }
-        let follow = self.regex(&file.crawl.follow, "crawl.follow");
-        if file.crawl.max_pages == 0 {
+        start_urls
+    }
+
+    /// The crawl's counts that must be at least 1.
+    fn crawl_limits(&mut self, crawl: &CrawlSection) {
+        if crawl.max_pages == 0 {
             self.problems
                 .push(self.plain("crawl.max_pages", "must be at least 1"));
         }
-        if file.crawl.host_concurrency == 0 {
+        if crawl.host_concurrency == 0 {
             self.problems
                 .push(self.plain("crawl.host_concurrency", "must be at least 1"));
         }
-        if file.crawl.depth == 0 {
+        if crawl.depth == 0 {
             self.problems
                 .push(self.plain("crawl.depth", "must be at least 1"));
         }
-        let allowed_hosts: BTreeSet<String> = match &file.crawl.allowed_hosts {
+    }
+
+    /// `crawl.allowed_hosts` as written (each a host, the start URLs' among them), or
+    /// the default: the start URLs' hosts and those named literally in `follow`.
+    fn allowed_hosts(&mut self, crawl: &CrawlSection, start_urls: &[Url]) -> BTreeSet<String> {
+        match &crawl.allowed_hosts {
             Some(hosts) => {
                 let mut set = BTreeSet::new();
                 for entry in hosts {
@@ -501,7 +567,7 @@ impl Validator<'_> {
                         }
                     }
                 }
-                for u in &start_urls {
+                for u in start_urls {
                     let host = u.host_str().unwrap_or("").to_ascii_lowercase();
                     if !set.contains(&host) {
                         let problem = self.plain(
@@ -520,17 +586,15 @@ impl Validator<'_> {
             None => start_urls
                 .iter()
                 .filter_map(|u| u.host_str().map(str::to_ascii_lowercase))
-                .chain(hosts_named_in_regex(file.crawl.follow.get_ref()))
+                .chain(hosts_named_in_regex(crawl.follow.get_ref()))
                 .collect(),
-        };
+        }
+    }
 
-        let slug_pattern = file
-            .slug
-            .pattern
-            .as_ref()
-            .and_then(|p| self.regex(p, "slug.pattern"));
-
-        let default_event_type = match &file.extract.default_event_type {
+    /// `[extract]`: the default event type, the content selector and the field rules,
+    /// compiled.
+    fn extract_rules(&mut self, extract: &ExtractSection) -> ExtractRules {
+        let default_event_type = match &extract.default_event_type {
             Some(s) => match s.get_ref().parse::<EventType>() {
                 Ok(t) => t,
                 Err(msg) => {
@@ -540,13 +604,12 @@ impl Validator<'_> {
             },
             None => EventType::Workshop,
         };
-        let content_selector = file
-            .extract
+        let content_selector = extract
             .content_selector
             .as_ref()
             .and_then(|s| self.selector(s, "extract.content_selector"));
         let mut compiled = std::collections::HashMap::new();
-        for (name, rule) in file.extract.fields.iter() {
+        for (name, rule) in extract.fields.iter() {
             let key = format!("extract.fields.{name}");
             if rule.selector.is_none() && rule.pattern.is_none() {
                 self.problems
@@ -582,51 +645,17 @@ impl Validator<'_> {
             );
         }
 
-        let cron = file.schedule.cron.get_ref().clone();
-        if let Err(msg) = validate_cron(&cron) {
-            self.problem(&file.schedule.cron, "schedule.cron", msg);
+        ExtractRules {
+            default_event_type,
+            content_selector,
+            title: compiled.remove("title"),
+            artist: compiled.remove("artist"),
+            song: compiled.remove("song"),
+            dates: compiled.remove("dates"),
+            times: compiled.remove("times"),
+            prices: compiled.remove("prices"),
+            event_type: compiled.remove("event_type"),
         }
-
-        if !self.problems.is_empty() {
-            return Err(SourceErrors(self.problems));
-        }
-        Ok(Source {
-            path: self.path.to_path_buf(),
-            studio: Studio {
-                id,
-                name: file.studio.name,
-                instagram_link: file.studio.instagram_link,
-                image_url: file.studio.image_url,
-                city: file.studio.city,
-            },
-            timezone: timezone.expect("checked above"),
-            crawl: Crawl {
-                start_urls,
-                follow: follow.expect("checked above"),
-                depth: file.crawl.depth,
-                allowed_hosts,
-                max_pages: file.crawl.max_pages,
-                host_delay: Duration::from_millis(file.crawl.host_delay_ms),
-                host_concurrency: file.crawl.host_concurrency,
-                obey_robots: file.crawl.obey_robots,
-            },
-            slug_pattern,
-            extract: ExtractRules {
-                default_event_type,
-                content_selector,
-                title: compiled.remove("title"),
-                artist: compiled.remove("artist"),
-                song: compiled.remove("song"),
-                dates: compiled.remove("dates"),
-                times: compiled.remove("times"),
-                prices: compiled.remove("prices"),
-                event_type: compiled.remove("event_type"),
-            },
-            schedule: Schedule {
-                cron,
-                enabled: file.schedule.enabled,
-            },
-        })
     }
 
     /// A problem at a key whose value carries no span (numbers, booleans): the line is

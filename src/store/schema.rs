@@ -11,6 +11,55 @@ use mongodb::bson::{doc, Document};
 use mongodb::options::IndexOptions;
 use mongodb::IndexModel;
 
+/// What a workshop's `pending_fanout` marker announces (`pending_fanout.kind`), stored
+/// as the same strings as ever: `new_workshop`, `schedule_change`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FanoutKind {
+    NewWorkshop,
+    ScheduleChange,
+    /// A value this version does not know (a newer writer's): left in place.
+    Unknown(String),
+}
+
+impl FanoutKind {
+    pub fn as_str(&self) -> &str {
+        match self {
+            FanoutKind::NewWorkshop => "new_workshop",
+            FanoutKind::ScheduleChange => "schedule_change",
+            FanoutKind::Unknown(s) => s,
+        }
+    }
+
+    pub fn parse(text: &str) -> FanoutKind {
+        match text {
+            "new_workshop" => FanoutKind::NewWorkshop,
+            "schedule_change" => FanoutKind::ScheduleChange,
+            other => FanoutKind::Unknown(other.to_string()),
+        }
+    }
+}
+
+impl From<&str> for FanoutKind {
+    fn from(text: &str) -> FanoutKind {
+        FanoutKind::parse(text)
+    }
+}
+
+impl From<crate::reconcile::Announcement> for FanoutKind {
+    fn from(a: crate::reconcile::Announcement) -> FanoutKind {
+        match a {
+            crate::reconcile::Announcement::NewWorkshop => FanoutKind::NewWorkshop,
+            crate::reconcile::Announcement::ScheduleChange => FanoutKind::ScheduleChange,
+        }
+    }
+}
+
+impl std::fmt::Display for FanoutKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 // discovery
 pub const WORKSHOPS: &str = "workshops_v2";
 pub const SIGNATURES: &str = "workshop_signatures";
@@ -300,4 +349,26 @@ fn is_namespace_missing(err: &mongodb::error::Error) -> bool {
     matches!(err.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 26)
         || err.to_string().contains("ns does not exist")
         || err.to_string().contains("NamespaceNotFound")
+}
+
+#[cfg(test)]
+mod fanout_kind_tests {
+    use super::FanoutKind;
+    use crate::reconcile::Announcement;
+
+    #[test]
+    fn marker_kinds_keep_their_stored_strings() {
+        assert_eq!(
+            FanoutKind::from(Announcement::NewWorkshop).as_str(),
+            "new_workshop"
+        );
+        assert_eq!(
+            FanoutKind::from(Announcement::ScheduleChange).as_str(),
+            "schedule_change"
+        );
+        for s in ["new_workshop", "schedule_change", "something_newer"] {
+            assert_eq!(FanoutKind::parse(s).as_str(), s);
+        }
+        assert_eq!(FanoutKind::parse("x"), FanoutKind::Unknown("x".to_string()));
+    }
 }

@@ -6,7 +6,7 @@
 //! to announce carries `pending_fanout` in the same write; the notifier clears it after
 //! enqueueing, so no announcement is lost to a crash in between.
 
-use super::schema::{CHOREO_LINKS, SIGNATURES, STUDIOS, WORKSHOPS};
+use super::schema::{FanoutKind, CHOREO_LINKS, SIGNATURES, STUDIOS, WORKSHOPS};
 use super::{bson_time, contract_view, read_int, read_strings, unix_seconds, Store, StoreError};
 use crate::contract::{self, References, Rejected};
 use crate::edits::{Editable, Keep, Written};
@@ -367,7 +367,7 @@ impl Store {
             if let Some(pending_kind) = unless {
                 guarded.insert(
                     "pending_fanout.kind",
-                    doc! { "$ne": marker_kind(pending_kind) },
+                    doc! { "$ne": marker_kind(pending_kind).as_str() },
                 );
             }
             let result = self
@@ -529,7 +529,7 @@ fn previous_schedule(stored: &Document) -> Option<Vec<Bson>> {
     stored
         .get_document("pending_fanout")
         .ok()
-        .filter(|m| m.get_str("kind") == Ok(marker_kind(Announcement::ScheduleChange)))
+        .filter(|m| m.get_str("kind").map(FanoutKind::parse) == Ok(FanoutKind::ScheduleChange))
         .and_then(|m| m.get_array("previous_time_details").ok())
         .or_else(|| stored.get_array("time_details").ok())
         .cloned()
@@ -594,15 +594,12 @@ pub(crate) fn written_doc(w: &Written) -> Document {
     }
 }
 
-fn marker_kind(kind: Announcement) -> &'static str {
-    match kind {
-        Announcement::NewWorkshop => "new_workshop",
-        Announcement::ScheduleChange => "schedule_change",
-    }
+fn marker_kind(kind: Announcement) -> FanoutKind {
+    FanoutKind::from(kind)
 }
 
 fn pending(kind: Announcement, now: DateTime<Utc>) -> Document {
-    doc! { "kind": marker_kind(kind), "since": now }
+    doc! { "kind": marker_kind(kind).as_str(), "since": now }
 }
 
 /// The app's fields plus our bookkeeping, in the exact BSON types the app reads.
@@ -626,7 +623,7 @@ fn draft_fields(draft: &Identified) -> Result<Document, StoreError> {
 /// `kind` and `since` identify it when it is cleared, so a newer one is kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FanoutMarker {
-    pub kind: String,
+    pub kind: FanoutKind,
     pub since: Option<DateTime<Utc>>,
 }
 
@@ -681,7 +678,7 @@ impl NotifyWorkshop {
             .map(|m| sessions_in(m, "previous_time_details"))
             .unwrap_or_default();
         let pending_fanout = d.get_document("pending_fanout").ok().map(|m| FanoutMarker {
-            kind: m.get_str("kind").unwrap_or_default().to_string(),
+            kind: FanoutKind::parse(m.get_str("kind").unwrap_or_default()),
             since: m.get_datetime("since").ok().map(|t| t.to_chrono()),
         });
         NotifyWorkshop {
@@ -789,7 +786,7 @@ impl Store {
         let result = self
             .workshops()
             .update_one(
-                doc! { "uuid": uuid, "pending_fanout.kind": &marker.kind, "pending_fanout.since": since },
+                doc! { "uuid": uuid, "pending_fanout.kind": marker.kind.as_str(), "pending_fanout.since": since },
                 doc! { "$unset": { "pending_fanout": "" } },
             )
             .await
