@@ -227,6 +227,11 @@ fn mask_counters(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// Every date expression in `text`, in text order, without overlaps.
 pub fn find_dates(text: &str) -> Vec<DateMention> {
+    // Every form needs an ASCII digit, and masking only blanks digits: a line without
+    // one (most lines) needs neither the counter search nor the date searches.
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return Vec::new();
+    }
     let masked = mask_counters(text);
     find_dates_in(&masked)
 }

@@ -7,7 +7,7 @@
 
 use super::budget;
 use html5ever::driver::{self, ParseOpts};
-use scraper::{Html, HtmlTreeSink};
+use scraper::{ElementRef, Html, HtmlTreeSink};
 use tendril::{StrTendril, TendrilSink};
 
 /// Bytes handed to the parser between two budget checks.
@@ -36,6 +36,62 @@ pub fn parse_document(html: &str) -> Html {
     parser.finish()
 }
 
+/// The elements the meta, microdata, JSON-LD, `<noscript>` and `<title>` readers need,
+/// gathered in one pass over the document. Each reader used to run its own selector over
+/// every node (one `select("meta")` per key looked up, about twenty a page); the lists
+/// keep the order `Html::select` gives (the tree's node order, attached nodes only), so
+/// every reader sees the same elements in the same order as before.
+pub struct PageIndex<'a> {
+    pub doc: &'a Html,
+    /// `<meta>` elements as (`property`, else `name`; `content`).
+    pub metas: Vec<(Option<&'a str>, Option<&'a str>)>,
+    /// Elements with an `itemprop` attribute.
+    pub itemprops: Vec<ElementRef<'a>>,
+    /// `<script>` elements (JSON-LD is among them).
+    pub scripts: Vec<ElementRef<'a>>,
+    pub noscripts: Vec<ElementRef<'a>>,
+    /// The first `<title>`.
+    pub title: Option<ElementRef<'a>>,
+}
+
+impl<'a> PageIndex<'a> {
+    pub fn new(doc: &'a Html) -> Self {
+        let mut idx = PageIndex {
+            doc,
+            metas: Vec::new(),
+            itemprops: Vec::new(),
+            scripts: Vec::new(),
+            noscripts: Vec::new(),
+            title: None,
+        };
+        for node in doc.tree.nodes() {
+            let Some(el) = ElementRef::wrap(node) else {
+                continue;
+            };
+            // `Html::select` skips detached nodes (the document root has no parent
+            // either, but it is not an element).
+            if el.parent().is_none() {
+                continue;
+            }
+            let v = el.value();
+            match v.name() {
+                "meta" => idx.metas.push((
+                    v.attr("property").or_else(|| v.attr("name")),
+                    v.attr("content"),
+                )),
+                "script" => idx.scripts.push(el),
+                "noscript" => idx.noscripts.push(el),
+                "title" if idx.title.is_none() => idx.title = Some(el),
+                _ => {}
+            }
+            if v.attr("itemprop").is_some() {
+                idx.itemprops.push(el);
+            }
+        }
+        idx
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +109,41 @@ mod tests {
         let one = Html::parse_document(&page);
         let chunked = parse_document(&page);
         assert_eq!(chunked.html(), one.html());
+    }
+
+    #[test]
+    fn the_index_lists_what_the_selectors_select_in_the_same_order() {
+        use scraper::Selector;
+        let doc = Html::parse_document(
+            r#"<html><head><title>One</title><meta property="og:title" content="A">
+            <meta name="description" content="B"><script type="application/ld+json">{}</script>
+            </head><body><svg><title>Two</title></svg><p itemprop="startDate">x</p>
+            <table><meta itemprop="price" content="5"><tr><td>c</td></tr></table>
+            <noscript><p>n</p></noscript><script>var a</script></body></html>"#,
+        );
+        let idx = PageIndex::new(&doc);
+        let ids = |sel: &str| -> Vec<_> {
+            doc.select(&Selector::parse(sel).unwrap())
+                .map(|e| e.id())
+                .collect()
+        };
+        let own = |v: &[ElementRef<'_>]| -> Vec<_> { v.iter().map(|e| e.id()).collect() };
+        assert_eq!(own(&idx.itemprops), ids("[itemprop]"));
+        assert_eq!(idx.itemprops.len(), 2);
+        assert_eq!(own(&idx.scripts), ids("script"));
+        assert_eq!(own(&idx.noscripts), ids("noscript"));
+        assert_eq!(idx.title.map(|t| t.id()), ids("title").first().copied());
+        let metas: Vec<_> = doc
+            .select(&Selector::parse("meta").unwrap())
+            .map(|m| {
+                let v = m.value();
+                (
+                    v.attr("property").or_else(|| v.attr("name")),
+                    v.attr("content"),
+                )
+            })
+            .collect();
+        assert_eq!(idx.metas, metas);
+        assert_eq!(idx.metas.len(), 3);
     }
 }

@@ -128,6 +128,40 @@ const COMPONENT_PREFIXES: &[&str] = &[
 
 /// True when a class token or id names page furniture rather than content.
 pub fn is_boilerplate_token(token: &str) -> bool {
+    // Asked for every class token of every element, twice a walk: the usual short token
+    // is lower-cased and squashed on the stack instead of in three allocations.
+    let mut buf = [0u8; 64];
+    if token.len() > buf.len() {
+        return is_boilerplate_token_long(token);
+    }
+    let mut n = 0;
+    let mut part_start = 0;
+    let mut first = true;
+    let mut part_hit = false;
+    for b in token.bytes().chain([b' ']) {
+        if matches!(b, b'-' | b'_' | b' ') {
+            if n > part_start {
+                let part = &buf[part_start..n];
+                if first && COMPONENT_PREFIXES.iter().any(|p| p.as_bytes() == part) {
+                    return false;
+                }
+                first = false;
+                part_hit |= BOILERPLATE_PARTS.iter().any(|p| p.as_bytes() == part);
+            }
+            part_start = n;
+        } else {
+            buf[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+    }
+    let squashed = &buf[..n];
+    part_hit
+        || BOILERPLATE_SUBSTRINGS
+            .iter()
+            .any(|s| squashed.windows(s.len()).any(|w| w == s.as_bytes()))
+}
+
+fn is_boilerplate_token_long(token: &str) -> bool {
     let lower = token.to_ascii_lowercase();
     let parts: Vec<&str> = lower
         .split(['-', '_', ' '])
@@ -532,7 +566,12 @@ pub fn visible_text(doc: &Html, roots: Option<&[ElementRef<'_>]>) -> PageText {
 /// Elements matching `selector`, without those nested in an earlier match, in one pass
 /// over the document.
 pub fn select_roots<'a>(doc: &'a Html, selector: &Selector) -> Vec<ElementRef<'a>> {
-    let matched: HashSet<NodeId> = doc.select(selector).map(|e| e.id()).collect();
+    let found: Vec<ElementRef<'a>> = doc.select(selector).collect();
+    // One match (the usual content selector) cannot nest in another: no walk needed.
+    if found.len() <= 1 {
+        return found;
+    }
+    let matched: HashSet<NodeId> = found.iter().map(|e| e.id()).collect();
     let mut out = Vec::new();
     let mut inside = 0usize;
     for edge in doc.tree.root().traverse() {
@@ -689,5 +728,31 @@ mod tests {
         assert!(!is_boilerplate_token("card-footer"));
         assert!(!is_boilerplate_token("event-details"));
         assert!(!is_boilerplate_token("navigator-free"));
+    }
+
+    #[test]
+    fn short_and_long_tokens_get_the_same_answer() {
+        for t in [
+            "sidebar",
+            "card-footer",
+            "Event__Footer",
+            "x--nav",
+            "-menu-",
+            "price",
+            "pricing-menu",
+            "topbar_é",
+            "related",
+            "a b nav",
+            "",
+            "__",
+        ] {
+            let long = format!("{t}{}", "-zz".repeat(30));
+            assert_eq!(is_boilerplate_token(t), is_boilerplate_token_long(t), "{t}");
+            assert_eq!(
+                is_boilerplate_token(&long),
+                is_boilerplate_token_long(&long),
+                "{long}"
+            );
+        }
     }
 }

@@ -13,25 +13,27 @@
 //! local as written. A range over several days gives its first and last day (every day
 //! only when the event says it meets daily).
 
+use super::dom::PageIndex;
 use super::fields::{non_blank, non_empty, DatedSlot, LayerFields};
 use super::price::{parse_amount, PriceLine};
 use super::{date, time};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use regex::Regex;
-use scraper::{Html, Selector};
+use scraper::Html;
 use serde_json::Value;
 use std::sync::LazyLock;
 use url::Url;
 
-static SCRIPT: LazyLock<Selector> =
-    LazyLock::new(|| Selector::parse("script").expect("static selector"));
-
 /// The JSON values of every JSON-LD script on the page (broken ones repaired or
 /// salvaged as far as possible).
 pub fn blocks(doc: &Html) -> Vec<Value> {
+    blocks_in(&PageIndex::new(doc))
+}
+
+fn blocks_in(page: &PageIndex<'_>) -> Vec<Value> {
     let mut out = Vec::new();
-    for s in doc.select(&SCRIPT) {
+    for s in &page.scripts {
         let ty = s.value().attr("type").unwrap_or("").to_ascii_lowercase();
         if !ty.contains("ld+json") {
             continue;
@@ -549,7 +551,17 @@ fn written_start(ev: &Value, tz: Tz) -> Option<NaiveDate> {
 /// several events of one series are described (often every past occurrence too), only
 /// those the page shows are kept, if any are.
 pub fn layer(doc: &Html, page_url: &Url, tz: Tz, visible_dates: &[NaiveDate]) -> LayerFields {
-    let values = blocks(doc);
+    layer_in(&PageIndex::new(doc), page_url, tz, visible_dates)
+}
+
+/// [`layer`] over a page's [`PageIndex`].
+pub fn layer_in(
+    page: &PageIndex<'_>,
+    page_url: &Url,
+    tz: Tz,
+    visible_dates: &[NaiveDate],
+) -> LayerFields {
+    let values = blocks_in(page);
     let all = events(&values);
     let mut evs = page_events(&all, page_url);
     let mut series_note = "";

@@ -9,6 +9,7 @@
 //! [`prose_layer`]: when no layer finds a date in the page, the visible-text rules read
 //! the page's descriptions and `<noscript>` prose (share pages keep their details there).
 
+use super::dom::PageIndex;
 use super::fields::{non_blank, non_empty, DatedSlot, LayerFields};
 use super::html::{is_skipped, Line, PageText};
 use super::jsonld::{clean_text, parse_stamp, slots_from_stamps};
@@ -16,30 +17,28 @@ use super::price::{parse_amount, PriceLine};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use regex::Regex;
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Html};
 use std::sync::LazyLock;
-
-static META: LazyLock<Selector> =
-    LazyLock::new(|| Selector::parse("meta").expect("static selector"));
-static ITEMPROP: LazyLock<Selector> =
-    LazyLock::new(|| Selector::parse("[itemprop]").expect("static selector"));
 
 /// `content` of the first `<meta>` whose `property` or `name` is `key` (case-insensitive).
 pub fn meta_content(doc: &Html, key: &str) -> Option<String> {
-    doc.select(&META).find_map(|m| {
-        let v = m.value();
-        let k = v.attr("property").or_else(|| v.attr("name"))?;
-        if k.trim().eq_ignore_ascii_case(key) {
-            v.attr("content").map(clean_text).filter(|c| !c.is_empty())
+    meta_content_in(&PageIndex::new(doc), key)
+}
+
+/// [`meta_content`] over a page's [`PageIndex`] (no walk of the document).
+pub fn meta_content_in(page: &PageIndex<'_>, key: &str) -> Option<String> {
+    page.metas.iter().find_map(|(k, content)| {
+        if (*k)?.trim().eq_ignore_ascii_case(key) {
+            content.map(clean_text).filter(|c| !c.is_empty())
         } else {
             None
         }
     })
 }
 
-fn first_meta(doc: &Html, keys: &[&str]) -> Option<(String, String)> {
+fn first_meta(page: &PageIndex<'_>, keys: &[&str]) -> Option<(String, String)> {
     keys.iter()
-        .find_map(|k| meta_content(doc, k).map(|v| (k.to_string(), v)))
+        .find_map(|k| meta_content_in(page, k).map(|v| (k.to_string(), v)))
 }
 
 /// Removes a trailing ` | Site`, ` - Site`, ` – Site` when `Site` is the site's name.
@@ -63,8 +62,9 @@ fn in_furniture(el: &ElementRef<'_>) -> bool {
             .any(|a| a.value().name() != "head" && is_skipped(&a))
 }
 
-fn itemprop_values(doc: &Html, prop: &str) -> Vec<String> {
-    doc.select(&ITEMPROP)
+fn itemprop_values(page: &PageIndex<'_>, prop: &str) -> Vec<String> {
+    page.itemprops
+        .iter()
         // Each candidate walks its ancestors and text: stop when the page is over budget.
         .take_while(|_| !super::budget::tick())
         .filter(|e| {
@@ -84,9 +84,6 @@ fn itemprop_values(doc: &Html, prop: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .collect()
 }
-
-static NOSCRIPT: LazyLock<Selector> =
-    LazyLock::new(|| Selector::parse("noscript").expect("static selector"));
 
 /// Where a sentence ends in prose: `. `, `! `, `? ` (not `Rs. 950`, not `5.30`).
 static SENTENCE_END: LazyLock<Regex> =
@@ -116,11 +113,15 @@ fn prose_lines(prose: &str) -> PageText {
 /// `twitter:description` and every `<noscript>` (whose markup html5ever keeps as raw
 /// text), decoded.
 pub fn prose(doc: &Html) -> Vec<(String, String)> {
+    prose_in(&PageIndex::new(doc))
+}
+
+fn prose_in(page: &PageIndex<'_>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = ["description", "og:description", "twitter:description"]
         .iter()
-        .filter_map(|k| meta_content(doc, k).map(|v| (k.to_string(), v)))
+        .filter_map(|k| meta_content_in(page, k).map(|v| (k.to_string(), v)))
         .collect();
-    for n in doc.select(&NOSCRIPT) {
+    for n in &page.noscripts {
         let t = clean_text(&n.text().collect::<String>());
         if !t.is_empty() {
             out.push(("<noscript>".to_string(), t));
@@ -133,7 +134,12 @@ pub fn prose(doc: &Html) -> Vec<(String, String)> {
 /// their descriptions or `<noscript>`: the text rules over the first of those that
 /// states a date. Read only when no other layer found a date.
 pub fn prose_layer(doc: &Html, today: NaiveDate) -> Option<LayerFields> {
-    prose(doc).into_iter().find_map(|(key, text)| {
+    prose_layer_in(&PageIndex::new(doc), today)
+}
+
+/// [`prose_layer`] over a page's [`PageIndex`].
+pub fn prose_layer_in(page: &PageIndex<'_>, today: NaiveDate) -> Option<LayerFields> {
+    prose_in(page).into_iter().find_map(|(key, text)| {
         let f = super::text::layer(&prose_lines(&text), today, None, &format!("{key} prose"));
         f.slots.is_some().then_some(LayerFields {
             title: None,
@@ -145,7 +151,12 @@ pub fn prose_layer(doc: &Html, today: NaiveDate) -> Option<LayerFields> {
 
 /// Runs the meta layer.
 pub fn layer(doc: &Html, tz: Tz) -> LayerFields {
-    let site = meta_content(doc, "og:site_name");
+    layer_in(&PageIndex::new(doc), tz)
+}
+
+/// [`layer`] over a page's [`PageIndex`].
+pub fn layer_in(doc: &PageIndex<'_>, tz: Tz) -> LayerFields {
+    let site = meta_content_in(doc, "og:site_name");
     let title = first_meta(doc, &["og:title", "twitter:title"])
         .and_then(|(k, v)| non_blank(&strip_site_name(&v, site.as_deref()), k));
     let description = first_meta(

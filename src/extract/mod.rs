@@ -27,9 +27,8 @@ use crate::workshop::{
 use chrono::{NaiveDate, NaiveTime};
 use fields::{DatedSlot, Found, LayerFields, SongPart};
 use price::PriceLine;
-use scraper::{Html, Selector};
+use scraper::Html;
 use serde::Serialize;
-use std::sync::LazyLock;
 use time::TimeMention;
 use url::Url;
 
@@ -106,9 +105,6 @@ pub enum PageVerdict {
     Workshops(Vec<Extracted>),
     NotAWorkshop { reason: String },
 }
-
-static TITLE: LazyLock<Selector> =
-    LazyLock::new(|| Selector::parse("title").expect("static selector"));
 
 /// The layers' findings for one page, highest priority first.
 struct Layers {
@@ -195,9 +191,8 @@ pub fn selector_warnings(doc: &Html, source: &Source) -> Vec<String> {
     out
 }
 
-fn title_tag(doc: &Html) -> Option<String> {
-    doc.select(&TITLE)
-        .next()
+fn title_tag(page: &dom::PageIndex<'_>) -> Option<String> {
+    page.title
         .map(|t| {
             t.text()
                 .collect::<String>()
@@ -319,7 +314,8 @@ pub const TBA: &str = "TBA";
 fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
     let tz = input.source.timezone;
     let joined = scope.text.joined();
-    let tag = title_tag(doc);
+    let page = dom::PageIndex::new(doc);
+    let tag = title_tag(&page);
     let text_layer = text::layer(&scope.text, input.today, tag.as_deref(), &scope.name);
     let visible_dates: Vec<NaiveDate> = text_layer
         .slots
@@ -334,14 +330,14 @@ fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
             ),
             (
                 Layer::JsonLd,
-                jsonld::layer(doc, input.page_url, tz, &visible_dates),
+                jsonld::layer_in(&page, input.page_url, tz, &visible_dates),
             ),
-            (Layer::Meta, meta::layer(doc, tz)),
+            (Layer::Meta, meta::layer_in(&page, tz)),
             (Layer::Text, text_layer),
         ],
     };
     if layers.pick(|f| f.slots.as_ref()).is_none() {
-        if let Some(prose) = meta::prose_layer(doc, input.today) {
+        if let Some(prose) = meta::prose_layer_in(&page, input.today) {
             layers.list.push((Layer::Meta, prose));
         }
     }
@@ -1016,8 +1012,9 @@ fn resolve_artists(
 
 /// What backs artists the generic matching found (see [`confidence`]): a handle or link,
 /// a name where the event names its people (title, JSON-LD performers, "by/with"
-/// phrases), a name in the text the source's `content_selector` scopes, or a name found
-/// only in the loose text of a whole page, naming those ids.
+/// phrases), a name in the text the source's `content_selector` or the event's own
+/// listing card scopes, or a name found only in the loose text of a whole page, naming
+/// those ids.
 fn generic_artist_detail(
     m: &artist::ArtistMatches,
     layers: &Layers,
@@ -1044,7 +1041,7 @@ fn generic_artist_detail(
         .filter(|id| !m.by_handle.contains(id) && !near_ids.contains(id))
         .map(String::as_str)
         .collect();
-    if !loose.is_empty() && scope == "content_selector" {
+    if !loose.is_empty() && (scope == "content_selector" || scope.starts_with("event card")) {
         // The source scoped the text to the event's own content: no sidebar or "more
         // events" strip can put a name there.
         format!(

@@ -5,6 +5,7 @@ use crate::artist::Artist;
 use crate::workshop::TimeDetail;
 use chrono_tz::Asia::Kolkata;
 use regex::Regex;
+use scraper::Selector;
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()

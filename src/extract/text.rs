@@ -279,11 +279,16 @@ pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
             break;
         }
         // Mask every date expression (kept or not) so its numbers are not read as times.
-        let mut masked = line.to_string();
-        for m in &found[i] {
-            let blank = " ".repeat(m.span.end - m.span.start);
-            masked.replace_range(m.span.clone(), &blank);
-        }
+        let masked: std::borrow::Cow<'_, str> = if found[i].is_empty() {
+            std::borrow::Cow::Borrowed(line)
+        } else {
+            let mut masked = line.to_string();
+            for m in &found[i] {
+                let blank = " ".repeat(m.span.end - m.span.start);
+                masked.replace_range(m.span.clone(), &blank);
+            }
+            std::borrow::Cow::Owned(masked)
+        };
         for f in time::find_times(&masked) {
             if !time_is_excluded(&masked, f.span.start) {
                 info[i].times.push((f.span.start, f.time));
