@@ -137,8 +137,18 @@ async fn a_weak_workshop_is_stored_and_listed_but_not_announced_until_approved_t
     studio.list(&[1, 2]);
     studio.serve(1, weak_page(9));
     studio.serve(2, strong_page(10));
-    ingest(&ctx, &studio).await;
+    let report = ingest(&ctx, &studio).await;
     let (weak, strong) = (studio.uuid(1), studio.uuid(2));
+    // The run says what it held.
+    assert_eq!(report.workshops.held_for_review, 1);
+    assert_eq!(report.held_uuids, vec![weak.clone()]);
+    assert!(
+        report
+            .summary_line()
+            .ends_with(" | 1 held for review (nachna-ingest review)"),
+        "{}",
+        report.summary_line()
+    );
 
     // Stored and live, held with the reason; the strong one is not held.
     let w = workshop(&store, &weak).await;
@@ -205,7 +215,7 @@ async fn a_weak_workshop_is_stored_and_listed_but_not_announced_until_approved_t
     assert_eq!(outbox_of(&store, &weak).await, once);
 
     // A re-ingest (same pages) holds nothing again and announces nothing.
-    ingest(&ctx, &studio).await;
+    assert_eq!(ingest(&ctx, &studio).await.workshops.held_for_review, 0);
     assert_eq!(
         review_status(&workshop(&store, &weak).await).as_deref(),
         Some("approved")
@@ -216,7 +226,9 @@ async fn a_weak_workshop_is_stored_and_listed_but_not_announced_until_approved_t
     // The page moves the workshop, still on weak evidence: the approved workshop is not
     // held again; its followers hear of the new schedule.
     studio.serve(1, weak_page(16));
-    ingest(&ctx, &studio).await;
+    let moved = ingest(&ctx, &studio).await;
+    assert_eq!(moved.workshops.updated, 1);
+    assert_eq!(moved.workshops.held_for_review, 0);
     let w = workshop(&store, &weak).await;
     assert_eq!(review_status(&w).as_deref(), Some("approved"));
     n.fan_out_pending().await.unwrap();
