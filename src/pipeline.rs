@@ -510,6 +510,10 @@ async fn apply(
                 .await?
             {
                 Applied::Done => {}
+                Applied::Held => {
+                    report.workshops.held_for_review += 1;
+                    report.held_uuids.push(action.uuid().to_string());
+                }
                 Applied::LostRace => {
                     lost_races.insert(action.uuid());
                     report.errors.push(format!(

@@ -28,6 +28,8 @@ pub const WRITER: &str = "nachna-ingest";
 pub enum Applied {
     /// Written, or nothing to write.
     Done,
+    /// Written, and its announcement held for a person's review (weak evidence).
+    Held,
     /// An update lost a race (another writer changed the document since it was read).
     LostRace,
     /// The document would break the app contract: nothing was written.
@@ -170,8 +172,9 @@ impl Store {
                 if let MarkerWrite::Set(kind) = action.marker() {
                     fields.insert("pending_fanout", pending(kind, now));
                 }
-                if let Some(reasons) = review_hold(action, None) {
-                    fields.insert("review", held(draft, &reasons, now));
+                let hold = review_hold(action, None);
+                if let Some(reasons) = &hold {
+                    fields.insert("review", held(draft, reasons, now));
                 }
                 // Given here (not left to the server) so that the contract check sees the
                 // document exactly as stored; on a replay `$setOnInsert` keeps the first.
@@ -188,7 +191,11 @@ impl Store {
                     .upsert(true)
                     .await
                     .map_err(StoreError::op("upsert", WORKSHOPS))?;
-                Ok(Applied::Done)
+                Ok(if hold.is_some() {
+                    Applied::Held
+                } else {
+                    Applied::Done
+                })
             }
             Action::Update {
                 draft,
@@ -227,8 +234,9 @@ impl Store {
                 };
                 after.remove("archived_at");
                 let previous = previous_schedule(&after);
-                if let Some(reasons) = review_hold(action, review_status(&after)) {
-                    fields.insert("review", held(draft, &reasons, now));
+                let hold = review_hold(action, review_status(&after));
+                if let Some(reasons) = &hold {
+                    fields.insert("review", held(draft, reasons, now));
                 }
                 for (k, v) in fields.iter().filter(|(k, _)| !k.contains('.')) {
                     after.insert(k.clone(), v.clone());
@@ -249,7 +257,11 @@ impl Store {
                         )
                         .await?
                     {
-                        Applied::Done
+                        if hold.is_some() {
+                            Applied::Held
+                        } else {
+                            Applied::Done
+                        }
                     } else {
                         Applied::LostRace
                     },
