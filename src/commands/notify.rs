@@ -336,6 +336,14 @@ pub async fn after_ingest(
         };
         for report in reports {
             for (announcement, draft) in &report.announced {
+                if let Some(c) = draft.confidence().filter(|c| c.is_weak()) {
+                    out(format!(
+                        "  would hold    {} for review (not announced until `review approve`; unless a person already decided on it): {}",
+                        draft.uuid(),
+                        c.weak.join("; ")
+                    ));
+                    continue;
+                }
                 let kind = match announcement {
                     Announcement::NewWorkshop => Kind::NewWorkshop,
                     Announcement::ScheduleChange => Kind::ScheduleChange,

@@ -6,8 +6,8 @@
 //!
 //! | field | strong | weak |
 //! |---|---|---|
-//! | date | a source rule (`[extract.fields]`), JSON-LD, a `<meta>`/microdata event stamp, the visible text inside the source's `content_selector`, the part of the text about its own song | the visible text of a whole page (no selector scopes it), description / `<noscript>` prose only |
-//! | artist | a source rule, an Instagram handle or link, a name in the title, in JSON-LD performers or in a "by/with" phrase, a name in the text inside `content_selector` | a name found only elsewhere in the visible text of a whole page |
+//! | date | a source rule (`[extract.fields]`), JSON-LD, a `<meta>`/microdata event stamp, the visible text inside the source's `content_selector` or the event's own listing card, the part of the text about its own song | the visible text of a whole page (no selector or card scopes it, e.g. a listing's text outside its cards), description / `<noscript>` prose only |
+//! | artist | a source rule, an Instagram handle or link, a name in the title, in JSON-LD performers or in a "by/with" phrase, a name in the text inside `content_selector` or the event's card | a name found only elsewhere in the visible text of a whole page |
 //!
 //! No matched artist is not weak: nobody follows the workshop, so nothing is announced
 //! anyway. A draft with anything weak is held for review (see `reconcile::review_hold`).
@@ -19,7 +19,8 @@ use crate::workshop::Confidence;
 /// generic (visible text) matching, one per kind of evidence.
 pub const ARTIST_BY_HANDLE: &str = "Instagram handles or links";
 pub const ARTIST_BY_NAME_NEAR: &str = "names in the title, JSON-LD performers or by/with phrases";
-pub const ARTIST_BY_SCOPED_NAME: &str = "names in the visible text inside content_selector";
+pub const ARTIST_BY_SCOPED_NAME: &str =
+    "names in the visible text inside content_selector or the event's card";
 pub const ARTIST_BY_LOOSE_NAME: &str = "names found only in the loose visible text";
 
 /// How one field is backed.
@@ -60,6 +61,10 @@ fn date_grade(p: Option<&FieldProvenance>) -> Grade {
         Layer::Text if p.detail.starts_with("dates in content_selector") => {
             strong("text inside content_selector")
         }
+        // A listing's card is one event's own block: its date sits beside its title.
+        Layer::Text if p.detail.starts_with("dates in event card") => {
+            strong("text of its event card")
+        }
         Layer::Text | Layer::Default => Grade {
             what: "loose page text".into(),
             weak: Some(format!(
@@ -83,7 +88,7 @@ fn artist_grade(p: Option<&FieldProvenance>) -> Grade {
         },
         _ if p.detail.starts_with(ARTIST_BY_HANDLE) => strong("handle"),
         _ if p.detail.starts_with(ARTIST_BY_NAME_NEAR) => strong("name by the title"),
-        _ if p.detail.starts_with(ARTIST_BY_SCOPED_NAME) => strong("name in content_selector"),
+        _ if p.detail.starts_with(ARTIST_BY_SCOPED_NAME) => strong("name in its scoped text"),
         // JSON-LD performers matched on their own, or a detail this module does not know:
         // graded by its layer.
         Layer::JsonLd => strong("JSON-LD performer"),
@@ -148,12 +153,25 @@ mod tests {
             (Layer::Meta, "event:start_time"),
             (Layer::Text, "dates in content_selector"),
             (Layer::Text, "dates in the part about `Kesariya`"),
+            (Layer::Text, "dates in event card 2 (`Popping Basics`)"),
         ] {
             let c = verdict(date, HANDLE);
             assert!(!c.is_weak(), "{date:?}: {c:?}");
         }
         let c = verdict((Layer::JsonLd, "Event.startDate"), HANDLE);
         assert_eq!(c.verdict, "date: JSON-LD (strong); artist: handle (strong)");
+    }
+
+    #[test]
+    fn a_listings_text_outside_its_cards_is_weak() {
+        let c = verdict(
+            (Layer::Text, "dates in page outside its event cards"),
+            HANDLE,
+        );
+        assert_eq!(
+            c.verdict,
+            "date: loose page text (weak); artist: handle (strong)"
+        );
     }
 
     #[test]
@@ -214,7 +232,7 @@ mod tests {
             (Layer::Default, "no known artist on the page"),
             (
                 Layer::Text,
-                "names in the visible text inside content_selector: a (content_selector)",
+                "names in the visible text inside content_selector or the event's card: a (content_selector)",
             ),
         ] {
             assert!(

@@ -237,16 +237,34 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
 }
 
 fn find_dates_in(text: &str) -> Vec<DateMention> {
-    let mut found: Vec<DateMention> = Vec::new();
     // Every form needs an ASCII digit (a day, or a numeric date): most lines have none.
     if !text.bytes().any(|b| b.is_ascii_digit()) {
-        return found;
+        return Vec::new();
     }
-    let mut taken: Vec<Range<usize>> = Vec::new();
-    let overlaps = |taken: &[Range<usize>], r: &Range<usize>| {
-        taken.iter().any(|t| t.start < r.end && r.start < t.end)
-    };
+    // Unambiguous numeric forms first; written dates may not overlap them.
+    let mut found = iso_mentions(text);
+    let numeric = numeric_mentions(text, &found);
+    found.extend(numeric);
+    let candidates = written_candidates(text, &found);
+    for m in candidates {
+        if !overlaps_any(&found, &m.span) {
+            found.push(m);
+        }
+    }
+    found.sort_by_key(|m| m.span.start);
+    found
+}
 
+fn overlaps_any(found: &[DateMention], r: &Range<usize>) -> bool {
+    found
+        .iter()
+        .any(|t| t.span.start < r.end && r.start < t.span.end)
+}
+
+/// ISO dates and date-times (`2025-06-21`, `2025-06-21T18:00:00+05:30`), with the time
+/// of a date-time as written.
+fn iso_mentions(text: &str) -> Vec<DateMention> {
+    let mut found = Vec::new();
     for c in ISO.captures_iter(text) {
         let whole = c.get(0).expect("match");
         let (Ok(y), Ok(m), Ok(d)) = (
@@ -267,10 +285,8 @@ fn find_dates_in(text: &str) -> Vec<DateMention> {
             ),
             _ => None,
         };
-        let span = whole.range();
-        taken.push(span.clone());
         found.push(DateMention {
-            span,
+            span: whole.range(),
             items: vec![DateItem::Single(PartialDate {
                 day: d,
                 month: m,
@@ -279,11 +295,27 @@ fn find_dates_in(text: &str) -> Vec<DateMention> {
             time,
         });
     }
+    found
+}
 
+/// True when a numeric date at `span` is part of a longer number run (phone numbers
+/// like `98-45-2025-11`, versions like `21.06.25.1`).
+fn inside_number_run(text: &str, span: &Range<usize>) -> bool {
+    let before = text[..span.start].chars().next_back();
+    let after = text[span.end..].chars().next();
+    matches!(before, Some(ch) if ch.is_ascii_digit() || ch == '-' || ch == '/' || ch == '+')
+        || matches!(after, Some(ch) if ch == '-' || ch == '/')
+        || matches!(after, Some('.'))
+            && text[span.end + 1..].starts_with(|ch: char| ch.is_ascii_digit())
+}
+
+/// Day-first numerals (`21/06/2025`, `21-06-2025`, `21.06.2025`, `21/06/25`) not inside
+/// `taken` mentions.
+fn numeric_mentions(text: &str, taken: &[DateMention]) -> Vec<DateMention> {
+    let mut found: Vec<DateMention> = Vec::new();
     for c in NUMERIC.captures_iter(text) {
-        let whole = c.get(0).expect("match");
-        let span = whole.range();
-        if overlaps(&taken, &span) || c["sep"] != c["sep2"] {
+        let span = c.get(0).expect("match").range();
+        if overlaps_any(taken, &span) || overlaps_any(&found, &span) || c["sep"] != c["sep2"] {
             continue;
         }
         // A two-digit year only with slashes (`21/06/25`); `21.06.25` is too often a
@@ -291,14 +323,7 @@ fn find_dates_in(text: &str) -> Vec<DateMention> {
         if c["y"].len() == 2 && &c["sep"] != "/" {
             continue;
         }
-        // Part of a longer number run (phone numbers like 98-45-2025-11).
-        let before = text[..span.start].chars().next_back();
-        let after = text[span.end..].chars().next();
-        if matches!(before, Some(ch) if ch.is_ascii_digit() || ch == '-' || ch == '/' || ch == '+')
-            || matches!(after, Some(ch) if ch == '-' || ch == '/')
-            || matches!(after, Some('.'))
-                && text[span.end + 1..].starts_with(|ch: char| ch.is_ascii_digit())
-        {
+        if inside_number_run(text, &span) {
             continue;
         }
         let (Ok(d), Ok(m)) = (c["d"].parse::<u32>(), c["m"].parse::<u32>()) else {
@@ -315,7 +340,6 @@ fn find_dates_in(text: &str) -> Vec<DateMention> {
         } else {
             continue;
         };
-        taken.push(span.clone());
         found.push(DateMention {
             span,
             items: vec![DateItem::Single(PartialDate {
@@ -326,101 +350,97 @@ fn find_dates_in(text: &str) -> Vec<DateMention> {
             time: None,
         });
     }
+    found
+}
 
-    // Written dates: both orders are candidates; the earliest, then longest, wins.
+/// Written dates in both orders, as candidates sorted earliest then longest first (the
+/// caller keeps those that overlap nothing kept before them).
+fn written_candidates(text: &str, taken: &[DateMention]) -> Vec<DateMention> {
     let mut candidates: Vec<DateMention> = Vec::new();
     for (re, day_first) in [(&*DAY_FIRST, true), (&*MONTH_FIRST, false)] {
         for c in re.captures_iter(text) {
-            let whole = c.get(0).expect("match");
-            let mut span = whole.range();
-            if overlaps(&taken, &span) {
+            if overlaps_any(taken, &c.get(0).expect("match").range()) {
                 continue;
             }
-            let Some(month) = month_number(&c["mon"]) else {
-                continue;
-            };
-            let year = c.name("year").and_then(|y| parse_year(y.as_str()));
-            let mut days = day_sequence(&c["days"]);
-            if days.is_empty() {
-                continue;
-            }
-            // `June 6-8 PM`, `June 21 & 28, 6:30 PM`: the last number is an hour.
-            if !day_first && c.name("mon2").is_none() && c.name("year").is_none() {
-                let days_m = c.name("days").expect("group");
-                if TIME_AFTER.is_match(&text[days_m.end()..]) {
-                    if days.len() < 2 {
-                        continue;
-                    }
-                    days.pop();
-                    let ends: Vec<usize> = DAY_NUM
-                        .captures_iter(days_m.as_str())
-                        .filter_map(|c| c.name("n").map(|n| n.end()))
-                        .collect();
-                    span.end = days_m.start() + ends[days.len() - 1];
-                }
-            }
-            let second = match (c.name("day2"), c.name("mon2")) {
-                (Some(d2), Some(m2)) => {
-                    let day2: u32 = d2
-                        .as_str()
-                        .trim_end_matches(|ch: char| ch.is_ascii_alphabetic())
-                        .parse()
-                        .unwrap_or(0);
-                    let Some(month2) = month_number(m2.as_str()) else {
-                        continue;
-                    };
-                    let year2 = c.name("year2").and_then(|y| parse_year(y.as_str()));
-                    Some(PartialDate {
-                        day: day2,
-                        month: month2,
-                        year: year2,
-                    })
-                }
-                _ => None,
-            };
-            let items = match second {
-                Some(end) => {
-                    // `21 June - 2 July 2025`: the end's year is the start's too (or the
-                    // year before, across a new year).
-                    let start_year =
-                        year.or(end.year.map(|y| if month > end.month { y - 1 } else { y }));
-                    let (start_day, _) = days[0];
-                    if days.len() != 1
-                        || !plausible(start_day, month, start_year)
-                        || !plausible(end.day, end.month, end.year)
-                    {
-                        continue;
-                    }
-                    vec![DateItem::Range(
-                        PartialDate {
-                            day: start_day,
-                            month,
-                            year: start_year,
-                        },
-                        end,
-                    )]
-                }
-                None => match items_from_days(&days, month, year) {
-                    Some(items) => items,
-                    None => continue,
-                },
-            };
-            candidates.push(DateMention {
-                span,
-                items,
-                time: None,
-            });
+            candidates.extend(written_mention(text, &c, day_first));
         }
     }
     candidates.sort_by_key(|m| (m.span.start, std::cmp::Reverse(m.span.end)));
-    for m in candidates {
-        if !overlaps(&taken, &m.span) {
-            taken.push(m.span.clone());
-            found.push(m);
+    candidates
+}
+
+/// One written date match as a mention: a single date, a list of days in one month, or
+/// a range across months; `None` when it names no real calendar day.
+fn written_mention(text: &str, c: &regex::Captures<'_>, day_first: bool) -> Option<DateMention> {
+    let mut span = c.get(0).expect("match").range();
+    let month = month_number(&c["mon"])?;
+    let year = c.name("year").and_then(|y| parse_year(y.as_str()));
+    let mut days = day_sequence(&c["days"]);
+    if days.is_empty() {
+        return None;
+    }
+    // `June 6-8 PM`, `June 21 & 28, 6:30 PM`: the last number is an hour.
+    if !day_first && c.name("mon2").is_none() && c.name("year").is_none() {
+        let days_m = c.name("days").expect("group");
+        if TIME_AFTER.is_match(&text[days_m.end()..]) {
+            if days.len() < 2 {
+                return None;
+            }
+            days.pop();
+            let ends: Vec<usize> = DAY_NUM
+                .captures_iter(days_m.as_str())
+                .filter_map(|c| c.name("n").map(|n| n.end()))
+                .collect();
+            span.end = days_m.start() + ends[days.len() - 1];
         }
     }
-    found.sort_by_key(|m| m.span.start);
-    found
+    let items = match range_end(c)? {
+        Some(end) => {
+            // `21 June - 2 July 2025`: the end's year is the start's too (or the year
+            // before, across a new year).
+            let start_year = year.or(end.year.map(|y| if month > end.month { y - 1 } else { y }));
+            let (start_day, _) = days[0];
+            if days.len() != 1
+                || !plausible(start_day, month, start_year)
+                || !plausible(end.day, end.month, end.year)
+            {
+                return None;
+            }
+            vec![DateItem::Range(
+                PartialDate {
+                    day: start_day,
+                    month,
+                    year: start_year,
+                },
+                end,
+            )]
+        }
+        None => items_from_days(&days, month, year)?,
+    };
+    Some(DateMention {
+        span,
+        items,
+        time: None,
+    })
+}
+
+/// The end of a range across months (`21 June - 2 July`): `Some(None)` when the match
+/// has none, `None` when its month is not a month.
+fn range_end(c: &regex::Captures<'_>) -> Option<Option<PartialDate>> {
+    let (Some(d2), Some(m2)) = (c.name("day2"), c.name("mon2")) else {
+        return Some(None);
+    };
+    let day2: u32 = d2
+        .as_str()
+        .trim_end_matches(|ch: char| ch.is_ascii_alphabetic())
+        .parse()
+        .unwrap_or(0);
+    let month2 = month_number(m2.as_str())?;
+    Some(Some(PartialDate {
+        day: day2,
+        month: month2,
+        year: c.name("year2").and_then(|y| parse_year(y.as_str())),
+    }))
 }
 
 /// The next date with this day and month on or after `today` (within 8 years, for 29

@@ -1012,8 +1012,9 @@ fn resolve_artists(
 
 /// What backs artists the generic matching found (see [`confidence`]): a handle or link,
 /// a name where the event names its people (title, JSON-LD performers, "by/with"
-/// phrases), a name in the text the source's `content_selector` scopes, or a name found
-/// only in the loose text of a whole page, naming those ids.
+/// phrases), a name in the text the source's `content_selector` or the event's own
+/// listing card scopes, or a name found only in the loose text of a whole page, naming
+/// those ids.
 fn generic_artist_detail(
     m: &artist::ArtistMatches,
     layers: &Layers,
@@ -1040,7 +1041,7 @@ fn generic_artist_detail(
         .filter(|id| !m.by_handle.contains(id) && !near_ids.contains(id))
         .map(String::as_str)
         .collect();
-    if !loose.is_empty() && scope == "content_selector" {
+    if !loose.is_empty() && (scope == "content_selector" || scope.starts_with("event card")) {
         // The source scoped the text to the event's own content: no sidebar or "more
         // events" strip can put a name there.
         format!(
