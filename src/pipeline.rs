@@ -538,7 +538,13 @@ async fn apply(
                 .prepare_insert(action, now, &today_text, cache.as_ref())
                 .await?
             {
-                Ok(prepared) => inserts.push(prepared),
+                Ok(prepared) => {
+                    if prepared.held {
+                        report.workshops.held_for_review += 1;
+                        report.held_uuids.push(action.uuid().to_string());
+                    }
+                    inserts.push(prepared)
+                }
                 Err(r) => {
                     report.errors.push(r.to_string());
                     rejected.push(action.uuid().to_string());
@@ -565,6 +571,10 @@ async fn apply(
                 .await?
             {
                 Applied::Done => {}
+                Applied::Held => {
+                    report.workshops.held_for_review += 1;
+                    report.held_uuids.push(action.uuid().to_string());
+                }
                 Applied::LostRace => {
                     lost_races.insert(action.uuid());
                     report.errors.push(format!(

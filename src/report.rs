@@ -44,6 +44,8 @@ pub struct WorkshopCounts {
     pub duplicate: u32,
     pub archived: u32,
     pub skipped_past: u32,
+    /// Written but not announced: weak evidence, waiting for `nachna-ingest review`.
+    pub held_for_review: u32,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -75,6 +77,8 @@ pub struct RunReport {
     /// Updated workshops whose sessions changed.
     pub schedule_changed_uuids: Vec<String>,
     pub archived_uuids: Vec<String>,
+    /// Workshops whose announcement waits for a person (`nachna-ingest review`).
+    pub held_uuids: Vec<String>,
     pub duplicates: Vec<DuplicateSeen>,
     pub not_workshops: Vec<PageNote>,
     pub unknown_artists: Vec<String>,
@@ -127,8 +131,12 @@ impl RunReport {
             1 => " | kept 1 person's edit".to_string(),
             n => format!(" | kept {n} person's edits"),
         };
+        let held = match self.workshops.held_for_review {
+            0 => String::new(),
+            n => format!(" | {n} held for review (nachna-ingest review)"),
+        };
         format!(
-            "{studio}: {outcome}{dry} in {secs:.1}s | pages {pages} | workshops {workshops}{kept}",
+            "{studio}: {outcome}{dry} in {secs:.1}s | pages {pages} | workshops {workshops}{kept}{held}",
             studio = self.studio_id,
             outcome = self.outcome.as_str(),
             dry = if self.dry_run {

@@ -28,6 +28,8 @@ pub const WRITER: &str = "nachna-ingest";
 pub enum Applied {
     /// Written, or nothing to write.
     Done,
+    /// Written, and its announcement held for a person's review (weak evidence).
+    Held,
     /// An update lost a race (another writer changed the document since it was read).
     LostRace,
     /// The document would break the app contract: nothing was written.
@@ -37,6 +39,8 @@ pub enum Applied {
 /// A workshop insert ready to write ([`Store::prepare_insert`]).
 #[derive(Debug, Clone)]
 pub struct PreparedInsert {
+    /// Held for review (written, but not shown or announced yet).
+    pub held: bool,
     signature: Document,
     workshop: Document,
 }
@@ -229,7 +233,11 @@ impl Store {
                 Err(rejected) => Ok(Applied::Rejected(rejected)),
                 Ok(prepared) => {
                     self.write_inserts(std::slice::from_ref(&prepared)).await?;
-                    Ok(Applied::Done)
+                    Ok(if prepared.held {
+                        Applied::Held
+                    } else {
+                        Applied::Done
+                    })
                 }
             },
             Action::Update {
@@ -269,8 +277,9 @@ impl Store {
                 };
                 after.remove("archived_at");
                 let previous = previous_schedule(&after);
-                if let Some(reasons) = review_hold(action, review_status(&after)) {
-                    fields.insert("review", held(draft, &reasons, now));
+                let hold = review_hold(action, review_status(&after));
+                if let Some(reasons) = &hold {
+                    fields.insert("review", held(draft, reasons, now));
                 }
                 for (k, v) in fields.iter().filter(|(k, _)| !k.contains('.')) {
                     after.insert(k.clone(), v.clone());
@@ -291,7 +300,11 @@ impl Store {
                         )
                         .await?
                     {
-                        Applied::Done
+                        if hold.is_some() {
+                            Applied::Held
+                        } else {
+                            Applied::Done
+                        }
                     } else {
                         Applied::LostRace
                     },
@@ -358,8 +371,9 @@ impl Store {
         if let MarkerWrite::Set(kind) = action.marker() {
             fields.insert("pending_fanout", pending(kind, now));
         }
-        if let Some(reasons) = review_hold(action, None) {
-            fields.insert("review", held(draft, &reasons, now));
+        let hold = review_hold(action, None);
+        if let Some(reasons) = &hold {
+            fields.insert("review", held(draft, reasons, now));
         }
         // Given here (not left to the server) so that the contract check sees the
         // document exactly as stored; on a replay `$setOnInsert` keeps the first.
@@ -368,6 +382,7 @@ impl Store {
             return Ok(Err(rejected));
         }
         Ok(Ok(PreparedInsert {
+            held: hold.is_some(),
             signature: signature_claim(draft, now, today),
             workshop: doc! {
                 "q": { "uuid": draft.uuid() },

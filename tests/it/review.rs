@@ -137,8 +137,18 @@ async fn a_weak_workshop_is_stored_and_listed_but_not_announced_until_approved_t
     studio.list(&[1, 2]);
     studio.serve(1, weak_page(9));
     studio.serve(2, strong_page(10));
-    ingest(&ctx, &studio).await;
+    let report = ingest(&ctx, &studio).await;
     let (weak, strong) = (studio.uuid(1), studio.uuid(2));
+    // The run says what it held.
+    assert_eq!(report.workshops.held_for_review, 1);
+    assert_eq!(report.held_uuids, vec![weak.clone()]);
+    assert!(
+        report
+            .summary_line()
+            .ends_with(" | 1 held for review (nachna-ingest review)"),
+        "{}",
+        report.summary_line()
+    );
 
     // Stored and live, held with the reason; the strong one is not held.
     let w = workshop(&store, &weak).await;
@@ -205,7 +215,7 @@ async fn a_weak_workshop_is_stored_and_listed_but_not_announced_until_approved_t
     assert_eq!(outbox_of(&store, &weak).await, once);
 
     // A re-ingest (same pages) holds nothing again and announces nothing.
-    ingest(&ctx, &studio).await;
+    assert_eq!(ingest(&ctx, &studio).await.workshops.held_for_review, 0);
     assert_eq!(
         review_status(&workshop(&store, &weak).await).as_deref(),
         Some("approved")
@@ -216,7 +226,9 @@ async fn a_weak_workshop_is_stored_and_listed_but_not_announced_until_approved_t
     // The page moves the workshop, still on weak evidence: the approved workshop is not
     // held again; its followers hear of the new schedule.
     studio.serve(1, weak_page(16));
-    ingest(&ctx, &studio).await;
+    let moved = ingest(&ctx, &studio).await;
+    assert_eq!(moved.workshops.updated, 1);
+    assert_eq!(moved.workshops.held_for_review, 0);
     let w = workshop(&store, &weak).await;
     assert_eq!(review_status(&w).as_deref(), Some("approved"));
     n.fan_out_pending().await.unwrap();
@@ -349,6 +361,12 @@ async fn the_review_command_lists_why_approves_once_and_names_an_unknown_uuid() 
         "{listing}"
     );
 
+    let out = review_cli(&names, &["--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["uuid"], uuid.as_str());
+    assert_eq!(json[0]["page_url"], studio.url(1).as_str());
+    assert_eq!(json[0]["pending"], "new_workshop");
+
     let out = review_cli(&names, &["approve", "nope/x"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
@@ -370,4 +388,50 @@ async fn the_review_command_lists_why_approves_once_and_names_an_unknown_uuid() 
     assert_eq!(outbox_of(&store, &uuid).await.len(), 2);
     let out = review_cli(&names, &[]);
     assert_eq!(text(&out.stdout), "no workshop is held for review\n");
+}
+
+#[tokio::test]
+async fn a_reschedule_of_an_announced_workshop_on_weak_evidence_is_held_until_approved() {
+    let store = crate::store::open_test_store("review_resched").await;
+    followers(&store).await;
+    let ctx = context(&store);
+    let studio = Studio::start().await;
+    studio.list(&[1]);
+    studio.serve(1, strong_page(9));
+    ingest(&ctx, &studio).await;
+    let uuid = studio.uuid(1);
+    let n = notifier(&ctx);
+    n.fan_out_pending().await.unwrap();
+    assert_eq!(outbox_of(&store, &uuid).await.len(), 2);
+
+    // The page loses its structured data and moves the date: a schedule change that
+    // rests on loose text only.
+    studio.serve(1, weak_page(16));
+    let report = ingest(&ctx, &studio).await;
+    assert_eq!(report.workshops.held_for_review, 1);
+    assert_eq!(
+        review_status(&workshop(&store, &uuid).await).as_deref(),
+        Some("held")
+    );
+    assert!(n.fan_out_pending().await.unwrap().is_empty());
+    assert_eq!(outbox_of(&store, &uuid).await.len(), 2);
+    let held = store.held_workshops().await.unwrap();
+    assert_eq!(held[0].pending.as_deref(), Some("schedule_change"));
+
+    store.approve_review(&uuid, ctx.clock.now()).await.unwrap();
+    n.fan_out_pending().await.unwrap();
+    let kinds: Vec<String> = outbox_of(&store, &uuid)
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "new_workshop",
+            "new_workshop",
+            "schedule_change",
+            "schedule_change"
+        ]
+    );
 }
