@@ -13,7 +13,7 @@
 //! (`31 June`, `29 Feb 2025`) never produce a mention. Numbers without a month name or
 //! full numeric date (phone numbers, prices, times, team sizes) are never dates.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
 use regex::Regex;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -46,6 +46,8 @@ pub struct DateMention {
     pub items: Vec<DateItem>,
     /// The time of an ISO date-time (`2025-06-21T18:00`), local as written.
     pub time: Option<NaiveTime>,
+    /// The weekday written with a single date (`Wed 21 Jan`): it pins a missing year.
+    pub weekday: Option<Weekday>,
 }
 
 impl DateMention {
@@ -293,6 +295,7 @@ fn iso_mentions(text: &str) -> Vec<DateMention> {
                 year: Some(y),
             })],
             time,
+            weekday: None,
         });
     }
     found
@@ -348,6 +351,7 @@ fn numeric_mentions(text: &str, taken: &[DateMention]) -> Vec<DateMention> {
                 year: Some(y),
             })],
             time: None,
+            weekday: None,
         });
     }
     found
@@ -417,11 +421,57 @@ fn written_mention(text: &str, c: &regex::Captures<'_>, day_first: bool) -> Opti
         }
         None => items_from_days(&days, month, year)?,
     };
+    let weekday = match items.as_slice() {
+        [DateItem::Single(_)] => leading_weekday(&text[span.clone()]),
+        _ => None,
+    };
     Some(DateMention {
         span,
         items,
         time: None,
+        weekday,
     })
+}
+
+/// The weekday a date expression opens with (`Wed 21 Jan`, `Saturday, February 14`).
+fn leading_weekday(text: &str) -> Option<Weekday> {
+    static LEAD: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)^(mon|tue|wed|thu|fri|sat|sun)").expect("static regex"));
+    let c = LEAD.captures(text)?;
+    Some(match c[1].to_ascii_lowercase().as_str() {
+        "mon" => Weekday::Mon,
+        "tue" => Weekday::Tue,
+        "wed" => Weekday::Wed,
+        "thu" => Weekday::Thu,
+        "fri" => Weekday::Fri,
+        "sat" => Weekday::Sat,
+        _ => Weekday::Sun,
+    })
+}
+
+/// A yearless date whose written weekday is not the next occurrence's: the year nearest
+/// the run date (two years either way) in which that day falls on that weekday, when that
+/// date is nearer the run date than the next occurrence (`Wed 21 Jan` read in June 2026
+/// is 21 January 2026, a Wednesday, not 2027, a Thursday). A weekday that fits only a
+/// date further away than the next occurrence is taken for a slip (`Sat, 21st June`
+/// read on 1 June 2026 stays 21 June 2026).
+fn pinned_by_weekday(
+    p: &PartialDate,
+    next: NaiveDate,
+    weekday: Weekday,
+    today: NaiveDate,
+) -> NaiveDate {
+    if next.weekday() == weekday {
+        return next;
+    }
+    let y = today.year();
+    [y, y + 1, y - 1, y + 2, y - 2]
+        .into_iter()
+        .filter_map(|y| NaiveDate::from_ymd_opt(y, p.month, p.day))
+        .filter(|d| d.weekday() == weekday)
+        .min_by_key(|d| (*d - today).num_days().abs())
+        .filter(|d| (*d - today).num_days().abs() < (next - today).num_days().abs())
+        .unwrap_or(next)
 }
 
 /// The end of a range across months (`21 June - 2 July`): `Some(None)` when the match
@@ -491,7 +541,16 @@ pub fn resolve_mention(
     let mut out = Vec::new();
     for item in &mention.items {
         match item {
-            DateItem::Single(p) => out.extend(resolve_partial(p, known, today)),
+            DateItem::Single(p) => {
+                let d = resolve_partial(p, known, today);
+                let yearless = p.year.is_none() && !known.contains_key(&(p.day, p.month));
+                out.extend(d.map(|d| match mention.weekday {
+                    Some(w) if yearless && mention.items.len() == 1 => {
+                        pinned_by_weekday(p, d, w, today)
+                    }
+                    _ => d,
+                }));
+            }
             DateItem::Range(a, b) => {
                 let Some(start) = resolve_partial(a, known, today) else {
                     continue;
@@ -805,5 +864,25 @@ mod tests {
         assert_eq!(month_number("sept."), Some(9));
         assert_eq!(month_number("DEC"), Some(12));
         assert_eq!(month_number("xyz"), None);
+    }
+
+    #[test]
+    fn a_written_weekday_pins_a_missing_year_when_it_is_nearer() {
+        let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        // 21 Jan 2026 is a Wednesday, 2027's a Thursday.
+        assert_eq!(
+            dates_in("Wed 21 Jan", today),
+            vec![NaiveDate::from_ymd_opt(2026, 1, 21).unwrap()]
+        );
+        // No weekday: the next occurrence.
+        assert_eq!(
+            dates_in("21 Jan", today),
+            vec![NaiveDate::from_ymd_opt(2027, 1, 21).unwrap()]
+        );
+        // A weekday that fits only a year further away than the next occurrence is a slip.
+        assert_eq!(
+            dates_in("Sat, 21st June", today),
+            vec![NaiveDate::from_ymd_opt(2026, 6, 21).unwrap()]
+        );
     }
 }

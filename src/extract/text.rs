@@ -24,6 +24,7 @@ use super::price;
 use super::time::{self, TimeMention};
 use chrono::NaiveDate;
 use regex::Regex;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// Cues that make a date a deadline or a note rather than a session.
@@ -201,7 +202,12 @@ pub fn is_month_year_heading(line: &str) -> bool {
 /// A yearless date under a `Month YYYY` heading of its own month (the nearest such
 /// heading above it, up to 200 lines) takes that heading's year: calendars and event
 /// lists state the year once per month.
-fn with_heading_year(lines: &[&str], i: usize, m: &DateMention) -> DateMention {
+fn with_heading_year(
+    lines: &[&str],
+    i: usize,
+    m: &DateMention,
+    page_months: &HashMap<u32, i32>,
+) -> DateMention {
     let mut m = m.clone();
     if m.has_explicit_year() {
         return m;
@@ -213,17 +219,50 @@ fn with_heading_year(lines: &[&str], i: usize, m: &DateMention) -> DateMention {
             c["year"].parse::<i32>().ok()?,
         ))
     });
-    let Some((month, year)) = heading else {
-        return m;
-    };
     for item in &mut m.items {
         if let date::DateItem::Single(p) = item {
-            if p.year.is_none() && p.month == month {
-                p.year = Some(year);
+            if p.year.is_some() {
+                continue;
             }
+            p.year = match heading {
+                Some((month, year)) if month == p.month => Some(year),
+                _ => page_months.get(&p.month).copied(),
+            };
         }
     }
     m
+}
+
+/// `Month YYYY` written anywhere in running text (`Through February 2026`), not as part
+/// of a full date.
+static MONTH_YEAR_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|[^\d\s]\s*|^\s*)\b(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?,?\s+(?P<year>(?:19|20)\d{2})\b")
+        .expect("static regex")
+});
+
+/// The year a page states for a month (`February 2026` in a notice), when it states
+/// exactly one for it, outside deadline, copyright, founding and similar notes: a
+/// yearless `February 14` on the same page is that February's.
+fn page_month_years(lines: &[&str]) -> HashMap<u32, i32> {
+    let mut seen: HashMap<u32, Option<i32>> = HashMap::new();
+    for line in lines.iter().take(5_000) {
+        if !line.bytes().any(|b| b.is_ascii_digit()) || DATE_CUE.is_match(line) {
+            continue;
+        }
+        for c in MONTH_YEAR_IN_TEXT.captures_iter(line) {
+            let (Some(mon), Ok(year)) = (date::month_number(&c["mon"]), c["year"].parse::<i32>())
+            else {
+                continue;
+            };
+            let e = seen.entry(mon).or_insert(Some(year));
+            if *e != Some(year) {
+                *e = None;
+            }
+        }
+    }
+    seen.into_iter()
+        .filter_map(|(m, y)| y.map(|y| (m, y)))
+        .collect()
 }
 
 /// Finds the sessions stated in `lines`.
@@ -251,9 +290,14 @@ pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
             prev_end = m.span.end;
         }
     }
+    let page_months = if kept.iter().any(|(_, m)| !m.has_explicit_year()) {
+        page_month_years(lines)
+    } else {
+        HashMap::new()
+    };
     let mentions: Vec<DateMention> = kept
         .iter()
-        .map(|(i, m)| with_heading_year(lines, *i, m))
+        .map(|(i, m)| with_heading_year(lines, *i, m, &page_months))
         .collect();
     let resolved = date::resolve_mentions(&mentions, today);
 
@@ -787,6 +831,18 @@ mod tests {
         // 3 March sits under the February heading: not its month, so the usual rule.
         assert_eq!(dates, vec![d(2025, 1, 11), d(2025, 2, 1), d(2027, 3, 3)]);
         assert_eq!(s.slots[0].start, Some(t(10, 0)));
+    }
+
+    #[test]
+    fn a_month_and_year_stated_elsewhere_give_a_yearless_date_its_year() {
+        let s = sched("Through February 2026, the north entrance is closed.\nFebruary 14, 7:00 p.m. - 10:00 p.m.");
+        assert_eq!(s.slots, vec![slot(d(2026, 2, 14), (19, 0), Some((22, 0)))]);
+        // Two years stated for the month: no guess, the next occurrence.
+        let s = sched("February 2025 and February 2026 recaps\nFebruary 14, 7 PM");
+        assert_eq!(s.slots[0].date, d(2027, 2, 14));
+        // A copyright line lends nothing.
+        let s = sched("Salsa social on March 3, 7 PM\n\n\n© March 2019 Studio");
+        assert_eq!(s.slots[0].date, d(2027, 3, 3));
     }
 
     #[test]

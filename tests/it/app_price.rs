@@ -98,6 +98,8 @@ fn expected_prices() -> BTreeMap<&'static str, u64> {
         ("generic/two-choreos-presenter--pal-pal-dil-ke-paas", 1000),
         ("generic/presenter-only", 700),
         ("generic/glued-weekday-time", 500),
+        ("generic/weekday-pins-year", 400),
+        ("generic/month-year-notice", 500),
         // A listing page: the featured workshop's usual (walk-in) price, then each card's.
         ("generic/studio-home-series", 899),
         (
