@@ -486,6 +486,9 @@ async fn plan(
     }))
 }
 
+/// New workshops written per pair of commands (see [`apply`]).
+const INSERT_BATCH: usize = 500;
+
 /// Applies the plan (or only counts it, on a dry run). Returns the uuids the app
 /// contract refused (named with their rule and page in the report's errors).
 async fn apply(
@@ -501,12 +504,70 @@ async fn apply(
     let mut rejected = Vec::new();
     let mut lost_races: BTreeSet<&str> = BTreeSet::new();
     report.kept_edits = plan.kept_edits.clone();
+    // The contract's references (studio, artists) in two reads for the whole plan rather
+    // than two per written workshop.
+    let writes: BTreeSet<String> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            reconcile::Action::Insert { draft, .. } | reconcile::Action::Update { draft, .. } => {
+                Some(draft.draft().artist_id_list.iter().cloned())
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let writes_any = plan.actions.iter().any(|a| {
+        matches!(
+            a,
+            reconcile::Action::Insert { .. } | reconcile::Action::Update { .. }
+        )
+    });
+    let cache = if writes_any && !options.dry_run {
+        Some(ctx.store.reference_cache(&source.studio.id, writes).await?)
+    } else {
+        None
+    };
+    // Inserts are written in batches (signatures, then documents: two commands for up
+    // to a batch of new workshops); any other action first writes the batch so far.
+    let mut inserts = Vec::new();
     for action in &plan.actions {
+        if !options.dry_run && matches!(action, reconcile::Action::Insert { .. }) {
+            match ctx
+                .store
+                .prepare_insert(action, now, &today_text, cache.as_ref())
+                .await?
+            {
+                Ok(prepared) => {
+                    if prepared.held {
+                        report.workshops.held_for_review += 1;
+                        report.held_uuids.push(action.uuid().to_string());
+                    }
+                    inserts.push(prepared)
+                }
+                Err(r) => {
+                    report.errors.push(r.to_string());
+                    rejected.push(action.uuid().to_string());
+                    lost_races.insert(action.uuid());
+                    continue;
+                }
+            }
+            if inserts.len() >= INSERT_BATCH {
+                ctx.store.write_inserts(&inserts).await?;
+                inserts.clear();
+            }
+            count_action(action, report);
+            continue;
+        }
+        if !options.dry_run && !inserts.is_empty() {
+            ctx.store.write_inserts(&inserts).await?;
+            inserts.clear();
+        }
         if !options.dry_run {
             let keep = plan.keep.get(action.uuid()).copied().unwrap_or_default();
             match ctx
                 .store
-                .apply_action_keeping(action, keep, now, &today_text)
+                .apply_action_cached(action, keep, now, &today_text, cache.as_ref())
                 .await?
             {
                 Applied::Done => {}
@@ -532,6 +593,7 @@ async fn apply(
         }
         count_action(action, report);
     }
+    ctx.store.write_inserts(&inserts).await?;
     if !options.dry_run {
         // Only workshops actually rewritten with their new identity give up the old one.
         let retire: Vec<(String, String)> = plan

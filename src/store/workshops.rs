@@ -36,6 +36,49 @@ pub enum Applied {
     Rejected(Rejected),
 }
 
+/// A workshop insert ready to write ([`Store::prepare_insert`]).
+#[derive(Debug, Clone)]
+pub struct PreparedInsert {
+    /// Held for review (written, but not shown or announced yet).
+    pub held: bool,
+    signature: Document,
+    workshop: Document,
+}
+
+/// The upsert statement claiming a draft's signature for its uuid.
+fn signature_claim(draft: &Identified, now: DateTime<Utc>, today: &str) -> Document {
+    let identity = draft.identity();
+    doc! {
+        "q": { "_id": &identity.signature },
+        "u": {
+            "$set": { "uuid": draft.uuid(), "last_seen_on": today },
+            // A signature retired earlier (the schedule changed back) is live again.
+            "$unset": { "retired_at": "" },
+            "$setOnInsert": {
+                "studio_id": &draft.draft().studio_id,
+                "canonical": &identity.canonical,
+                "first_seen_at": now,
+            },
+        },
+        "upsert": true,
+    }
+}
+
+/// A run's contract references, read once ([`Store::reference_cache`]).
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceCache {
+    refs: References,
+    studio: String,
+    /// Every artist id the cache was read for (found or not).
+    asked: std::collections::BTreeSet<String>,
+}
+
+impl ReferenceCache {
+    fn covers(&self, studio: &str, artists: &[String]) -> bool {
+        studio == self.studio && artists.iter().all(|a| self.asked.contains(a))
+    }
+}
+
 impl Store {
     fn workshops(&self) -> Collection<Document> {
         self.discovery.collection(WORKSHOPS)
@@ -154,49 +197,49 @@ impl Store {
         now: DateTime<Utc>,
         today: &str,
     ) -> Result<Applied, StoreError> {
+        self.apply_action_cached(action, keep, now, today, None)
+            .await
+    }
+
+    /// What the app contract checks of a run's workshops point at, read once for the
+    /// run ([`Store::apply_action_cached`]): the studio and every artist the plan's
+    /// drafts name. Two reads per run instead of two per written workshop.
+    pub async fn reference_cache(
+        &self,
+        studio_id: &str,
+        artist_ids: std::collections::BTreeSet<String>,
+    ) -> Result<ReferenceCache, StoreError> {
+        let ids: Vec<String> = artist_ids.iter().cloned().collect();
+        Ok(ReferenceCache {
+            refs: self.contract_references(studio_id, &ids).await?,
+            studio: studio_id.to_string(),
+            asked: artist_ids,
+        })
+    }
+
+    /// [`Store::apply_action_keeping`] with the run's [`ReferenceCache`]: a document
+    /// whose studio and artists the cache was asked about is checked against it; any
+    /// other (a kept artist list the plan's drafts do not name) is looked up as before.
+    pub async fn apply_action_cached(
+        &self,
+        action: &Action,
+        keep: Keep,
+        now: DateTime<Utc>,
+        today: &str,
+        cache: Option<&ReferenceCache>,
+    ) -> Result<Applied, StoreError> {
         match action {
-            Action::Insert { draft, .. } => {
-                let mut fields = draft_fields(draft)?;
-                let mut values = crate::reconcile::editable_of_draft(draft.draft());
-                if let Some(borrow) = action.choreo_borrow() {
-                    if let Some(link) = self.choreo_link_of(&borrow).await? {
-                        fields.insert("choreo_insta_link", &link);
-                        values.choreo_insta_link = Some(link);
-                    }
+            Action::Insert { .. } => match self.prepare_insert(action, now, today, cache).await? {
+                Err(rejected) => Ok(Applied::Rejected(rejected)),
+                Ok(prepared) => {
+                    self.write_inserts(std::slice::from_ref(&prepared)).await?;
+                    Ok(if prepared.held {
+                        Applied::Held
+                    } else {
+                        Applied::Done
+                    })
                 }
-                fields.insert("pipeline_written", written_doc(&Written::of(&values)));
-                fields.insert("updated_at", unix_seconds(now));
-                fields.insert("version", 1_i32);
-                fields.insert("is_archived", false);
-                fields.insert("first_seen_at", now);
-                if let MarkerWrite::Set(kind) = action.marker() {
-                    fields.insert("pending_fanout", pending(kind, now));
-                }
-                let hold = review_hold(action, None);
-                if let Some(reasons) = &hold {
-                    fields.insert("review", held(draft, reasons, now));
-                }
-                // Given here (not left to the server) so that the contract check sees the
-                // document exactly as stored; on a replay `$setOnInsert` keeps the first.
-                fields.insert("_id", ObjectId::new());
-                if let Err(rejected) = self.check_workshop(&fields).await? {
-                    return Ok(Applied::Rejected(rejected));
-                }
-                self.claim_signature(draft, now, today).await?;
-                self.workshops()
-                    .update_one(
-                        doc! { "uuid": draft.uuid() },
-                        doc! { "$setOnInsert": fields },
-                    )
-                    .upsert(true)
-                    .await
-                    .map_err(StoreError::op("upsert", WORKSHOPS))?;
-                Ok(if hold.is_some() {
-                    Applied::Held
-                } else {
-                    Applied::Done
-                })
-            }
+            },
             Action::Update {
                 draft,
                 expected_version,
@@ -241,7 +284,7 @@ impl Store {
                 for (k, v) in fields.iter().filter(|(k, _)| !k.contains('.')) {
                     after.insert(k.clone(), v.clone());
                 }
-                if let Err(rejected) = self.check_workshop(&after).await? {
+                if let Err(rejected) = self.check_workshop(&after, cache).await? {
                     return Ok(Applied::Rejected(rejected));
                 }
                 self.claim_signature(draft, now, today).await?;
@@ -293,18 +336,116 @@ impl Store {
         }
     }
 
+    /// An insert checked against the app contract and ready to write (its signature
+    /// claim and its document upsert, written by [`Store::write_inserts`]); `Ok(Err(..))`
+    /// when the contract refuses it. `action` must be an [`Action::Insert`].
+    pub async fn prepare_insert(
+        &self,
+        action: &Action,
+        now: DateTime<Utc>,
+        today: &str,
+        cache: Option<&ReferenceCache>,
+    ) -> Result<Result<PreparedInsert, Rejected>, StoreError> {
+        let Action::Insert { draft, .. } = action else {
+            return Err(StoreError::Malformed {
+                collection: WORKSHOPS,
+                message: format!(
+                    "{}: prepare_insert of an action that is not an insert",
+                    action.uuid()
+                ),
+            });
+        };
+        let mut fields = draft_fields(draft)?;
+        let mut values = crate::reconcile::editable_of_draft(draft.draft());
+        if let Some(borrow) = action.choreo_borrow() {
+            if let Some(link) = self.choreo_link_of(&borrow).await? {
+                fields.insert("choreo_insta_link", &link);
+                values.choreo_insta_link = Some(link);
+            }
+        }
+        fields.insert("pipeline_written", written_doc(&Written::of(&values)));
+        fields.insert("updated_at", unix_seconds(now));
+        fields.insert("version", 1_i32);
+        fields.insert("is_archived", false);
+        fields.insert("first_seen_at", now);
+        if let MarkerWrite::Set(kind) = action.marker() {
+            fields.insert("pending_fanout", pending(kind, now));
+        }
+        let hold = review_hold(action, None);
+        if let Some(reasons) = &hold {
+            fields.insert("review", held(draft, reasons, now));
+        }
+        // Given here (not left to the server) so that the contract check sees the
+        // document exactly as stored; on a replay `$setOnInsert` keeps the first.
+        fields.insert("_id", ObjectId::new());
+        if let Err(rejected) = self.check_workshop(&fields, cache).await? {
+            return Ok(Err(rejected));
+        }
+        Ok(Ok(PreparedInsert {
+            held: hold.is_some(),
+            signature: signature_claim(draft, now, today),
+            workshop: doc! {
+                "q": { "uuid": draft.uuid() },
+                "u": { "$setOnInsert": fields },
+                "upsert": true,
+            },
+        }))
+    }
+
+    /// Writes prepared inserts: every signature claim first (one multi-statement
+    /// `update`), then every document (another), so a crash in between leaves claimed
+    /// signatures whose documents the next run writes, as with one insert at a time.
+    pub async fn write_inserts(&self, batch: &[PreparedInsert]) -> Result<(), StoreError> {
+        for chunk in batch.chunks(1000) {
+            let claims: Vec<&Document> = chunk.iter().map(|p| &p.signature).collect();
+            self.update_statements(SIGNATURES, "upsert", &claims)
+                .await?;
+            let docs: Vec<&Document> = chunk.iter().map(|p| &p.workshop).collect();
+            self.update_statements(WORKSHOPS, "upsert", &docs).await?;
+        }
+        Ok(())
+    }
+
+    /// One `update` command carrying `statements`; a refused statement is an error that
+    /// names the collection and the first refusal.
+    async fn update_statements(
+        &self,
+        collection: &'static str,
+        what: &'static str,
+        statements: &[&Document],
+    ) -> Result<(), StoreError> {
+        if statements.is_empty() {
+            return Ok(());
+        }
+        let reply = self
+            .discovery
+            .run_command(doc! { "update": collection, "updates": statements, "ordered": false })
+            .await
+            .map_err(StoreError::op(what, collection))?;
+        if let Ok(errors) = reply.get_array("writeErrors") {
+            if let Some(first) = errors.first() {
+                return Err(StoreError::Malformed {
+                    collection,
+                    message: format!("{} write(s) refused, first: {first}", errors.len()),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The app contract on a workshop document as it will be stored: `Ok(Err(..))`
     /// names the broken rules and the page.
     pub(crate) async fn check_workshop(
         &self,
         d: &Document,
+        cache: Option<&ReferenceCache>,
     ) -> Result<Result<(), Rejected>, StoreError> {
-        let refs = self
-            .contract_references(
-                d.get_str("studio_id").unwrap_or_default(),
-                &read_strings(d, "artist_id_list"),
-            )
-            .await?;
+        let studio = d.get_str("studio_id").unwrap_or_default();
+        let artists = read_strings(d, "artist_id_list");
+        if let Some(c) = cache.filter(|c| c.covers(studio, &artists)) {
+            return Ok(contract::validate_workshop(&contract_view(d), &c.refs));
+        }
+        let refs = self.contract_references(studio, &artists).await?;
         Ok(contract::validate_workshop(&contract_view(d), &refs))
     }
 
@@ -405,25 +546,9 @@ impl Store {
         now: DateTime<Utc>,
         today: &str,
     ) -> Result<(), StoreError> {
-        let identity = draft.identity();
-        self.signatures()
-            .update_one(
-                doc! { "_id": &identity.signature },
-                doc! {
-                    "$set": { "uuid": draft.uuid(), "last_seen_on": today },
-                    // A signature retired earlier (the schedule changed back) is live again.
-                    "$unset": { "retired_at": "" },
-                    "$setOnInsert": {
-                        "studio_id": &draft.draft().studio_id,
-                        "canonical": &identity.canonical,
-                        "first_seen_at": now,
-                    },
-                },
-            )
-            .upsert(true)
+        let claim = signature_claim(draft, now, today);
+        self.update_statements(SIGNATURES, "upsert", &[&claim])
             .await
-            .map_err(StoreError::op("upsert", SIGNATURES))?;
-        Ok(())
     }
 
     /// Retires signatures their workshop no longer carries (`(signature, uuid)` pairs

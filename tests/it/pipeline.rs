@@ -753,3 +753,91 @@ async fn a_persons_studio_edit_survives_and_the_source_fills_what_is_missing() {
     ingest(&ctx, &source, &RunOptions::default()).await;
     assert_eq!(before["studios"], all_collections(&store).await["studios"]);
 }
+
+/// Round trips of a first ingest of a big studio, as a number (issue 12): 1,500 event
+/// pages served from 127.0.0.1, every one a new workshop. Page records, workshops and
+/// signatures are read and written in batches: 17 commands for the 1,500 pages (the
+/// issue's bound: at most 2 per page).
+#[tokio::test]
+async fn first_ingest_of_a_1500_page_studio_takes_at_most_two_round_trips_per_page() {
+    use crate::safety::Studio;
+    const PAGES: usize = 1500;
+    let store = store_for("bigfirst").await;
+    let mut studio = Studio::start_named("bigfirst").await;
+    studio.source.crawl.max_pages = PAGES + 10;
+    let pages: Vec<usize> = (1..=PAGES).collect();
+    studio.list(&pages);
+    let first = NaiveDate::from_ymd_opt(2030, 3, 2).unwrap();
+    for &n in &pages {
+        // One date each: no two pages are one workshop.
+        let day = first + chrono::Duration::days(n as i64);
+        studio.serve(
+            n,
+            format!(
+                r#"<html><head><title>Workshop {n}</title>
+<script type="application/ld+json">{{"@context":"https://schema.org","@type":"Event",
+"name":"Hip hop workshop {n}","startDate":"{day}T18:00:00+05:30",
+"endDate":"{day}T20:00:00+05:30","performer":{{"@type":"Person","name":"Rajesh Kumar"}},
+"offers":{{"@type":"Offer","price":"800","priceCurrency":"INR"}}}}</script></head>
+<body><h1>Hip hop workshop {n} with Rajesh Kumar</h1><p>{day}, 6 PM to 8 PM. Rs. 800</p></body></html>"#
+            ),
+        );
+    }
+    let artists = crate::safety::artists(&[("rajesh_dance", "Rajesh Kumar")]);
+    store.seed_artists(artists.artists()).await.unwrap();
+    store.ensure_schema().await.unwrap();
+    let (disc, app) = store.database_names();
+    let (logged, log) =
+        Store::connect_logged(&mongo::server_uri(), &disc, &app, Duration::from_secs(30))
+            .await
+            .unwrap();
+    log.clear();
+    let report = run_source(
+        &crate::safety::context(&logged),
+        &studio.source,
+        &artists,
+        &RunOptions::default(),
+        &NoProgress,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Success, "{:#?}", report.errors);
+    assert_eq!(report.workshops.new as usize, PAGES, "{report:#?}");
+    let commands = log.commands();
+    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    for (c, coll) in &commands {
+        *by_kind.entry(format!("{c} {coll}")).or_default() += 1;
+    }
+    eprintln!(
+        "first ingest of {PAGES} pages: {} commands ({:.2} per page): {by_kind:?}",
+        commands.len(),
+        commands.len() as f64 / PAGES as f64
+    );
+    assert!(
+        commands.len() <= 2 * PAGES,
+        "{} commands for {PAGES} pages: {by_kind:?}",
+        commands.len()
+    );
+    // New workshops go in batches of 500: each batch claims its signatures in one
+    // command, then writes its documents in one, in that order (crash safety).
+    let writes: Vec<&str> = commands
+        .iter()
+        .filter(|(c, coll)| {
+            c == "update" && (coll == "workshops_v2" || coll == "workshop_signatures")
+        })
+        .map(|(_, coll)| coll.as_str())
+        .collect();
+    assert_eq!(
+        writes,
+        ["workshop_signatures", "workshops_v2"].repeat(PAGES.div_ceil(500)),
+        "{by_kind:?}"
+    );
+    // The contract's references: the studio and the artists once for the run.
+    assert_eq!(by_kind.get("find artists_v2"), Some(&1), "{by_kind:?}");
+    assert!(commands.len() <= 20, "{by_kind:?}");
+    let stored = logged
+        .raw_workshops()
+        .count_documents(doc! { "studio_id": "bigfirst" })
+        .await
+        .unwrap();
+    assert_eq!(stored as usize, PAGES);
+}
