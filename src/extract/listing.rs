@@ -189,14 +189,46 @@ fn kind(el: &ElementRef<'_>) -> String {
     format!("{}.{}", v.name(), v.classes().next().unwrap_or(""))
 }
 
-fn text_len(el: &ElementRef<'_>) -> usize {
-    el.text().map(|t| t.trim().len()).sum()
+/// Text length (bytes, trimmed text nodes) of every element under `roots`, in one pass:
+/// asking each candidate for its own length would read a deep page once per level.
+fn text_lengths(roots: &[ElementRef<'_>]) -> HashMap<NodeId, usize> {
+    use ego_tree::iter::Edge;
+    let mut of = HashMap::new();
+    for r in roots {
+        let mut open: Vec<(NodeId, usize)> = Vec::new();
+        for edge in r.traverse() {
+            if budget::tick() {
+                break;
+            }
+            match edge {
+                Edge::Open(n) => match n.value() {
+                    scraper::Node::Element(_) => open.push((n.id(), 0)),
+                    scraper::Node::Text(t) => {
+                        if let Some(top) = open.last_mut() {
+                            top.1 += t.trim().len();
+                        }
+                    }
+                    _ => {}
+                },
+                Edge::Close(n) if n.value().is_element() => {
+                    if let Some((id, len)) = open.pop() {
+                        of.insert(id, len);
+                        if let Some(parent) = open.last_mut() {
+                            parent.1 += len;
+                        }
+                    }
+                }
+                Edge::Close(_) => {}
+            }
+        }
+    }
+    of
 }
 
 /// Elements the text walk leaves out (see [`html::is_skipped`]), except a wrapper that
 /// holds most of the page's text.
-fn left_out(el: &ElementRef<'_>, page_len: usize) -> bool {
-    html::is_skipped(el) && (page_len == 0 || text_len(el) * 2 <= page_len)
+fn left_out(el: &ElementRef<'_>, len: usize, page_len: usize) -> bool {
+    html::is_skipped(el) && (page_len == 0 || len * 2 <= page_len)
 }
 
 /// True when the heading before `el` (its own previous siblings, then its ancestors'),
@@ -247,6 +279,8 @@ pub fn find_cards(
     page: &PageText,
     today: NaiveDate,
 ) -> Cards {
+    let lengths = text_lengths(roots);
+    let text_len = |e: &ElementRef<'_>| lengths.get(&e.id()).copied().unwrap_or(0);
     let page_len: usize = roots.iter().map(text_len).sum();
     let mut allowance = page_len.saturating_mul(MAX_TEXT_FACTOR).max(4_000);
     // (parent, members) of every set whose members are event cards.
@@ -259,7 +293,7 @@ pub fn find_cards(
         let children: Vec<ElementRef<'_>> = el
             .children()
             .filter_map(ElementRef::wrap)
-            .filter(|c| !left_out(c, page_len))
+            .filter(|c| !left_out(c, text_len(c), page_len))
             .collect();
         let mut groups: HashMap<String, Vec<ElementRef<'_>>> = HashMap::new();
         for c in &children {
