@@ -65,6 +65,13 @@ fn date_grade(p: Option<&FieldProvenance>) -> Grade {
         Layer::Text if p.detail.starts_with("dates in event card") => {
             strong("text of its event card")
         }
+        Layer::AppData => Grade {
+            what: "embedded app data".into(),
+            weak: Some(format!(
+                "date read only from the page's embedded app data ({}), not from anything the page shows",
+                first_clause(&p.detail)
+            )),
+        },
         Layer::Text | Layer::Default => Grade {
             what: "loose page text".into(),
             weak: Some(format!(

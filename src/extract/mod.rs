@@ -32,6 +32,7 @@ use serde::Serialize;
 use time::TimeMention;
 use url::Url;
 
+pub mod appdata;
 pub mod artist;
 pub mod bounded;
 pub mod budget;
@@ -74,6 +75,9 @@ pub enum Layer {
     JsonLd,
     Meta,
     Text,
+    /// Embedded app data (`<script type="application/json">`), read only when nothing
+    /// else dates the page ([`appdata`]).
+    AppData,
     Default,
 }
 
@@ -339,6 +343,18 @@ fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
     if layers.pick(|f| f.slots.as_ref()).is_none() {
         if let Some(prose) = meta::prose_layer_in(&page, input.today) {
             layers.list.push((Layer::Meta, prose));
+        }
+    }
+    if layers.pick(|f| f.slots.as_ref()).is_none() {
+        // Before the text layer: the event object's own title beats the `<title>` tag
+        // the text layer falls back to.
+        if let Some(app) = appdata::layer(doc, tz, tag.as_deref()) {
+            let at = layers
+                .list
+                .iter()
+                .position(|(l, _)| *l == Layer::Text)
+                .unwrap_or(layers.list.len());
+            layers.list.insert(at, (Layer::AppData, app));
         }
     }
     layers
@@ -792,6 +808,7 @@ fn layer_name(l: Layer) -> &'static str {
         Layer::Source => "source rules",
         Layer::JsonLd => "JSON-LD",
         Layer::Meta => "meta",
+        Layer::AppData => "embedded app data",
         Layer::Text => "visible text",
         Layer::Default => "default",
     }

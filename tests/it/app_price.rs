@@ -100,6 +100,7 @@ fn expected_prices() -> BTreeMap<&'static str, u64> {
         ("generic/glued-weekday-time", 500),
         ("generic/weekday-pins-year", 400),
         ("generic/month-year-notice", 500),
+        ("generic/app-data-only", 0),
         // A listing page: the featured workshop's usual (walk-in) price, then each card's.
         ("generic/studio-home-series", 899),
         (
