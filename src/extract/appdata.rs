@@ -59,15 +59,33 @@ fn str_of<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| v.get(*k).and_then(Value::as_str))
 }
 
+/// The object holding an event's start: the event itself, or an object nested in it up
+/// to two levels (`scheduling.config.startDate`) that is not another titled object.
+fn schedule_of(v: &Value, depth: u8) -> Option<&Value> {
+    if str_of(v, START_KEYS).is_some() {
+        return Some(v);
+    }
+    if depth == 0 {
+        return None;
+    }
+    v.as_object()?
+        .values()
+        .filter(|c| c.is_object() && str_of(c, &["title", "name"]).is_none())
+        .find_map(|c| schedule_of(c, depth - 1))
+}
+
 fn event_of(v: &Value, tz: Tz) -> Option<Found> {
     let title = str_of(v, &["title", "name"])?.trim();
     if title.is_empty() {
         return None;
     }
-    let zone = jsonld::event_zone(v).unwrap_or(tz);
-    let start = parse_stamp(str_of(v, START_KEYS)?, zone)?;
+    let sched = schedule_of(v, 2)?;
+    let zone = jsonld::event_zone(sched)
+        .or_else(|| jsonld::event_zone(v))
+        .unwrap_or(tz);
+    let start = parse_stamp(str_of(sched, START_KEYS)?, zone)?;
     start.time?;
-    let end = str_of(v, END_KEYS).and_then(|e| parse_stamp(e, zone));
+    let end = str_of(sched, END_KEYS).and_then(|e| parse_stamp(e, zone));
     Some(Found {
         title: jsonld::clean_text(title),
         slots: jsonld::slots_from_stamps(start, end),
@@ -94,9 +112,8 @@ fn events_in(root: &Value, tz: Tz, budget: &mut usize, out: &mut Vec<Found>) {
     }
 }
 
-/// The app-data layer, or `None` when no block holds an event. `page_title` (the
-/// `<title>` or first heading) picks among several events.
-pub fn layer(doc: &Html, tz: Tz, page_title: Option<&str>) -> Option<LayerFields> {
+/// Every event object of the page's app data: (title, sessions).
+pub fn events(doc: &Html, tz: Tz) -> Vec<(String, Vec<DatedSlot>)> {
     let mut found = Vec::new();
     let mut budget = MAX_NODES;
     for s in doc.select(&SCRIPT) {
@@ -112,6 +129,16 @@ pub fn layer(doc: &Html, tz: Tz, page_title: Option<&str>) -> Option<LayerFields
             events_in(&v, tz, &mut budget, &mut found);
         }
     }
+    found.into_iter().map(|f| (f.title, f.slots)).collect()
+}
+
+/// The app-data layer, or `None` when no block holds an event. `page_title` (the
+/// `<title>` or first heading) picks among several events.
+pub fn layer(doc: &Html, tz: Tz, page_title: Option<&str>) -> Option<LayerFields> {
+    let found: Vec<Found> = events(doc, tz)
+        .into_iter()
+        .map(|(title, slots)| Found { title, slots })
+        .collect();
     let norm = crate::workshop::normalise_key_text;
     let wanted = page_title.map(norm).unwrap_or_default();
     let chosen = found
@@ -167,6 +194,18 @@ mod tests {
                 end: NaiveTime::from_hms_opt(8, 0, 0),
             }]
         );
+    }
+
+    #[test]
+    fn a_start_nested_in_the_event_object_counts() {
+        let f = run(
+            r#"{"events":[{"title":"Burlesque Basics","scheduling":{"config":{"startDate":"2026-01-21T19:00:00.000Z","endDate":"2026-01-21T21:00:00.000Z","timeZoneId":"Europe/London"}}}]}"#,
+            None,
+        )
+        .unwrap();
+        let s = f.slots.unwrap().value;
+        assert_eq!(s[0].date, NaiveDate::from_ymd_opt(2026, 1, 21).unwrap());
+        assert_eq!(s[0].start, NaiveTime::from_hms_opt(19, 0, 0));
     }
 
     #[test]

@@ -407,6 +407,39 @@ pub fn without_cards<'a>(
     Some(out)
 }
 
+/// Gives the untimed dates of a card the times of the app-data event with the same
+/// title (normalised; one containing the other) on the same date: an events list often
+/// shows only the day, and keeps the time in its embedded data. True when one was given.
+pub fn times_from_app_data(
+    title: &str,
+    slots: &mut [DatedSlot],
+    events: &[(String, Vec<DatedSlot>)],
+) -> bool {
+    let norm = crate::workshop::normalise_key_text;
+    let t = norm(title);
+    if t.is_empty() {
+        return false;
+    }
+    let same: Vec<&DatedSlot> = events
+        .iter()
+        .filter(|(e, _)| {
+            let e = norm(e);
+            !e.is_empty() && (e == t || e.contains(&t) || t.contains(&e))
+        })
+        .flat_map(|(_, s)| s.iter())
+        .filter(|s| s.start.is_some())
+        .collect();
+    let mut given = false;
+    for slot in slots.iter_mut().filter(|s| s.start.is_none()) {
+        if let Some(e) = same.iter().find(|e| e.date == slot.date) {
+            slot.start = e.start;
+            slot.end = e.end;
+            given = true;
+        }
+    }
+    given
+}
+
 /// The uuid suffix of a card: first session date and title slug (≤ 48 bytes).
 pub fn card_suffix(card: &Card) -> String {
     let mut slug = super::song_slug(&card.title);

@@ -388,7 +388,7 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
     let found = if not_event_like.is_some() {
         None
     } else if cards.current().count() >= 2 {
-        Some(listing_workshops(input, &scope, &cards, &identity))
+        Some(listing_workshops(input, &doc, &scope, &cards, &identity))
     } else if cards.has_past() {
         let scope = Scope {
             text: listing::without_cards(&scope.text, cards.cards.iter().filter(|c| c.past))
@@ -452,6 +452,7 @@ fn scope_roots<'a>(doc: &'a Html, source: &Source) -> Vec<scraper::ElementRef<'a
 /// the page's text outside every card when it states a timed session of its own.
 fn listing_workshops(
     input: &ExtractInput<'_>,
+    doc: &Html,
     scope: &Scope,
     cards: &listing::Cards,
     identity: &Identity,
@@ -459,6 +460,8 @@ fn listing_workshops(
     let current: Vec<&listing::Card> = cards.current().collect();
     let suffixes = listing::card_suffixes(&current);
     let mut out = Vec::new();
+    // Read once, and only when a card states a date without a time.
+    let mut app_events: Option<Vec<(String, Vec<DatedSlot>)>> = None;
     for (n, (card, suffix)) in current.iter().zip(&suffixes).enumerate() {
         let card_scope = listing::card_scope(card, n + 1);
         // The `Month YYYY` heading above the card, if any, lends its year.
@@ -468,6 +471,17 @@ fn listing_workshops(
         };
         let mut fields = text::layer(&card_scope.text, input.today, None, &card_scope.name);
         fields.title = Some(listing::title_found(card));
+        if let Some(slots) = fields.slots.as_mut() {
+            if slots.value.iter().any(|s| s.start.is_none()) {
+                let events =
+                    app_events.get_or_insert_with(|| appdata::events(doc, input.source.timezone));
+                if listing::times_from_app_data(&card.title, &mut slots.value, events) {
+                    slots.detail.push_str(
+                        "; times from the embedded app data's event of the same title and date",
+                    );
+                }
+            }
+        }
         let layers = Layers {
             list: vec![(Layer::Text, fields)],
         };

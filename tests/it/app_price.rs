@@ -101,6 +101,14 @@ fn expected_prices() -> BTreeMap<&'static str, u64> {
         ("generic/weekday-pins-year", 400),
         ("generic/month-year-notice", 500),
         ("generic/app-data-only", 0),
+        (
+            "generic/events-list-app-times--2026-07-15-kuthu-workshop-night",
+            0,
+        ),
+        (
+            "generic/events-list-app-times--2026-07-18-locking-basics",
+            0,
+        ),
         // A listing page: the featured workshop's usual (walk-in) price, then each card's.
         ("generic/studio-home-series", 899),
         (
