@@ -1,7 +1,9 @@
 //! `workshops_v2` and `workshop_signatures`: applying a reconciliation plan.
 //!
 //! Write order per workshop is signature first, then the document, so a crash between
-//! the two is completed by the next run (see `reconcile`). Documents are upserted by
+//! the two is completed by the next run (see `reconcile`); a run's new workshops are
+//! written in batches that keep that order (every claim of the batch, then every
+//! document: [`Store::write_inserts`]). Documents are upserted by
 //! `uuid` with `$setOnInsert`, so `_id` never changes and replays are no-ops. A workshop
 //! to announce carries `pending_fanout` in the same write; the notifier clears it after
 //! enqueueing, so no announcement is lost to a crash in between.
