@@ -377,8 +377,8 @@ pub struct ReconcileInput<'a> {
     pub brake_fraction: f64,
 }
 
-pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
-    let mut drafts = input.drafts;
+pub fn reconcile(mut input: ReconcileInput<'_>) -> Plan {
+    let mut drafts = std::mem::take(&mut input.drafts);
     drafts.sort_by(|a, b| a.uuid().cmp(b.uuid()));
     drafts.dedup_by(|a, b| a.uuid() == b.uuid());
 
@@ -500,6 +500,21 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
         }
     }
 
+    let (archive, brake) = archive_unseen(&input);
+    Plan {
+        actions,
+        archive,
+        brake,
+        retire_signatures,
+        keep: keep_by_uuid,
+        kept_edits,
+        record_written,
+    }
+}
+
+/// The live url workshops this run did not see, archived only when the policy allows and
+/// they stay under the safety brake; otherwise none, with the brake's message.
+fn archive_unseen(input: &ReconcileInput<'_>) -> (Vec<String>, Option<String>) {
     let live: Vec<&StoredWorkshop> = input
         .stored
         .values()
@@ -510,7 +525,7 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
         .filter(|w| !input.seen_uuids.contains(&w.uuid))
         .map(|w| w.uuid.clone())
         .collect();
-    let (archive, brake) = match input.archive_policy {
+    match input.archive_policy {
         ArchivePolicy::Forbidden => (Vec::new(), None),
         ArchivePolicy::Allowed if vanished.is_empty() => (Vec::new(), None),
         ArchivePolicy::Allowed => {
@@ -531,15 +546,6 @@ pub fn reconcile(input: ReconcileInput<'_>) -> Plan {
                 (vanished, None)
             }
         }
-    };
-    Plan {
-        actions,
-        archive,
-        brake,
-        retire_signatures,
-        keep: keep_by_uuid,
-        kept_edits,
-        record_written,
     }
 }
 
