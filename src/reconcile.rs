@@ -408,8 +408,12 @@ pub fn reconcile(mut input: ReconcileInput<'_>) -> Plan {
                     .is_some_and(|w| w.signature.as_deref().is_some_and(|s| s != signature))
         });
         if let Some(owner) = owner.as_ref().filter(|o| **o != uuid) {
+            // A person's rejection holds for the event, whichever link reaches it.
             let owner_live = claimed.get(&signature) == Some(owner)
-                || (!owner_moved_on && input.stored.get(owner).is_some_and(|w| !w.is_archived));
+                || (!owner_moved_on
+                    && input.stored.get(owner).is_some_and(|w| {
+                        !w.is_archived || w.review == Some(ReviewStatus::Rejected)
+                    }));
             if owner_live {
                 actions.push(Action::Duplicate {
                     payment_link: draft.draft().payment_link.clone(),
@@ -1188,6 +1192,26 @@ mod tests {
         stored.review = Some(ReviewStatus::Rejected);
         let plan = run(vec![now], vec![stored], vec![], &[], ArchivePolicy::Allowed);
         assert_eq!(plan.actions, vec![Action::Unchanged { uuid: "s/a".into() }]);
+    }
+
+    #[test]
+    fn a_second_link_to_a_rejected_event_is_its_duplicate_not_a_new_workshop() {
+        let rejected = draft("s/orig", 10, "850/-");
+        let second = draft("s/second", 10, "850/-");
+        let mut stored = stored_from(&rejected, 2, true);
+        stored.review = Some(ReviewStatus::Rejected);
+        let plan = run(
+            vec![second],
+            vec![stored],
+            vec![(rejected.signature(), "s/orig".into())],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert_eq!(plan.actions.len(), 1);
+        assert!(matches!(
+            &plan.actions[0],
+            Action::Duplicate { uuid, of, .. } if uuid == "s/second" && of == "s/orig"
+        ));
     }
 
     #[test]
