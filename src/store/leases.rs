@@ -59,6 +59,25 @@ pub enum LeaseTake {
     Held,
 }
 
+/// The fields of a lease held by this process for `owner`, as both ways of taking one
+/// write them.
+fn holder_fields(
+    owner: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> Document {
+    doc! {
+        "owner": owner,
+        "host": process::hostname(),
+        "pid": i64::from(process::pid()),
+        "purpose": purpose,
+        "acquired_at": now,
+        "renewed_at": now,
+        "expires_at": expires,
+    }
+}
+
 impl Store {
     fn leases(&self) -> mongodb::Collection<Document> {
         self.discovery.collection(LEASES)
@@ -85,15 +104,7 @@ impl Store {
                         { "owner": owner },
                     ],
                 },
-                doc! { "$set": {
-                    "owner": owner,
-                    "host": process::hostname(),
-                    "pid": i64::from(process::pid()),
-                    "purpose": purpose,
-                    "acquired_at": now,
-                    "renewed_at": now,
-                    "expires_at": expires,
-                } },
+                doc! { "$set": holder_fields(owner, purpose, now, expires) },
             )
             .upsert(true)
             .return_document(ReturnDocument::Before)
@@ -124,15 +135,7 @@ impl Store {
             .leases()
             .update_one(
                 doc! { "_id": studio, "owner": dead_owner },
-                doc! { "$set": {
-                    "owner": owner,
-                    "host": process::hostname(),
-                    "pid": i64::from(process::pid()),
-                    "purpose": purpose,
-                    "acquired_at": now,
-                    "renewed_at": now,
-                    "expires_at": expires,
-                } },
+                doc! { "$set": holder_fields(owner, purpose, now, expires) },
             )
             .await
             .map_err(StoreError::op("updateOne", LEASES))?;
