@@ -167,13 +167,16 @@ fn affinity(want: &WantWorkshop, got: &GotWorkshop) -> u32 {
     a
 }
 
+/// One pairing rule for `pair_sessions`: expected session, extracted session.
+type SessionMatch = dyn Fn(&Session, &Session) -> bool;
+
 /// Pairs expected sessions with extracted ones: same date and start first, then same
 /// date, then what is left in order. Returns, per expected session, the index of its
 /// partner if any.
 fn pair_sessions(want: &[Session], got: &[Session]) -> Vec<Option<usize>> {
     let mut taken = vec![false; got.len()];
     let mut pairs = vec![None; want.len()];
-    let passes: [&dyn Fn(&Session, &Session) -> bool; 3] = [
+    let passes: [&SessionMatch; 3] = [
         &|w, g| w.date == g.date && w.start == g.start,
         &|w, g| w.date == g.date,
         &|_, _| true,
