@@ -114,6 +114,11 @@ fn expected_prices() -> BTreeMap<&'static str, u64> {
         ),
         ("generic/listing-bare-names--2026-07-25-freestyle-lab", 500),
         ("generic/title-song", 900),
+        // The single class, never the four-class batch.
+        ("generic/day-month-numerals", 700),
+        ("generic/month-then-ordinals", 1000),
+        ("generic/one-date-two-batches", 750),
+        ("generic/songs-label-prose", 1200),
         (
             "generic/title-not-a-song--2026-07-11-hip-hop-workshop-beginners",
             500,
