@@ -389,7 +389,7 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
     // Events listed only in a JSON-LD `ItemList`: one draft each, like listing cards.
     // A source rule dating the page describes the page's own event instead.
     let listed = if input.html.contains("ItemList")
-        && !layers.get(Layer::Source).is_some_and(|f| f.slots.is_some())
+        && layers.get(Layer::Source).is_none_or(|f| f.slots.is_none())
     {
         let items = jsonld::item_list_events(&doc, input.page_url);
         not_only_past(input, &scope, items)
