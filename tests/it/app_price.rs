@@ -119,6 +119,9 @@ fn expected_prices() -> BTreeMap<&'static str, u64> {
         ("generic/month-then-ordinals", 1000),
         ("generic/one-date-two-batches", 750),
         ("generic/songs-label-prose", 1200),
+        ("generic/jsonld-item-list--bollywood-grooves", 900),
+        ("generic/jsonld-item-list--kizomba-night", 500),
+        ("generic/jsonld-item-list--salsa-basics", 700),
         (
             "generic/title-not-a-song--2026-07-11-hip-hop-workshop-beginners",
             500,
