@@ -137,9 +137,8 @@ static MONTH_ORDINALS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A month name right after a position: the list it ends belongs to that month.
-static MONTH_NEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(r"(?i)^\s*(?:of\s+)?{MONTH}")).expect("static regex")
-});
+static MONTH_NEXT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"(?i)^\s*(?:of\s+)?{MONTH}")).expect("static regex"));
 
 static DAY_NUM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
@@ -924,7 +923,10 @@ mod tests {
         assert!(dates("Open 24/7 for members").is_empty());
         assert!(dates("Ratings 8/15 and 9/20").is_empty());
         // A full numeric date stays one date.
-        assert_eq!(dates("3/8/2026, 5/8/2026"), vec![d(2026, 8, 3), d(2026, 8, 5)]);
+        assert_eq!(
+            dates("3/8/2026, 5/8/2026"),
+            vec![d(2026, 8, 3), d(2026, 8, 5)]
+        );
     }
 
     #[test]

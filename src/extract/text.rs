@@ -227,9 +227,8 @@ pub fn batch_ranges(times: &[TimeMention]) -> bool {
 /// nearest time-only line within three lines, and the time-only lines that directly
 /// follow it, when every one of them states only times (see [`batch_ranges`]).
 fn following_batches(info: &[LineInfo], i: usize) -> Option<Vec<TimeMention>> {
-    let first = (i + 1..(i + 4).min(info.len())).find(|&k| {
-        !info[k].times.is_empty() || !info[k].dates.is_empty()
-    })?;
+    let first = (i + 1..(i + 4).min(info.len()))
+        .find(|&k| !info[k].times.is_empty() || !info[k].dates.is_empty())?;
     let mut times = Vec::new();
     for li in &info[first..] {
         if !li.dates.is_empty() || li.times.is_empty() {
@@ -673,10 +672,37 @@ fn song_in_line(line: &str) -> Option<(&str, bool)> {
 
 /// Words a sentence about the songs opens with, never a title written after a label.
 const PROSE_OPENERS: &[&str] = &[
-    "a", "an", "the", "some", "any", "our", "your", "their", "mix", "mixed", "various",
-    "different", "multiple", "several", "popular", "current", "latest", "trending",
-    "surprise", "chosen", "picked", "selected", "decided", "will", "to", "based", "from",
-    "depends", "one", "two", "three",
+    "a",
+    "an",
+    "the",
+    "some",
+    "any",
+    "our",
+    "your",
+    "their",
+    "mix",
+    "mixed",
+    "various",
+    "different",
+    "multiple",
+    "several",
+    "popular",
+    "current",
+    "latest",
+    "trending",
+    "surprise",
+    "chosen",
+    "picked",
+    "selected",
+    "decided",
+    "will",
+    "to",
+    "based",
+    "from",
+    "depends",
+    "one",
+    "two",
+    "three",
 ];
 
 /// True when what follows a `Song(s):` label is a sentence about the songs, not their
@@ -1056,7 +1082,9 @@ mod tests {
         )
         .slots
         .is_empty());
-        assert!(sched("No classes on 15th August, 6 PM batch included").slots.is_empty());
+        assert!(sched("No classes on 15th August, 6 PM batch included")
+            .slots
+            .is_empty());
         // A closed registration does not hide the event's own date.
         let s = sched("Registrations closed. Workshop on 21st June, 6 PM");
         assert_eq!(s.slots, vec![slot(d(2026, 6, 21), (18, 0), None)]);
