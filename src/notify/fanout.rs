@@ -6,9 +6,10 @@
 //!   so a newer marker set meanwhile is kept. A crash between the two repeats the
 //!   inserts, which the unique `_id` turns into no-ops.
 //! * [`Notifier::fan_out`] streams the followers ([`FollowerStream`]) in batches of
-//!   `notify.fanout_batch_size`: one query for the batch's devices, one for its
-//!   cooldowns, one unordered `insert_many`. Memory stays at one batch whatever the
-//!   audience size.
+//!   `notify.fanout_batch_size`: one query for the batch's devices and one each for
+//!   its cooldowns in the outbox and in `notification_history` (sent together), then
+//!   one unordered `insert_many`, which runs while the next batch is read. Memory stays
+//!   at two batches whatever the audience size.
 //!
 //! Cooldown (new workshops only): a user gets at most one `new_workshop` push per artist
 //! per `new_workshop_cooldown_hours`. A push enqueued (pending, sending or sent) for one
