@@ -29,6 +29,7 @@
 //! most [`MAX_TEXT_FACTOR`] times the page's text in total.
 
 use super::date;
+use super::fastre::WordRegex;
 use super::fields::{DatedSlot, Found};
 use super::html::{self, Line, PageText};
 use super::text;
@@ -113,17 +114,15 @@ impl Cards {
 }
 
 /// Calls to action and labels a card carries that are not its title.
-static CALL_TO_ACTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+static CALL_TO_ACTION: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(
         r"(?i)^\W*(?:add\s+to\s+(?:cart|bag|calendar)|book(?:\s+(?:now|tickets?|a\s+spot|your\s+spot))?|register(?:\s+now|\s+here)?|buy(?:\s+(?:now|tickets?))?|get\s+tickets?|tickets?|sold\s+out|read\s+more|learn\s+more|more\s+(?:info|details)|details|view(?:\s+details|\s+event)?|join(?:\s+now)?|rsvp|enrol(?:l)?(?:\s+now)?|sign\s+up|free|when|where|date|time|venue|price|fee|multiple\s+dates|more\s+dates|featured|new|few\s+(?:spots|seats)\s+left|selling\s+fast|limited\s+seats)\b",
     )
-    .expect("static regex")
 });
 
 /// Counter labels (`Day 1`, `Session 2`, `Week 3`): a row of one event's schedule.
-static COUNTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:day|session|week|part|batch|slot|class|round)\s*#?\s*\d{1,2}\b")
-        .expect("static regex")
+static COUNTER: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(r"(?i)\b(?:day|session|week|part|batch|slot|class|round)\s*#?\s*\d{1,2}\b")
 });
 
 static WEEKDAY_OR_MONTH: LazyLock<Regex> = LazyLock::new(|| {
@@ -132,9 +131,10 @@ static WEEKDAY_OR_MONTH: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Words that say a strip of events is over.
-static PAST_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:past|previous|earlier|archived?|completed|concluded|recap|what\s+we\s+did|ended)\b")
-        .expect("static regex")
+static PAST_WORDS: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(
+        r"(?i)\b(?:past|previous|earlier|archived?|completed|concluded|recap|what\s+we\s+did|ended)\b",
+    )
 });
 
 /// True when a line could be an event's title: a heading with a word, or a line with at
