@@ -51,6 +51,7 @@ pub mod rules;
 pub mod structure;
 pub mod text;
 pub mod time;
+pub mod title_song;
 
 pub use bounded::{
     extract_page_bounded, extract_page_off_runtime, ExtractFailure, OwnedPage, DEFAULT_BUDGET,
@@ -321,11 +322,14 @@ fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
     let page = dom::PageIndex::new(doc);
     let tag = title_tag(&page);
     let text_layer = text::layer(&scope.text, input.today, tag.as_deref(), &scope.name);
-    let visible_dates: Vec<NaiveDate> = text_layer
-        .slots
-        .as_ref()
-        .map(|s| s.value.iter().map(|s| s.date).collect())
-        .unwrap_or_default();
+    let visible = text::VisibleTimes::new(
+        &scope.text,
+        text_layer
+            .slots
+            .as_ref()
+            .map(|s| s.value.clone())
+            .unwrap_or_default(),
+    );
     let mut layers = Layers {
         list: vec![
             (
@@ -334,7 +338,7 @@ fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
             ),
             (
                 Layer::JsonLd,
-                jsonld::layer_in(&page, input.page_url, tz, &visible_dates),
+                jsonld::layer_in(&page, input.page_url, tz, &visible),
             ),
             (Layer::Meta, meta::layer_in(&page, tz)),
             (Layer::Text, text_layer),
@@ -382,6 +386,26 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
         )
     };
     let identity = page_identity(input.source, input.page_url);
+    // Events listed only in a JSON-LD `ItemList`: one draft each, like listing cards.
+    // A source rule dating the page describes the page's own event instead.
+    let listed = if input.html.contains("ItemList")
+        && layers.get(Layer::Source).is_none_or(|f| f.slots.is_none())
+    {
+        let items = jsonld::item_list_events(&doc, input.page_url);
+        not_only_past(input, &scope, items)
+    } else {
+        Vec::new()
+    };
+    if listed.len() >= 2 {
+        let mut out = item_list_workshops(input, &listed, &identity);
+        if !out.is_empty() {
+            for e in &mut out {
+                e.warnings = warnings.clone();
+            }
+            out.sort_by(|a, b| a.draft.uuid.cmp(&b.draft.uuid));
+            return PageVerdict::Workshops(out);
+        }
+    }
     let not_event_like = (cards.current().count() < 2)
         .then(|| without_event_structure(&layers, &scope, input.today))
         .flatten();
@@ -531,6 +555,105 @@ fn listing_workshops(
     out
 }
 
+/// The listed events a page does not show only as past: an event whose day and month
+/// the visible text states only under a past-events heading
+/// ([`listing::split_past_sections`]) is dropped (an organiser page lists its upcoming
+/// event and its whole archive in one `ItemList`).
+fn not_only_past(
+    input: &ExtractInput<'_>,
+    scope: &Scope,
+    items: Vec<serde_json::Value>,
+) -> Vec<serde_json::Value> {
+    if items.is_empty() {
+        return items;
+    }
+    let (past_text, rest_text) = listing::split_past_sections(&scope.text);
+    if past_text.lines.is_empty() {
+        return items;
+    }
+    // Day and month only: strips often write no year (`Sat, Aug 31`), and the year the
+    // text rules infer for it need not be the stamp's.
+    use chrono::Datelike;
+    let dates = |t: &html::PageText| -> Vec<(u32, u32)> {
+        let lines: Vec<&str> = t.lines.iter().map(|l| l.text.as_str()).collect();
+        text::schedule(&lines, input.today)
+            .slots
+            .iter()
+            .map(|s| (s.date.month(), s.date.day()))
+            .collect()
+    };
+    let past = dates(&past_text);
+    let shown = dates(&rest_text);
+    let tz = input.source.timezone;
+    items
+        .into_iter()
+        .filter(|ev| {
+            jsonld::written_start(ev, tz)
+                .map(|d| (d.month(), d.day()))
+                .is_none_or(|d| !past.contains(&d) || shown.contains(&d))
+        })
+        .collect()
+}
+
+/// A page whose events are listed in a JSON-LD `ItemList`: one draft per listed event,
+/// read from that event's own JSON-LD (name, dates, offers, performers). Its uuid is
+/// `{page}--{suffix}`, the suffix from the event's own `url` ([`listing::link_slug`]),
+/// else its name, made unique on the page ([`listing::unique_suffixes`]).
+fn item_list_workshops(
+    input: &ExtractInput<'_>,
+    items: &[serde_json::Value],
+    identity: &Identity,
+) -> Vec<Extracted> {
+    let tz = input.source.timezone;
+    let fields: Vec<LayerFields> = items.iter().map(|ev| jsonld::item_fields(ev, tz)).collect();
+    let own = normalised_url(input.page_url);
+    let bases: Vec<String> = items
+        .iter()
+        .zip(&fields)
+        .map(|(ev, f)| {
+            match jsonld::event_url(ev, input.page_url).filter(|u| normalised_url(u) != own) {
+                Some(u) => listing::link_slug(&u),
+                None => f
+                    .title
+                    .as_ref()
+                    .map(|t| song_slug(&t.value))
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "event".into()),
+            }
+        })
+        .collect();
+    let suffixes = listing::unique_suffixes(
+        bases,
+        |i| {
+            fields[i]
+                .slots
+                .as_ref()
+                .and_then(|s| s.value.first())
+                .map(|s| s.date.format("%Y-%m-%d").to_string())
+        },
+        |i| items[i].to_string(),
+    );
+    let mut out = Vec::new();
+    for (n, (f, suffix)) in fields.into_iter().zip(suffixes).enumerate() {
+        let layers = Layers {
+            list: vec![(Layer::JsonLd, f)],
+        };
+        let scope = Scope {
+            text: html::PageText::default(),
+            name: format!("JSON-LD ItemList item {}", n + 1),
+        };
+        let id = Identity {
+            base_uuid: format!("{}--{suffix}", identity.base_uuid),
+            detail: format!(
+                "{}, then `--` and the listed event's own link (else its name)",
+                identity.detail
+            ),
+        };
+        out.extend(page_workshops(input, &layers, &scope, id).unwrap_or_default());
+    }
+    out
+}
+
 /// The workshops of one page (or one event card) read from `layers`: `None` when no
 /// layer found a date.
 fn page_workshops(
@@ -540,11 +663,17 @@ fn page_workshops(
     identity: Identity,
 ) -> Option<Vec<Extracted>> {
     let (slot_layer, slots) = layers.pick(|f| f.slots.as_ref())?;
+    let title = layers.pick(|f| f.title.as_ref());
+    let explicit_songs = layers.pick(|f| f.songs.as_ref());
+    let from_title = match (explicit_songs, title) {
+        (None, Some((l, t))) => title_song(input, layers, scope, t).map(|s| (l, s)),
+        _ => None,
+    };
     let page = PageFacts {
-        title: layers.pick(|f| f.title.as_ref()),
+        title,
         times: layers.pick(|f| f.times.as_ref()),
         prices: layers.pick(|f| f.prices.as_ref()),
-        songs: layers.pick(|f| f.songs.as_ref()),
+        songs: explicit_songs.or(from_title.as_ref().map(|(l, f)| (*l, f))),
         slot_layer,
         slots,
         parts: layers
@@ -574,6 +703,59 @@ fn page_workshops(
             .map(|song| one_workshop(input, &page, song.as_ref(), song_list.len()))
             .collect(),
     )
+}
+
+/// The song the event's title names after its kind (`Bollywood Workshop – Kesariya`),
+/// when the page names none explicitly ([`title_song`]). Never from the `<title>` tag.
+fn title_song(
+    input: &ExtractInput<'_>,
+    layers: &Layers,
+    scope: &Scope,
+    title: &Found<String>,
+) -> Option<Found<Vec<String>>> {
+    if title.detail == "<title>" {
+        return None;
+    }
+    let artist_texts: Vec<String> = layers
+        .list
+        .iter()
+        .filter_map(|(_, f)| f.artists.as_ref())
+        .flat_map(|a| a.value.iter().cloned())
+        .collect();
+    let lines: Vec<&str> = scope.text.lines.iter().map(|l| l.text.as_str()).collect();
+    let studio = &input.source.studio;
+    let song = title_song::song_in_title(
+        &title.value,
+        &title_song::TitleContext {
+            directory: input.artists,
+            studio: [studio.id.as_str(), studio.name.as_str()],
+            artist_texts: &artist_texts,
+            lines: &lines,
+        },
+    )?;
+    // Where else the page names its people: titles and descriptions of every layer, the
+    // `<title>` tag, the visible lines.
+    static TITLE_TAG: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?is)<title[^>]*>(.*?)</title>").expect("static regex")
+    });
+    let mut texts: Vec<&str> = lines.clone();
+    for (_, f) in &layers.list {
+        texts.extend(f.title.as_ref().map(|t| t.value.as_str()));
+        texts.extend(f.description.as_ref().map(|d| d.value.as_str()));
+    }
+    texts.extend(
+        TITLE_TAG
+            .captures(input.html)
+            .and_then(|c| c.get(1))
+            .map(|m| m.as_str()),
+    );
+    if title_song::named_as_artist(&song, &texts) {
+        return None;
+    }
+    Some(Found::new(
+        vec![song],
+        format!("the title's part after its event kind ({})", title.detail),
+    ))
 }
 
 /// Studio handles are not artists.

@@ -584,3 +584,143 @@ fn a_page_whose_dates_are_not_stated_as_an_event_gives_nothing_and_says_why() {
         PageVerdict::Workshops(w) => panic!("invented {:?}", w[0].draft),
     }
 }
+
+/// One page of `fixtures/generic/`, read as the golden test reads it.
+fn generic_page(stem: &str) -> Vec<Extracted> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let artists: Vec<Artist> =
+        serde_json::from_str(&std::fs::read_to_string(root.join("artists.json")).unwrap()).unwrap();
+    let html = std::fs::read_to_string(root.join("generic").join(format!("{stem}.html"))).unwrap();
+    let url = Url::parse(&format!("https://events.example/e/{stem}")).unwrap();
+    match extract_page(&ExtractInput {
+        page_url: &url,
+        html: &html,
+        source: &Source::generic("generic", Kolkata),
+        artists: &ArtistDirectory::new(artists),
+        today: today(),
+    }) {
+        PageVerdict::Workshops(w) => w,
+        PageVerdict::NotAWorkshop { reason } => panic!("{stem}: not a workshop: {reason}"),
+    }
+}
+
+#[test]
+fn a_bent_stamp_gives_its_date_and_the_visible_texts_time_and_is_held() {
+    let w = generic_page("bent-stamp-visible-time");
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(18, 7, 2026, "06:00 PM", "08:00 PM")]
+    );
+    let p = prov(&w[0], "time_details");
+    assert_eq!(p.layer, Layer::JsonLd);
+    assert!(p.detail.contains("is not valid ISO 8601"), "{p:?}");
+    let c = confidence::assess(&w[0].provenance);
+    assert!(c.is_weak(), "{c:?}");
+    assert!(
+        c.weak[0].contains("the stamp says 12:30 PM, the visible text 06:00 PM"),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn a_valid_stamp_against_the_visible_time_keeps_its_time_but_is_weak() {
+    let w = generic_page("stamp-contradicts-text");
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(8, 8, 2026, "11:00 AM", "01:00 PM")]
+    );
+    let c = confidence::assess(&w[0].provenance);
+    assert!(c.is_weak(), "{c:?}");
+    assert!(c
+        .verdict
+        .starts_with("date: JSON-LD against visible text (weak)"));
+    // A stamp the text does not contradict stays strong.
+    let c = confidence::assess(&generic_page("offset-wall-clock")[0].provenance);
+    assert!(!c.is_weak(), "{c:?}");
+}
+
+#[test]
+fn a_listing_cards_bare_name_or_alias_gets_its_artist_and_only_its_own() {
+    let w = generic_page("listing-bare-names");
+    let ids: Vec<(&str, Vec<String>)> = w
+        .iter()
+        .map(|e| (e.draft.by.as_str(), e.draft.artist_id_list.clone()))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            ("Rohit Nair", vec!["rohitnair.hiphop".to_string()]),
+            ("Chloé Fernandes", vec!["chloe.fernandes".to_string()]),
+            // Not in the directory: matched to nobody, never invented.
+            ("Freestyle Lab", vec![]),
+        ]
+    );
+    // A name inside the card is the card's own: strong, so its followers hear of it.
+    for e in &w[..2] {
+        let c = confidence::assess(&e.provenance);
+        assert!(!c.is_weak(), "{c:?}");
+    }
+    // An alias (`artists_v2.artist_aliases`) matches on a card as a name does.
+    let html = r#"<html><body><h1>Workshops</h1>
+<div class="list"><div class="item"><h3>Krump Intro</h3><p>Sun 26 Jul, 4:00 PM</p><p>Instructor: RNX</p></div>
+<div class="item"><h3>Locking Basics</h3><p>Sat 1 Aug, 5:00 PM</p><p>Instructor: Meghna</p></div></div></body></html>"#;
+    let dir = ArtistDirectory::with_aliases(
+        vec![Artist {
+            artist_id: "rohitnair.hiphop".into(),
+            artist_name: "Rohit Nair".into(),
+            instagram_link: Some("https://www.instagram.com/rohitnair.hiphop/".into()),
+        }],
+        vec![("rohitnair.hiphop".into(), "RNX".into())],
+    );
+    let url = Url::parse("https://events.example/e/aliases").unwrap();
+    let PageVerdict::Workshops(w) = extract_page(&ExtractInput {
+        page_url: &url,
+        html,
+        source: &Source::generic("generic", Kolkata),
+        artists: &dir,
+        today: today(),
+    }) else {
+        panic!("two cards expected");
+    };
+    let by: Vec<(&str, &[String])> = w
+        .iter()
+        .map(|e| (e.draft.by.as_str(), e.draft.artist_id_list.as_slice()))
+        .collect();
+    assert_eq!(
+        by,
+        vec![
+            ("Rohit Nair", &["rohitnair.hiphop".to_string()][..]),
+            // A first name only matches nobody; `by` is the text the page gives.
+            ("Meghna", &[][..]),
+        ]
+    );
+}
+
+#[test]
+fn an_item_list_gives_one_draft_per_event_unless_it_lists_the_page_itself() {
+    let w = generic_page("jsonld-item-list");
+    assert_eq!(w.len(), 3);
+    assert!(w
+        .iter()
+        .all(|e| !confidence::assess(&e.provenance).is_weak()));
+    assert_eq!(prov(&w[0], "time_details").layer, Layer::JsonLd);
+    // A detail page whose "more events" list holds the page's own event is that event.
+    let html = r#"<html><head><script type="application/ld+json">
+{"@type":"ItemList","itemListElement":[
+ {"@type":"ListItem","item":{"@type":"Event","name":"Salsa Basics","url":"https://events.example/events/salsa-basics","startDate":"2026-07-11T18:00:00+05:30"}},
+ {"@type":"ListItem","item":{"@type":"Event","name":"Kizomba Night","url":"https://events.example/events/kizomba-night","startDate":"2026-07-17T19:30:00+05:30"}}]}
+</script></head><body><h1>Salsa Basics</h1></body></html>"#;
+    let PageVerdict::Workshops(w) = run_with(
+        html,
+        "https://events.example/events/salsa-basics",
+        &Source::generic("generic", Kolkata),
+    ) else {
+        panic!("a workshop expected");
+    };
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].draft.uuid, "generic/salsa-basics");
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(11, 7, 2026, "06:00 PM", "")]
+    );
+}

@@ -89,10 +89,22 @@ impl Store {
         message: &str,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
+        let stale = doc! { "studio_id": studio, "outcome": "running" };
+        // Almost always there is none: a read keeps an ordinary run's writes to its own
+        // run record and its lease (issue 12), and only a real leftover costs a write.
+        let any = self
+            .runs()
+            .find_one(stale.clone())
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(StoreError::op("find", RUNS))?;
+        if any.is_none() {
+            return Ok(0);
+        }
         let r = self
             .runs()
             .update_many(
-                doc! { "studio_id": studio, "outcome": "running" },
+                stale,
                 doc! { "$set": { "outcome": Outcome::Interrupted.as_str(), "finished_at": now },
                 "$push": { "errors": message } },
             )

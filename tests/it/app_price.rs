@@ -101,6 +101,42 @@ fn expected_prices() -> BTreeMap<&'static str, u64> {
         ("generic/weekday-pins-year", 400),
         ("generic/month-year-notice", 500),
         ("generic/app-data-only", 0),
+        // Drop-in ₹900 (JSON-LD offer), the only price.
+        ("generic/bent-stamp-visible-time", 900),
+        ("generic/stamp-contradicts-text", 800),
+        (
+            "generic/listing-bare-names--2026-07-18-hip-hop-foundations",
+            600,
+        ),
+        (
+            "generic/listing-bare-names--2026-07-19-contemporary-flow",
+            650,
+        ),
+        ("generic/listing-bare-names--2026-07-25-freestyle-lab", 500),
+        ("generic/title-song", 900),
+        ("generic/jsonld-item-list--bollywood-grooves", 900),
+        ("generic/jsonld-item-list--kizomba-night", 500),
+        ("generic/jsonld-item-list--salsa-basics", 700),
+        (
+            "generic/title-not-a-song--2026-07-11-hip-hop-workshop-beginners",
+            500,
+        ),
+        (
+            "generic/title-not-a-song--2026-07-12-heels-class-prerna-sharma",
+            700,
+        ),
+        (
+            "generic/title-not-a-song--2026-07-18-contemporary-workshop-koramangala",
+            600,
+        ),
+        (
+            "generic/title-not-a-song--2026-07-19-popping-workshop-song-tba",
+            600,
+        ),
+        (
+            "generic/title-not-a-song--2026-07-25-locking-session-arjun",
+            550,
+        ),
         (
             "generic/events-list-app-times--2026-07-15-kuthu-workshop-night",
             0,

@@ -841,3 +841,140 @@ async fn first_ingest_of_a_1500_page_studio_takes_at_most_two_round_trips_per_pa
         .unwrap();
     assert_eq!(stored as usize, PAGES);
 }
+
+/// The same unchanged re-ingest as an operator's `ingest` makes it, lease included:
+/// the writes are the lease (taken, released) and the run record, nothing else.
+#[tokio::test]
+async fn unchanged_reingest_under_its_lease_writes_only_the_lease_and_the_run_record() {
+    use nachna_ingest::process::OwnerId;
+    use nachna_ingest::runs::lease::{LeaseTiming, Leases};
+    use nachna_ingest::runs::{self, ManualLeases};
+    use nachna_ingest::store::WRITE_COMMANDS;
+    use tokio_util::sync::CancellationToken;
+    let store = store_for("leaseroundtrips").await;
+    ingest_all(&context(&store, Path::new("fixtures"))).await;
+
+    let (disc, app) = store.database_names();
+    let (logged, log) =
+        Store::connect_logged(&mongo::server_uri(), &disc, &app, Duration::from_secs(10))
+            .await
+            .unwrap();
+    let ctx = context(&logged, Path::new("fixtures"));
+    let leases = Leases::new(
+        logged.clone(),
+        OwnerId::new(),
+        LeaseTiming {
+            ttl: Duration::from_secs(600),
+            renew_every: Duration::from_secs(300),
+        },
+    );
+    let stop = CancellationToken::new();
+    let manual = ManualLeases {
+        leases: &leases,
+        busy_wait: Duration::from_secs(0),
+        stop: &stop,
+    };
+    for s in &fixture_sources() {
+        log.clear();
+        let report = runs::run_manual(
+            &ctx,
+            &manual,
+            s,
+            &RunOptions::default(),
+            &NoProgress,
+            |_| {},
+        )
+        .await;
+        assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+        assert_eq!(report.workshops.new, 0, "{report:#?}");
+        let commands = log.commands();
+        let writes: Vec<(String, String)> = commands
+            .iter()
+            .filter(|(c, _)| WRITE_COMMANDS.contains(&c.as_str()))
+            .cloned()
+            .collect();
+        let pair = |c: &str, coll: &str| (c.to_string(), coll.to_string());
+        assert_eq!(
+            writes,
+            vec![
+                pair("findAndModify", "ingest_leases"),
+                pair("insert", "ingest_runs"),
+                pair("update", "ingest_runs"),
+                pair("delete", "ingest_leases"),
+            ],
+            "{}: {commands:?}",
+            s.studio.id
+        );
+    }
+}
+
+/// A run left `running` by a process that stopped (another host's, so start-up recovery
+/// cannot judge it) is marked interrupted when its studio's lease is next taken.
+#[tokio::test]
+async fn taking_a_studios_lease_marks_its_run_left_running_interrupted() {
+    use nachna_ingest::process::OwnerId;
+    use nachna_ingest::runs::lease::{LeaseTiming, Leases};
+    use nachna_ingest::runs::{self, ManualLeases};
+    use tokio_util::sync::CancellationToken;
+    let store = store_for("staleruns").await;
+    let source = fixture_sources().remove(0);
+    let studio = source.studio.id.clone();
+    let runs_coll = store.raw_discovery().collection::<Document>("ingest_runs");
+    runs_coll
+        .insert_one(doc! {
+            "_id": "left-behind", "studio_id": &studio, "outcome": "running",
+            "host": "elsewhere", "pid": 7_i64, "started_at": Utc::now(),
+        })
+        .await
+        .unwrap();
+    let leases = Leases::new(
+        store.clone(),
+        OwnerId::new(),
+        LeaseTiming {
+            ttl: Duration::from_secs(600),
+            renew_every: Duration::from_secs(300),
+        },
+    );
+    let stop = CancellationToken::new();
+    let manual = ManualLeases {
+        leases: &leases,
+        busy_wait: Duration::from_secs(0),
+        stop: &stop,
+    };
+    store
+        .seed_artists(fixture_artists().artists())
+        .await
+        .unwrap();
+    let ctx = context(&store, Path::new("fixtures"));
+    let report = runs::run_manual(
+        &ctx,
+        &manual,
+        &source,
+        &RunOptions::default(),
+        &NoProgress,
+        |_| {},
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Success, "{report:#?}");
+    let left = runs_coll
+        .find_one(doc! { "_id": "left-behind" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(left.get_str("outcome").unwrap(), "interrupted");
+    let errors = left.get_array("errors").unwrap();
+    assert!(
+        errors[0]
+            .as_str()
+            .unwrap()
+            .contains("stopped without finishing"),
+        "{left:?}"
+    );
+    // This run's own record is not touched by that.
+    let mine = runs_coll
+        .find_one(doc! { "_id": &report.run_id })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mine.get_str("outcome").unwrap(), "success");
+}
