@@ -219,10 +219,7 @@ impl Store {
                         // the two lists stay aligned.
                         let mut commands = log.commands.lock().expect("command log");
                         commands.push((started.command_name, collection));
-                        log.statements
-                            .lock()
-                            .expect("command log")
-                            .push(statements);
+                        log.statements.lock().expect("command log").push(statements);
                     }
                 },
             ));

@@ -313,7 +313,8 @@ pub struct OutboxOutcome<'a> {
 pub fn apns_id_of(key: &str) -> Option<String> {
     let b = key.as_bytes();
     let hex = key.get(3..)?;
-    if b.len() != 35 || b[2] != b'-' || !hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+    if b.len() != 35 || b[2] != b'-' || !hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return None;
     }
     Some(format!(
@@ -741,10 +742,7 @@ impl Store {
         let mut groups: BTreeMap<(i32, i32), Vec<&OutboxOutcome<'_>>> = BTreeMap::new();
         for o in outcomes {
             if uniform_success(o) {
-                groups
-                    .entry((o.doc.claims, o.claims))
-                    .or_default()
-                    .push(o);
+                groups.entry((o.doc.claims, o.claims)).or_default().push(o);
                 continue;
             }
             updates.push(doc! {
