@@ -507,7 +507,7 @@ fn listing_workshops(
     identity: &Identity,
 ) -> Vec<Extracted> {
     let current: Vec<&listing::Card> = cards.current().collect();
-    let suffixes = listing::card_suffixes(&current);
+    let suffixes = listing::card_suffixes(&current, input.page_url);
     let mut out = Vec::new();
     // Read once, and only when a card states a date without a time.
     let mut app_events: Option<Vec<(String, Vec<DatedSlot>)>> = None;
@@ -537,7 +537,7 @@ fn listing_workshops(
         let card_identity = Identity {
             base_uuid: format!("{}--{suffix}", identity.base_uuid),
             detail: format!(
-                "{}, then `--` and the event card's first date and title",
+                "{}, then `--` and the event card's own link, else its title (its date only where two cards share one)",
                 identity.detail
             ),
         };
