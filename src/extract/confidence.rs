@@ -6,7 +6,7 @@
 //!
 //! | field | strong | weak |
 //! |---|---|---|
-//! | date | a source rule (`[extract.fields]`), JSON-LD, a `<meta>`/microdata event stamp, the visible text inside the source's `content_selector` or the event's own listing card, the part of the text about its own song | the visible text of a whole page (no selector or card scopes it, e.g. a listing's text outside its cards), description / `<noscript>` prose only |
+//! | date | a source rule (`[extract.fields]`), JSON-LD, a `<meta>`/microdata event stamp, the visible text inside the source's `content_selector` or the event's own listing card, the part of the text about its own song | the visible text of a whole page (no selector or card scopes it, e.g. a listing's text outside its cards), description / `<noscript>` prose only, JSON-LD whose time the visible text contradicts (another time stated on more lines) |
 //! | artist | a source rule, an Instagram handle or link, a name in the title, in JSON-LD performers or in a "by/with" phrase, a name in the text inside `content_selector` or the event's card | a name found only elsewhere in the visible text of a whole page |
 //!
 //! No matched artist is not weak: nobody follows the workshop, so nothing is announced
@@ -22,6 +22,10 @@ pub const ARTIST_BY_NAME_NEAR: &str = "names in the title, JSON-LD performers or
 pub const ARTIST_BY_SCOPED_NAME: &str =
     "names in the visible text inside content_selector or the event's card";
 pub const ARTIST_BY_LOOSE_NAME: &str = "names found only in the loose visible text";
+
+/// `time_details` provenance note written by the JSON-LD layer when a stamp's time is
+/// not the time the page's visible text states first for the same date.
+pub const DATE_TIME_CONTRADICTED: &str = "the visible text states another time for the date";
 
 /// How one field is backed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +50,17 @@ fn date_grade(p: Option<&FieldProvenance>) -> Grade {
     };
     match p.layer {
         Layer::Source => strong("source rule"),
+        // The page contradicts itself: a person decides which time is right.
+        Layer::JsonLd if p.detail.contains(DATE_TIME_CONTRADICTED) => Grade {
+            what: "JSON-LD against visible text".into(),
+            weak: Some(format!(
+                "date read from JSON-LD, but {}",
+                p.detail
+                    .split("; ")
+                    .find(|c| c.starts_with(DATE_TIME_CONTRADICTED))
+                    .unwrap_or(DATE_TIME_CONTRADICTED)
+            )),
+        },
         Layer::JsonLd => strong("JSON-LD"),
         Layer::Meta if p.detail.contains("prose") => Grade {
             what: "meta prose".into(),

@@ -16,6 +16,7 @@
 use super::dom::PageIndex;
 use super::fields::{non_blank, non_empty, DatedSlot, LayerFields};
 use super::price::{parse_amount, PriceLine};
+use super::text::VisibleTimes;
 use super::{date, time};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -386,19 +387,57 @@ pub fn slots_from_range(start: LocalStamp, end: Option<LocalStamp>, daily: bool)
     }
 }
 
-fn event_slots(ev: &Value, tz: Tz) -> Vec<DatedSlot> {
+/// A stamp as ISO 8601 / RFC 3339 writes it: `YYYY-MM-DD`, optionally `T` (or a space)
+/// and `HH:MM[:SS[.fff]]`, optionally `Z` or `±HH[:MM]`. Anything else is bent.
+static STRICT_ISO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$")
+        .expect("static regex")
+});
+
+/// True when `s` is a well-formed ISO 8601 / RFC 3339 date or date-time.
+pub fn is_strict_iso(s: &str) -> bool {
+    STRICT_ISO.is_match(s.trim())
+}
+
+/// What comparing an event's stamps with the visible text found (provenance notes).
+#[derive(Default)]
+struct StampNotes {
+    /// Bent stamps whose time was replaced by the visible text's.
+    bent: Vec<String>,
+    /// Dates on which the stamp's time is not the time the visible text states.
+    contradicted: Vec<String>,
+}
+
+fn hhmm(t: NaiveTime) -> String {
+    t.format("%I:%M %p").to_string()
+}
+
+fn event_slots(
+    ev: &Value,
+    tz: Tz,
+    visible: &VisibleTimes<'_>,
+    notes: &mut StampNotes,
+) -> Vec<DatedSlot> {
     let tz = event_zone(ev).unwrap_or(tz);
     let subs: Vec<DatedSlot> = as_list(ev.get("subEvent").or_else(|| ev.get("subEvents")))
         .into_iter()
-        .flat_map(|s| event_slots(s, tz))
+        .flat_map(|s| event_slots(s, tz, visible, notes))
         .collect();
     if !subs.is_empty() {
         return subs;
     }
-    let Some(start) = str_field(ev, "startDate").and_then(|s| parse_stamp(s, tz)) else {
+    let Some(start_raw) = str_field(ev, "startDate") else {
         return Vec::new();
     };
-    let end = str_field(ev, "endDate").and_then(|s| parse_stamp(s, tz));
+    let Some(start) = parse_stamp(start_raw, tz) else {
+        return Vec::new();
+    };
+    let end_raw = str_field(ev, "endDate");
+    let end = end_raw.and_then(|s| parse_stamp(s, tz));
+    // A stamp that is not well-formed ISO 8601 (`12:30:00:00+01:00`) was written by hand
+    // or by a broken template: its date is trusted, its time only when the visible text
+    // states none for that date.
+    let bent = !is_strict_iso(start_raw) || end_raw.is_some_and(|e| !is_strict_iso(e));
     let daily = ["description", "name", "eventSchedule"]
         .iter()
         .any(|k| match ev.get(*k) {
@@ -409,7 +448,51 @@ fn event_slots(ev: &Value, tz: Tz) -> Vec<DatedSlot> {
                 .is_some_and(|f| matches!(f.trim(), "P1D" | "Daily" | "daily")),
             _ => false,
         });
-    slots_from_range(start, end, daily)
+    let mut slots = slots_from_range(start, end, daily);
+    for slot in &mut slots {
+        let Some(st) = slot.start else {
+            continue;
+        };
+        // The time the page states most often for this date (the stamp's on a tie).
+        let shown = visible.starts_on(slot.date);
+        let Some(best) = shown
+            .iter()
+            .copied()
+            .filter(|t| *t != st)
+            .max_by_key(|t| {
+                (
+                    visible.support(*t),
+                    std::cmp::Reverse(shown.iter().position(|s| s == t)),
+                )
+            })
+            .filter(|t| visible.support(*t) > visible.support(st))
+        else {
+            continue;
+        };
+        notes.contradicted.push(format!(
+            "{}: the stamp says {}, the visible text {} ({} lines against {})",
+            slot.date,
+            hhmm(st),
+            hhmm(best),
+            visible.support(best),
+            visible.support(st)
+        ));
+        if bent {
+            notes.bent.push(format!(
+                "`{start_raw}` is not valid ISO 8601: its time on {} is the one the visible text states most, {}",
+                slot.date,
+                hhmm(best)
+            ));
+            slot.start = Some(best);
+            slot.end = visible
+                .slots
+                .iter()
+                .find(|v| v.date == slot.date && v.start == Some(best) && v.end.is_some())
+                .and_then(|v| v.end)
+                .or_else(|| visible.end_with(best));
+        }
+    }
+    slots
 }
 
 fn price_value(v: &Value) -> Option<u64> {
@@ -547,11 +630,15 @@ fn written_start(ev: &Value, tz: Tz) -> Option<NaiveDate> {
         .map(|s| s.written_date)
 }
 
-/// Runs the JSON-LD layer. `visible_dates` are the dates the page's text shows: when
-/// several events of one series are described (often every past occurrence too), only
-/// those the page shows are kept, if any are.
-pub fn layer(doc: &Html, page_url: &Url, tz: Tz, visible_dates: &[NaiveDate]) -> LayerFields {
-    layer_in(&PageIndex::new(doc), page_url, tz, visible_dates)
+/// Runs the JSON-LD layer. `visible` are the sessions the page's text shows, in page
+/// order. When several events of one series are described (often every past
+/// occurrence too), only those the page shows are kept, if any are. A stamp's time is
+/// checked against the first time the text states for its date: a bent stamp
+/// ([`is_strict_iso`]) takes the text's time; any disagreement is noted in the
+/// provenance ([`super::confidence::DATE_TIME_CONTRADICTED`]), which makes the date
+/// weak.
+pub fn layer(doc: &Html, page_url: &Url, tz: Tz, visible: &VisibleTimes<'_>) -> LayerFields {
+    layer_in(&PageIndex::new(doc), page_url, tz, visible)
 }
 
 /// [`layer`] over a page's [`PageIndex`].
@@ -559,8 +646,9 @@ pub fn layer_in(
     page: &PageIndex<'_>,
     page_url: &Url,
     tz: Tz,
-    visible_dates: &[NaiveDate],
+    visible: &VisibleTimes<'_>,
 ) -> LayerFields {
+    let visible_dates: Vec<NaiveDate> = visible.slots.iter().map(|s| s.date).collect();
     let values = blocks_in(page);
     let all = events(&values);
     let mut evs = page_events(&all, page_url);
@@ -579,7 +667,11 @@ pub fn layer_in(
     let Some(first) = evs.first() else {
         return LayerFields::default();
     };
-    let mut slots: Vec<DatedSlot> = evs.iter().flat_map(|e| event_slots(e, tz)).collect();
+    let mut notes = StampNotes::default();
+    let mut slots: Vec<DatedSlot> = evs
+        .iter()
+        .flat_map(|e| event_slots(e, tz, visible, &mut notes))
+        .collect();
     slots.sort();
     slots.dedup();
     let prices: Vec<PriceLine> = evs
@@ -605,10 +697,21 @@ pub fn layer_in(
             .and_then(|d| non_blank(&clean_text(d), format!("{which}.description"))),
         artists: non_empty(artists, format!("{which}.performer/organizer")),
         songs: None,
-        slots: non_empty(
-            slots,
-            format!("{which}.startDate/endDate/subEvent{series_note}"),
-        ),
+        slots: non_empty(slots, {
+            let mut detail = format!("{which}.startDate/endDate/subEvent{series_note}");
+            for b in &notes.bent {
+                detail.push_str("; ");
+                detail.push_str(b);
+            }
+            if !notes.contradicted.is_empty() {
+                detail.push_str(&format!(
+                    "; {} ({})",
+                    super::confidence::DATE_TIME_CONTRADICTED,
+                    notes.contradicted.join(", ")
+                ));
+            }
+            detail
+        }),
         times: None,
         prices: non_empty(prices, format!("{which}.offers")),
         event_type: None,
@@ -631,7 +734,12 @@ mod tests {
         Url::parse("https://studio.test/events/rajesh-21-june").unwrap()
     }
     fn run(html: &str) -> LayerFields {
-        layer(&Html::parse_document(html), &page(), Kolkata, &[])
+        layer(
+            &Html::parse_document(html),
+            &page(),
+            Kolkata,
+            &VisibleTimes::slots_only(Vec::new()),
+        )
     }
     fn script(json: &str) -> String {
         format!(
@@ -732,6 +840,67 @@ mod tests {
         );
         assert_eq!(parse_stamp("2024-13-01T19:00", Kolkata), None);
         assert_eq!(parse_stamp("2024-05-01T25:00", Kolkata), None);
+    }
+
+    #[test]
+    fn strict_iso_is_told_from_bent_stamps() {
+        for ok in [
+            "2026-06-21",
+            "2026-06-21T18:00",
+            "2026-06-21T18:00:00+05:30",
+            "2026-06-21T12:30:00.000Z",
+            "2026-06-21 18:00:00-0400",
+        ] {
+            assert!(is_strict_iso(ok), "{ok}");
+        }
+        for bent in [
+            "2025-09-27T12:30:00:00+01:00",
+            "2024-5-24T19:00+5.5:00",
+            "June 21, 2026 6:00 PM",
+        ] {
+            assert!(!is_strict_iso(bent), "{bent}");
+        }
+    }
+
+    #[test]
+    fn a_bent_stamps_time_yields_to_the_time_the_text_states_most() {
+        let html =
+            script(r#"{"@type":"Event","name":"X","startDate":"2026-06-21T12:30:00:00+05:30"}"#);
+        let day = d(2026, 6, 21);
+        let slot = |h: u32, e: Option<u32>| DatedSlot {
+            date: day,
+            start: Some(t(h, 0)),
+            end: e.map(|e| t(e, 0)),
+        };
+        // Without lines each slot counts once: 6 PM twice beats the stamp's 12:30 once.
+        let visible =
+            VisibleTimes::slots_only(vec![slot(18, None), slot(12, Some(14)), slot(18, Some(20))]);
+        let f = layer(&Html::parse_document(&html), &page(), Kolkata, &visible);
+        let slots = f.slots.unwrap();
+        assert_eq!(slots.value, vec![slot(18, Some(20))]);
+        assert!(slots
+            .detail
+            .contains(super::super::confidence::DATE_TIME_CONTRADICTED));
+        // A valid stamp keeps its time; the contradiction is still noted.
+        let html =
+            script(r#"{"@type":"Event","name":"X","startDate":"2026-06-21T12:30:00+05:30"}"#);
+        let f = layer(&Html::parse_document(&html), &page(), Kolkata, &visible);
+        let slots = f.slots.unwrap();
+        assert_eq!(
+            slots.value[0].start,
+            Some(NaiveTime::from_hms_opt(12, 30, 0).unwrap())
+        );
+        assert!(slots
+            .detail
+            .contains(super::super::confidence::DATE_TIME_CONTRADICTED));
+        // The text agreeing (or stating no time for the date) notes nothing.
+        let agree = VisibleTimes::slots_only(vec![DatedSlot {
+            date: day,
+            start: Some(NaiveTime::from_hms_opt(12, 30, 0).unwrap()),
+            end: None,
+        }]);
+        let f = layer(&Html::parse_document(&html), &page(), Kolkata, &agree);
+        assert!(!f.slots.unwrap().detail.contains("another time"));
     }
 
     #[test]
@@ -959,7 +1128,10 @@ mod tests {
             &Html::parse_document(&html),
             &page(),
             Kolkata,
-            &[d(2025, 10, 15), d(2025, 11, 19)],
+            &VisibleTimes::slots_only(vec![
+                DatedSlot::date_only(d(2025, 10, 15)),
+                DatedSlot::date_only(d(2025, 11, 19)),
+            ]),
         );
         let slots = f.slots.unwrap();
         assert!(slots.detail.contains("only occurrences the page shows"));

@@ -321,11 +321,14 @@ fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
     let page = dom::PageIndex::new(doc);
     let tag = title_tag(&page);
     let text_layer = text::layer(&scope.text, input.today, tag.as_deref(), &scope.name);
-    let visible_dates: Vec<NaiveDate> = text_layer
-        .slots
-        .as_ref()
-        .map(|s| s.value.iter().map(|s| s.date).collect())
-        .unwrap_or_default();
+    let visible = text::VisibleTimes::new(
+        &scope.text,
+        text_layer
+            .slots
+            .as_ref()
+            .map(|s| s.value.clone())
+            .unwrap_or_default(),
+    );
     let mut layers = Layers {
         list: vec![
             (
@@ -334,7 +337,7 @@ fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
             ),
             (
                 Layer::JsonLd,
-                jsonld::layer_in(&page, input.page_url, tz, &visible_dates),
+                jsonld::layer_in(&page, input.page_url, tz, &visible),
             ),
             (Layer::Meta, meta::layer_in(&page, tz)),
             (Layer::Text, text_layer),

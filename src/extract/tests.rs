@@ -584,3 +584,57 @@ fn a_page_whose_dates_are_not_stated_as_an_event_gives_nothing_and_says_why() {
         PageVerdict::Workshops(w) => panic!("invented {:?}", w[0].draft),
     }
 }
+
+/// One page of `fixtures/generic/`, read as the golden test reads it.
+fn generic_page(stem: &str) -> Vec<Extracted> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let artists: Vec<Artist> =
+        serde_json::from_str(&std::fs::read_to_string(root.join("artists.json")).unwrap()).unwrap();
+    let html = std::fs::read_to_string(root.join("generic").join(format!("{stem}.html"))).unwrap();
+    let url = Url::parse(&format!("https://events.example/e/{stem}")).unwrap();
+    match extract_page(&ExtractInput {
+        page_url: &url,
+        html: &html,
+        source: &Source::generic("generic", Kolkata),
+        artists: &ArtistDirectory::new(artists),
+        today: today(),
+    }) {
+        PageVerdict::Workshops(w) => w,
+        PageVerdict::NotAWorkshop { reason } => panic!("{stem}: not a workshop: {reason}"),
+    }
+}
+
+#[test]
+fn a_bent_stamp_gives_its_date_and_the_visible_texts_time_and_is_held() {
+    let w = generic_page("bent-stamp-visible-time");
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(18, 7, 2026, "06:00 PM", "08:00 PM")]
+    );
+    let p = prov(&w[0], "time_details");
+    assert_eq!(p.layer, Layer::JsonLd);
+    assert!(p.detail.contains("is not valid ISO 8601"), "{p:?}");
+    let c = confidence::assess(&w[0].provenance);
+    assert!(c.is_weak(), "{c:?}");
+    assert!(
+        c.weak[0].contains("the stamp says 12:30 PM, the visible text 06:00 PM"),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn a_valid_stamp_against_the_visible_time_keeps_its_time_but_is_weak() {
+    let w = generic_page("stamp-contradicts-text");
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(8, 8, 2026, "11:00 AM", "01:00 PM")]
+    );
+    let c = confidence::assess(&w[0].provenance);
+    assert!(c.is_weak(), "{c:?}");
+    assert!(c
+        .verdict
+        .starts_with("date: JSON-LD against visible text (weak)"));
+    // A stamp the text does not contradict stays strong.
+    let c = confidence::assess(&generic_page("offset-wall-clock")[0].provenance);
+    assert!(!c.is_weak(), "{c:?}");
+}

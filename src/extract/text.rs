@@ -265,6 +265,103 @@ fn page_month_years(lines: &[&str]) -> HashMap<u32, i32> {
         .collect()
 }
 
+/// The sessions the visible text states (in page order), and how often each start time
+/// is stated, for checking a structured stamp's time against the page
+/// ([`super::jsonld::layer`]). The counts are read only when asked for.
+pub struct VisibleTimes<'a> {
+    pub slots: Vec<DatedSlot>,
+    text: Option<&'a PageText>,
+    starts: std::sync::OnceLock<HashMap<chrono::NaiveTime, (usize, Option<chrono::NaiveTime>)>>,
+}
+
+impl<'a> VisibleTimes<'a> {
+    /// The text layer's `slots` of `text`.
+    pub fn new(text: &'a PageText, slots: Vec<DatedSlot>) -> Self {
+        VisibleTimes {
+            slots,
+            text: Some(text),
+            starts: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Sessions without the lines they came from (every start time counts once each).
+    pub fn slots_only(slots: Vec<DatedSlot>) -> Self {
+        VisibleTimes {
+            slots,
+            text: None,
+            starts: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The distinct start times the text states for `date`, in page order.
+    pub fn starts_on(&self, date: NaiveDate) -> Vec<chrono::NaiveTime> {
+        let mut out = Vec::new();
+        for s in self.slots.iter().filter(|s| s.date == date) {
+            if let Some(t) = s.start.filter(|t| !out.contains(t)) {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    fn counts(&self) -> &HashMap<chrono::NaiveTime, (usize, Option<chrono::NaiveTime>)> {
+        self.starts.get_or_init(|| match self.text {
+            Some(text) => start_time_counts(&line_texts(text)),
+            None => {
+                let mut m = HashMap::new();
+                for s in &self.slots {
+                    if let Some(t) = s.start {
+                        let e = m.entry(t).or_insert((0, s.end));
+                        e.0 += 1;
+                        e.1 = e.1.or(s.end);
+                    }
+                }
+                m
+            }
+        })
+    }
+
+    /// How many lines state `t` as a start time (a date line, a ticket line, a schedule).
+    pub fn support(&self, t: chrono::NaiveTime) -> usize {
+        self.counts().get(&t).map_or(0, |c| c.0)
+    }
+
+    /// The end the text first states with start `t`, if any.
+    pub fn end_with(&self, t: chrono::NaiveTime) -> Option<chrono::NaiveTime> {
+        self.counts().get(&t).and_then(|c| c.1)
+    }
+}
+
+/// Per start time: the number of lines stating it (dates masked so their numbers are not
+/// read as times; times the text rules leave out are left out), and the first end
+/// stated with it.
+fn start_time_counts(
+    lines: &[&str],
+) -> HashMap<chrono::NaiveTime, (usize, Option<chrono::NaiveTime>)> {
+    let mut out: HashMap<chrono::NaiveTime, (usize, Option<chrono::NaiveTime>)> = HashMap::new();
+    for line in lines {
+        if budget::expired() {
+            break;
+        }
+        let mut masked = line.to_string();
+        for m in date::find_dates(line) {
+            let blank = " ".repeat(m.span.end - m.span.start);
+            masked.replace_range(m.span.clone(), &blank);
+        }
+        let mut seen = Vec::new();
+        for f in time::find_times(&masked) {
+            if time_is_excluded(&masked, f.span.start) || seen.contains(&f.time.start) {
+                continue;
+            }
+            seen.push(f.time.start);
+            let e = out.entry(f.time.start).or_insert((0, f.time.end));
+            e.0 += 1;
+            e.1 = e.1.or(f.time.end);
+        }
+    }
+    out
+}
+
 /// Finds the sessions stated in `lines`.
 pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
     // Date mentions per line, deadlines dropped.

@@ -101,6 +101,9 @@ fn expected_prices() -> BTreeMap<&'static str, u64> {
         ("generic/weekday-pins-year", 400),
         ("generic/month-year-notice", 500),
         ("generic/app-data-only", 0),
+        // Drop-in ₹900 (JSON-LD offer), the only price.
+        ("generic/bent-stamp-visible-time", 900),
+        ("generic/stamp-contradicts-text", 800),
         (
             "generic/events-list-app-times--2026-07-15-kuthu-workshop-night",
             0,
