@@ -51,6 +51,7 @@ pub mod rules;
 pub mod structure;
 pub mod text;
 pub mod time;
+pub mod title_song;
 
 pub use bounded::{
     extract_page_bounded, extract_page_off_runtime, ExtractFailure, OwnedPage, DEFAULT_BUDGET,
@@ -543,11 +544,17 @@ fn page_workshops(
     identity: Identity,
 ) -> Option<Vec<Extracted>> {
     let (slot_layer, slots) = layers.pick(|f| f.slots.as_ref())?;
+    let title = layers.pick(|f| f.title.as_ref());
+    let explicit_songs = layers.pick(|f| f.songs.as_ref());
+    let from_title = match (explicit_songs, title) {
+        (None, Some((l, t))) => title_song(input, layers, scope, t).map(|s| (l, s)),
+        _ => None,
+    };
     let page = PageFacts {
-        title: layers.pick(|f| f.title.as_ref()),
+        title,
         times: layers.pick(|f| f.times.as_ref()),
         prices: layers.pick(|f| f.prices.as_ref()),
-        songs: layers.pick(|f| f.songs.as_ref()),
+        songs: explicit_songs.or(from_title.as_ref().map(|(l, f)| (*l, f))),
         slot_layer,
         slots,
         parts: layers
@@ -577,6 +584,59 @@ fn page_workshops(
             .map(|song| one_workshop(input, &page, song.as_ref(), song_list.len()))
             .collect(),
     )
+}
+
+/// The song the event's title names after its kind (`Bollywood Workshop – Kesariya`),
+/// when the page names none explicitly ([`title_song`]). Never from the `<title>` tag.
+fn title_song(
+    input: &ExtractInput<'_>,
+    layers: &Layers,
+    scope: &Scope,
+    title: &Found<String>,
+) -> Option<Found<Vec<String>>> {
+    if title.detail == "<title>" {
+        return None;
+    }
+    let artist_texts: Vec<String> = layers
+        .list
+        .iter()
+        .filter_map(|(_, f)| f.artists.as_ref())
+        .flat_map(|a| a.value.iter().cloned())
+        .collect();
+    let lines: Vec<&str> = scope.text.lines.iter().map(|l| l.text.as_str()).collect();
+    let studio = &input.source.studio;
+    let song = title_song::song_in_title(
+        &title.value,
+        &title_song::TitleContext {
+            directory: input.artists,
+            studio: [studio.id.as_str(), studio.name.as_str()],
+            artist_texts: &artist_texts,
+            lines: &lines,
+        },
+    )?;
+    // Where else the page names its people: titles and descriptions of every layer, the
+    // `<title>` tag, the visible lines.
+    static TITLE_TAG: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?is)<title[^>]*>(.*?)</title>").expect("static regex")
+    });
+    let mut texts: Vec<&str> = lines.clone();
+    for (_, f) in &layers.list {
+        texts.extend(f.title.as_ref().map(|t| t.value.as_str()));
+        texts.extend(f.description.as_ref().map(|d| d.value.as_str()));
+    }
+    texts.extend(
+        TITLE_TAG
+            .captures(input.html)
+            .and_then(|c| c.get(1))
+            .map(|m| m.as_str()),
+    );
+    if title_song::named_as_artist(&song, &texts) {
+        return None;
+    }
+    Some(Found::new(
+        vec![song],
+        format!("the title's part after its event kind ({})", title.detail),
+    ))
 }
 
 /// Studio handles are not artists.

@@ -638,3 +638,60 @@ fn a_valid_stamp_against_the_visible_time_keeps_its_time_but_is_weak() {
     let c = confidence::assess(&generic_page("offset-wall-clock")[0].provenance);
     assert!(!c.is_weak(), "{c:?}");
 }
+
+#[test]
+fn a_listing_cards_bare_name_or_alias_gets_its_artist_and_only_its_own() {
+    let w = generic_page("listing-bare-names");
+    let ids: Vec<(&str, Vec<String>)> = w
+        .iter()
+        .map(|e| (e.draft.by.as_str(), e.draft.artist_id_list.clone()))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            ("Rohit Nair", vec!["rohitnair.hiphop".to_string()]),
+            ("Chloé Fernandes", vec!["chloe.fernandes".to_string()]),
+            // Not in the directory: matched to nobody, never invented.
+            ("Freestyle Lab", vec![]),
+        ]
+    );
+    // A name inside the card is the card's own: strong, so its followers hear of it.
+    for e in &w[..2] {
+        let c = confidence::assess(&e.provenance);
+        assert!(!c.is_weak(), "{c:?}");
+    }
+    // An alias (`artists_v2.artist_aliases`) matches on a card as a name does.
+    let html = r#"<html><body><h1>Workshops</h1>
+<div class="list"><div class="item"><h3>Krump Intro</h3><p>Sun 26 Jul, 4:00 PM</p><p>Instructor: RNX</p></div>
+<div class="item"><h3>Locking Basics</h3><p>Sat 1 Aug, 5:00 PM</p><p>Instructor: Meghna</p></div></div></body></html>"#;
+    let dir = ArtistDirectory::with_aliases(
+        vec![Artist {
+            artist_id: "rohitnair.hiphop".into(),
+            artist_name: "Rohit Nair".into(),
+            instagram_link: Some("https://www.instagram.com/rohitnair.hiphop/".into()),
+        }],
+        vec![("rohitnair.hiphop".into(), "RNX".into())],
+    );
+    let url = Url::parse("https://events.example/e/aliases").unwrap();
+    let PageVerdict::Workshops(w) = extract_page(&ExtractInput {
+        page_url: &url,
+        html,
+        source: &Source::generic("generic", Kolkata),
+        artists: &dir,
+        today: today(),
+    }) else {
+        panic!("two cards expected");
+    };
+    let by: Vec<(&str, &[String])> = w
+        .iter()
+        .map(|e| (e.draft.by.as_str(), e.draft.artist_id_list.as_slice()))
+        .collect();
+    assert_eq!(
+        by,
+        vec![
+            ("Rohit Nair", &["rohitnair.hiphop".to_string()][..]),
+            // A first name only matches nobody; `by` is the text the page gives.
+            ("Meghna", &[][..]),
+        ]
+    );
+}

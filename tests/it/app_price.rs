@@ -105,6 +105,36 @@ fn expected_prices() -> BTreeMap<&'static str, u64> {
         ("generic/bent-stamp-visible-time", 900),
         ("generic/stamp-contradicts-text", 800),
         (
+            "generic/listing-bare-names--2026-07-18-hip-hop-foundations",
+            600,
+        ),
+        (
+            "generic/listing-bare-names--2026-07-19-contemporary-flow",
+            650,
+        ),
+        ("generic/listing-bare-names--2026-07-25-freestyle-lab", 500),
+        ("generic/title-song", 900),
+        (
+            "generic/title-not-a-song--2026-07-11-hip-hop-workshop-beginners",
+            500,
+        ),
+        (
+            "generic/title-not-a-song--2026-07-12-heels-class-prerna-sharma",
+            700,
+        ),
+        (
+            "generic/title-not-a-song--2026-07-18-contemporary-workshop-koramangala",
+            600,
+        ),
+        (
+            "generic/title-not-a-song--2026-07-19-popping-workshop-song-tba",
+            600,
+        ),
+        (
+            "generic/title-not-a-song--2026-07-25-locking-session-arjun",
+            550,
+        ),
+        (
             "generic/events-list-app-times--2026-07-15-kuthu-workshop-night",
             0,
         ),
