@@ -46,6 +46,32 @@ fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// CPU seconds (user + system) a process has used so far, from `/proc/<pid>/stat`.
+fn cpu_secs(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 of the line: 11 and 12 after the name.
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    (ticks(11) + ticks(12)) as f64 / hz
+}
+
+/// The database server this bench started: our child process.
+fn server_pid() -> Option<String> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid = e.file_name().to_string_lossy().to_string();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let rest = stat.rsplit_once(')')?.1;
+        (rest.split_whitespace().nth(1)? == me && stat.contains("secantusd")).then_some(pid)
+    })
+}
+
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -187,12 +213,14 @@ async fn run(uri: &str, followers: u32, full: bool) {
     {
         push.concurrency = n;
     }
-    let notifier = Notifier::new(
-        store.clone(),
-        NotifyConfig::default(),
-        push,
-        Arc::new(FixedClock(now)),
-    );
+    let mut notify = NotifyConfig::default();
+    if let Some(n) = std::env::var("NACHNA_BENCH_FANOUT_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        notify.fanout_batch_size = n;
+    }
+    let notifier = Notifier::new(store.clone(), notify, push, Arc::new(FixedClock(now)));
 
     // Hand seeding's freed heap back to the system, so the figures below are the
     // notifier's own.
@@ -201,15 +229,35 @@ async fn run(uri: &str, followers: u32, full: bool) {
     unsafe {
         libc::malloc_trim(0);
     }
+    println!(
+        "fanout bench ({}): {followers} followers × 1 iOS device, SecantusDB on 127.0.0.1, batch {}, concurrency {}",
+        if full { "full" } else { "smoke" },
+        notifier.notify.fanout_batch_size,
+        notifier.push.concurrency
+    );
+    println!("  seed (not measured):      {seed_secs:.1} s");
+    let server = server_pid();
     let rss_before = status_kib("VmRSS:");
     let resettable = reset_peak();
+    let (cpu_self, cpu_server) = (cpu_secs("self"), server.as_deref().map_or(0.0, cpu_secs));
     let started = Instant::now();
     let counts = notifier.fan_out_pending().await.expect("fan-out");
     let enqueue = started.elapsed();
+    let cpu_self = cpu_secs("self") - cpu_self;
+    let cpu_server = server.as_deref().map_or(0.0, cpu_secs) - cpu_server;
     let enqueue_peak = status_kib("VmHWM:");
     let c = &counts[0];
     assert_eq!(c.followers, u64::from(followers));
     assert_eq!(c.pushes, u64::from(followers));
+    println!(
+        "  enqueue (fan-out):        {:.2} s  ({:.0} notifications/s; CPU meanwhile: this process {cpu_self:.2} s, database {})",
+        enqueue.as_secs_f64(),
+        f64::from(followers) / enqueue.as_secs_f64().max(1e-9),
+        if server.is_some() { format!("{cpu_server:.2} s") } else { "unknown".into() }
+    );
+    if std::env::var_os("NACHNA_BENCH_ENQUEUE_ONLY").is_some() {
+        return;
+    }
 
     reset_peak();
     let rss_mid = status_kib("VmRSS:");
@@ -270,18 +318,6 @@ async fn run(uri: &str, followers: u32, full: bool) {
     let ceiling = notifier.push.concurrency as f64 * 1000.0 / f64::from(latency_ms.max(1));
 
     let per_sec = |n: u32, d: Duration| f64::from(n) / d.as_secs_f64().max(1e-9);
-    println!(
-        "fanout bench ({}): {followers} followers × 1 iOS device, SecantusDB on 127.0.0.1, batch {}, concurrency {}",
-        if full { "full" } else { "smoke" },
-        notifier.notify.fanout_batch_size,
-        notifier.push.concurrency
-    );
-    println!("  seed (not measured):      {seed_secs:.1} s");
-    println!(
-        "  enqueue (fan-out):        {:.2} s  ({:.0} notifications/s)",
-        enqueue.as_secs_f64(),
-        per_sec(followers, enqueue)
-    );
     println!(
         "  dispatch (scripted APNs): {:.2} s  ({:.0} pushes/s)",
         dispatch.as_secs_f64(),

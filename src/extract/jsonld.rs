@@ -192,6 +192,78 @@ pub fn events(values: &[Value]) -> Vec<&Value> {
     out
 }
 
+/// The events a page lists in a JSON-LD `ItemList` (`itemListElement` of Event objects,
+/// or of `ListItem`s whose `item` is an Event), in list order, each once (same name and
+/// start), when there are two or more with a start date and none of them is the page's
+/// own event (a detail page listing related events describes itself). Empty otherwise.
+pub fn item_list_events(doc: &Html, page_url: &Url) -> Vec<Value> {
+    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+        match v {
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            Value::Object(o) => {
+                if type_names(v).iter().any(|t| t.ends_with("ItemList")) {
+                    for el in as_list(v.get("itemListElement")) {
+                        if is_event(el) {
+                            out.push(el);
+                        } else if let Some(item) = el.get("item").filter(|i| is_event(i)) {
+                            out.push(item);
+                        }
+                    }
+                } else {
+                    o.values().for_each(|x| walk(x, out));
+                }
+            }
+            _ => {}
+        }
+    }
+    let values = blocks(doc);
+    let mut found = Vec::new();
+    for v in &values {
+        walk(v, &mut found);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let listed: Vec<&Value> = found
+        .into_iter()
+        .filter(|e| str_field(e, "startDate").is_some())
+        .filter(|e| {
+            seen.insert((
+                str_field(e, "name").unwrap_or("").to_string(),
+                str_field(e, "startDate").unwrap_or("").to_string(),
+            ))
+        })
+        .collect();
+    let own = listed.iter().any(|e| {
+        str_field(e, "url")
+            .or_else(|| str_field(e, "@id"))
+            .is_some_and(|u| same_page(u, page_url))
+    });
+    if listed.len() < 2 || own {
+        return Vec::new();
+    }
+    listed.into_iter().cloned().collect()
+}
+
+/// The fields of one event listed in an `ItemList` ([`item_list_events`]), read on its
+/// own (no visible text is compared with it: the page's text is every event's).
+pub fn item_fields(ev: &Value, tz: Tz) -> LayerFields {
+    let mut f = fields_of(&[ev], tz, &VisibleTimes::slots_only(Vec::new()), "");
+    let relabel = |d: &mut String| *d = d.replacen("Event.", "ItemList Event.", 1);
+    if let Some(x) = f.slots.as_mut() {
+        relabel(&mut x.detail);
+    }
+    if let Some(x) = f.title.as_mut() {
+        relabel(&mut x.detail);
+    }
+    f
+}
+
+/// The `url` an event gives for itself, resolved against the page.
+pub fn event_url(ev: &Value, page_url: &Url) -> Option<Url> {
+    str_field(ev, "url")
+        .and_then(|u| page_url.join(u).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
 /// A string field, tolerating arrays (first string) and objects with `name`.
 fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     match v.get(key)? {
@@ -624,7 +696,8 @@ pub fn page_events<'a>(all: &[&'a Value], page_url: &Url) -> Vec<&'a Value> {
         .collect()
 }
 
-fn written_start(ev: &Value, tz: Tz) -> Option<NaiveDate> {
+/// The start date an event's `startDate` writes (before any zone conversion).
+pub fn written_start(ev: &Value, tz: Tz) -> Option<NaiveDate> {
     str_field(ev, "startDate")
         .and_then(|s| parse_stamp(s, event_zone(ev).unwrap_or(tz)))
         .map(|s| s.written_date)
@@ -664,6 +737,11 @@ pub fn layer_in(
             series_note = ", only occurrences the page shows";
         }
     }
+    fields_of(&evs, tz, visible, series_note)
+}
+
+/// The fields of one event (or of several occurrences of one event, `evs`).
+fn fields_of(evs: &[&Value], tz: Tz, visible: &VisibleTimes<'_>, series_note: &str) -> LayerFields {
     let Some(first) = evs.first() else {
         return LayerFields::default();
     };

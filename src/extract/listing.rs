@@ -40,6 +40,7 @@ use regex::Regex;
 use scraper::{ElementRef, Html};
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
+use url::Url;
 
 /// How much candidate text (as a multiple of the page's own text) card detection reads
 /// before it gives up and treats the page as one event.
@@ -482,6 +483,93 @@ pub fn card_suffix(card: &Card) -> String {
         slug.truncate(cut);
     }
     format!("{}-{}", card.first.date.format("%Y-%m-%d"), slug)
+}
+
+/// The text split into what sits under a past-events heading (`Past (16)`, `Previous
+/// events`: from that heading to the next heading of the same or a higher level) and
+/// the rest.
+pub fn split_past_sections(text: &PageText) -> (PageText, PageText) {
+    let mut past = PageText::default();
+    let mut rest = PageText::default();
+    let mut level: Option<u8> = None;
+    for l in &text.lines {
+        if l.heading > 0 {
+            if level.is_some_and(|lv| l.heading <= lv) {
+                level = None;
+            }
+            if level.is_none() && PAST_WORDS.is_match(&l.text) {
+                level = Some(l.heading);
+            }
+        }
+        if level.is_some() {
+            past.lines.push(l.clone());
+        } else {
+            rest.lines.push(l.clone());
+        }
+    }
+    (past, rest)
+}
+
+/// A slug cut to 48 bytes at a `-`.
+fn short_slug(text: &str) -> String {
+    let mut slug = super::song_slug(text);
+    if slug.len() > 48 {
+        let cut = slug[..48].rfind('-').unwrap_or(48);
+        slug.truncate(cut);
+    }
+    slug
+}
+
+/// The identity an event's own link gives it: the link's last path segment as a slug
+/// (`/events/salsa-night-2` → `salsa-night-2`, an extension dropped), or `u-` and a hash
+/// of the normalised link when a query identifies the event (`?id=…`,
+/// `index.html?go=…`) or the segment is no slug (a bare number, none).
+pub fn link_slug(url: &Url) -> String {
+    let query = url
+        .query_pairs()
+        .any(|(k, _)| !k.to_ascii_lowercase().starts_with("utm_"));
+    let segment = url
+        .path_segments()
+        .and_then(|mut s| s.rfind(|x| !x.is_empty()))
+        .map(|s| s.rsplit_once('.').map_or(s, |(a, _)| a))
+        .unwrap_or("");
+    let slug = short_slug(segment);
+    if query || !slug.chars().any(|c| c.is_ascii_alphabetic()) {
+        super::url_hash_slug(url)
+    } else {
+        slug
+    }
+}
+
+/// `bases` made unique where two would be equal: the event's first date added, then a
+/// hash of `material` (its text).
+pub fn unique_suffixes(
+    bases: Vec<String>,
+    date: impl Fn(usize) -> Option<String>,
+    material: impl Fn(usize) -> String,
+) -> Vec<String> {
+    let count = |v: &[String], s: &String| v.iter().filter(|x| *x == s).count();
+    let dated: Vec<String> = bases
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match (count(&bases, s) > 1, date(i)) {
+            (true, Some(d)) => format!("{s}-{d}"),
+            _ => s.clone(),
+        })
+        .collect();
+    dated
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if count(&dated, s) > 1 {
+                use sha2::{Digest, Sha256};
+                let h = Sha256::digest(material(i).as_bytes());
+                format!("{s}-{}", &hex::encode(h)[..8])
+            } else {
+                s.clone()
+            }
+        })
+        .collect()
 }
 
 /// Suffixes for `cards`, made unique: the start time, then a hash of the card's text,

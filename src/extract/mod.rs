@@ -386,6 +386,26 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
         )
     };
     let identity = page_identity(input.source, input.page_url);
+    // Events listed only in a JSON-LD `ItemList`: one draft each, like listing cards.
+    // A source rule dating the page describes the page's own event instead.
+    let listed = if input.html.contains("ItemList")
+        && layers.get(Layer::Source).is_none_or(|f| f.slots.is_none())
+    {
+        let items = jsonld::item_list_events(&doc, input.page_url);
+        not_only_past(input, &scope, items)
+    } else {
+        Vec::new()
+    };
+    if listed.len() >= 2 {
+        let mut out = item_list_workshops(input, &listed, &identity);
+        if !out.is_empty() {
+            for e in &mut out {
+                e.warnings = warnings.clone();
+            }
+            out.sort_by(|a, b| a.draft.uuid.cmp(&b.draft.uuid));
+            return PageVerdict::Workshops(out);
+        }
+    }
     let not_event_like = (cards.current().count() < 2)
         .then(|| without_event_structure(&layers, &scope, input.today))
         .flatten();
@@ -531,6 +551,105 @@ fn listing_workshops(
             };
             out.extend(page_workshops(input, &layers, &rest, own).unwrap_or_default());
         }
+    }
+    out
+}
+
+/// The listed events a page does not show only as past: an event whose day and month
+/// the visible text states only under a past-events heading
+/// ([`listing::split_past_sections`]) is dropped (an organiser page lists its upcoming
+/// event and its whole archive in one `ItemList`).
+fn not_only_past(
+    input: &ExtractInput<'_>,
+    scope: &Scope,
+    items: Vec<serde_json::Value>,
+) -> Vec<serde_json::Value> {
+    if items.is_empty() {
+        return items;
+    }
+    let (past_text, rest_text) = listing::split_past_sections(&scope.text);
+    if past_text.lines.is_empty() {
+        return items;
+    }
+    // Day and month only: strips often write no year (`Sat, Aug 31`), and the year the
+    // text rules infer for it need not be the stamp's.
+    use chrono::Datelike;
+    let dates = |t: &html::PageText| -> Vec<(u32, u32)> {
+        let lines: Vec<&str> = t.lines.iter().map(|l| l.text.as_str()).collect();
+        text::schedule(&lines, input.today)
+            .slots
+            .iter()
+            .map(|s| (s.date.month(), s.date.day()))
+            .collect()
+    };
+    let past = dates(&past_text);
+    let shown = dates(&rest_text);
+    let tz = input.source.timezone;
+    items
+        .into_iter()
+        .filter(|ev| {
+            jsonld::written_start(ev, tz)
+                .map(|d| (d.month(), d.day()))
+                .is_none_or(|d| !past.contains(&d) || shown.contains(&d))
+        })
+        .collect()
+}
+
+/// A page whose events are listed in a JSON-LD `ItemList`: one draft per listed event,
+/// read from that event's own JSON-LD (name, dates, offers, performers). Its uuid is
+/// `{page}--{suffix}`, the suffix from the event's own `url` ([`listing::link_slug`]),
+/// else its name, made unique on the page ([`listing::unique_suffixes`]).
+fn item_list_workshops(
+    input: &ExtractInput<'_>,
+    items: &[serde_json::Value],
+    identity: &Identity,
+) -> Vec<Extracted> {
+    let tz = input.source.timezone;
+    let fields: Vec<LayerFields> = items.iter().map(|ev| jsonld::item_fields(ev, tz)).collect();
+    let own = normalised_url(input.page_url);
+    let bases: Vec<String> = items
+        .iter()
+        .zip(&fields)
+        .map(|(ev, f)| {
+            match jsonld::event_url(ev, input.page_url).filter(|u| normalised_url(u) != own) {
+                Some(u) => listing::link_slug(&u),
+                None => f
+                    .title
+                    .as_ref()
+                    .map(|t| song_slug(&t.value))
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "event".into()),
+            }
+        })
+        .collect();
+    let suffixes = listing::unique_suffixes(
+        bases,
+        |i| {
+            fields[i]
+                .slots
+                .as_ref()
+                .and_then(|s| s.value.first())
+                .map(|s| s.date.format("%Y-%m-%d").to_string())
+        },
+        |i| items[i].to_string(),
+    );
+    let mut out = Vec::new();
+    for (n, (f, suffix)) in fields.into_iter().zip(suffixes).enumerate() {
+        let layers = Layers {
+            list: vec![(Layer::JsonLd, f)],
+        };
+        let scope = Scope {
+            text: html::PageText::default(),
+            name: format!("JSON-LD ItemList item {}", n + 1),
+        };
+        let id = Identity {
+            base_uuid: format!("{}--{suffix}", identity.base_uuid),
+            detail: format!(
+                "{}, then `--` and the listed event's own link (else its name)",
+                identity.detail
+            ),
+        };
+        out.extend(page_workshops(input, &layers, &scope, id).unwrap_or_default());
     }
     out
 }

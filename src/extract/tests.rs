@@ -695,3 +695,32 @@ fn a_listing_cards_bare_name_or_alias_gets_its_artist_and_only_its_own() {
         ]
     );
 }
+
+#[test]
+fn an_item_list_gives_one_draft_per_event_unless_it_lists_the_page_itself() {
+    let w = generic_page("jsonld-item-list");
+    assert_eq!(w.len(), 3);
+    assert!(w
+        .iter()
+        .all(|e| !confidence::assess(&e.provenance).is_weak()));
+    assert_eq!(prov(&w[0], "time_details").layer, Layer::JsonLd);
+    // A detail page whose "more events" list holds the page's own event is that event.
+    let html = r#"<html><head><script type="application/ld+json">
+{"@type":"ItemList","itemListElement":[
+ {"@type":"ListItem","item":{"@type":"Event","name":"Salsa Basics","url":"https://events.example/events/salsa-basics","startDate":"2026-07-11T18:00:00+05:30"}},
+ {"@type":"ListItem","item":{"@type":"Event","name":"Kizomba Night","url":"https://events.example/events/kizomba-night","startDate":"2026-07-17T19:30:00+05:30"}}]}
+</script></head><body><h1>Salsa Basics</h1></body></html>"#;
+    let PageVerdict::Workshops(w) = run_with(
+        html,
+        "https://events.example/events/salsa-basics",
+        &Source::generic("generic", Kolkata),
+    ) else {
+        panic!("a workshop expected");
+    };
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].draft.uuid, "generic/salsa-basics");
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![td(11, 7, 2026, "06:00 PM", "")]
+    );
+}

@@ -6,9 +6,10 @@
 //!   so a newer marker set meanwhile is kept. A crash between the two repeats the
 //!   inserts, which the unique `_id` turns into no-ops.
 //! * [`Notifier::fan_out`] streams the followers ([`FollowerStream`]) in batches of
-//!   `notify.fanout_batch_size`: one query for the batch's devices, one for its
-//!   cooldowns, one unordered `insert_many`. Memory stays at one batch whatever the
-//!   audience size.
+//!   `notify.fanout_batch_size`: one query for the batch's devices and one each for
+//!   its cooldowns in the outbox and in `notification_history` (sent together), then
+//!   one unordered `insert_many`, which runs while the next batch is read. Memory stays
+//!   at two batches whatever the audience size.
 //!
 //! Cooldown (new workshops only): a user gets at most one `new_workshop` push per artist
 //! per `new_workshop_cooldown_hours`. A push enqueued (pending, sending or sent) for one
@@ -214,7 +215,12 @@ impl Notifier {
         self.enqueue_audience(target, &plan, mode).await
     }
 
-    /// Streams the followers of `target`'s artists into outbox documents.
+    /// Streams the followers of `target`'s artists into outbox documents, one batch of
+    /// `notify.fanout_batch_size` at a time. The insert of a batch runs while the next
+    /// batch is read and built (two connections), so the database's insert time and
+    /// the audience reads overlap instead of adding up. Nothing about crash safety
+    /// changes: the marker is cleared only after every insert returned, and a repeat
+    /// is a no-op under the unique `_id`.
     pub(crate) async fn enqueue_audience(
         &self,
         target: &Target,
@@ -228,56 +234,98 @@ impl Notifier {
         };
         let batch_size = self.notify.fanout_batch_size.max(1);
         let mut stream = FollowerStream::open(&self.store, &target.artist_ids).await?;
-        let mut batch: Vec<Follower> = Vec::with_capacity(batch_size);
+        let mut inserting: Option<Vec<OutboxDoc>> = None;
         loop {
-            let next = stream.next().await?;
-            let end = next.is_none();
-            if let Some(f) = next {
-                batch.push(f);
+            let insert = async {
+                match &inserting {
+                    Some(docs) => self.store.insert_outbox(docs).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let next = self.next_batch(target, plan, &mut stream, batch_size, mode, &mut counts);
+            let (inserted, next) = futures::join!(insert, next);
+            if let (Some(docs), Some(InsertCounts { existing, .. })) = (&inserting, inserted?) {
+                for i in existing {
+                    if let Some(d) = docs.get(i) {
+                        uncount(d, &mut counts);
+                    }
+                }
             }
-            if batch.len() >= batch_size || (end && !batch.is_empty()) {
-                self.enqueue_batch(target, plan, &batch, mode, &mut counts)
-                    .await?;
-                batch.clear();
-            }
-            if end {
-                break;
-            }
+            inserting = match next? {
+                Some(docs) if mode == Mode::Write && !docs.is_empty() => Some(docs),
+                Some(_) => None,
+                None => break,
+            };
         }
         Ok(counts)
     }
 
-    async fn enqueue_batch(
+    /// Reads the next batch of followers and builds their documents (counted as they
+    /// are built). `None` when the followers are exhausted.
+    async fn next_batch(
+        &self,
+        target: &Target,
+        plan: &Enqueue<'_>,
+        stream: &mut FollowerStream,
+        batch_size: usize,
+        mode: Mode,
+        counts: &mut FanoutCounts,
+    ) -> Result<Option<Vec<OutboxDoc>>, NotifyError> {
+        let mut batch: Vec<Follower> = Vec::with_capacity(batch_size);
+        while batch.len() < batch_size {
+            match stream.next().await? {
+                Some(f) => batch.push(f),
+                None => break,
+            }
+        }
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        self.build_batch(target, plan, &batch, mode, counts)
+            .await
+            .map(Some)
+    }
+
+    /// One batch's documents: its devices, cooldowns and (for `only_untold`) who was
+    /// already told, each one query for the whole batch, sent at once.
+    async fn build_batch(
         &self,
         target: &Target,
         plan: &Enqueue<'_>,
         batch: &[Follower],
         mode: Mode,
         counts: &mut FanoutCounts,
-    ) -> Result<(), NotifyError> {
+    ) -> Result<Vec<OutboxDoc>, NotifyError> {
         let now = self.clock.now();
+        let calendar_now = self.calendar_now();
         let users: Vec<String> = batch.iter().map(|f| f.user_id.clone()).collect();
-        let devices = active_devices(&self.store, &users).await?;
-        let cooling = match plan.cooldown {
-            Some(window) => {
-                self.store
-                    .recent_new_workshop_artists(
-                        &users,
-                        &target.artist_ids,
-                        &target.uuid,
-                        now - window,
-                    )
-                    .await?
+        let devices = active_devices(&self.store, &users);
+        let cooling = async {
+            match plan.cooldown {
+                Some(window) => {
+                    self.store
+                        .recent_new_workshop_artists(
+                            &users,
+                            &target.artist_ids,
+                            &target.uuid,
+                            now - window,
+                        )
+                        .await
+                }
+                None => Ok(HashMap::new()),
             }
-            None => HashMap::new(),
         };
-        let told = if plan.only_untold {
-            self.store
-                .users_told_of_workshop(&users, &target.uuid)
-                .await?
-        } else {
-            std::collections::HashSet::new()
+        let told = async {
+            if plan.only_untold {
+                self.store
+                    .users_told_of_workshop(&users, &target.uuid)
+                    .await
+            } else {
+                Ok(std::collections::HashSet::new())
+            }
         };
+        let (devices, cooling, told) = futures::try_join!(devices, cooling, told)?;
+        let mut texts = Texts::default();
         let mut docs = Vec::with_capacity(batch.len());
         for f in batch {
             counts.followers += 1;
@@ -345,14 +393,10 @@ impl Notifier {
             if mode == Mode::DryRun {
                 continue;
             }
-            let ctx = RenderContext::new(
-                target,
-                &artist_ids,
-                plan.session,
-                plan.hours,
-                self.calendar_now(),
-            );
-            let (title, body) = ctx.render(plan.template);
+            let (title, body) = texts.of(&artist_ids, || {
+                RenderContext::new(target, &artist_ids, plan.session, plan.hours, calendar_now)
+                    .render(plan.template)
+            });
             let created = now;
             docs.push(OutboxDoc {
                 key,
@@ -379,15 +423,28 @@ impl Notifier {
                 expire_at: status.expires().then(|| now + self.notify.outbox_ttl()),
             });
         }
-        if mode == Mode::Write {
-            let InsertCounts { existing, .. } = self.store.insert_outbox(&docs).await?;
-            for i in existing {
-                if let Some(d) = docs.get(i) {
-                    uncount(d, counts);
-                }
-            }
+        Ok(docs)
+    }
+}
+
+/// Title and body by the artists a user is told of: within one batch they depend on
+/// nothing else, and almost every follower shares one set, so each is rendered once a
+/// batch (not once a fan-out: a batch after midnight says "today", not "tomorrow").
+#[derive(Default)]
+struct Texts(HashMap<Vec<String>, (String, String)>);
+
+impl Texts {
+    fn of(
+        &mut self,
+        artists: &[String],
+        render: impl FnOnce() -> (String, String),
+    ) -> (String, String) {
+        if let Some(t) = self.0.get(artists) {
+            return t.clone();
         }
-        Ok(())
+        let t = render();
+        self.0.insert(artists.to_vec(), t.clone());
+        t
     }
 }
 

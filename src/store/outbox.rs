@@ -416,6 +416,8 @@ impl Store {
     }
 
     /// Inserts documents, unordered; a key already present is counted, not an error.
+    /// Each document is serialised straight to BSON bytes, without an intermediate
+    /// `Document` tree.
     pub async fn insert_outbox(&self, docs: &[OutboxDoc]) -> Result<InsertCounts, StoreError> {
         if docs.is_empty() {
             return Ok(InsertCounts::default());
@@ -423,18 +425,24 @@ impl Store {
         let encoded = docs
             .iter()
             .map(|d| {
-                let mut e = bson::to_document(d).map_err(|e| StoreError::Malformed {
+                let mut e = bson::to_raw_document_buf(d).map_err(|e| StoreError::Malformed {
                     collection: OUTBOX,
                     message: format!("cannot encode outbox document {}: {e}", d.key),
                 })?;
                 if d.status == Status::Pending {
-                    e.insert("queue", shard_of(&d.key));
+                    e.append("queue", shard_of(&d.key));
                 }
                 Ok(e)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let total = encoded.len() as u64;
-        match self.outbox().insert_many(encoded).ordered(false).await {
+        match self
+            .app
+            .collection::<bson::RawDocumentBuf>(OUTBOX)
+            .insert_many(encoded)
+            .ordered(false)
+            .await
+        {
             Ok(result) => Ok(InsertCounts {
                 inserted: result.inserted_ids.len() as u64,
                 existing: Vec::new(),

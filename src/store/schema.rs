@@ -197,21 +197,17 @@ fn specs() -> Vec<IndexSpec> {
             unique: false,
             sparse: false,
         },
-        IndexSpec {
-            database: Db::App,
-            collection: OUTBOX,
-            keys: doc! { "workshop_uuid": 1 },
-            name: "workshop",
-            unique: false,
-            sparse: false,
-        },
+        // Every index costs each fan-out insert a write (issue 12): the TTL index is
+        // sparse, because only `sent` and `suppressed` documents carry `expire_at`, and
+        // there is no index on `workshop_uuid` alone (every query naming it also names
+        // `user_id`, which `user_cooldown` serves).
         IndexSpec {
             database: Db::App,
             collection: OUTBOX,
             keys: doc! { "expire_at": 1 },
-            name: "expire_at_ttl",
+            name: OUTBOX_TTL_INDEX,
             unique: false,
-            sparse: false,
+            sparse: true,
         },
         IndexSpec {
             database: Db::App,
@@ -245,7 +241,9 @@ fn specs() -> Vec<IndexSpec> {
 /// indexed field has passed. Writers set that field only on what may go.
 fn expire_after(collection: &str, name: &str) -> Option<std::time::Duration> {
     match (collection, name) {
-        (OUTBOX | REMINDER_SESSIONS, "expire_at_ttl") => Some(std::time::Duration::ZERO),
+        (OUTBOX, OUTBOX_TTL_INDEX) | (REMINDER_SESSIONS, "expire_at_ttl") => {
+            Some(std::time::Duration::ZERO)
+        }
         _ => None,
     }
 }
@@ -253,10 +251,20 @@ fn expire_after(collection: &str, name: &str) -> Option<std::time::Duration> {
 /// The outbox's claim index.
 const DISPATCH_QUEUE_INDEX: &str = "dispatch_queue";
 
-/// Claim indexes of the per-document dispatcher this crate had before the sharded one
-/// (both began with `status`, so every status change rewrote both): dropped when found.
-const RETIRED_INDEXES: &[(&str, &str)] =
-    &[(OUTBOX, "claim_pending"), (OUTBOX, "claim_expired_lease")];
+/// The outbox's TTL index (sparse: pending documents have no `expire_at`).
+pub const OUTBOX_TTL_INDEX: &str = "expire_at_sparse_ttl";
+
+/// Indexes dropped when found: the claim indexes of the per-document dispatcher this
+/// crate had before the sharded one (both began with `status`, so every status change
+/// rewrote both); the outbox's non-sparse TTL index (it held an entry for every pending
+/// document) and its `workshop_uuid` index (no query plans on it), which cost every
+/// fan-out insert two index writes.
+const RETIRED_INDEXES: &[(&str, &str)] = &[
+    (OUTBOX, "claim_pending"),
+    (OUTBOX, "claim_expired_lease"),
+    (OUTBOX, "expire_at_ttl"),
+    (OUTBOX, "workshop"),
+];
 
 /// Creates the indexes that are missing, after listing the existing ones (one
 /// `listIndexes` per collection; a start-up with every index present writes nothing).

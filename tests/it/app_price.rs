@@ -114,6 +114,9 @@ fn expected_prices() -> BTreeMap<&'static str, u64> {
         ),
         ("generic/listing-bare-names--2026-07-25-freestyle-lab", 500),
         ("generic/title-song", 900),
+        ("generic/jsonld-item-list--bollywood-grooves", 900),
+        ("generic/jsonld-item-list--kizomba-night", 500),
+        ("generic/jsonld-item-list--salsa-basics", 700),
         (
             "generic/title-not-a-song--2026-07-11-hip-hop-workshop-beginners",
             500,

@@ -1447,11 +1447,23 @@ async fn sent_documents_get_a_ttl_and_the_ttl_index_exists() {
         .unwrap();
     let ttl = indexes
         .iter()
-        .find(|i| i.options.as_ref().and_then(|o| o.name.as_deref()) == Some("expire_at_ttl"))
+        .find(|i| {
+            i.options.as_ref().and_then(|o| o.name.as_deref()) == Some("expire_at_sparse_ttl")
+        })
         .expect("TTL index");
     assert_eq!(
         ttl.options.as_ref().unwrap().expire_after,
         Some(std::time::Duration::ZERO)
+    );
+    // Sparse: pending documents (no `expire_at`) cost the index nothing (issue 12).
+    assert_eq!(ttl.options.as_ref().unwrap().sparse, Some(true));
+    let names: Vec<&str> = indexes
+        .iter()
+        .filter_map(|i| i.options.as_ref().and_then(|o| o.name.as_deref()))
+        .collect();
+    assert!(
+        !names.contains(&"expire_at_ttl") && !names.contains(&"workshop"),
+        "retired outbox indexes are gone: {names:?}"
     );
 }
 
@@ -1627,6 +1639,77 @@ async fn dispatch_round_trips_per_batch_are_counted() {
         .count();
     assert_eq!(writes, 5 * shards, "{commands:?}");
     assert_eq!(commands.len(), 6 * shards + 2, "{commands:?}");
+}
+
+/// Commands of a fan-out that do not depend on its audience: the marked workshops,
+/// the app's settings, the workshop's studio and artists, the followers' cursor and the
+/// marker's removal.
+const FANOUT_FIXED: usize = 6;
+
+/// Round trips of fan-out, as numbers (issue 12): per batch of followers, one query
+/// for the batch's devices, one for its cooldowns in the outbox, one for the old
+/// server's `notification_history`, and one unordered `insert`; the followers come
+/// through one cursor. Nothing is read or written per follower.
+#[tokio::test]
+async fn fan_out_round_trips_per_batch_are_counted() {
+    use nachna_ingest::store::WRITE_COMMANDS;
+    let mut n = setup("fanoutrt").await;
+    let users = 250u32;
+    for i in 0..users {
+        let u = format!("u{i:03}");
+        follow(&n.store, &u, "vipul").await;
+        device(&n.store, &u, &token(i), "ios", true).await;
+    }
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    let (disc, app) = n.store.database_names();
+    let (logged, log) = Store::connect_logged(
+        &crate::support::mongo::server_uri(),
+        &disc,
+        &app,
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    n.store = logged;
+    n.notify.fanout_batch_size = 100;
+    log.clear();
+    let counts = n.fan_out_pending().await.unwrap();
+    assert_eq!((counts[0].followers, counts[0].pushes), (250, 250));
+    let commands = log.commands();
+    let count = |name: &str, coll: &str| {
+        commands
+            .iter()
+            .filter(|(c, k)| c == name && k == coll)
+            .count()
+    };
+    let batches = 3; // 100 + 100 + 50
+    assert_eq!(
+        count("insert", "notification_outbox"),
+        batches,
+        "{commands:?}"
+    );
+    assert_eq!(count("find", "device_tokens"), batches, "{commands:?}");
+    assert_eq!(
+        count("find", "notification_outbox"),
+        batches,
+        "{commands:?}"
+    );
+    assert_eq!(
+        count("find", "notification_history"),
+        batches,
+        "{commands:?}"
+    );
+    assert_eq!(count("find", "reactions"), 1, "{commands:?}");
+    assert_eq!(count("getMore", ""), 0, "{commands:?}");
+    let writes: Vec<&(String, String)> = commands
+        .iter()
+        .filter(|(c, _)| WRITE_COMMANDS.contains(&c.as_str()))
+        .collect();
+    // The inserts, and the marker cleared once at the end.
+    assert_eq!(writes.len(), batches + 1, "{writes:?}");
+    assert_eq!(count("update", "workshops_v2"), 1, "{commands:?}");
+    assert_eq!(commands.len(), 4 * batches + FANOUT_FIXED, "{commands:?}");
+    assert_eq!(outbox(&n.store).await.len(), 250);
 }
 
 // ---------------------------------------------------------------- notification_history
