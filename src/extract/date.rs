@@ -13,6 +13,7 @@
 //! (`31 June`, `29 Feb 2025`) never produce a mention. Numbers without a month name or
 //! full numeric date (phone numbers, prices, times, team sizes) are never dates.
 
+use super::fastre::WordRegex;
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
 use regex::Regex;
 use std::collections::HashMap;
@@ -204,11 +205,10 @@ fn items_from_days(days: &[(u32, bool)], month: u32, year: Option<i32>) -> Optio
 
 /// A number that counts something (`Day 1`, `Week 2`, `Session 3`, `#4`) rather than
 /// naming a day of the month, unless a month name follows it directly (`Day 1 June`).
-static COUNTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+static COUNTER: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(&format!(
         r"(?i)\b(?:day|week|session|part|level|module|round|phase|episode|chapter|no\.|#)\s*(?P<n>\d{{1,2}})\b(?P<mon>\s*(?:st|nd|rd|th)?\s*(?:of\s+)?{MONTH})?"
     ))
-    .expect("static regex")
 });
 
 /// `text` with counter numbers blanked (same length, so spans stay valid).
@@ -234,8 +234,7 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
     if !text.bytes().any(|b| b.is_ascii_digit()) {
         return Vec::new();
     }
-    let masked = mask_counters(text);
-    find_dates_in(&masked)
+    super::memo::dates(text, || find_dates_in(&mask_counters(text)))
 }
 
 fn find_dates_in(text: &str) -> Vec<DateMention> {
@@ -243,18 +242,66 @@ fn find_dates_in(text: &str) -> Vec<DateMention> {
     if !text.bytes().any(|b| b.is_ascii_digit()) {
         return Vec::new();
     }
-    // Unambiguous numeric forms first; written dates may not overlap them.
-    let mut found = iso_mentions(text);
-    let numeric = numeric_mentions(text, &found);
-    found.extend(numeric);
-    let candidates = written_candidates(text, &found);
-    for m in candidates {
-        if !overlaps_any(&found, &m.span) {
-            found.push(m);
+    // Unambiguous numeric forms first; written dates may not overlap them. Each search
+    // runs only on a line holding what every one of its mentions needs (see the
+    // `may_hold_*` tests): most dated lines hold one form, and each skipped search is a
+    // regex pass over the line.
+    let bytes = text.as_bytes();
+    let mut found = if may_hold_iso(bytes) {
+        iso_mentions(text)
+    } else {
+        Vec::new()
+    };
+    if may_hold_numeric(bytes) {
+        let numeric = numeric_mentions(text, &found);
+        found.extend(numeric);
+    }
+    if may_hold_month(bytes) {
+        let candidates = written_candidates(text, &found);
+        for m in candidates {
+            if !overlaps_any(&found, &m.span) {
+                found.push(m);
+            }
         }
     }
     found.sort_by_key(|m| m.span.start);
     found
+}
+
+/// True when `text` has an ASCII `19dd-`, `19dd/`, `20dd-` or `20dd/`: an ISO mention's
+/// year, month and day must parse as ASCII numbers, so every one starts so.
+fn may_hold_iso(b: &[u8]) -> bool {
+    b.windows(5).any(|w| {
+        (w[0] == b'1' && w[1] == b'9' || w[0] == b'2' && w[1] == b'0')
+            && w[2].is_ascii_digit()
+            && w[3].is_ascii_digit()
+            && (w[4] == b'-' || w[4] == b'/')
+    })
+}
+
+/// True when `text` has an ASCII digit, `/`, `.` or `-`, and an ASCII digit in a row:
+/// every day-first numeric mention (`21/06/2025`) parses its day and month as ASCII.
+fn may_hold_numeric(b: &[u8]) -> bool {
+    b.windows(3).any(|w| {
+        w[0].is_ascii_digit() && matches!(w[1], b'/' | b'.' | b'-') && w[2].is_ascii_digit()
+    })
+}
+
+/// True when `text` has the first three letters of a month name (ASCII, any case):
+/// a written mention needs [`month_number`] of its month, which reads exactly those.
+fn may_hold_month(b: &[u8]) -> bool {
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
+        b"dec",
+    ];
+    b.windows(3).any(|w| {
+        let w = [
+            w[0].to_ascii_lowercase(),
+            w[1].to_ascii_lowercase(),
+            w[2].to_ascii_lowercase(),
+        ];
+        MONTHS.iter().any(|m| **m == w)
+    })
 }
 
 fn overlaps_any(found: &[DateMention], r: &Range<usize>) -> bool {

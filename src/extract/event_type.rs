@@ -5,18 +5,17 @@
 //! `workshop` → workshop. The caller tries the title first, then the description, then
 //! falls back to the source's default.
 
+use super::fastre::WordRegex;
 use crate::workshop::EventType;
-use regex::Regex;
 use std::sync::LazyLock;
 
-static INTENSIVE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bintensives?\b").expect("static regex"));
-static REGULARS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bregulars\b|\bregular\s+class(?:es)?\b|\bweekly\s+batch(?:es)?\b|\bmonthly\s+batch(?:es)?\b")
-        .expect("static regex")
+static INTENSIVE: LazyLock<WordRegex> = LazyLock::new(|| WordRegex::new(r"(?i)\bintensives?\b"));
+static REGULARS: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(
+        r"(?i)\bregulars\b|\bregular\s+class(?:es)?\b|\bweekly\s+batch(?:es)?\b|\bmonthly\s+batch(?:es)?\b",
+    )
 });
-static WORKSHOP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bworkshops?\b").expect("static regex"));
+static WORKSHOP: LazyLock<WordRegex> = LazyLock::new(|| WordRegex::new(r"(?i)\bworkshops?\b"));
 
 /// The event type a text's keywords name, if any.
 pub fn classify(text: &str) -> Option<EventType> {

@@ -14,6 +14,7 @@
 //! only when the event says it meets daily).
 
 use super::dom::PageIndex;
+use super::fastre::WordRegex;
 use super::fields::{non_blank, non_empty, DatedSlot, LayerFields};
 use super::price::{parse_amount, PriceLine};
 use super::text::VisibleTimes;
@@ -400,9 +401,10 @@ pub fn event_zone(ev: &Value) -> Option<Tz> {
 }
 
 /// Words by which a page says a multi-day range meets every day.
-static DAILY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:daily|every\s*day|each\s+day|all\s+(?:the\s+)?(?:\d+|two|three|four|five|six|seven)\s+days|(?:\d+|two|three|four|five|six|seven)\s+consecutive\s+days|day\s+by\s+day)\b")
-        .expect("static regex")
+static DAILY: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(
+        r"(?i)\b(?:daily|every\s*day|each\s+day|all\s+(?:the\s+)?(?:\d+|two|three|four|five|six|seven)\s+days|(?:\d+|two|three|four|five|six|seven)\s+consecutive\s+days|day\s+by\s+day)\b",
+    )
 });
 
 /// True when `text` says that a range of days meets every day.

@@ -29,6 +29,7 @@
 //! most [`MAX_TEXT_FACTOR`] times the page's text in total.
 
 use super::date;
+use super::fastre::WordRegex;
 use super::fields::{DatedSlot, Found};
 use super::html::{self, Line, PageText};
 use super::text;
@@ -62,6 +63,9 @@ pub struct Card {
     /// The `Month YYYY` heading above the card on the page (a calendar states the year
     /// once per month, outside its cards).
     pub year_heading: Option<String>,
+    /// The `href`s of the card's links as written, the card's own first when the card
+    /// is a link itself (its identity, [`card_suffixes`]).
+    pub links: Vec<String>,
 }
 
 impl Card {
@@ -110,17 +114,15 @@ impl Cards {
 }
 
 /// Calls to action and labels a card carries that are not its title.
-static CALL_TO_ACTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+static CALL_TO_ACTION: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(
         r"(?i)^\W*(?:add\s+to\s+(?:cart|bag|calendar)|book(?:\s+(?:now|tickets?|a\s+spot|your\s+spot))?|register(?:\s+now|\s+here)?|buy(?:\s+(?:now|tickets?))?|get\s+tickets?|tickets?|sold\s+out|read\s+more|learn\s+more|more\s+(?:info|details)|details|view(?:\s+details|\s+event)?|join(?:\s+now)?|rsvp|enrol(?:l)?(?:\s+now)?|sign\s+up|free|when|where|date|time|venue|price|fee|multiple\s+dates|more\s+dates|featured|new|few\s+(?:spots|seats)\s+left|selling\s+fast|limited\s+seats)\b",
     )
-    .expect("static regex")
 });
 
 /// Counter labels (`Day 1`, `Session 2`, `Week 3`): a row of one event's schedule.
-static COUNTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:day|session|week|part|batch|slot|class|round)\s*#?\s*\d{1,2}\b")
-        .expect("static regex")
+static COUNTER: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(r"(?i)\b(?:day|session|week|part|batch|slot|class|round)\s*#?\s*\d{1,2}\b")
 });
 
 static WEEKDAY_OR_MONTH: LazyLock<Regex> = LazyLock::new(|| {
@@ -129,9 +131,10 @@ static WEEKDAY_OR_MONTH: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Words that say a strip of events is over.
-static PAST_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:past|previous|earlier|archived?|completed|concluded|recap|what\s+we\s+did|ended)\b")
-        .expect("static regex")
+static PAST_WORDS: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(
+        r"(?i)\b(?:past|previous|earlier|archived?|completed|concluded|recap|what\s+we\s+did|ended)\b",
+    )
 });
 
 /// True when a line could be an event's title: a heading with a word, or a line with at
@@ -360,7 +363,15 @@ fn innermost(
         if let Some(at) = at {
             from = at + text.lines.len();
         }
+        let mut links: Vec<String> = std::iter::once(el)
+            .chain(el.descendants().filter_map(ElementRef::wrap))
+            .filter(|e| e.value().name() == "a")
+            .filter_map(|e| e.value().attr("href"))
+            .map(|h| h.trim().to_string())
+            .collect();
+        links.dedup();
         let mut card = Card {
+            links,
             past: under_past_heading(&el),
             text,
             title,
@@ -475,16 +486,6 @@ pub fn times_from_app_data(
     given
 }
 
-/// The uuid suffix of a card: first session date and title slug (≤ 48 bytes).
-pub fn card_suffix(card: &Card) -> String {
-    let mut slug = super::song_slug(&card.title);
-    if slug.len() > 48 {
-        let cut = slug[..48].rfind('-').unwrap_or(48);
-        slug.truncate(cut);
-    }
-    format!("{}-{}", card.first.date.format("%Y-%m-%d"), slug)
-}
-
 /// The text split into what sits under a past-events heading (`Past (16)`, `Previous
 /// events`: from that heading to the next heading of the same or a higher level) and
 /// the rest.
@@ -572,39 +573,94 @@ pub fn unique_suffixes(
         .collect()
 }
 
-/// Suffixes for `cards`, made unique: the start time, then a hash of the card's text,
-/// are added only where two cards would share one.
-pub fn card_suffixes(cards: &[&Card]) -> Vec<String> {
-    let base: Vec<String> = cards.iter().map(|c| card_suffix(c)).collect();
-    let count = |v: &[String], s: &String| v.iter().filter(|x| *x == s).count();
-    let timed: Vec<String> = cards
+/// Hosts whose links are a studio's social or contact channels, never an event's page.
+const NOT_EVENT_HOSTS: [&str; 16] = [
+    "instagram.com",
+    "facebook.com",
+    "fb.com",
+    "fb.me",
+    "twitter.com",
+    "x.com",
+    "youtube.com",
+    "youtu.be",
+    "wa.me",
+    "whatsapp.com",
+    "t.me",
+    "linkedin.com",
+    "tiktok.com",
+    "linktr.ee",
+    "goo.gl",
+    "maps.app.goo.gl",
+];
+
+/// The card's own event link: its first `http(s)` link that is not the page itself, a
+/// social or contact channel, or a map.
+fn own_link(card: &Card, page_url: &Url) -> Option<Url> {
+    let page = super::normalised_url(page_url);
+    card.links.iter().find_map(|h| {
+        let u = page_url.join(h).ok()?;
+        let host = u.host_str()?.to_ascii_lowercase();
+        let social = NOT_EVENT_HOSTS
+            .iter()
+            .any(|n| host == *n || host.ends_with(&format!(".{n}")))
+            || (host.contains("google.") && u.path().starts_with("/maps"));
+        (matches!(u.scheme(), "http" | "https") && !social && super::normalised_url(&u) != page)
+            .then_some(u)
+    })
+}
+
+/// The uuid suffixes of `cards`: an identity that survives a change of date, so a
+/// rescheduled card is the same workshop (a schedule change, not a new one). A card
+/// with its own event link (one no other card of the page shares) is named by the link
+/// ([`link_slug`]); any other card by its title's slug (≤ 48 bytes). Only where two
+/// cards of the page would share a suffix are the first session date, then its start
+/// time `HHMM`, then a hash of the card's text added: a series of one title on several
+/// dates needs its dates, and two cards can never share a uuid.
+pub fn card_suffixes(cards: &[&Card], page_url: &Url) -> Vec<String> {
+    let links: Vec<Option<String>> = cards
         .iter()
-        .zip(&base)
-        .map(|(c, s)| match (count(&base, s) > 1, c.first.start) {
-            (true, Some(t)) => format!("{s}-{}", t.format("%H%M")),
-            _ => s.clone(),
+        .map(|c| own_link(c, page_url).map(|u| super::normalised_url(&u)))
+        .collect();
+    let bases: Vec<String> = cards
+        .iter()
+        .zip(&links)
+        .map(|(c, l)| match l {
+            Some(l) if links.iter().filter(|x| x.as_ref() == Some(l)).count() == 1 => {
+                own_link(c, page_url).map_or_else(|| short_slug(&c.title), |u| link_slug(&u))
+            }
+            _ => short_slug(&c.title),
         })
         .collect();
-    cards
+    let dated = unique_with(bases, |i| {
+        Some(cards[i].first.date.format("%Y-%m-%d").to_string())
+    });
+    let timed = unique_with(dated, |i| {
+        cards[i].first.start.map(|t| t.format("%H%M").to_string())
+    });
+    unique_suffixes(
+        timed,
+        |_| None,
+        |i| {
+            cards[i]
+                .text
+                .lines
+                .iter()
+                .map(|l| l.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+    )
+}
+
+/// `bases` with `extra(i)` added where two are equal.
+fn unique_with(bases: Vec<String>, extra: impl Fn(usize) -> Option<String>) -> Vec<String> {
+    let count = |s: &String| bases.iter().filter(|x| *x == s).count();
+    bases
         .iter()
-        .zip(&timed)
-        .map(|(c, s)| {
-            if count(&timed, s) > 1 {
-                use sha2::{Digest, Sha256};
-                let joined: String = c
-                    .text
-                    .lines
-                    .iter()
-                    .map(|l| l.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                format!(
-                    "{s}-{}",
-                    &hex::encode(Sha256::digest(joined.as_bytes()))[..8]
-                )
-            } else {
-                s.clone()
-            }
+        .enumerate()
+        .map(|(i, s)| match (count(s) > 1, extra(i)) {
+            (true, Some(e)) => format!("{s}-{e}"),
+            _ => s.clone(),
         })
         .collect()
 }
@@ -738,9 +794,8 @@ mod tests {
         assert_eq!(past, vec![false, false, true, true]);
     }
 
-    #[test]
-    fn suffixes_come_from_content_and_stay_unique() {
-        let mk = |title: &str, day: u32, h: u32| Card {
+    fn card(title: &str, day: u32, h: u32, links: &[&str]) -> Card {
+        Card {
             text: PageText {
                 lines: vec![line(title), line(&format!("{day} Aug {h}:00"))],
                 ..PageText::default()
@@ -753,22 +808,83 @@ mod tests {
             },
             past: false,
             year_heading: None,
-        };
-        let a = mk("Bollywood Workshop · Just Chill", 29, 17);
-        let b = mk("Bollywood Workshop · Just Chill", 29, 19);
-        let c = mk("Jazz Funk", 30, 15);
+            links: links.iter().map(|l| l.to_string()).collect(),
+        }
+    }
+
+    fn page_url() -> Url {
+        Url::parse("https://studio.test/workshops").unwrap()
+    }
+
+    #[test]
+    fn suffixes_come_from_content_and_stay_unique() {
+        let a = card("Bollywood Workshop · Just Chill", 29, 17, &[]);
+        let b = card("Bollywood Workshop · Just Chill", 29, 19, &[]);
+        let c = card("Jazz Funk", 30, 15, &[]);
         assert_eq!(
-            card_suffixes(&[&a, &b, &c]),
+            card_suffixes(&[&a, &b, &c], &page_url()),
             vec![
-                "2026-08-29-bollywood-workshop-just-chill-1700",
-                "2026-08-29-bollywood-workshop-just-chill-1900",
-                "2026-08-30-jazz-funk"
+                "bollywood-workshop-just-chill-2026-08-29-1700",
+                "bollywood-workshop-just-chill-2026-08-29-1900",
+                "jazz-funk"
             ]
         );
         // Reordering keeps each card's suffix.
         assert_eq!(
-            card_suffixes(&[&c, &b, &a])[0],
-            "2026-08-30-jazz-funk".to_string()
+            card_suffixes(&[&c, &b, &a], &page_url())[0],
+            "jazz-funk".to_string()
+        );
+        // The same text twice (no time to tell them apart) still gives two suffixes.
+        let e = card("Jazz Funk", 30, 15, &[]);
+        let mut f = card("Jazz Funk", 30, 15, &[]);
+        f.text.lines.push(line("Studio B"));
+        let s = card_suffixes(&[&e, &f], &page_url());
+        assert_ne!(s[0], s[1]);
+        assert!(s[0].starts_with("jazz-funk-2026-08-30-1500-"), "{s:?}");
+    }
+
+    #[test]
+    fn a_rescheduled_card_keeps_its_suffix() {
+        // Without a link: its title.
+        let before = card("Jazz Funk", 30, 15, &[]);
+        let after = card("Jazz Funk", 31, 18, &[]);
+        let other = card("Popping Lab", 30, 15, &[]);
+        assert_eq!(
+            card_suffixes(&[&before, &other], &page_url())[0],
+            card_suffixes(&[&after, &other], &page_url())[0]
+        );
+        // With its own link: the link, whatever the title or date says.
+        let before = card(
+            "Jazz Funk",
+            30,
+            15,
+            &["/e/jazz-funk-aug", "https://instagram.com/x"],
+        );
+        let after = card("Jazz Funk (new date!)", 31, 18, &["/e/jazz-funk-aug"]);
+        assert_eq!(
+            card_suffixes(&[&before, &other], &page_url())[0],
+            "jazz-funk-aug"
+        );
+        assert_eq!(
+            card_suffixes(&[&after, &other], &page_url())[0],
+            "jazz-funk-aug"
+        );
+        // A query link is hashed; a social link or the page itself is no identity.
+        let q = card("Salsa", 1, 18, &["https://pay.test/index.html?go=salsa"]);
+        assert!(card_suffixes(&[&q, &other], &page_url())[0].starts_with("u-"));
+        let social = card(
+            "Salsa",
+            1,
+            18,
+            &["https://www.instagram.com/p/abc", "/workshops#top"],
+        );
+        assert_eq!(card_suffixes(&[&social, &other], &page_url())[0], "salsa");
+        // A link every card shares (one booking page) names none of them.
+        let x = card("Salsa", 1, 18, &["/book"]);
+        let y = card("Bachata", 2, 18, &["/book"]);
+        assert_eq!(
+            card_suffixes(&[&x, &y], &page_url()),
+            vec!["salsa", "bachata"]
         );
     }
 }

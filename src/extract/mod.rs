@@ -40,11 +40,13 @@ pub mod confidence;
 pub mod date;
 pub mod dom;
 pub mod event_type;
+pub mod fastre;
 pub mod fields;
 pub mod html;
 pub mod jsonld;
 pub mod links;
 pub mod listing;
+pub mod memo;
 pub mod meta;
 pub mod price;
 pub mod rules;
@@ -141,9 +143,9 @@ struct Scope {
 /// one. A content selector that matches nothing gives no text at all (and a warning,
 /// [`selector_warnings`]): widening to the whole page would let a sidebar's artist or
 /// dates decide the workshop.
-fn content_scope(doc: &Html, source: &Source) -> Scope {
-    if let Some(sel) = &source.extract.content_selector {
-        let roots = html::select_roots(doc, sel);
+/// `roots` are [`scope_roots`] (selected once per page).
+fn content_scope(doc: &Html, source: &Source, roots: &[scraper::ElementRef<'_>]) -> Scope {
+    if source.extract.content_selector.is_some() {
         if roots.is_empty() {
             return Scope {
                 text: html::PageText::default(),
@@ -151,7 +153,7 @@ fn content_scope(doc: &Html, source: &Source) -> Scope {
             };
         }
         return Scope {
-            text: html::visible_text(doc, Some(&roots)),
+            text: html::visible_text(doc, Some(roots)),
             name: "content_selector".into(),
         };
     }
@@ -163,11 +165,22 @@ fn content_scope(doc: &Html, source: &Source) -> Scope {
 
 /// One warning per source selector that matches nothing on this page, naming it.
 pub fn selector_warnings(doc: &Html, source: &Source) -> Vec<String> {
+    let content_matched = source
+        .extract
+        .content_selector
+        .as_ref()
+        .map(|sel| doc.select(sel).next().is_some());
+    warnings_given(doc, source, content_matched)
+}
+
+/// [`selector_warnings`], told whether the content selector matched (the page's
+/// [`scope_roots`] already say so: no second walk of the document).
+fn warnings_given(doc: &Html, source: &Source, content_matched: Option<bool>) -> Vec<String> {
     use scraper::selector::ToCss;
     let rules = &source.extract;
     let mut out = Vec::new();
     if let Some(sel) = &rules.content_selector {
-        if doc.select(sel).next().is_none() {
+        if content_matched == Some(false) {
             out.push(format!(
                 "extract.content_selector `{}` matched nothing on this page: the visible-text rules read nothing (they do not fall back to the whole page)",
                 sel.to_css_string()
@@ -367,9 +380,26 @@ fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
 /// Runs every layer on one page: one draft per event card on a listing page
 /// ([`listing`]), else the page as one event (one draft per song).
 pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
+    // The line memory serves one page: nothing carried in, nothing kept after it.
+    memo::clear();
+    let verdict = extract_page_once(input);
+    memo::clear();
+    verdict
+}
+
+fn extract_page_once(input: &ExtractInput<'_>) -> PageVerdict {
     let doc = dom::parse_document(input.html);
-    let warnings = selector_warnings(&doc, input.source);
-    let scope = content_scope(&doc, input.source);
+    // The content selector's matches, selected once: the warnings, the visible text and
+    // the card search all start from them (each used to walk the document again).
+    let roots = scope_roots(&doc, input.source);
+    let content_matched = input
+        .source
+        .extract
+        .content_selector
+        .as_ref()
+        .map(|_| !roots.is_empty());
+    let warnings = warnings_given(&doc, input.source, content_matched);
+    let scope = content_scope(&doc, input.source, &roots);
     let layers = read_layers(&doc, input, &scope);
     // Source rules and JSON-LD describe the page's own event: no card detection then.
     let structured = [Layer::Source, Layer::JsonLd]
@@ -378,12 +408,7 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
     let cards = if structured {
         listing::Cards::default()
     } else {
-        listing::find_cards(
-            &doc,
-            &scope_roots(&doc, input.source),
-            &scope.text,
-            input.today,
-        )
+        listing::find_cards(&doc, &roots, &scope.text, input.today)
     };
     let identity = page_identity(input.source, input.page_url);
     // Events listed only in a JSON-LD `ItemList`: one draft each, like listing cards.
@@ -482,7 +507,7 @@ fn listing_workshops(
     identity: &Identity,
 ) -> Vec<Extracted> {
     let current: Vec<&listing::Card> = cards.current().collect();
-    let suffixes = listing::card_suffixes(&current);
+    let suffixes = listing::card_suffixes(&current, input.page_url);
     let mut out = Vec::new();
     // Read once, and only when a card states a date without a time.
     let mut app_events: Option<Vec<(String, Vec<DatedSlot>)>> = None;
@@ -512,7 +537,7 @@ fn listing_workshops(
         let card_identity = Identity {
             base_uuid: format!("{}--{suffix}", identity.base_uuid),
             detail: format!(
-                "{}, then `--` and the event card's first date and title",
+                "{}, then `--` and the event card's own link, else its title (its date only where two cards share one)",
                 identity.detail
             ),
         };

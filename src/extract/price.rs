@@ -16,6 +16,7 @@
 //! a combo, multi-day pass, package or concession never comes first. Labels never carry
 //! HTML, entities or times, and a label that is only a date is dropped.
 
+use super::fastre::WordRegex;
 use crate::contract::{label_is_only_a_date, without_times};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -203,31 +204,29 @@ pub fn render_pricing(prices: &[PriceLine]) -> String {
 /// concessions (students, trial class) last. Quantity tiers (`First 15 spots`) keep their
 /// order: the app prices those by counting paid orders.
 fn rank(label: Option<&str>) -> u8 {
-    static SINGLE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+    static SINGLE: LazyLock<WordRegex> = LazyLock::new(|| {
+        WordRegex::new(
             r"(?i)\bsingle\b|\bsolo\b|\bper\s+(?:class|session|day|head|person)\b|\b(?:one|1)[\s-]+(?:class|day|session)\b|\bdrop[\s-]?ins?\b|\bday\s+pass\b",
         )
-        .expect("static regex")
     });
-    static EXPLICIT_SINGLE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)\bsingle\b").expect("static regex"));
-    static MULTI: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+    static EXPLICIT_SINGLE: LazyLock<WordRegex> =
+        LazyLock::new(|| WordRegex::new(r"(?i)\bsingle\b"));
+    static MULTI: LazyLock<WordRegex> = LazyLock::new(|| {
+        WordRegex::new(
             r"(?i)\bboth\b|\ball\s+(?:the\s+)?(?:\d+\s+|two\s+|three\s+|four\s+)?(?:days|classes|sessions|workshops|styles|forms|levels|songs)\b|\b(?:[2-9]|[1-9]\d+|two|three|four|five|six|seven|eight|nine|ten|twelve)[\s-]*(?:days?|class(?:es)?|sessions?|workshops?|weeks?|months?|songs?)\b|\bcombo\b|\bpackages?\b|\bbundles?\b|\bcouples?\b|\bduo\b|\bgroups?\b|\bfull\s+(?:pass|course|package|intensive|bootcamp|program(?:me)?|batch|month|series)\b|\bcourse\b|\bmonthly\b|\bper\s+month\b|\bmembership\b|\bseason\b|\bweekend\s+pass\b|\bterm\b|\bquarterly\b|\bfamily\b|\bteam\b",
         )
-        .expect("static regex")
     });
-    static CONCESSION: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+    static CONCESSION: LazyLock<WordRegex> = LazyLock::new(|| {
+        WordRegex::new(
             r"(?i)\bstudents?\b|\bkids?\b|\bchild(?:ren)?\b|\bseniors?\b|\btrial\b|\bconcession\b|\bdiscount(?:ed)?\b|\bmembers?\b|\balumni\b",
         )
-        .expect("static regex")
     });
-    static NON_MEMBER: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)\bnon[\s-]?members?\b").expect("static regex"));
-    static EARLY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\bearly\b|\bearlybird\b|\bpre[\s-]?(?:sale|booking|registration)\b|\blaunch\s+offer\b|\bintroductory\b")
-            .expect("static regex")
+    static NON_MEMBER: LazyLock<WordRegex> =
+        LazyLock::new(|| WordRegex::new(r"(?i)\bnon[\s-]?members?\b"));
+    static EARLY: LazyLock<WordRegex> = LazyLock::new(|| {
+        WordRegex::new(
+            r"(?i)\bearly\b|\bearlybird\b|\bpre[\s-]?(?:sale|booking|registration)\b|\blaunch\s+offer\b|\bintroductory\b",
+        )
     });
     let Some(l) = label else { return 1 };
     if EXPLICIT_SINGLE.is_match(l) {

@@ -13,34 +13,33 @@
 //! This is a rule about structure, never about a site: it looks at nothing but the
 //! lines, the dates and times found in them, and a fixed vocabulary.
 
+use super::fastre::WordRegex;
 use super::html::PageText;
 use super::price;
 use super::text;
 use chrono::NaiveDate;
-use regex::Regex;
 use std::sync::LazyLock;
 
 /// Dated lines examined at most: enough for any event page, bounded for any page.
 const MAX_DATED_LINES: usize = 200;
 
 /// Words that make a date an event's: what happens, and how one takes part.
-static EVENT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+static EVENT_WORDS: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(
         r"(?i)\b(?:workshops?|class(?:es)?|sessions?|events?|intensives?|master\s*class(?:es)?|bootcamps?|boot\s+camps?|camps?|retreats?|courses?|batch(?:es)?|choreo(?:graphy)?|performances?|shows?|showcases?|concerts?|gigs?|socials?|part(?:y|ies)|jams?|battles?|competitions?|auditions?|recitals?|screenings?|talks?|lectures?|meet\s*ups?|tours?|walks?|festivals?|fests?|register|registration|book(?:ing)?|tickets?|rsvp|enrol(?:l)?(?:ment)?|sign\s*up|join\s+us|fees?|entry|admission)\b",
     )
-    .expect("static regex")
 });
 
-static WEEKDAY_RUN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+static WEEKDAY_RUN: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(
         r"(?i)\b(?P<a>mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\s*(?:-|–|—|to|through|thru|till|until)\s*(?P<b>mon|tue|wed|thu|fri|sat|sun)[a-z]*",
     )
-    .expect("static regex")
 });
 
-static HOURS_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:open(?:ing)?\s+(?:hours|daily|every\s*day|all\s+week)|office\s+hours|studio\s+hours|business\s+hours|we\s+are\s+open)\b")
-        .expect("static regex")
+static HOURS_WORDS: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(
+        r"(?i)\b(?:open(?:ing)?\s+(?:hours|daily|every\s*day|all\s+week)|office\s+hours|studio\s+hours|business\s+hours|we\s+are\s+open)\b",
+    )
 });
 
 fn weekday_index(w: &str) -> Option<i32> {

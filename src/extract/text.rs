@@ -18,6 +18,7 @@
 
 use super::budget;
 use super::date::{self, DateMention};
+use super::fastre::WordRegex;
 use super::fields::{non_blank, non_empty, DatedSlot, LayerFields, SongPart};
 use super::html::PageText;
 use super::price;
@@ -76,6 +77,16 @@ static SONG_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 static WHO_END: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\s+(?:on|at|in|for|from|this|this|to|is|are|will|who|where|when|starting|live)\s|\s[|–—-]\s|[,!?:;()\[\]|]|\.(?:\s|$)")
         .expect("static regex")
+});
+
+/// A word [`ARTIST_LABEL`] or [`BY_PHRASE`] needs (same case folding; `taught by`
+/// and `conducted by` hold `by`): one search rules out most lines before the two
+/// capture searches.
+static ARTIST_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)by|with|ft|feat|artist|choreograph|instructor|faculty|trainer|teacher|mentor|coach",
+    )
+    .expect("static regex")
 });
 
 static NAME_SPLIT: LazyLock<Regex> = LazyLock::new(|| {
@@ -235,9 +246,10 @@ fn with_heading_year(
 
 /// `Month YYYY` written anywhere in running text (`Through February 2026`), not as part
 /// of a full date.
-static MONTH_YEAR_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|[^\d\s]\s*|^\s*)\b(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?,?\s+(?P<year>(?:19|20)\d{2})\b")
-        .expect("static regex")
+static MONTH_YEAR_IN_TEXT: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(
+        r"(?i)(?:^|[^\d\s]\s*|^\s*)\b(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?,?\s+(?P<year>(?:19|20)\d{2})\b",
+    )
 });
 
 /// The year a page states for a month (`February 2026` in a notice), when it states
@@ -500,6 +512,9 @@ pub fn artist_texts(text: &PageText) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for l in &text.lines {
         let line = l.text.trim();
+        if !ARTIST_WORDS.is_match(line) {
+            continue;
+        }
         let who = if let Some(c) = ARTIST_LABEL.captures(line) {
             c.name("who").map(|m| m.as_str().to_string())
         } else if line.chars().count() <= 100 || l.heading > 0 {
@@ -569,13 +584,24 @@ static CHOREO_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A quoted title after a choreography cue: `choreography on “Kesariya”`, `dance to
 /// "Pal Pal Dil Ke Paas"`.
-static QUOTED_AFTER_CUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\b(?:choreo(?:graphy)?|routine|dance|song|track)\s+(?:on|to|for|of|set\s+to)\s+(?P<song>["“«][^"“”«»]{2,60}["”»])"#)
-        .expect("static regex")
+static QUOTED_AFTER_CUE: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(
+        r#"(?i)\b(?:choreo(?:graphy)?|routine|dance|song|track)\s+(?:on|to|for|of|set\s+to)\s+(?P<song>["“«][^"“”«»]{2,60}["”»])"#,
+    )
+});
+
+/// A word every one of [`SONG_LABEL`], [`CHOREO_LABEL`] and [`QUOTED_AFTER_CUE`]
+/// needs (same case folding): one search rules out most lines instead of three capture
+/// searches.
+static SONG_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)song|track|choreo|routine|piece|dance").expect("static regex")
 });
 
 /// The song a line names, and whether the label was plural (`Songs: A & B`).
 fn song_in_line(line: &str) -> Option<(&str, bool)> {
+    if !SONG_WORDS.is_match(line) {
+        return None;
+    }
     if let Some(c) = SONG_LABEL.captures(line) {
         let plural = c["label"].to_lowercase().ends_with('s');
         return Some((quoted_head(c.name("song")?.as_str().trim()), plural));
@@ -626,9 +652,16 @@ static PRESENTER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// Words every [`PRESENTER`] match holds, with its case folding: its bounded run of
+/// Unicode letters makes the lazy DFA build many states per line, so the cheap search
+/// for the words goes first and most headings never reach it.
+static PRESENTER_WORDS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)present|association").expect("static regex"));
+
 /// True for a presenter line (see [`PRESENTER`]).
 pub fn is_presenter_line(line: &str) -> bool {
-    PRESENTER.is_match(line.trim())
+    let line = line.trim();
+    PRESENTER_WORDS.is_match(line) && PRESENTER.is_match(line)
 }
 
 /// The first heading of level 1 (else 2) that is not a presenter line.
@@ -676,18 +709,18 @@ pub fn layer(
     }
 }
 
-static WEEKDAY_WORD: LazyLock<Regex> = LazyLock::new(|| {
+static WEEKDAY_WORD: LazyLock<WordRegex> = LazyLock::new(|| {
     // Not `\b` at the end: glued text (`SAT5-6:30PM`) still names a weekday.
-    Regex::new(
+    WordRegex::new(
         r"(?i)\b(mon|tue|wed|thu|fri|sat|sun)(?:day|s|nesday|rsday|urday|sday|\.)?(?:[^a-z]|$)",
     )
-    .expect("static regex")
 });
 
 /// Visible words saying that the date is not decided yet.
-static UNDECIDED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:tbd|tba|tbc|to\s+be\s+(?:announced|decided|confirmed)|coming\s+soon|date\s+soon)\b")
-        .expect("static regex")
+static UNDECIDED: LazyLock<WordRegex> = LazyLock::new(|| {
+    WordRegex::new(
+        r"(?i)\b(?:tbd|tba|tbc|to\s+be\s+(?:announced|decided|confirmed)|coming\s+soon|date\s+soon)\b",
+    )
 });
 
 /// True when the visible text names a weekday and none is `date`'s.

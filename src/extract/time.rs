@@ -7,6 +7,7 @@
 //! A number is a time only with a meridiem (`am`, `p.m.`, `noon`) or in `HH:MM` form, so
 //! prices, phone numbers, team sizes and durations are never times.
 
+use super::fastre::WordRegex;
 use chrono::NaiveTime;
 use regex::Regex;
 use std::ops::Range;
@@ -159,12 +160,11 @@ fn range_at(c: &regex::Captures<'_>) -> Option<TimeMention> {
 }
 
 /// `noon` / `midday` written as a word, alone or starting a range (`noon to 2 PM`).
-static NOON_WORD: LazyLock<Regex> = LazyLock::new(|| {
+static NOON_WORD: LazyLock<WordRegex> = LazyLock::new(|| {
     let b = CLOCK.replace("{n}", "2");
-    Regex::new(&format!(
+    WordRegex::new(&format!(
         r"(?i)\b(?:noon|midday)\b(?:\s*(?:-|–|—|~|\bto\b|\btill\b|\buntil\b)\s*{b})?"
     ))
-    .expect("static regex")
 });
 
 /// The word `noon` (12:00 PM), alone or starting a range.
@@ -205,6 +205,15 @@ fn noon_words(text: &str) -> Vec<TimeFound> {
 /// where no clock reading already covers it (`12 noon`, `10 to 12 noon`); `noon to
 /// 2 PM` is one range (the `2 PM` inside it is not a time of its own).
 pub fn find_times(text: &str) -> Vec<TimeFound> {
+    // A line without a digit can only hold `noon`, found cheaply: only the others are
+    // worth remembering.
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return find_times_uncached(text);
+    }
+    super::memo::times(text, || find_times_uncached(text))
+}
+
+fn find_times_uncached(text: &str) -> Vec<TimeFound> {
     let mut out = find_clock_times(text);
     let overlaps =
         |a: &TimeFound, b: &TimeFound| a.span.start < b.span.end && b.span.start < a.span.end;
@@ -235,6 +244,14 @@ static GLUED_WEEKDAY: LazyLock<Regex> = LazyLock::new(|| {
 /// was added.
 fn glued_to_weekday(text: &str, out: &mut Vec<TimeFound>) -> bool {
     let mut added = false;
+    // A match ends in a letter (ASCII, or `ſ` folding to `s`) glued to a digit: a line
+    // without a letter byte before a digit or non-ASCII byte (most lines) has none.
+    let glued = text.as_bytes().windows(2).any(|w| {
+        (w[0].is_ascii_alphabetic() || w[0] >= 0x80) && (w[1].is_ascii_digit() || w[1] >= 0x80)
+    });
+    if !glued {
+        return false;
+    }
     for m in GLUED_WEEKDAY.find_iter(text) {
         let at = m.end() - 1;
         if out.iter().any(|f| f.span.start <= at && at < f.span.end) {
@@ -255,10 +272,36 @@ fn glued_to_weekday(text: &str, out: &mut Vec<TimeFound>) -> bool {
     added
 }
 
+/// True when `text` may hold a time [`find_clock_times`] keeps: every kept reading (a
+/// single time, or a range's end) is [`standalone`], so it has `:` minutes, or its
+/// ASCII hour digits are followed, past any whitespace and `.MM` minutes, by a
+/// meridiem, `noon`/`midnight` or `h`/`hrs`/`hours`: a letter `a`, `p`, `n`, `m` or `h`
+/// after a digit. Most dated lines (`21 June 2026`, `₹ 850`) have neither, and skipping
+/// them saves the capture searches of every number on the line.
+fn may_hold_clock_time(text: &str) -> bool {
+    if text.contains(':') {
+        return true;
+    }
+    let mut after_digit = false;
+    for ch in text.chars() {
+        if ch.is_ascii_digit() {
+            after_digit = true;
+        } else if after_digit && (ch.is_whitespace() || ch == '.') {
+            // `7 pm`, `7.30 pm`, `7. pm`: still after the hour's digits.
+        } else {
+            if after_digit && matches!(ch.to_ascii_lowercase(), 'a' | 'p' | 'n' | 'm' | 'h') {
+                return true;
+            }
+            after_digit = false;
+        }
+    }
+    false
+}
+
 fn find_clock_times(text: &str) -> Vec<TimeFound> {
     let mut out: Vec<TimeFound> = Vec::new();
     // Every time has an ASCII digit (other scripts' digits never parse as hours).
-    if !text.bytes().any(|b| b.is_ascii_digit()) {
+    if !text.bytes().any(|b| b.is_ascii_digit()) || !may_hold_clock_time(text) {
         return out;
     }
     let mut pos = 0;
