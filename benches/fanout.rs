@@ -262,12 +262,15 @@ async fn run(uri: &str, followers: u32, full: bool) {
     reset_peak();
     let rss_mid = status_kib("VmRSS:");
     let pusher = ScriptedPusher::new().without_log();
+    let (d_cpu_self, d_cpu_server) = (cpu_secs("self"), server.as_deref().map_or(0.0, cpu_secs));
     let started = Instant::now();
     let report = Dispatcher::new(&notifier, &pusher)
         .drain()
         .await
         .expect("dispatch");
     let dispatch = started.elapsed();
+    let d_cpu_self = cpu_secs("self") - d_cpu_self;
+    let d_cpu_server = server.as_deref().map_or(0.0, cpu_secs) - d_cpu_server;
     let dispatch_peak = status_kib("VmHWM:");
     assert_eq!(report.sent, u64::from(followers));
     assert_eq!(pusher.calls(), u64::from(followers));
@@ -319,9 +322,10 @@ async fn run(uri: &str, followers: u32, full: bool) {
 
     let per_sec = |n: u32, d: Duration| f64::from(n) / d.as_secs_f64().max(1e-9);
     println!(
-        "  dispatch (scripted APNs): {:.2} s  ({:.0} pushes/s)",
+        "  dispatch (scripted APNs): {:.2} s  ({:.0} pushes/s; CPU meanwhile: this process {d_cpu_self:.2} s, database {})",
         dispatch.as_secs_f64(),
-        per_sec(followers, dispatch)
+        per_sec(followers, dispatch),
+        if server.is_some() { format!("{d_cpu_server:.2} s") } else { "unknown".into() }
     );
     let rate = per_sec(latency_followers, latency_dispatch);
     println!(

@@ -8,7 +8,10 @@
 //! Headers: `apns-push-type: alert`; `apns-priority` 10 for `new_workshop` and
 //! `schedule_change`, 5 for reminders; `apns-collapse-id` = the outbox key (so a re-send
 //! after a crash shows once); `apns-expiration` = the session start for reminders, the
-//! configured horizon otherwise; `apns-topic` = the bundle id.
+//! configured horizon otherwise; `apns-topic` = the bundle id; `apns-id` = the outbox key
+//! written as a UUID ([`crate::store::outbox::apns_id_of`]), which APNs echoes in its
+//! answer: the dispatcher can then record a whole batch of accepted pushes in one
+//! statement, the id being the document's own (see `dispatch.rs`).
 
 use super::outbox::{Kind, OutboxDoc};
 use serde::Serialize;
@@ -28,6 +31,9 @@ pub struct PushHeaders {
     pub expiration: u64,
     #[serde(rename = "apns-topic", skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+    /// The notification's UUID; absent when its key is not of the 128-bit form.
+    #[serde(rename = "apns-id", skip_serializing_if = "Option::is_none")]
+    pub apns_id: Option<String>,
 }
 
 /// One would-be APNs request.
@@ -73,6 +79,7 @@ pub fn request_for(doc: &OutboxDoc, token: &str, topic: Option<&str>) -> PushReq
             collapse_id: doc.collapse_id().to_string(),
             expiration: u64::try_from(doc.push_expiration.timestamp_millis() / 1000).unwrap_or(0),
             topic: topic.map(str::to_string),
+            apns_id: crate::store::outbox::apns_id_of(&doc.key),
         },
         payload: payload_json(
             doc.kind,

@@ -191,7 +191,7 @@ impl Pusher for ApnsPusher {
             json: &request.payload,
             token: &request.token,
             options: NotificationOptions {
-                apns_id: None,
+                apns_id: h.apns_id.as_deref(),
                 apns_push_type: Some(PushType::Alert),
                 apns_expiration: Some(h.expiration),
                 apns_priority: Some(if h.priority >= 10 {
@@ -310,7 +310,14 @@ impl Pusher for FilePusher {
         let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(PushResponse {
             status: 200,
-            apns_id: Some(format!("file-{n}")),
+            // As APNs: the request's `apns-id` when it set one.
+            apns_id: Some(
+                request
+                    .headers
+                    .apns_id
+                    .clone()
+                    .unwrap_or_else(|| format!("file-{n}")),
+            ),
             reason: None,
         })
     }
@@ -384,6 +391,7 @@ jDwmlD1Gg0yJt1e38djFwsxsfr5q2hv0Rj9fTEqAPr8H7mGm0wKxZ7iQ
                 collapse_id: "rm-1".into(),
                 expiration: 1_780_000_000,
                 topic: None,
+                apns_id: None,
             },
             payload: payload_json(Kind::Reminder, "t", "b", "a", "w/1"),
         };

@@ -196,15 +196,21 @@ impl Pusher for ScriptedPusher {
             tokio::time::sleep(latency).await;
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
         }
+        // APNs answers with the request's `apns-id`, or one of its own when none was set.
+        let apns_id = request
+            .headers
+            .apns_id
+            .clone()
+            .unwrap_or_else(|| format!("00000000-0000-0000-0000-{n:012}"));
         match self.answer_for(&request.token) {
             Scripted::Accept => Ok(PushResponse {
                 status: 200,
-                apns_id: Some(format!("00000000-0000-0000-0000-{n:012}")),
+                apns_id: Some(apns_id),
                 reason: None,
             }),
             Scripted::Reject { status, reason } => Ok(PushResponse {
                 status,
-                apns_id: Some(format!("00000000-0000-0000-0000-{n:012}")),
+                apns_id: Some(apns_id),
                 reason: Some(reason.to_string()),
             }),
             Scripted::Timeout => Err(PushError::Timeout),

@@ -98,9 +98,23 @@ pub struct Store {
 #[derive(Debug, Default)]
 pub struct CommandLog {
     commands: std::sync::Mutex<Vec<(String, String)>>,
+    /// Per command, its statements: `updates` / `deletes` entries, `documents`
+    /// inserted, 1 for any other command (what the server works through one by one).
+    statements: std::sync::Mutex<Vec<usize>>,
 }
 
 impl CommandLog {
+    /// `(command name, collection, statements)` of each command so far.
+    pub fn statements(&self) -> Vec<(String, String, usize)> {
+        let commands = self.commands.lock().expect("command log");
+        let statements = self.statements.lock().expect("command log");
+        commands
+            .iter()
+            .zip(statements.iter())
+            .map(|((c, k), n)| (c.clone(), k.clone(), *n))
+            .collect()
+    }
+
     /// `(command name, collection)` of each command so far, e.g. `("update", "ingest_runs")`.
     pub fn commands(&self) -> Vec<(String, String)> {
         self.commands.lock().expect("command log").clone()
@@ -109,6 +123,7 @@ impl CommandLog {
     /// Forgets what was logged (to count one phase).
     pub fn clear(&self) {
         self.commands.lock().expect("command log").clear();
+        self.statements.lock().expect("command log").clear();
     }
 
     /// How many commands so far.
@@ -196,10 +211,15 @@ impl Store {
                             .get_str(&started.command_name)
                             .unwrap_or_default()
                             .to_string();
-                        log.commands
-                            .lock()
-                            .expect("command log")
-                            .push((started.command_name, collection));
+                        let statements = ["updates", "deletes", "documents"]
+                            .iter()
+                            .find_map(|k| started.command.get_array(k).ok())
+                            .map_or(1, Vec::len);
+                        // Both under one lock order (commands, then statements), so
+                        // the two lists stay aligned.
+                        let mut commands = log.commands.lock().expect("command log");
+                        commands.push((started.command_name, collection));
+                        log.statements.lock().expect("command log").push(statements);
                     }
                 },
             ));
