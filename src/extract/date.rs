@@ -4,7 +4,10 @@
 //! `21st June`, `21 Jun 2025`, `21st of June, 2025`, `June 21`, `June 21st, 2025`,
 //! day-first numerals `21/06/2025`, `21-06-2025`, `21.06.2025`, ISO `2025-06-21` (and ISO
 //! date-times, whose time is kept), ranges `21-22 June`, `June 21-22`, `1st to 3rd March`,
-//! `21 June - 2 July`, and lists `June 21 & 28`, `21st, 22nd and 28th June`.
+//! `21 June - 2 July`, and lists `June 21 & 28`, `21st, 22nd and 28th June`, a month named
+//! once before its ordinal days (`August — 1st, 8th & 15th`), and yearless day/month
+//! numerals, day first (`7/7, 9/7 & 14/7`), only in a list of two or more or after a
+//! `Date:` label (a lone `24/7` is not a date).
 //!
 //! Parsing is split in two steps so that a whole page can share year knowledge:
 //! [`find_dates`] returns [`DateMention`]s whose items may lack a year, and
@@ -103,6 +106,40 @@ static ISO: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("static regex")
 });
+
+/// Day/month numerals without a year, day first as studios in India write them, in a
+/// list of two or more (`7/7, 9/7, 14/7 & 16/7`). One bare `7/7` stays ambiguous
+/// (`24/7`, a score, a fraction) unless a date label introduces it ([`DM_LABELLED`]).
+static DM_LIST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)(?-u:\b)\d{{1,2}}/\d{{1,2}}(?:{LIST_SEP}\d{{1,2}}/\d{{1,2}})+(?-u:\b)"
+    ))
+    .expect("static regex")
+});
+
+/// One yearless day/month after a date label: `Date: 7/7`, `Dates - 14/7`.
+static DM_LABELLED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)dates?\s*[:\-–—]?\s*(?P<dm>\d{1,2}/\d{1,2})(?-u:\b)")
+        .expect("static regex")
+});
+
+static DM_PAIR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?P<d>\d{1,2})/(?P<m>\d{1,2})").expect("static regex"));
+
+/// A month named once, then a list of ordinal days (`Every Saturday in August — 1st,
+/// 8th, 15th, 22nd & 29th`, `July: 4th & 11th`): two or more days, each with its ordinal
+/// suffix, after a dash or colon.
+static MONTH_ORDINALS: LazyLock<Regex> = LazyLock::new(|| {
+    let ord = r"(?:3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)";
+    Regex::new(&format!(
+        r"(?i)(?-u:\b)(?P<mon>{MONTH})\s*[—–:-]\s*(?P<days>{ord}(?:{LIST_SEP}{ord})+)(?-u:\b)"
+    ))
+    .expect("static regex")
+});
+
+/// A month name right after a position: the list it ends belongs to that month.
+static MONTH_NEXT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"(?i)^\s*(?:of\s+)?{MONTH}")).expect("static regex"));
 
 static DAY_NUM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
@@ -245,7 +282,7 @@ fn find_dates_in(text: &str) -> Vec<DateMention> {
     // Unambiguous numeric forms first; written dates may not overlap them. Each search
     // runs only on a line holding what every one of its mentions needs (see the
     // `may_hold_*` tests): most dated lines hold one form, and each skipped search is a
-    // regex pass over the line.
+    // regex pass over the line. Yearless day/month lists need `d/m` as numeric dates do.
     let bytes = text.as_bytes();
     let mut found = if may_hold_iso(bytes) {
         iso_mentions(text)
@@ -255,9 +292,13 @@ fn find_dates_in(text: &str) -> Vec<DateMention> {
     if may_hold_numeric(bytes) {
         let numeric = numeric_mentions(text, &found);
         found.extend(numeric);
+        let day_months = day_month_mentions(text, &found);
+        found.extend(day_months);
     }
     if may_hold_month(bytes) {
-        let candidates = written_candidates(text, &found);
+        let mut candidates = written_candidates(text, &found);
+        candidates.extend(month_ordinal_mentions(text, &found));
+        candidates.sort_by_key(|m| (m.span.start, std::cmp::Reverse(m.span.end)));
         for m in candidates {
             if !overlaps_any(&found, &m.span) {
                 found.push(m);
@@ -400,6 +441,76 @@ fn numeric_mentions(text: &str, taken: &[DateMention]) -> Vec<DateMention> {
             time: None,
             weekday: None,
         });
+    }
+    found
+}
+
+/// Yearless day/month numerals (`7/7, 9/7 & 14/7`, `Date: 7/7`) not inside `taken`
+/// mentions nor part of a longer numeral (`7/7/2026` is a full date, `1/2/3` nothing).
+/// Every pair of a list must be a real day and month, else the list is not dates.
+fn day_month_mentions(text: &str, taken: &[DateMention]) -> Vec<DateMention> {
+    let mut spans: Vec<Range<usize>> = DM_LIST.find_iter(text).map(|m| m.range()).collect();
+    spans.extend(
+        DM_LABELLED
+            .captures_iter(text)
+            .filter_map(|c| c.name("dm").map(|m| m.range())),
+    );
+    let mut found: Vec<DateMention> = Vec::new();
+    for span in spans {
+        if overlaps_any(taken, &span) || overlaps_any(&found, &span) {
+            continue;
+        }
+        let before = text[..span.start].chars().next_back();
+        let after = text[span.end..].chars().next();
+        if matches!(before, Some(ch) if ch.is_ascii_digit() || ch == '/' || ch == '.')
+            || matches!(after, Some(ch) if ch.is_ascii_digit() || ch == '/')
+        {
+            continue;
+        }
+        let items: Option<Vec<DateItem>> = DM_PAIR
+            .captures_iter(&text[span.clone()])
+            .map(|c| {
+                let (d, m) = (c["d"].parse::<u32>().ok()?, c["m"].parse::<u32>().ok()?);
+                plausible(d, m, None).then_some(DateItem::Single(PartialDate {
+                    day: d,
+                    month: m,
+                    year: None,
+                }))
+            })
+            .collect();
+        if let Some(items) = items.filter(|i| !i.is_empty()) {
+            found.push(DateMention {
+                span,
+                items,
+                time: None,
+                weekday: None,
+            });
+        }
+    }
+    found
+}
+
+/// A month named once, then its ordinal days (`August — 1st, 8th & 15th`), unless a
+/// month name follows the last day (then the days are that month's).
+fn month_ordinal_mentions(text: &str, taken: &[DateMention]) -> Vec<DateMention> {
+    let mut found = Vec::new();
+    for c in MONTH_ORDINALS.captures_iter(text) {
+        let span = c.get(0).expect("match").range();
+        if overlaps_any(taken, &span) || MONTH_NEXT.is_match(&text[span.end..]) {
+            continue;
+        }
+        let Some(month) = month_number(&c["mon"]) else {
+            continue;
+        };
+        let days = day_sequence(&c["days"]);
+        if let Some(items) = items_from_days(&days, month, None) {
+            found.push(DateMention {
+                span,
+                items,
+                time: None,
+                weekday: None,
+            });
+        }
     }
     found
 }
@@ -846,6 +957,37 @@ mod tests {
     #[test]
     fn leap_day_without_year_is_next_leap_year() {
         assert_eq!(dates("29 Feb"), vec![d(2028, 2, 29)]);
+    }
+
+    #[test]
+    fn yearless_day_month_lists_are_day_first() {
+        assert_eq!(
+            dates("Dates: 3/8, 5/8, 10/8 and 12/8"),
+            vec![d(2026, 8, 3), d(2026, 8, 5), d(2026, 8, 10), d(2026, 8, 12)]
+        );
+        assert_eq!(dates("Date: 25/9"), vec![d(2026, 9, 25)]);
+        // One bare pair is not a date; nor is a list with an impossible pair.
+        assert!(dates("Open 24/7 for members").is_empty());
+        assert!(dates("Ratings 8/15 and 9/20").is_empty());
+        // A full numeric date stays one date.
+        assert_eq!(
+            dates("3/8/2026, 5/8/2026"),
+            vec![d(2026, 8, 3), d(2026, 8, 5)]
+        );
+    }
+
+    #[test]
+    fn a_month_named_once_then_its_ordinal_days() {
+        assert_eq!(
+            dates("Every Sunday in September – 6th, 13th & 20th"),
+            vec![d(2026, 9, 6), d(2026, 9, 13), d(2026, 9, 20)]
+        );
+        assert_eq!(
+            dates("October: 3rd and 10th, 6 PM"),
+            vec![d(2026, 10, 3), d(2026, 10, 10)]
+        );
+        // Plain numbers after a month name and a dash are no day list.
+        assert!(dates("August - 2 batches, 20 seats").is_empty());
     }
 
     #[test]

@@ -867,6 +867,32 @@ fn workshop_sessions(
             detail = format!("{detail}; times from {} ({})", layer_name(tl), tf.detail);
         }
     }
+    // One date and a structured layer's two or more successive ranges (a source
+    // `times` rule picking `11 AM - 1 PM` and `4 - 6 PM`): batches of that date, each a
+    // session. Loose text times are left to the text layer, which pairs a date only with
+    // the time lines right after it.
+    let one_needing = matches!(slots.value.as_slice(), [s] if override_all || s.start.is_none());
+    if one_needing && times.is_some_and(|(l, _)| l != Layer::Text) && text::batch_ranges(t) {
+        let date = slots.value[0].date;
+        let sessions = t
+            .iter()
+            .map(|tm| Session {
+                date,
+                start: tm.start,
+                end: tm.end,
+            })
+            .collect();
+        detail.push_str("; each of its time ranges is a batch of that date");
+        return (
+            sessions,
+            Vec::new(),
+            FieldProvenance {
+                field: "time_details",
+                layer: page.slot_layer,
+                detail,
+            },
+        );
+    }
     let (sessions, unstated) = build_sessions_marked(&slots.value, t, override_all);
     if !unstated.is_empty() {
         detail.push_str(NO_TIME_NOTE);

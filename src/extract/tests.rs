@@ -382,6 +382,46 @@ fn source_times_rule_overrides_lower_layer_times() {
 }
 
 #[test]
+fn a_source_times_rule_with_batches_of_one_date_gives_a_session_per_batch() {
+    let mut s = source();
+    s.extract.dates = Some(crate::source::CompiledFieldRule {
+        selector: Some(Selector::parse(".date").unwrap()),
+        attribute: None,
+        pattern: None,
+        describe: "selector `.date`".into(),
+    });
+    s.extract.times = Some(crate::source::CompiledFieldRule {
+        selector: Some(Selector::parse(".time").unwrap()),
+        attribute: None,
+        pattern: None,
+        describe: "selector `.time`".into(),
+    });
+    let html = r#"<h1>Krump</h1><p class="date">Sun, 12 Jul 2026</p><p><span class="time">09:00 AM - 11:00 AM</span><br><span class="time">05:00 PM - 07:00 PM</span></p>"#;
+    let PageVerdict::Workshops(w) = run_with(html, "https://x.test/e/krump", &s) else {
+        panic!()
+    };
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![
+            td(12, 7, 2026, "09:00 AM", "11:00 AM"),
+            td(12, 7, 2026, "05:00 PM", "07:00 PM")
+        ]
+    );
+    // Two dates with two times stay paired, one time each.
+    let html = r#"<h1>Krump</h1><p class="date">Sun, 12 Jul 2026</p><p class="date">Sun, 19 Jul 2026</p><p><span class="time">09:00 AM - 11:00 AM</span><br><span class="time">05:00 PM - 07:00 PM</span></p>"#;
+    let PageVerdict::Workshops(w) = run_with(html, "https://x.test/e/krump", &s) else {
+        panic!()
+    };
+    assert_eq!(
+        w[0].draft.time_details,
+        vec![
+            td(12, 7, 2026, "09:00 AM", "11:00 AM"),
+            td(19, 7, 2026, "05:00 PM", "07:00 PM")
+        ]
+    );
+}
+
+#[test]
 fn dates_with_one_range_share_it_and_paired_dates_keep_theirs() {
     let w = run("<h1>W</h1><p>June 21 & 28</p><p>6-8 PM</p>");
     assert_eq!(

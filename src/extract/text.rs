@@ -48,6 +48,21 @@ static DATE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// Cues that make a date the studio's closure, not an event: `closed from 8th June to
+/// 14th June`, `classes resume on 15th June`, `no classes on 2nd October`, `the studio
+/// is on a break till …`. Kept apart from [`DATE_CUE`] because such a notice still
+/// states which year its month is in (`Through February 2026, the entrance is closed`).
+static CLOSURE_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+        (?-u:\b)(?:closed|closure|shut|reopens?|reopening|resumes?|resuming)(?-u:\b)
+        | (?-u:\b)no\s+(?:regular\s+)?(?:class|classes|sessions|batches)(?-u:\b)
+        | (?-u:\b)(?:studio|we\s+are|we\x27re|classes\s+are)\s+(?:is\s+)?on\s+(?:a\s+)?(?:holiday|break|leave|vacation)(?-u:\b)
+        ",
+    )
+    .expect("static regex")
+});
+
 /// Cues that make a time something other than the session's start.
 static TIME_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -123,7 +138,7 @@ fn date_is_excluded(
         // worth cutting at only when followed by a space; keep it simple and cut.
         window = &window[cut + 1..];
     }
-    if DATE_CUE.is_match(window) {
+    if DATE_CUE.is_match(window) || CLOSURE_CUE.is_match(window) {
         return true;
     }
     if header_cell_is_cue(lines, pipes, found, i, m.span.start) {
@@ -135,7 +150,7 @@ fn date_is_excluded(
     let own_label = line[..m.span.start].chars().any(char::is_alphabetic);
     if rest_len <= 20 && !own_label && i > 0 {
         let prev = lines[i - 1].trim();
-        if DATE_CUE.is_match(prev)
+        if (DATE_CUE.is_match(prev) || CLOSURE_CUE.is_match(prev))
             && (prev.ends_with(':') || prev.len() <= 60)
             && found[i - 1].is_empty()
         {
@@ -196,6 +211,46 @@ struct LineInfo {
     /// (resolved dates, ISO time, span start) per kept mention.
     dates: Vec<(Vec<NaiveDate>, Option<TimeMention>, usize)>,
     times: Vec<(usize, TimeMention)>,
+    /// The line states nothing but its times, bare or labelled as batches or slots
+    /// (`04:00 PM - 06:00 PM`, `Batch 1: 5-7 PM, Batch 2: 7:30-9:30 PM`).
+    bare_times: bool,
+}
+
+/// What may stand beside the times of a line that only lists batches: labels and
+/// separators, no other words.
+static BATCH_REST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^[\s\W\d]*(?:(?:batch(?:es)?|slots?|shifts?|sessions?|timings?|times?|dates?|morning|afternoon|evening|night|or|and|on|at|from)(?-u:\b)[\s\W\d]*)*$")
+        .expect("static regex")
+});
+
+/// Two or more ranges, each with its end, one after the other without overlapping
+/// (`11 AM - 1 PM` and `4 - 6 PM`): alternative batches of one day, not a start and a
+/// note.
+pub fn batch_ranges(times: &[TimeMention]) -> bool {
+    times.len() >= 2
+        && times.iter().all(|t| t.end.is_some_and(|e| e > t.start))
+        && times
+            .windows(2)
+            .all(|w| w[0].end.is_some_and(|e| w[1].start >= e))
+}
+
+/// The batches of a single date stated on the time-only lines right after it: the
+/// nearest time-only line within three lines, and the time-only lines that directly
+/// follow it, when every one of them states only times (see [`batch_ranges`]).
+fn following_batches(info: &[LineInfo], i: usize) -> Option<Vec<TimeMention>> {
+    let first = (i + 1..(i + 4).min(info.len()))
+        .find(|&k| !info[k].times.is_empty() || !info[k].dates.is_empty())?;
+    let mut times = Vec::new();
+    for li in &info[first..] {
+        if !li.dates.is_empty() || li.times.is_empty() {
+            break;
+        }
+        if !li.bare_times {
+            return None;
+        }
+        times.extend(li.times.iter().map(|(_, t)| *t));
+    }
+    batch_ranges(&times).then_some(times)
 }
 
 /// A line that is only a month and a year (`January 2025`): a calendar's or an event
@@ -415,6 +470,7 @@ pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
         .map(|_| LineInfo {
             dates: Vec::new(),
             times: Vec::new(),
+            bare_times: false,
         })
         .collect();
     for ((i, m), dates) in kept.iter().zip(resolved) {
@@ -442,11 +498,18 @@ pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
             }
             std::borrow::Cow::Owned(masked)
         };
-        for f in time::find_times(&masked) {
+        let finds = time::find_times(&masked);
+        if finds.is_empty() {
+            continue;
+        }
+        let mut rest = masked.to_string();
+        for f in &finds {
             if !time_is_excluded(&masked, f.span.start) {
                 info[i].times.push((f.span.start, f.time));
             }
+            rest.replace_range(f.span.clone(), &" ".repeat(f.span.end - f.span.start));
         }
+        info[i].bare_times = BATCH_REST.is_match(&rest);
     }
 
     let mut slots = Vec::new();
@@ -455,6 +518,20 @@ pub fn schedule(lines: &[&str], today: NaiveDate) -> Schedule {
         if li.dates.is_empty() {
             free_times.extend(li.times.iter().map(|(_, t)| *t));
             continue;
+        }
+        // One date with several batches (its own line's, or the time-only lines right
+        // after it): each batch is a session of that date.
+        if let [(dates, None, _)] = li.dates.as_slice() {
+            let own: Vec<TimeMention> = li.times.iter().map(|(_, t)| *t).collect();
+            let batches = if own.is_empty() {
+                following_batches(&info, i)
+            } else {
+                (li.bare_times && batch_ranges(&own)).then_some(own)
+            };
+            if let (Some(batches), [d]) = (batches, dates.as_slice()) {
+                slots.extend(batches.iter().map(|t| DatedSlot::with_time(*d, Some(*t))));
+                continue;
+            }
         }
         let own: Vec<Option<TimeMention>> = if li.times.is_empty() {
             li.dates
@@ -604,7 +681,10 @@ fn song_in_line(line: &str) -> Option<(&str, bool)> {
     }
     if let Some(c) = SONG_LABEL.captures(line) {
         let plural = c["label"].to_lowercase().ends_with('s');
-        return Some((quoted_head(c.name("song")?.as_str().trim()), plural));
+        let value = c.name("song")?.as_str().trim();
+        if !reads_as_prose(value) {
+            return Some((quoted_head(value), plural));
+        }
     }
     if let Some(c) = CHOREO_LABEL.captures(line) {
         let m = c.name("song").or_else(|| c.name("quoted"))?;
@@ -614,6 +694,59 @@ fn song_in_line(line: &str) -> Option<(&str, bool)> {
         .captures(line)
         .and_then(|c| c.name("song"))
         .map(|m| (m.as_str(), false))
+}
+
+/// Words a sentence about the songs opens with, never a title written after a label.
+const PROSE_OPENERS: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "some",
+    "any",
+    "our",
+    "your",
+    "their",
+    "mix",
+    "mixed",
+    "various",
+    "different",
+    "multiple",
+    "several",
+    "popular",
+    "current",
+    "latest",
+    "trending",
+    "surprise",
+    "chosen",
+    "picked",
+    "selected",
+    "decided",
+    "will",
+    "to",
+    "based",
+    "from",
+    "depends",
+    "one",
+    "two",
+    "three",
+];
+
+/// True when what follows a `Song(s):` label is a sentence about the songs, not their
+/// titles (`Songs: a mix of current favourites, picked with the kids on day 1`): it is
+/// not quoted, opens with a lower-case word, and that word opens sentences
+/// ([`PROSE_OPENERS`]) or the value runs past eight words. A title written in lower
+/// case (`Song: kesariya`) is still a title.
+fn reads_as_prose(value: &str) -> bool {
+    let Some(first) = value.split_whitespace().next() else {
+        return false;
+    };
+    if !first.starts_with(|c: char| c.is_lowercase()) {
+        return false;
+    }
+    let word = first
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    PROSE_OPENERS.contains(&word.as_str()) || value.split_whitespace().count() > 8
 }
 
 /// A title opening with a quote is only what the quotes hold (`“Kesariya” · 4–6 PM`).
@@ -973,6 +1106,50 @@ mod tests {
         // A copyright line lends nothing.
         let s = sched("Salsa social on March 3, 7 PM\n\n\n© March 2019 Studio");
         assert_eq!(s.slots[0].date, d(2027, 3, 3));
+    }
+
+    #[test]
+    fn closure_notices_are_not_sessions() {
+        assert!(sched(
+            "We stay closed from Friday, 2nd October to Sunday, 4th October.\nClasses resume on Monday, 5th October."
+        )
+        .slots
+        .is_empty());
+        assert!(sched("No classes on 15th August, 6 PM batch included")
+            .slots
+            .is_empty());
+        // A closed registration does not hide the event's own date.
+        let s = sched("Registrations closed. Workshop on 21st June, 6 PM");
+        assert_eq!(s.slots, vec![slot(d(2026, 6, 21), (18, 0), None)]);
+    }
+
+    #[test]
+    fn one_date_with_batches_gives_a_session_per_batch() {
+        let s = sched("Sun 12 July\nBatch 1: 5-7 PM, Batch 2: 7:30-9:30 PM");
+        assert_eq!(
+            s.slots,
+            vec![
+                slot(d(2026, 7, 12), (17, 0), Some((19, 0))),
+                slot(d(2026, 7, 12), (19, 30), Some((21, 30)))
+            ]
+        );
+        let s = sched("Sun 12 July | 11 AM - 1 PM | 4 - 6 PM");
+        assert_eq!(s.slots.len(), 2);
+        // A start and a later note are not batches; nor are words other than labels.
+        let s = sched("Sun 12 July\n6 PM - 8 PM, dinner 8:30 - 10 PM");
+        assert_eq!(s.slots, vec![slot(d(2026, 7, 12), (18, 0), Some((20, 0)))]);
+        // Overlapping ranges are not batches.
+        let s = sched("Sun 12 July\n5 - 8 PM\n6 - 7 PM");
+        assert_eq!(s.slots.len(), 1);
+    }
+
+    #[test]
+    fn a_songs_label_followed_by_a_sentence_names_no_song() {
+        let p = page(&[
+            ("Songs: a few current hits, chosen with the class", 0),
+            ("Song: kala chashma", 0),
+        ]);
+        assert_eq!(songs(&p), vec![(1, "kala chashma".to_string())]);
     }
 
     #[test]

@@ -108,6 +108,11 @@ fn expected_prices() -> BTreeMap<&'static str, u64> {
         ("generic/listing-bare-names--contemporary-flow", 650),
         ("generic/listing-bare-names--freestyle-lab", 500),
         ("generic/title-song", 900),
+        // The single class, never the four-class batch.
+        ("generic/day-month-numerals", 700),
+        ("generic/month-then-ordinals", 1000),
+        ("generic/one-date-two-batches", 750),
+        ("generic/songs-label-prose", 1200),
         ("generic/rescheduled-before--bhangra-blast-2026-07-12", 600),
         ("generic/rescheduled-before--bhangra-blast-2026-07-19", 600),
         ("generic/rescheduled-before--heels-with-prerna", 800),
