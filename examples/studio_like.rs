@@ -12,6 +12,7 @@
 //! cargo run --example studio_like              # one line per mismatch, then the score
 //! cargo run --example studio_like -- --full    # also every draft as JSON
 //! cargo run --example studio_like -- heels     # only pages whose file contains "heels"
+//! cargo run --example studio_like -- --set holdout   # the held-out pages (holdout/)
 //! ```
 //!
 //! What counts as a field: per page, the number of workshops (for a page that is not a
@@ -283,6 +284,16 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `fixtures/studio-like/`, or one of its held-out sets (`--set holdout`): each has its
+/// own `expected.toml` and `<studio_id>/` folders.
+fn set_dir(set: Option<&str>) -> PathBuf {
+    let base = root().join("fixtures/studio-like");
+    match set {
+        Some(name) => base.join(name),
+        None => base,
+    }
+}
+
 fn load_expected(path: &Path) -> Vec<PageSpec> {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
@@ -294,12 +305,18 @@ fn load_expected(path: &Path) -> Vec<PageSpec> {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let full = args.iter().any(|a| a == "--full");
+    let set = args
+        .iter()
+        .position(|a| a == "--set")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let filter = args
         .iter()
-        .find(|a| !a.starts_with("--"))
-        .cloned()
+        .enumerate()
+        .find(|(i, a)| !a.starts_with("--") && (*i == 0 || args[i - 1] != "--set"))
+        .map(|(_, a)| a.clone())
         .unwrap_or_default();
-    let dir = root().join("fixtures/studio-like");
+    let dir = set_dir(set.as_deref());
     let pages = load_expected(&dir.join("expected.toml"));
     let sources = nachna_ingest::source::load_dir(&root().join("sources"))
         .unwrap_or_else(|e| panic!("sources/: {e}"));
@@ -529,12 +546,21 @@ mod tests {
     }
 
     #[test]
-    fn the_expected_file_parses_and_names_existing_pages() {
-        let dir = root().join("fixtures/studio-like");
-        let pages = load_expected(&dir.join("expected.toml"));
+    fn the_expected_files_parse_and_name_existing_pages() {
         let sources = nachna_ingest::source::load_dir(&root().join("sources")).expect("sources");
-        assert_eq!(pages.len(), 24);
-        for p in &pages {
+        let mut sets = vec![(set_dir(None), 24)];
+        if set_dir(Some("holdout")).is_dir() {
+            sets.push((set_dir(Some("holdout")), 12));
+        }
+        for (dir, count) in sets {
+            let pages = load_expected(&dir.join("expected.toml"));
+            assert_eq!(pages.len(), count, "{}", dir.display());
+            check_pages(&dir, &pages, &sources);
+        }
+    }
+
+    fn check_pages(dir: &Path, pages: &[PageSpec], sources: &[nachna_ingest::source::Source]) {
+        for p in pages {
             assert!(dir.join(&p.file).is_file(), "{} is missing", p.file);
             assert_eq!(p.none, p.workshop.is_empty(), "{}", p.file);
             let source = sources.iter().find(|s| s.studio.id == p.studio);
