@@ -255,7 +255,8 @@ async fn run_inner(
         ctx, source, &known, artists, options, today, &crawl, progress,
     )
     .await;
-    let taken = take_in(pages, today, report);
+    let mut taken = take_in(pages, today, report);
+    let mut crawl = crawl;
     let plan = plan(
         ctx,
         source,
@@ -268,6 +269,17 @@ async fn run_inner(
     )
     .await
     .map_err(RunError::Plan)?;
+    for (from, to) in &plan.continued {
+        info!(studio = %source.studio.id, draft_uuid = %from, stored_uuid = %to,
+            "the page now names a stored workshop another way: it continues under its stored uuid");
+    }
+    for (record, _) in taken.records.iter_mut().chain(crawl.records.iter_mut()) {
+        for uuid in record.uuids.iter_mut() {
+            if let Some(stored) = plan.continued.get(uuid) {
+                *uuid = stored.clone();
+            }
+        }
+    }
     let now = ctx.clock.now();
     let rejected = apply(ctx, source, options, &plan, today, now, report)
         .await

@@ -276,6 +276,10 @@ pub struct Plan {
     /// were kept) and the record to give them: the values of the page, which equal what
     /// was written since the content hash did not change.
     pub record_written: Vec<(String, Written)>,
+    /// Drafts that continue a stored workshop under its uuid (the page now names the
+    /// event another way): the draft's own uuid -> the stored one. The page records of
+    /// the run remember the stored uuid, so an unchanged page still accounts for it.
+    pub continued: BTreeMap<String, String>,
 }
 
 /// What one listed event page gave this run.
@@ -381,6 +385,8 @@ pub fn reconcile(mut input: ReconcileInput<'_>) -> Plan {
     let mut drafts = std::mem::take(&mut input.drafts);
     drafts.sort_by(|a, b| a.uuid().cmp(b.uuid()));
     drafts.dedup_by(|a, b| a.uuid() == b.uuid());
+    let draft_uuids: BTreeSet<String> = drafts.iter().map(|d| d.uuid().to_string()).collect();
+    let mut continued = BTreeMap::new();
 
     // Signatures claimed earlier in this run, so the second link of a pair collides even
     // when neither was stored before.
@@ -390,10 +396,10 @@ pub fn reconcile(mut input: ReconcileInput<'_>) -> Plan {
     let mut keep_by_uuid = BTreeMap::new();
     let mut kept_edits = Vec::new();
     let mut record_written = Vec::new();
-    for draft in drafts {
+    for mut draft in drafts {
         let signature = draft.signature().to_string();
-        let uuid = draft.uuid().to_string();
-        let stored = input.stored.get(&uuid);
+        let mut uuid = draft.uuid().to_string();
+        let mut stored = input.stored.get(&uuid);
         let owner = claimed
             .get(&signature)
             .or_else(|| input.signature_owners.get(&signature))
@@ -414,7 +420,24 @@ pub fn reconcile(mut input: ReconcileInput<'_>) -> Plan {
                     && input.stored.get(owner).is_some_and(|w| {
                         !w.is_archived || w.review == Some(ReviewStatus::Rejected)
                     }));
-            if owner_live {
+            // The event is stored, live, under a uuid nothing else in this run reaches:
+            // the page now names it another way (an identity rule changed, the event
+            // moved to another link). The draft continues that workshop; reading it as
+            // a duplicate would leave the stored one unseen, to be archived (or, for a
+            // whole studio, held by the safety brake forever) while its page is live.
+            let continues = claimed.get(&signature) != Some(owner)
+                && !draft_uuids.contains(owner)
+                && !input.seen_uuids.contains(owner)
+                && input
+                    .stored
+                    .get(owner)
+                    .is_some_and(|w| !w.is_archived && w.review != Some(ReviewStatus::Rejected));
+            if owner_live && continues {
+                continued.insert(uuid.clone(), owner.clone());
+                draft = draft.continuing(owner);
+                uuid = owner.clone();
+                stored = input.stored.get(owner);
+            } else if owner_live {
                 actions.push(Action::Duplicate {
                     payment_link: draft.draft().payment_link.clone(),
                     uuid,
@@ -504,8 +527,10 @@ pub fn reconcile(mut input: ReconcileInput<'_>) -> Plan {
         }
     }
 
-    let (archive, brake) = archive_unseen(&input);
+    let continued_owners: BTreeSet<String> = continued.values().cloned().collect();
+    let (archive, brake) = archive_unseen(&input, &continued_owners);
     Plan {
+        continued,
         actions,
         archive,
         brake,
@@ -518,7 +543,10 @@ pub fn reconcile(mut input: ReconcileInput<'_>) -> Plan {
 
 /// The live url workshops this run did not see, archived only when the policy allows and
 /// they stay under the safety brake; otherwise none, with the brake's message.
-fn archive_unseen(input: &ReconcileInput<'_>) -> (Vec<String>, Option<String>) {
+fn archive_unseen(
+    input: &ReconcileInput<'_>,
+    continued: &BTreeSet<String>,
+) -> (Vec<String>, Option<String>) {
     let live: Vec<&StoredWorkshop> = input
         .stored
         .values()
@@ -526,7 +554,7 @@ fn archive_unseen(input: &ReconcileInput<'_>) -> (Vec<String>, Option<String>) {
         .collect();
     let vanished: Vec<String> = live
         .iter()
-        .filter(|w| !input.seen_uuids.contains(&w.uuid))
+        .filter(|w| !input.seen_uuids.contains(&w.uuid) && !continued.contains(&w.uuid))
         .map(|w| w.uuid.clone())
         .collect();
     match input.archive_policy {
@@ -717,6 +745,66 @@ mod tests {
             ArchivePolicy::Allowed,
         );
         assert!(matches!(&plan.actions[0], Action::Duplicate { of, .. } if of == "s/orig"));
+    }
+
+    #[test]
+    fn a_page_that_names_a_stored_event_another_way_continues_it_under_its_stored_uuid() {
+        // An identity rule changed (e.g. a listing card's uuid no longer carries its
+        // date): the only link to the event now gives another uuid.
+        let stored = draft("s/card-2026-06-21", 21, "850/-");
+        let renamed = draft("s/card", 21, "950/-");
+        let plan = run(
+            vec![renamed],
+            vec![stored_from(&stored, 4, false)],
+            vec![(stored.signature(), "s/card-2026-06-21".into())],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert_eq!(plan.actions.len(), 1, "{plan:#?}");
+        match &plan.actions[0] {
+            Action::Update {
+                draft,
+                expected_version,
+                announce,
+                ..
+            } => {
+                assert_eq!(draft.uuid(), "s/card-2026-06-21");
+                assert_eq!(draft.draft().pricing_info, "950/-");
+                assert_eq!(*expected_version, 4);
+                assert_eq!(*announce, None);
+            }
+            other => panic!("expected an update of the stored workshop, got {other:?}"),
+        }
+        assert!(plan.archive.is_empty(), "{plan:#?}");
+        assert_eq!(plan.brake, None);
+        assert_eq!(
+            plan.continued,
+            BTreeMap::from([("s/card".to_string(), "s/card-2026-06-21".to_string())])
+        );
+    }
+
+    #[test]
+    fn a_second_link_does_not_continue_an_owner_this_run_reaches_itself() {
+        let original = draft("s/orig", 10, "850/-");
+        let second = draft("s/second", 10, "850/-");
+        let plan = run(
+            vec![original.clone(), second],
+            vec![stored_from(&original, 1, false)],
+            vec![(original.signature(), "s/orig".into())],
+            &[],
+            ArchivePolicy::Allowed,
+        );
+        assert_eq!(
+            plan.actions[0],
+            Action::Unchanged {
+                uuid: "s/orig".into()
+            }
+        );
+        assert!(matches!(
+            &plan.actions[1],
+            Action::Duplicate { uuid, of, .. } if uuid == "s/second" && of == "s/orig"
+        ));
+        assert!(plan.continued.is_empty());
     }
 
     #[test]

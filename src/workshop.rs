@@ -322,6 +322,20 @@ impl Identified {
         self.draft.choreo_insta_link = Some(link);
     }
 
+    /// The same event under the uuid it is already stored under: a page that now
+    /// reaches it by another identity (a link or naming rule changed) continues it
+    /// rather than starting a second one. The identity is recomputed (the uuid is part
+    /// of the content); the confidence verdict stays.
+    pub fn continuing(self, uuid: &str) -> Identified {
+        let confidence = self.confidence;
+        let mut draft = self.draft;
+        draft.uuid = uuid.to_string();
+        Identified {
+            confidence,
+            ..Identified::new(draft)
+        }
+    }
+
     pub fn into_draft(self) -> WorkshopDraft {
         self.draft
     }

@@ -978,3 +978,80 @@ async fn taking_a_studios_lease_marks_its_run_left_running_interrupted() {
         .unwrap();
     assert_eq!(mine.get_str("outcome").unwrap(), "success");
 }
+
+/// An identity rule changed between two versions of the pipeline (say a listing card's
+/// uuid lost its date): the page now names a stored event another way. The workshop
+/// continues under its stored uuid: not archived, not stored twice, not announced again,
+/// and the next ordinary run finds it unchanged.
+#[tokio::test]
+async fn a_stored_workshop_the_page_now_names_another_way_continues_under_its_uuid() {
+    let store = store_for("continued").await;
+    let ctx = context(&store, Path::new("fixtures"));
+    let source = source_named("dance_n_addiction");
+    let first = ingest(&ctx, &source, &RunOptions::default()).await;
+    assert_eq!(first.outcome, Outcome::Success, "{first:#?}");
+    let before = stored_docs(&store, "dance_n_addiction").await;
+    let live_before = before
+        .values()
+        .filter(|d| !d.get_bool("is_archived").unwrap())
+        .count();
+    let (uuid, _) = before
+        .iter()
+        .find(|(_, d)| !d.get_bool("is_archived").unwrap())
+        .expect("a live workshop");
+    let old = format!("{uuid}-as-named-before");
+    // What an earlier identity rule would have stored.
+    store
+        .raw_workshops()
+        .update_one(
+            doc! { "uuid": uuid },
+            doc! { "$set": { "uuid": &old, "workshop_uuid": &old } },
+        )
+        .await
+        .unwrap();
+    store
+        .raw_discovery()
+        .collection::<Document>("workshop_signatures")
+        .update_many(doc! { "uuid": uuid }, doc! { "$set": { "uuid": &old } })
+        .await
+        .unwrap();
+
+    let forced = RunOptions {
+        force: true,
+        ..RunOptions::default()
+    };
+    let second = ingest(&ctx, &source, &forced).await;
+    assert_eq!(second.outcome, Outcome::Success, "{second:#?}");
+    assert_eq!(second.workshops.new, 0, "{second:#?}");
+    assert_eq!(second.workshops.archived, 0, "{second:#?}");
+    assert_eq!(second.workshops.duplicate, 0, "{second:#?}");
+    let after = stored_docs(&store, "dance_n_addiction").await;
+    assert!(
+        !after.contains_key(uuid.as_str()),
+        "stored twice: {after:#?}"
+    );
+    assert!(!after[&old].get_bool("is_archived").unwrap());
+    assert_eq!(after[&old].get_str("workshop_uuid").unwrap(), old);
+    let live = |docs: &BTreeMap<String, Document>| {
+        docs.values()
+            .filter(|d| !d.get_bool("is_archived").unwrap())
+            .count()
+    };
+    assert_eq!(live(&after), live_before);
+
+    // The page records now account for the stored uuid: an ordinary run changes nothing.
+    let third = ingest(&ctx, &source, &RunOptions::default()).await;
+    assert_eq!(third.outcome, Outcome::Success, "{third:#?}");
+    assert_eq!(
+        (
+            third.workshops.new,
+            third.workshops.updated,
+            third.workshops.archived
+        ),
+        (0, 0, 0),
+        "{third:#?}"
+    );
+    let settled = stored_docs(&store, "dance_n_addiction").await;
+    assert!(!settled[&old].get_bool("is_archived").unwrap());
+    assert_eq!(live(&settled), live_before);
+}
