@@ -552,6 +552,9 @@ mod tests {
         if set_dir(Some("holdout")).is_dir() {
             sets.push((set_dir(Some("holdout")), 12));
         }
+        if set_dir(Some("blind2")).is_dir() {
+            sets.push((set_dir(Some("blind2")), 12));
+        }
         for (dir, count) in sets {
             let pages = load_expected(&dir.join("expected.toml"));
             assert_eq!(pages.len(), count, "{}", dir.display());
