@@ -541,6 +541,27 @@ async fn mongodb_going_away_mid_run_fails_cleanly_and_rerun_completes() {
     }
 }
 
+/// A second handle on `store`'s databases that logs every command it sends.
+async fn logged_twin(store: &Store) -> (Store, Arc<nachna_ingest::store::CommandLog>) {
+    let (disc, app) = store.database_names();
+    Store::connect_logged(&mongo::server_uri(), &disc, &app, Duration::from_secs(10))
+        .await
+        .unwrap()
+}
+
+/// Leases as `ingest` takes them, long enough that no renewal falls inside a test run.
+fn long_leases(store: &Store) -> nachna_ingest::runs::lease::Leases {
+    use nachna_ingest::runs::lease::{LeaseTiming, Leases};
+    Leases::new(
+        store.clone(),
+        nachna_ingest::process::OwnerId::new(),
+        LeaseTiming {
+            ttl: Duration::from_secs(600),
+            renew_every: Duration::from_secs(300),
+        },
+    )
+}
+
 /// Round trips of an unchanged re-ingest, as numbers (issue 12): a start-up with every
 /// index present lists them and creates none; the re-ingest writes only the run record
 /// (start and end) and reads each collection once.
@@ -550,11 +571,7 @@ async fn unchanged_reingest_round_trips_are_the_run_record_and_one_read_per_coll
     let store = store_for("roundtrips").await;
     ingest_all(&context(&store, Path::new("fixtures"))).await;
 
-    let (disc, app) = store.database_names();
-    let (logged, log) =
-        Store::connect_logged(&mongo::server_uri(), &disc, &app, Duration::from_secs(10))
-            .await
-            .unwrap();
+    let (logged, log) = logged_twin(&store).await;
     log.clear();
     logged.ensure_schema().await.unwrap();
     let startup = log.commands();
@@ -846,28 +863,15 @@ async fn first_ingest_of_a_1500_page_studio_takes_at_most_two_round_trips_per_pa
 /// the writes are the lease (taken, released) and the run record, nothing else.
 #[tokio::test]
 async fn unchanged_reingest_under_its_lease_writes_only_the_lease_and_the_run_record() {
-    use nachna_ingest::process::OwnerId;
-    use nachna_ingest::runs::lease::{LeaseTiming, Leases};
     use nachna_ingest::runs::{self, ManualLeases};
     use nachna_ingest::store::WRITE_COMMANDS;
     use tokio_util::sync::CancellationToken;
     let store = store_for("leaseroundtrips").await;
     ingest_all(&context(&store, Path::new("fixtures"))).await;
 
-    let (disc, app) = store.database_names();
-    let (logged, log) =
-        Store::connect_logged(&mongo::server_uri(), &disc, &app, Duration::from_secs(10))
-            .await
-            .unwrap();
+    let (logged, log) = logged_twin(&store).await;
     let ctx = context(&logged, Path::new("fixtures"));
-    let leases = Leases::new(
-        logged.clone(),
-        OwnerId::new(),
-        LeaseTiming {
-            ttl: Duration::from_secs(600),
-            renew_every: Duration::from_secs(300),
-        },
-    );
+    let leases = long_leases(&logged);
     let stop = CancellationToken::new();
     let manual = ManualLeases {
         leases: &leases,
@@ -912,8 +916,6 @@ async fn unchanged_reingest_under_its_lease_writes_only_the_lease_and_the_run_re
 /// cannot judge it) is marked interrupted when its studio's lease is next taken.
 #[tokio::test]
 async fn taking_a_studios_lease_marks_its_run_left_running_interrupted() {
-    use nachna_ingest::process::OwnerId;
-    use nachna_ingest::runs::lease::{LeaseTiming, Leases};
     use nachna_ingest::runs::{self, ManualLeases};
     use tokio_util::sync::CancellationToken;
     let store = store_for("staleruns").await;
@@ -927,14 +929,7 @@ async fn taking_a_studios_lease_marks_its_run_left_running_interrupted() {
         })
         .await
         .unwrap();
-    let leases = Leases::new(
-        store.clone(),
-        OwnerId::new(),
-        LeaseTiming {
-            ttl: Duration::from_secs(600),
-            renew_every: Duration::from_secs(300),
-        },
-    );
+    let leases = long_leases(&store);
     let stop = CancellationToken::new();
     let manual = ManualLeases {
         leases: &leases,
