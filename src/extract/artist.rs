@@ -29,6 +29,19 @@ static HANDLE: LazyLock<Regex> =
 
 /// Lower-case ASCII form used for all matching.
 fn normalise(text: &str) -> String {
+    // ASCII text (below DEL) is its own transliteration: one pass instead of three.
+    if text.bytes().all(|b| b < 0x7f) {
+        return text
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_control() {
+                    ' '
+                } else {
+                    char::from(b.to_ascii_lowercase())
+                }
+            })
+            .collect();
+    }
     // deunicode drops control characters, new lines included: keep them as spaces so
     // words on separate lines stay separate.
     let spaced: String = text

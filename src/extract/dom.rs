@@ -7,6 +7,8 @@
 
 use super::budget;
 use html5ever::driver::{self, ParseOpts};
+use html5ever::{local_name, ns, LocalName};
+use scraper::node::Element;
 use scraper::{ElementRef, Html, HtmlTreeSink};
 use tendril::{StrTendril, TendrilSink};
 
@@ -34,6 +36,17 @@ pub fn parse_document(html: &str) -> Html {
         rest = &rest[cut..];
     }
     parser.finish()
+}
+
+/// The value of `el`'s attribute `name` (no namespace), as [`Element::attr`] gives it.
+/// `Element::attr` interns its `&str` argument on every call (a hash and a lookup in the
+/// atom table); the readers ask several attributes of every element, so they pass the
+/// static atom (`local_name!("href")`) and the lookup is integer comparisons.
+pub fn attr<'a>(el: &'a Element, name: &LocalName) -> Option<&'a str> {
+    el.attrs
+        .iter()
+        .find(|(k, _)| k.local == *name && k.ns == ns!() && k.prefix.is_none())
+        .map(|(_, v)| &**v)
 }
 
 /// The elements the meta, microdata, JSON-LD, `<noscript>` and `<title>` readers need,
@@ -74,17 +87,20 @@ impl<'a> PageIndex<'a> {
                 continue;
             }
             let v = el.value();
-            match v.name() {
-                "meta" => idx.metas.push((
-                    v.attr("property").or_else(|| v.attr("name")),
-                    v.attr("content"),
-                )),
-                "script" => idx.scripts.push(el),
-                "noscript" => idx.noscripts.push(el),
-                "title" if idx.title.is_none() => idx.title = Some(el),
-                _ => {}
+            let local = &v.name.local;
+            if *local == local_name!("meta") {
+                idx.metas.push((
+                    attr(v, &local_name!("property")).or_else(|| attr(v, &local_name!("name"))),
+                    attr(v, &local_name!("content")),
+                ));
+            } else if *local == local_name!("script") {
+                idx.scripts.push(el);
+            } else if *local == local_name!("noscript") {
+                idx.noscripts.push(el);
+            } else if *local == local_name!("title") && idx.title.is_none() {
+                idx.title = Some(el);
             }
-            if v.attr("itemprop").is_some() {
+            if attr(v, &local_name!("itemprop")).is_some() {
                 idx.itemprops.push(el);
             }
         }

@@ -10,8 +10,10 @@
 //! start new lines; table cells on one row are joined with ` | `.
 
 use super::budget;
+use super::dom::attr;
 use ego_tree::iter::Edge;
 use ego_tree::{NodeId, NodeRef};
+use html5ever::local_name;
 use scraper::node::Node;
 use scraper::{ElementRef, Html, Selector};
 use std::collections::{HashMap, HashSet};
@@ -210,10 +212,10 @@ fn hidden_or_furniture_tag(el: &ElementRef<'_>) -> bool {
     if SKIP_TAGS.contains(&v.name()) {
         return true;
     }
-    if v.attr("hidden").is_some() {
+    if attr(v, &local_name!("hidden")).is_some() {
         return true;
     }
-    if let Some(style) = v.attr("style") {
+    if let Some(style) = attr(v, &local_name!("style")) {
         let s: String = style
             .chars()
             .filter(|c| !c.is_whitespace())
@@ -223,7 +225,7 @@ fn hidden_or_furniture_tag(el: &ElementRef<'_>) -> bool {
             return true;
         }
     }
-    if let Some(role) = v.attr("role") {
+    if let Some(role) = attr(v, &local_name!("role")) {
         if matches!(
             role.to_ascii_lowercase().as_str(),
             "navigation" | "banner" | "contentinfo" | "complementary" | "dialog" | "alertdialog"
@@ -240,7 +242,17 @@ fn furniture_name(el: &ElementRef<'_>) -> bool {
     if matches!(v.name(), "body" | "html" | "main" | "article") {
         return false;
     }
-    v.classes().any(is_boilerplate_token) || v.id().is_some_and(is_boilerplate_token)
+    class_tokens(v).any(is_boilerplate_token) || v.id().is_some_and(is_boilerplate_token)
+}
+
+/// The tokens of every `class` attribute, as `Element::classes` splits them but without
+/// interning each one (that is for selector matching; the walk asks once per element).
+/// Repeated tokens are not removed: callers only ask whether any token qualifies.
+fn class_tokens(v: &scraper::node::Element) -> impl Iterator<Item = &str> {
+    v.attrs
+        .iter()
+        .filter(|(k, _)| k.local == local_name!("class"))
+        .flat_map(|(_, value)| value.split_ascii_whitespace())
 }
 
 /// True when an element and everything in it is left out of the visible text (by its
@@ -449,13 +461,13 @@ impl<'a> Walker<'a> {
             self.separate();
         }
         if name == "a" {
-            if let Some(href) = v.attr("href") {
+            if let Some(href) = attr(v, &local_name!("href")) {
                 let line = self.current_line();
                 self.out.links.push((line, href.trim().to_string()));
             }
         }
         if name == "time" {
-            if let Some(dt) = v.attr("datetime") {
+            if let Some(dt) = attr(v, &local_name!("datetime")) {
                 let line = self.current_line();
                 self.out.time_attrs.push((line, dt.trim().to_string()));
             }
