@@ -130,8 +130,7 @@ impl ArtistIndex {
                 by_handle.entry(h).or_insert(i);
             }
         }
-        let mut by_first_word: FxHashMap<String, Vec<(Vec<String>, usize)>> =
-            FxHashMap::default();
+        let mut by_first_word: FxHashMap<String, Vec<(Vec<String>, usize)>> = FxHashMap::default();
         let position: HashMap<&str, usize> = artists
             .iter()
             .enumerate()

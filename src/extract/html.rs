@@ -156,11 +156,30 @@ pub fn is_boilerplate_token(token: &str) -> bool {
             n += 1;
         }
     }
-    let squashed = &buf[..n];
-    part_hit
-        || BOILERPLATE_SUBSTRINGS
-            .iter()
-            .any(|s| squashed.windows(s.len()).any(|w| w == s.as_bytes()))
+    part_hit || holds_boilerplate_substring(&buf[..n])
+}
+
+/// Bytes a [`BOILERPLATE_SUBSTRINGS`] entry starts with.
+const BOILERPLATE_FIRST_BYTES: [bool; 256] = {
+    let mut first = [false; 256];
+    let mut i = 0;
+    while i < BOILERPLATE_SUBSTRINGS.len() {
+        first[BOILERPLATE_SUBSTRINGS[i].as_bytes()[0] as usize] = true;
+        i += 1;
+    }
+    first
+};
+
+/// True when `squashed` contains one of [`BOILERPLATE_SUBSTRINGS`]. Asked for every
+/// class token of every element: only the positions holding a possible first byte are
+/// compared, instead of every window against every entry.
+fn holds_boilerplate_substring(squashed: &[u8]) -> bool {
+    squashed.iter().enumerate().any(|(i, b)| {
+        BOILERPLATE_FIRST_BYTES[*b as usize]
+            && BOILERPLATE_SUBSTRINGS
+                .iter()
+                .any(|s| squashed[i..].starts_with(s.as_bytes()))
+    })
 }
 
 fn is_boilerplate_token_long(token: &str) -> bool {
@@ -317,6 +336,11 @@ fn text_sizes(root: NodeRef<'_, Node>) -> TextSizes {
     TextSizes { total, of }
 }
 
+/// White space between words, and the invisible characters that separate them.
+fn is_gap(c: char) -> bool {
+    c.is_whitespace() || c == '\u{a0}' || c == '\u{200b}' || c == '\u{feff}'
+}
+
 /// Work left for the walk: a node to open, or an element to close.
 enum Step<'a> {
     Open(NodeRef<'a, Node>),
@@ -381,30 +405,59 @@ impl<'a> Walker<'a> {
 
     fn push_text(&mut self, t: &str) {
         let mut pending_space = self.buf.ends_with(' ');
-        for c in t.chars() {
-            if c.is_whitespace() || c == '\u{a0}' || c == '\u{200b}' || c == '\u{feff}' {
+        let mut rest = t;
+        while !rest.is_empty() {
+            let start = rest.find(|c: char| !is_gap(c)).unwrap_or(rest.len());
+            if start > 0 {
                 pending_space = true;
-            } else {
-                if pending_space && !self.buf.is_empty() && !self.buf.ends_with(' ') {
-                    if self.buf.len() >= MAX_LINE_BYTES {
-                        self.flush();
-                    } else {
-                        self.buf.push(' ');
-                    }
-                } else if self.buf.len() >= 2 * MAX_LINE_BYTES {
-                    // One endless word: cut it anyway.
-                    self.flush();
-                }
-                pending_space = false;
-                if self.buf.is_empty() {
-                    self.buf_heading = self.heading;
-                }
-                self.buf.push(c);
+                rest = &rest[start..];
             }
+            if rest.is_empty() {
+                break;
+            }
+            let end = rest.find(is_gap).unwrap_or(rest.len());
+            self.push_word(&rest[..end], pending_space);
+            pending_space = false;
+            rest = &rest[end..];
         }
         if pending_space && !self.buf.is_empty() && !self.buf.ends_with(' ') {
             self.buf.push(' ');
         }
+    }
+
+    /// Appends one word (no gap inside), `pending_space` when a gap came before it.
+    fn push_word(&mut self, word: &str, pending_space: bool) {
+        let Some(first) = word.chars().next() else {
+            return;
+        };
+        self.push_char(first, pending_space);
+        let tail = &word[first.len_utf8()..];
+        // While the line stays under the cut, no character of the tail can trigger one:
+        // the tail goes in at once instead of a character at a time.
+        if self.buf.len() + tail.len() <= 2 * MAX_LINE_BYTES {
+            self.buf.push_str(tail);
+        } else {
+            for c in tail.chars() {
+                self.push_char(c, false);
+            }
+        }
+    }
+
+    fn push_char(&mut self, c: char, pending_space: bool) {
+        if pending_space && !self.buf.is_empty() && !self.buf.ends_with(' ') {
+            if self.buf.len() >= MAX_LINE_BYTES {
+                self.flush();
+            } else {
+                self.buf.push(' ');
+            }
+        } else if self.buf.len() >= 2 * MAX_LINE_BYTES {
+            // One endless word: cut it anyway.
+            self.flush();
+        }
+        if self.buf.is_empty() {
+            self.buf_heading = self.heading;
+        }
+        self.buf.push(c);
     }
 
     /// Index the next flushed line will get.
@@ -623,6 +676,33 @@ pub fn element_text(el: &ElementRef<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boilerplate_substrings_are_found_wherever_they_sit() {
+        let windows = |t: &[u8]| {
+            BOILERPLATE_SUBSTRINGS
+                .iter()
+                .any(|s| t.windows(s.len()).any(|w| w == s.as_bytes()))
+        };
+        for s in BOILERPLATE_SUBSTRINGS {
+            for t in [
+                s.to_string(),
+                format!("x{s}"),
+                format!("{s}y"),
+                format!("ss{s}ss"),
+                s[1..].to_string(),
+                s[..s.len() - 1].to_string(),
+            ] {
+                assert_eq!(
+                    holds_boilerplate_substring(t.as_bytes()),
+                    windows(t.as_bytes()),
+                    "{t}"
+                );
+            }
+        }
+        assert!(!holds_boilerplate_substring(b"eventdetails"));
+        assert!(holds_boilerplate_substring(b"widgetrelatedposts"));
+    }
 
     fn lines(html: &str) -> Vec<String> {
         let doc = Html::parse_document(html);

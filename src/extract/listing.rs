@@ -181,7 +181,7 @@ fn read_card(text: &PageText, today: NaiveDate) -> Option<(String, DatedSlot)> {
         .find(|l| l.heading > 0 && is_title_line(l));
     let title = title.or_else(|| text.lines.iter().find(|l| is_title_line(l)))?;
     let dated = text::lines_with_time_attributes(text);
-    let refs: Vec<&str> = dated.iter().map(String::as_str).collect();
+    let refs: Vec<&str> = dated.iter().map(|l| &**l).collect();
     let sched = text::schedule(&refs, today);
     let first = *sched.slots.iter().min()?;
     Some((title.text.trim().to_string(), first))

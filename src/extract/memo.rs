@@ -11,8 +11,8 @@
 
 use super::date::DateMention;
 use super::time::TimeFound;
-use std::cell::RefCell;
 use rustc_hash::FxHashMap as HashMap;
+use std::cell::RefCell;
 
 /// Lines remembered at most per kind; past it the memory starts over (a hostile page of
 /// a million distinct lines must not keep them all).

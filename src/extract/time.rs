@@ -172,10 +172,13 @@ fn noon_words(text: &str) -> Vec<TimeFound> {
     // Asked of every visible line: the regex (Unicode word boundaries, slow on any line
     // with `₹` or `é`) only runs where one of its words is. No letter of either word has
     // a case-folding partner outside ASCII, so the ASCII test misses no match.
+    let bytes = text.as_bytes();
     let has = |word: &[u8]| {
-        text.as_bytes()
-            .windows(word.len())
-            .any(|w| w.eq_ignore_ascii_case(word))
+        memchr::memchr2_iter(word[0], word[0].to_ascii_uppercase(), bytes).any(|at| {
+            bytes
+                .get(at..at + word.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(word))
+        })
     };
     if !has(b"noon") && !has(b"midday") {
         return Vec::new();
