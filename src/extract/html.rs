@@ -11,11 +11,12 @@
 
 use super::budget;
 use super::dom::attr;
+use crate::source::CssSelector;
 use ego_tree::iter::Edge;
 use ego_tree::{NodeId, NodeRef};
 use html5ever::local_name;
 use scraper::node::Node;
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Html};
 use std::collections::{HashMap, HashSet};
 
 /// One line of visible text.
@@ -630,8 +631,8 @@ pub fn visible_text(doc: &Html, roots: Option<&[ElementRef<'_>]>) -> PageText {
 
 /// Elements matching `selector`, without those nested in an earlier match, in one pass
 /// over the document.
-pub fn select_roots<'a>(doc: &'a Html, selector: &Selector) -> Vec<ElementRef<'a>> {
-    let found: Vec<ElementRef<'a>> = doc.select(selector).collect();
+pub fn select_roots<'a>(doc: &'a Html, selector: &CssSelector) -> Vec<ElementRef<'a>> {
+    let found: Vec<ElementRef<'a>> = super::dom::select(doc, selector).collect();
     // One match (the usual content selector) cannot nest in another: no walk needed.
     if found.len() <= 1 {
         return found;
@@ -802,7 +803,7 @@ mod tests {
         let doc = Html::parse_document(
             r#"<div class="x"><p>In</p><div class="x"><p>Nested</p></div></div><p>Out</p>"#,
         );
-        let sel = Selector::parse(".x").unwrap();
+        let sel = CssSelector::from(scraper::Selector::parse(".x").unwrap());
         let roots = select_roots(&doc, &sel);
         assert_eq!(roots.len(), 1);
         let t = visible_text(&doc, Some(&roots));
