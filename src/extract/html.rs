@@ -17,7 +17,9 @@ use ego_tree::{NodeId, NodeRef};
 use html5ever::local_name;
 use scraper::node::Node;
 use scraper::{ElementRef, Html};
+use rustc_hash::FxHashMap;
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 /// One line of visible text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +217,35 @@ const GLUE_TAGS: &[&str] = &[
     "tt", "u", "var", "wbr",
 ];
 
+/// Which of [`SKIP_TAGS`], [`BLOCK_TAGS`] and [`GLUE_TAGS`] a tag is in (the lists are
+/// disjoint). Asked for every element of every page: one hash lookup instead of three
+/// scans of the lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TagKind {
+    Skip,
+    Block,
+    Glue,
+    Other,
+}
+
+fn tag_kind(name: &str) -> TagKind {
+    static KINDS: LazyLock<FxHashMap<&'static str, TagKind>> = LazyLock::new(|| {
+        let mut kinds = FxHashMap::default();
+        for (list, kind) in [
+            (SKIP_TAGS, TagKind::Skip),
+            (BLOCK_TAGS, TagKind::Block),
+            (GLUE_TAGS, TagKind::Glue),
+        ] {
+            for tag in list {
+                let earlier = kinds.insert(*tag, kind);
+                assert!(earlier.is_none(), "`{tag}` is in two tag lists");
+            }
+        }
+        kinds
+    });
+    KINDS.get(name).copied().unwrap_or(TagKind::Other)
+}
+
 /// A furniture-named element holding more than this share of the page's text is a layout
 /// wrapper (`<div class="container right-sidebar">` around the whole body), not a side
 /// column.
@@ -229,7 +260,7 @@ fn has_ancestor(el: &ElementRef<'_>, names: &[&str]) -> bool {
 /// Left out whatever it holds: invisible, scripted, or a landmark for furniture.
 fn hidden_or_furniture_tag(el: &ElementRef<'_>) -> bool {
     let v = el.value();
-    if SKIP_TAGS.contains(&v.name()) {
+    if tag_kind(v.name()) == TagKind::Skip {
         return true;
     }
     if attr(v, &local_name!("hidden")).is_some() {
@@ -304,7 +335,7 @@ fn text_sizes(root: NodeRef<'_, Node>) -> TextSizes {
         match edge {
             Edge::Open(n) => match n.value() {
                 Node::Element(e) if n.id() != root.id() => {
-                    if hidden_depth > 0 || SKIP_TAGS.contains(&e.name()) {
+                    if hidden_depth > 0 || tag_kind(e.name()) == TagKind::Skip {
                         hidden_depth += 1;
                     }
                     let named = ElementRef::wrap(n).is_some_and(|el| furniture_name(&el));
@@ -507,8 +538,9 @@ impl<'a> Walker<'a> {
             self.buf.truncate(kept);
             self.buf.push_str(" | ");
         }
-        let block = BLOCK_TAGS.contains(&name);
-        let separate = !block && !GLUE_TAGS.contains(&name);
+        let kind = tag_kind(name);
+        let block = kind == TagKind::Block;
+        let separate = !block && kind != TagKind::Glue;
         if block {
             self.flush();
         } else if separate {

@@ -7,6 +7,7 @@
 //! (`.ticket-label`, `#payment-details`, `article.entry`), lets the extractor skip every
 //! element whose raw attributes cannot match before the real matcher runs.
 
+use html5ever::local_name;
 use scraper::node::Element;
 use scraper::Selector;
 use selectors::parser::{Component, ParseRelative, SelectorList};
@@ -46,23 +47,26 @@ impl CssSelector {
 
 impl Needs {
     fn met_by(&self, el: &Element) -> bool {
-        if let Some(tag) = &self.tag {
-            if !el.name.local.as_ref().eq_ignore_ascii_case(tag) {
-                return false;
-            }
-        }
-        if let Some(id) = &self.id {
-            if !el.id().is_some_and(|v| v.eq_ignore_ascii_case(id)) {
-                return false;
-            }
-        }
-        self.classes.iter().all(|class| {
+        // Classes first: the usual source selector names one, and most elements have
+        // none of the classes a page's widget uses.
+        let has_class = |class: &String| {
             el.attrs
                 .iter()
-                .filter(|(k, _)| &*k.local == "class")
+                .filter(|(k, _)| k.local == local_name!("class"))
                 .flat_map(|(_, v)| v.split_ascii_whitespace())
                 .any(|token| token.eq_ignore_ascii_case(class))
-        })
+        };
+        self.classes.iter().all(has_class)
+            && self
+                .tag
+                .as_ref()
+                .is_none_or(|tag| el.name.local.as_ref().eq_ignore_ascii_case(tag))
+            && self.id.as_ref().is_none_or(|id| {
+                el.attrs
+                    .iter()
+                    .find(|(k, _)| k.local == local_name!("id"))
+                    .is_some_and(|(_, v)| v.eq_ignore_ascii_case(id))
+            })
     }
 }
 
