@@ -15,10 +15,9 @@ use crate::source::CssSelector;
 use ego_tree::iter::Edge;
 use ego_tree::{NodeId, NodeRef};
 use html5ever::local_name;
+use rustc_hash::{FxHashMap, FxHashSet};
 use scraper::node::Node;
 use scraper::{ElementRef, Html};
-use rustc_hash::FxHashMap;
-use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// One line of visible text.
@@ -320,11 +319,11 @@ pub fn is_skipped(el: &ElementRef<'_>) -> bool {
 /// pass so that deciding "wrapper or side column" stays linear however they nest.
 struct TextSizes {
     total: usize,
-    of: HashMap<NodeId, usize>,
+    of: FxHashMap<NodeId, usize>,
 }
 
 fn text_sizes(root: NodeRef<'_, Node>) -> TextSizes {
-    let mut of = HashMap::new();
+    let mut of = FxHashMap::default();
     // (node, text so far, furniture-named) for every open element.
     let mut open: Vec<(NodeId, usize, bool)> = vec![(root.id(), 0, false)];
     let mut hidden_depth = 0usize;
@@ -396,7 +395,7 @@ struct Walker<'a> {
     /// the event's own header, not the site's).
     landmarks: usize,
     /// Table rows that already had a cell, so later cells get their ` | `.
-    rows_with_cell: HashSet<NodeId>,
+    rows_with_cell: FxHashSet<NodeId>,
     sizes: Option<TextSizes>,
     page_root: NodeRef<'a, Node>,
 }
@@ -409,7 +408,7 @@ impl<'a> Walker<'a> {
             heading: 0,
             buf_heading: 0,
             landmarks: 0,
-            rows_with_cell: HashSet::new(),
+            rows_with_cell: FxHashSet::default(),
             sizes: None,
             page_root,
         }
@@ -669,7 +668,7 @@ pub fn select_roots<'a>(doc: &'a Html, selector: &CssSelector) -> Vec<ElementRef
     if found.len() <= 1 {
         return found;
     }
-    let matched: HashSet<NodeId> = found.iter().map(|e| e.id()).collect();
+    let matched: FxHashSet<NodeId> = found.iter().map(|e| e.id()).collect();
     let mut out = Vec::new();
     let mut inside = 0usize;
     for edge in doc.tree.root().traverse() {

@@ -62,19 +62,29 @@ struct Clock {
     hrs: bool,
 }
 
+/// The capture group names of [`CLOCK`] for its copy `n` (`"1"` or `"2"`): hour,
+/// minutes, separator, meridiem, noon/midnight, hours-suffix.
+fn clock_groups(n: &str) -> [&'static str; 6] {
+    match n {
+        "1" => ["h1", "m1", "sep1", "mer1", "noon1", "hrs1"],
+        "2" => ["h2", "m2", "sep2", "mer2", "noon2", "hrs2"],
+        other => unreachable!("CLOCK is only instantiated as 1 and 2, not {other}"),
+    }
+}
+
 fn clock(c: &regex::Captures<'_>, n: &str) -> Option<Clock> {
-    let hour: u32 = c.name(&format!("h{n}"))?.as_str().parse().ok()?;
-    let minutes = c.name(&format!("m{n}"));
+    let [h, m, sep, mer, noon, hrs] = clock_groups(n);
+    let hour: u32 = c.name(h)?.as_str().parse().ok()?;
+    let minutes = c.name(m);
     let minute: u32 = minutes.map_or(Some(0), |m| m.as_str().parse().ok())?;
-    let meridiem = if let Some(m) = c.name(&format!("mer{n}")) {
-        let lower = m.as_str().to_ascii_lowercase();
-        Some(if lower.starts_with('a') {
+    let meridiem = if let Some(m) = c.name(mer) {
+        Some(if m.as_str().starts_with(['a', 'A']) {
             Meridiem::Am
         } else {
             Meridiem::Pm
         })
     } else {
-        c.name(&format!("noon{n}")).map(|m| {
+        c.name(noon).map(|m| {
             if m.as_str().eq_ignore_ascii_case("noon") {
                 Meridiem::Noon
             } else {
@@ -86,11 +96,9 @@ fn clock(c: &regex::Captures<'_>, n: &str) -> Option<Clock> {
         hour,
         minute,
         has_minutes: minutes.is_some(),
-        colon: c
-            .name(&format!("sep{n}"))
-            .is_some_and(|s| s.as_str() == ":"),
+        colon: c.name(sep).is_some_and(|s| s.as_str() == ":"),
         meridiem,
-        hrs: c.name(&format!("hrs{n}")).is_some(),
+        hrs: c.name(hrs).is_some(),
     })
 }
 
