@@ -2,12 +2,21 @@
 //!
 //! The outbox is split into shards ([`crate::store::outbox::OUTBOX_SHARDS`]; a pending
 //! document carries `queue: <shard>`). A dispatcher takes one shard at a time with a
-//! lease (`notification_dispatch_leases`), then per batch of `push.batch_size` due
-//! documents: one write marks the batch's keys in flight and extends the lease, the
+//! lease (`notification_dispatch_leases`) and reads its due documents with one query
+//! whose cursor hands them out a batch at a time; then per batch of `push.batch_size`
+//! due documents: one write marks the batch's keys in flight and extends the lease, the
 //! pushes go out (up to `push.concurrency` in flight at once, over one HTTP/2
 //! connection), one unordered `insert` records the delivered ones in the app's
 //! `notification_history` (`_id` = the outbox key: a resend's duplicate-key error means
 //! "already recorded"), and one multi-statement `update` records every outcome.
+//!
+//! One aggregation per round lists the shards with due work, and every one of them is
+//! dispatched in that round. (A `find` of the first 5,000 due documents listed shard 0
+//! alone for a large backlog, since the queue index returns shard by shard: 100,000
+//! notifications took 16 rounds, each reading the whole queue again, and a limited
+//! query per batch read a shard's remaining documents again per batch, since
+//! SecantusDB applies `limit` after reading all that match. Together most of the
+//! database's CPU in the 100k dispatch; issue 12.)
 //!
 //! What the server pays per notification (issue 12; it works through statements one by
 //! one, and a statement costs it several times what one more document in a statement
@@ -168,9 +177,6 @@ pub struct Batch {
     pub docs: Vec<OutboxDoc>,
 }
 
-/// Due documents scanned to find the shards with work.
-const SHARD_SCAN: i64 = 5000;
-
 /// Shards dispatched at the same time by one dispatcher: all of them (their pushes
 /// share the `push.concurrency` limit, and memory holds at most one batch per shard).
 /// While some record their batch, the others keep the connection full: with APNs-like
@@ -277,15 +283,13 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
-    /// The next batch of a shard this dispatcher holds: due documents, marked in
-    /// flight on the lease before anything is sent. `None`: nothing due, or the lease
-    /// was lost.
-    async fn next_batch(&self, shard: i32) -> Result<Option<Batch>, StoreError> {
-        let now = self.now();
-        let docs = self
-            .store()
-            .outbox_due(shard, now, self.batch_size())
-            .await?;
+    /// Marks `docs` (due documents of a shard this dispatcher holds) in flight on the
+    /// lease before anything is sent. `None`: empty, or the lease was lost.
+    async fn mark_batch(
+        &self,
+        shard: i32,
+        docs: Vec<OutboxDoc>,
+    ) -> Result<Option<Batch>, StoreError> {
         if docs.is_empty() {
             return Ok(None);
         }
@@ -305,14 +309,21 @@ impl<'a> Dispatcher<'a> {
         Ok(Some(Batch { shard, docs }))
     }
 
+    /// The next batch of a shard this dispatcher holds: due documents, marked in
+    /// flight on the lease before anything is sent. `None`: nothing due, or the lease
+    /// was lost.
+    async fn next_batch(&self, shard: i32) -> Result<Option<Batch>, StoreError> {
+        let docs = self
+            .store()
+            .outbox_due(shard, self.now(), self.batch_size())
+            .await?;
+        self.mark_batch(shard, docs).await
+    }
+
     /// Claims one batch: the first shard with due work that is free. Empty when there
     /// is none. (The shard stays leased until the lease expires or a drain releases it.)
     pub async fn claim_batch(&self) -> Result<Vec<OutboxDoc>, StoreError> {
-        for shard in self
-            .store()
-            .outbox_due_shards(self.now(), SHARD_SCAN)
-            .await?
-        {
+        for shard in self.store().outbox_due_shards(self.now()).await? {
             if !self.take_shard(shard).await? {
                 continue;
             }
@@ -333,7 +344,7 @@ impl<'a> Dispatcher<'a> {
         loop {
             let shards: Vec<i32> = self
                 .store()
-                .outbox_due_shards(self.now(), SHARD_SCAN)
+                .outbox_due_shards(self.now())
                 .await?
                 .into_iter()
                 .filter(|s| !done.contains(s))
@@ -379,8 +390,15 @@ impl<'a> Dispatcher<'a> {
         if !self.take_shard(shard).await? {
             return Ok(());
         }
+        // One query per pass over the shard, its cursor read a batch at a time (see
+        // `Store::outbox_due_pass`).
+        let mut due = self
+            .store()
+            .outbox_due_pass(shard, self.now(), self.batch_size())
+            .await?;
         while !self.stopped() {
-            let Some(batch) = self.next_batch(shard).await? else {
+            let docs = due.next_batch(self.batch_size() as usize).await?;
+            let Some(batch) = self.mark_batch(shard, docs).await? else {
                 break;
             };
             let n = batch.docs.len();

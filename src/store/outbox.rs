@@ -280,6 +280,31 @@ pub fn shard_of(key: &str) -> i32 {
     (h % OUTBOX_SHARDS) as i32
 }
 
+/// One pass over a shard's due documents ([`Store::outbox_due_pass`]).
+pub struct DuePass {
+    cursor: mongodb::Cursor<Document>,
+}
+
+impl DuePass {
+    /// The next up to `n` documents; empty when the pass is over. Reads the server's
+    /// next batch only when the documents already received run out.
+    pub async fn next_batch(&mut self, n: usize) -> Result<Vec<OutboxDoc>, StoreError> {
+        let mut docs = Vec::with_capacity(n.min(5000));
+        while docs.len() < n {
+            match self
+                .cursor
+                .try_next()
+                .await
+                .map_err(StoreError::op("getMore", OUTBOX))?
+            {
+                Some(d) => docs.push(decode(d)?),
+                None => break,
+            }
+        }
+        Ok(docs)
+    }
+}
+
 /// What taking a shard's dispatch lease found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShardTake {
@@ -594,30 +619,29 @@ impl Store {
         self.app.collection(DISPATCH_LEASES)
     }
 
-    /// The shards that have due work, from up to `scan` due documents (one query on the
-    /// `dispatch_queue` index; a large backlog lists every shard within its first pages).
-    pub async fn outbox_due_shards(
-        &self,
-        now: DateTime<Utc>,
-        scan: i64,
-    ) -> Result<Vec<i32>, StoreError> {
+    /// The shards that have due work: one aggregation grouping the due documents by
+    /// `queue`. It was a `find` of the first 5,000 due documents, which the
+    /// `dispatch_queue` index hands out shard by shard: a backlog of 100,000 listed
+    /// shard 0 alone, so a drain took the shards one round at a time and read the
+    /// whole queue again every round (issue 12). A `$group` (rather than `distinct`,
+    /// which SecantusDB answers by decoding every whole document) reads only `queue`.
+    pub async fn outbox_due_shards(&self, now: DateTime<Utc>) -> Result<Vec<i32>, StoreError> {
         let mut cursor = self
             .outbox()
-            .find(doc! { "queue": { "$gte": 0 }, "next_attempt_at": { "$lte": bson_time(now) } })
-            .projection(doc! { "_id": 0, "queue": 1 })
-            .limit(scan)
-            // One reply, no `getMore`.
-            .batch_size(scan.clamp(1, u32::MAX as i64) as u32)
+            .aggregate(vec![
+                doc! { "$match": { "queue": { "$gte": 0 }, "next_attempt_at": { "$lte": bson_time(now) } } },
+                doc! { "$group": { "_id": "$queue" } },
+            ])
             .await
-            .map_err(StoreError::op("find", OUTBOX))?;
+            .map_err(StoreError::op("aggregate", OUTBOX))?;
         let mut shards = std::collections::BTreeSet::new();
         while let Some(d) = cursor
             .try_next()
             .await
-            .map_err(StoreError::op("find", OUTBOX))?
+            .map_err(StoreError::op("aggregate", OUTBOX))?
         {
-            if let Some(q) = read_int(&d, "queue") {
-                shards.insert(q as i32);
+            if let Some(q) = read_int(&d, "_id").and_then(|q| i32::try_from(q).ok()) {
+                shards.insert(q);
             }
         }
         Ok(shards.into_iter().collect())
@@ -632,12 +656,7 @@ impl Store {
     ) -> Result<Vec<OutboxDoc>, StoreError> {
         let docs: Vec<Document> = self
             .outbox()
-            // `queue` first: SecantusDB plans on the first indexed field it meets.
-            .find(doc! {
-                "queue": shard,
-                "next_attempt_at": { "$lte": bson_time(now) },
-                "status": "pending",
-            })
+            .find(Self::due_filter(shard, now))
             .limit(limit)
             .batch_size(limit.clamp(1, u32::MAX as i64) as u32)
             .await
@@ -646,6 +665,41 @@ impl Store {
             .await
             .map_err(StoreError::op("find", OUTBOX))?;
         docs.into_iter().map(decode).collect()
+    }
+
+    /// A shard's due documents (as [`Store::outbox_due`]) through one query whose
+    /// cursor hands them out `batch` at a time: the server finds the due documents of
+    /// the shard once per pass instead of once per batch. (SecantusDB applies a
+    /// `limit` only after reading every document the filter matches, so a limited
+    /// query per batch read a shard of n batches about n²/2 batches' worth; issue 12.)
+    ///
+    /// Documents of later batches were read when the pass began. That is safe because
+    /// a pending document is written only by the holder of its shard's lease, which
+    /// marks every batch in flight before sending it ([`Store::mark_dispatch_batch`]
+    /// fails once the lease is lost); documents enqueued or coming due meanwhile wait
+    /// for the next pass.
+    pub async fn outbox_due_pass(
+        &self,
+        shard: i32,
+        now: DateTime<Utc>,
+        batch: i64,
+    ) -> Result<DuePass, StoreError> {
+        let cursor = self
+            .outbox()
+            .find(Self::due_filter(shard, now))
+            .batch_size(batch.clamp(1, u32::MAX as i64) as u32)
+            .await
+            .map_err(StoreError::op("find", OUTBOX))?;
+        Ok(DuePass { cursor })
+    }
+
+    fn due_filter(shard: i32, now: DateTime<Utc>) -> Document {
+        // `queue` first: SecantusDB plans on the first indexed field it meets.
+        doc! {
+            "queue": shard,
+            "next_attempt_at": { "$lte": bson_time(now) },
+            "status": "pending",
+        }
     }
 
     /// Takes a shard's dispatch lease until `until` if it is free (expired, released, or

@@ -1587,8 +1587,8 @@ async fn ingest_step_without_credentials_enqueues_and_leaves_everything_pending(
 /// Round trips of dispatch, as numbers (issue 12): per shard visited, a lease take, one
 /// read of its due documents, one write marking them in flight, one `insert` of the
 /// delivered pushes into notification_history, one multi-statement update of every
-/// outcome and a release; plus one scan for shards with work per round (two rounds: the
-/// second finds nothing due). And the statements the server works through: the
+/// outcome and a release; plus one aggregation listing the shards with work per round
+/// (two rounds: the second finds nothing due). And the statements the server works through: the
 /// outcomes of a batch of first-try successes are one statement, not one per
 /// notification.
 #[tokio::test]
@@ -1632,7 +1632,10 @@ async fn dispatch_round_trips_per_batch_are_counted() {
     assert_eq!(count("update", "notification_outbox"), shards);
     assert_eq!(count("update", "notification_dispatch_leases"), shards);
     assert_eq!(count("delete", "notification_dispatch_leases"), shards);
-    assert_eq!(count("find", "notification_outbox"), shards + 2);
+    // Per shard one query for its due documents (its cursor serves every batch of the
+    // pass), and per round one aggregation listing the shards with due work.
+    assert_eq!(count("find", "notification_outbox"), shards);
+    assert_eq!(count("aggregate", "notification_outbox"), 2);
     // Issue 7: one write per batch records its delivered pushes in the app's
     // notification_history: an unordered `insert` (issue 12: an upsert per
     // notification cost the server three times as much).
@@ -1699,6 +1702,87 @@ async fn dispatch_round_trips_per_batch_are_counted() {
     for gone in ["queue", "next_attempt_at", "owner", "lease_until", "reason"] {
         assert!(!raw.contains_key(gone), "{gone} left on {raw:?}");
     }
+}
+
+/// A shard of several batches (issue 12): one query per shard, whose cursor serves
+/// every batch of the pass (`getMore`), each batch still marked in flight on the lease
+/// before it is sent and its outcomes recorded in one `update`; one drain round takes
+/// every shard (the shard listing is not cut short by a large first shard). Every
+/// notification goes out once.
+#[tokio::test]
+async fn a_shard_of_several_batches_is_read_by_one_query_and_each_notification_sent_once() {
+    use nachna_ingest::store::outbox::shard_of;
+    let mut n = setup("dispatchpass").await;
+    n.push.batch_size = 3;
+    let users = 120u32;
+    for i in 0..users {
+        let u = format!("u{i:03}");
+        follow(&n.store, &u, "vipul").await;
+        device(&n.store, &u, &token(i), "ios", true).await;
+    }
+    ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
+    n.fan_out_pending().await.unwrap();
+    let keys: Vec<String> = outbox(&n.store).await.into_iter().map(|d| d.key).collect();
+    let mut per_shard: std::collections::BTreeMap<i32, usize> = Default::default();
+    for k in &keys {
+        *per_shard.entry(shard_of(k)).or_default() += 1;
+    }
+    assert_eq!(
+        n.store.outbox_due_shards(t0()).await.unwrap(),
+        per_shard.keys().copied().collect::<Vec<_>>()
+    );
+    // Batches of 3: a shard of s documents takes ceil(s / 3) batches (and a last,
+    // empty read when s is a multiple of 3).
+    let batches: usize = per_shard.values().map(|s| s.div_ceil(3)).sum();
+    assert!(batches > 2 * per_shard.len(), "several batches per shard");
+
+    let (disc, app) = n.store.database_names();
+    let (logged, log) = Store::connect_logged(
+        &crate::support::mongo::server_uri(),
+        &disc,
+        &app,
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let mut counted = n.clone();
+    counted.store = logged;
+    let pusher = ScriptedPusher::new();
+    let report = dispatch(&counted, &pusher).await;
+    assert_eq!((report.claimed, report.sent), (users as u64, users as u64));
+    let commands = log.commands();
+    let count = |name: &str, coll: &str| {
+        commands
+            .iter()
+            .filter(|(c, k)| c == name && k == coll)
+            .count()
+    };
+    assert_eq!(
+        count("findAndModify", "notification_dispatch_leases"),
+        per_shard.len()
+    );
+    assert_eq!(count("find", "notification_outbox"), per_shard.len());
+    assert_eq!(count("aggregate", "notification_outbox"), 2);
+    let full_shards = per_shard.values().filter(|s| *s % 3 == 0).count();
+    assert!(count("getMore", "") <= batches - per_shard.len() + full_shards);
+    assert_eq!(count("update", "notification_dispatch_leases"), batches);
+    assert_eq!(count("update", "notification_outbox"), batches);
+    assert_eq!(count("insert", "notification_history"), batches);
+
+    let docs = outbox(&n.store).await;
+    assert_eq!(docs.len(), users as usize);
+    for d in &docs {
+        assert_eq!(d.status, Status::Sent, "{}", d.key);
+        assert_eq!((d.attempts, d.claims), (1, 1), "{}", d.key);
+        assert_eq!(
+            pusher.requests_to(&d.devices[0].token).len(),
+            1,
+            "{}",
+            d.key
+        );
+    }
+    assert_eq!(pusher.calls(), users as u64);
+    assert!(n.store.outbox_due_shards(t0()).await.unwrap().is_empty());
 }
 
 /// Commands of a fan-out that do not depend on its audience: the marked workshops,
