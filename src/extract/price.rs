@@ -102,7 +102,7 @@ pub fn clean_label(raw: &str, after_previous_price: bool) -> String {
 /// The prices on one line, in order. Prize lines give none.
 pub fn prices_in_line(line: &str) -> Vec<PriceLine> {
     // Every amount has an ASCII digit; most lines have none.
-    if !line.bytes().any(|b| b.is_ascii_digit()) || is_prize_line(line) {
+    if !line.bytes().any(|b| b.is_ascii_digit()) || !may_hold_price(line) || is_prize_line(line) {
         return Vec::new();
     }
     let mut hits: Vec<(usize, usize, u64)> = Vec::new();
@@ -149,6 +149,24 @@ pub fn prices_in_line(line: &str) -> Vec<PriceLine> {
         prev_end = end;
     }
     out
+}
+
+/// False when neither [`PREFIXED`] nor [`SUFFIXED`] can match `line`: on an ASCII line
+/// each match holds a `/` (`/-`) or the letters of `rs`, `inr` or `rupee` in any case
+/// (`₹` is not ASCII). Other lines go to the patterns, whose Unicode case folding
+/// (`ſ` is an `s`) a byte test would have to repeat.
+fn may_hold_price(line: &str) -> bool {
+    if !line.is_ascii() {
+        return true;
+    }
+    let b = line.as_bytes();
+    let has = |word: &[u8]| {
+        memchr::memchr2_iter(word[0], word[0].to_ascii_uppercase(), b).any(|at| {
+            b.get(at..at + word.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(word))
+        })
+    };
+    b.contains(&b'/') || has(b"rs") || has(b"inr") || has(b"rupee")
 }
 
 /// A number that continues into more digits (`+91 98450-21234`) is not an amount.
@@ -391,6 +409,35 @@ fn decode_entities(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_price_pretest_refuses_no_line_a_pattern_matches() {
+        let lines = [
+            "Fee 850/-",
+            "Fee 850 /- only",
+            "Rs. 1,200 per class",
+            "RS 500",
+            "INR 999",
+            "999 inr",
+            "Rupees 700",
+            "700 rupees",
+            "₹ 850",
+            "850₹",
+            "Tickets 850 at the door",
+            "Call 98450 21234",
+            "Sat 21 June, 6-8 PM",
+            "Hours: 10 to 6",
+            "2 classes for 1500/ -",
+        ];
+        for line in lines {
+            let matched = PREFIXED.is_match(line) || SUFFIXED.is_match(line);
+            if matched {
+                assert!(may_hold_price(line), "{line}");
+            }
+        }
+        assert!(!may_hold_price("Tickets 850 at the door"));
+        assert!(!may_hold_price("Sat 21 June, 6-8 PM"));
+    }
     use crate::contract::app_price;
 
     fn render(text: &str) -> String {
