@@ -29,19 +29,55 @@ static HANDLE: LazyLock<Regex> =
 
 /// Lower-case ASCII form used for all matching.
 fn normalise(text: &str) -> String {
-    // deunicode drops control characters, new lines included: keep them as spaces so
-    // words on separate lines stay separate.
-    let spaced: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    deunicode::deunicode(&spaced).to_lowercase()
+    // Equal to lower-casing `deunicode` of the text with control characters made spaces
+    // (see `normalise_whole`, which the tests compare it with), without sending the
+    // ASCII runs through `deunicode`'s per-character table: ASCII below DEL is its own
+    // transliteration. A run of other characters is transliterated together with the
+    // character after it, which decides whether the run's last transliteration keeps
+    // a trailing space, and that one ASCII character is dropped again.
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ascii = rest.bytes().take_while(|b| *b < 0x7f).count();
+        out.extend(rest[..ascii].bytes().map(|b| {
+            if b.is_ascii_control() {
+                ' '
+            } else {
+                char::from(b.to_ascii_lowercase())
+            }
+        }));
+        rest = &rest[ascii..];
+        if rest.is_empty() {
+            break;
+        }
+        let run = rest
+            .char_indices()
+            .find(|(_, c)| u32::from(*c) < 0x7f)
+            .map_or(rest.len(), |(i, _)| i);
+        let next = rest[run..].chars().next().map_or(0, char::len_utf8);
+        let spaced: String = rest[..run + next]
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let ascii_text = deunicode::deunicode(&spaced);
+        let kept = ascii_text.len() - next;
+        out.extend(ascii_text[..kept].chars().map(|c| c.to_ascii_lowercase()));
+        rest = &rest[run..];
+    }
+    out
 }
 
 /// Every handle (`@x` and `instagram.com/x`) in normalised text, with its position.
 fn handles_in(norm: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
-    for c in HANDLE.captures_iter(norm) {
+    // Every `@handle` holds an `@`: most pages have none, and the pattern's leading
+    // alternation gives the regex no literal to skip ahead with.
+    let at_handles = norm
+        .contains('@')
+        .then(|| HANDLE.captures_iter(norm))
+        .into_iter()
+        .flatten();
+    for c in at_handles {
         let m = c.get(1).expect("group");
         let h = m.as_str().trim_end_matches('.');
         if h.chars().any(|ch| ch.is_ascii_alphabetic()) {
@@ -63,7 +99,8 @@ fn handles_in(norm: &str) -> Vec<(usize, String)> {
 fn words(norm: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let mut start = None;
-    for (i, c) in norm.char_indices() {
+    // Normalised text is ASCII: bytes are its characters.
+    for (i, c) in norm.bytes().enumerate() {
         if c.is_ascii_alphanumeric() {
             start.get_or_insert(i);
         } else if let Some(s) = start.take() {
@@ -170,6 +207,56 @@ mod tests {
             ),
             a("zoe", "Zoë Saldaña", None),
         ])
+    }
+
+    /// The normalisation over the whole text at once, as it was first written.
+    fn normalise_whole(text: &str) -> String {
+        let spaced: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        deunicode::deunicode(&spaced).to_lowercase()
+    }
+
+    #[test]
+    fn run_by_run_normalisation_equals_the_whole_text_form() {
+        let texts = [
+            "",
+            "Plain ASCII, Mixed Case 123",
+            "Zoë Saldaña\nwith RAJESH",
+            "₹ 850/- per class – Sat 21st June",
+            "北京x 北京 x北京",
+            "北京",
+            "x北",
+            "Æsir ÆSIR ǅ ß Straße",
+            "tab\there\r\nline\u{7f}del\u{85}nel",
+            "emoji 💃🏽 dance 🕺",
+            "unknown \u{e000} private \u{10ffff}",
+            "Ελληνικά Кирилица עברית العربية हिन्दी ಕನ್ನಡ",
+            "日本語のテキスト and ASCII",
+            "é",
+            "a\u{0301}b",
+        ];
+        for t in texts {
+            assert_eq!(normalise(t), normalise_whole(t), "{t:?}");
+        }
+        // Every character up to U+2FFF and some CJK, Hangul and emoji, alone, between ASCII letters and next to spaces.
+        let ranges = [
+            0u32..0x3000,
+            0x4e00..0x4f00,
+            0xac00..0xac80,
+            0x1f300..0x1f400,
+        ];
+        for c in ranges.into_iter().flatten().filter_map(char::from_u32) {
+            for t in [
+                format!("{c}"),
+                format!("a{c}b"),
+                format!(" {c} "),
+                format!("{c}{c}x"),
+            ] {
+                assert_eq!(normalise(&t), normalise_whole(&t), "{t:?}");
+            }
+        }
     }
 
     #[test]

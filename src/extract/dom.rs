@@ -6,7 +6,10 @@
 //! them bounds the time one page can take to a chunk past its budget.
 
 use super::budget;
+use crate::source::CssSelector;
 use html5ever::driver::{self, ParseOpts};
+use html5ever::{local_name, ns, LocalName};
+use scraper::node::Element;
 use scraper::{ElementRef, Html, HtmlTreeSink};
 use tendril::{StrTendril, TendrilSink};
 
@@ -34,6 +37,29 @@ pub fn parse_document(html: &str) -> Html {
         rest = &rest[cut..];
     }
     parser.finish()
+}
+
+/// The value of `el`'s attribute `name` (no namespace), as [`Element::attr`] gives it.
+/// `Element::attr` interns its `&str` argument on every call (a hash and a lookup in the
+/// atom table); the readers ask several attributes of every element, so they pass the
+/// static atom (`local_name!("href")`) and the lookup is integer comparisons.
+pub fn attr<'a>(el: &'a Element, name: &LocalName) -> Option<&'a str> {
+    el.attrs
+        .iter()
+        .find(|(k, _)| k.local == *name && k.ns == ns!() && k.prefix.is_none())
+        .map(|(_, v)| &**v)
+}
+
+/// The elements `selector` matches, in the order [`Html::select`] gives (the tree's
+/// node order, attached elements only). Elements that cannot match by their own tag, id
+/// and classes are skipped without asking the matcher (see [`CssSelector`]).
+pub fn select<'a, 's>(
+    doc: &'a Html,
+    selector: &'s CssSelector,
+) -> impl Iterator<Item = ElementRef<'a>> + use<'a, 's> {
+    doc.tree.nodes().filter_map(ElementRef::wrap).filter(|el| {
+        el.parent().is_some() && selector.may_match(el.value()) && selector.selector().matches(el)
+    })
 }
 
 /// The elements the meta, microdata, JSON-LD, `<noscript>` and `<title>` readers need,
@@ -74,17 +100,20 @@ impl<'a> PageIndex<'a> {
                 continue;
             }
             let v = el.value();
-            match v.name() {
-                "meta" => idx.metas.push((
-                    v.attr("property").or_else(|| v.attr("name")),
-                    v.attr("content"),
-                )),
-                "script" => idx.scripts.push(el),
-                "noscript" => idx.noscripts.push(el),
-                "title" if idx.title.is_none() => idx.title = Some(el),
-                _ => {}
+            let local = &v.name.local;
+            if *local == local_name!("meta") {
+                idx.metas.push((
+                    attr(v, &local_name!("property")).or_else(|| attr(v, &local_name!("name"))),
+                    attr(v, &local_name!("content")),
+                ));
+            } else if *local == local_name!("script") {
+                idx.scripts.push(el);
+            } else if *local == local_name!("noscript") {
+                idx.noscripts.push(el);
+            } else if *local == local_name!("title") && idx.title.is_none() {
+                idx.title = Some(el);
             }
-            if v.attr("itemprop").is_some() {
+            if attr(v, &local_name!("itemprop")).is_some() {
                 idx.itemprops.push(el);
             }
         }
@@ -109,6 +138,24 @@ mod tests {
         let one = Html::parse_document(&page);
         let chunked = parse_document(&page);
         assert_eq!(chunked.html(), one.html());
+    }
+
+    #[test]
+    fn select_gives_what_scraper_selects_in_the_same_order() {
+        let doc = Html::parse_document(
+            r#"<html><body><table><div class="c">foster-parented</div><tr><td class="c">1</td></tr></table>
+            <p class="C">2</p><div id="X"><p class="c d">3</p></div><template><p class="c">t</p></template></body></html>"#,
+        );
+        for css in ["p.c", ".c", "#x p", "td, div.c", "p"] {
+            let plain = scraper::Selector::parse(css).unwrap();
+            let fast = CssSelector::from(plain.clone());
+            let ids = |it: Vec<ElementRef<'_>>| it.iter().map(|e| e.id()).collect::<Vec<_>>();
+            assert_eq!(
+                ids(select(&doc, &fast).collect()),
+                ids(doc.select(&plain).collect()),
+                "{css}"
+            );
+        }
     }
 
     #[test]

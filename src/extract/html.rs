@@ -10,11 +10,15 @@
 //! start new lines; table cells on one row are joined with ` | `.
 
 use super::budget;
+use super::dom::attr;
+use crate::source::CssSelector;
 use ego_tree::iter::Edge;
 use ego_tree::{NodeId, NodeRef};
+use html5ever::local_name;
+use rustc_hash::{FxHashMap, FxHashSet};
 use scraper::node::Node;
-use scraper::{ElementRef, Html, Selector};
-use std::collections::{HashMap, HashSet};
+use scraper::{ElementRef, Html};
+use std::sync::LazyLock;
 
 /// One line of visible text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,11 +158,30 @@ pub fn is_boilerplate_token(token: &str) -> bool {
             n += 1;
         }
     }
-    let squashed = &buf[..n];
-    part_hit
-        || BOILERPLATE_SUBSTRINGS
-            .iter()
-            .any(|s| squashed.windows(s.len()).any(|w| w == s.as_bytes()))
+    part_hit || holds_boilerplate_substring(&buf[..n])
+}
+
+/// Bytes a [`BOILERPLATE_SUBSTRINGS`] entry starts with.
+const BOILERPLATE_FIRST_BYTES: [bool; 256] = {
+    let mut first = [false; 256];
+    let mut i = 0;
+    while i < BOILERPLATE_SUBSTRINGS.len() {
+        first[BOILERPLATE_SUBSTRINGS[i].as_bytes()[0] as usize] = true;
+        i += 1;
+    }
+    first
+};
+
+/// True when `squashed` contains one of [`BOILERPLATE_SUBSTRINGS`]. Asked for every
+/// class token of every element: only the positions holding a possible first byte are
+/// compared, instead of every window against every entry.
+fn holds_boilerplate_substring(squashed: &[u8]) -> bool {
+    squashed.iter().enumerate().any(|(i, b)| {
+        BOILERPLATE_FIRST_BYTES[*b as usize]
+            && BOILERPLATE_SUBSTRINGS
+                .iter()
+                .any(|s| squashed[i..].starts_with(s.as_bytes()))
+    })
 }
 
 fn is_boilerplate_token_long(token: &str) -> bool {
@@ -193,6 +216,35 @@ const GLUE_TAGS: &[&str] = &[
     "tt", "u", "var", "wbr",
 ];
 
+/// Which of [`SKIP_TAGS`], [`BLOCK_TAGS`] and [`GLUE_TAGS`] a tag is in (the lists are
+/// disjoint). Asked for every element of every page: one hash lookup instead of three
+/// scans of the lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TagKind {
+    Skip,
+    Block,
+    Glue,
+    Other,
+}
+
+fn tag_kind(name: &str) -> TagKind {
+    static KINDS: LazyLock<FxHashMap<&'static str, TagKind>> = LazyLock::new(|| {
+        let mut kinds = FxHashMap::default();
+        for (list, kind) in [
+            (SKIP_TAGS, TagKind::Skip),
+            (BLOCK_TAGS, TagKind::Block),
+            (GLUE_TAGS, TagKind::Glue),
+        ] {
+            for tag in list {
+                let earlier = kinds.insert(*tag, kind);
+                assert!(earlier.is_none(), "`{tag}` is in two tag lists");
+            }
+        }
+        kinds
+    });
+    KINDS.get(name).copied().unwrap_or(TagKind::Other)
+}
+
 /// A furniture-named element holding more than this share of the page's text is a layout
 /// wrapper (`<div class="container right-sidebar">` around the whole body), not a side
 /// column.
@@ -207,13 +259,13 @@ fn has_ancestor(el: &ElementRef<'_>, names: &[&str]) -> bool {
 /// Left out whatever it holds: invisible, scripted, or a landmark for furniture.
 fn hidden_or_furniture_tag(el: &ElementRef<'_>) -> bool {
     let v = el.value();
-    if SKIP_TAGS.contains(&v.name()) {
+    if tag_kind(v.name()) == TagKind::Skip {
         return true;
     }
-    if v.attr("hidden").is_some() {
+    if attr(v, &local_name!("hidden")).is_some() {
         return true;
     }
-    if let Some(style) = v.attr("style") {
+    if let Some(style) = attr(v, &local_name!("style")) {
         let s: String = style
             .chars()
             .filter(|c| !c.is_whitespace())
@@ -223,7 +275,7 @@ fn hidden_or_furniture_tag(el: &ElementRef<'_>) -> bool {
             return true;
         }
     }
-    if let Some(role) = v.attr("role") {
+    if let Some(role) = attr(v, &local_name!("role")) {
         if matches!(
             role.to_ascii_lowercase().as_str(),
             "navigation" | "banner" | "contentinfo" | "complementary" | "dialog" | "alertdialog"
@@ -240,7 +292,17 @@ fn furniture_name(el: &ElementRef<'_>) -> bool {
     if matches!(v.name(), "body" | "html" | "main" | "article") {
         return false;
     }
-    v.classes().any(is_boilerplate_token) || v.id().is_some_and(is_boilerplate_token)
+    class_tokens(v).any(is_boilerplate_token) || v.id().is_some_and(is_boilerplate_token)
+}
+
+/// The tokens of every `class` attribute, as `Element::classes` splits them but without
+/// interning each one (that is for selector matching; the walk asks once per element).
+/// Repeated tokens are not removed: callers only ask whether any token qualifies.
+fn class_tokens(v: &scraper::node::Element) -> impl Iterator<Item = &str> {
+    v.attrs
+        .iter()
+        .filter(|(k, _)| k.local == local_name!("class"))
+        .flat_map(|(_, value)| value.split_ascii_whitespace())
 }
 
 /// True when an element and everything in it is left out of the visible text (by its
@@ -257,11 +319,11 @@ pub fn is_skipped(el: &ElementRef<'_>) -> bool {
 /// pass so that deciding "wrapper or side column" stays linear however they nest.
 struct TextSizes {
     total: usize,
-    of: HashMap<NodeId, usize>,
+    of: FxHashMap<NodeId, usize>,
 }
 
 fn text_sizes(root: NodeRef<'_, Node>) -> TextSizes {
-    let mut of = HashMap::new();
+    let mut of = FxHashMap::default();
     // (node, text so far, furniture-named) for every open element.
     let mut open: Vec<(NodeId, usize, bool)> = vec![(root.id(), 0, false)];
     let mut hidden_depth = 0usize;
@@ -272,7 +334,7 @@ fn text_sizes(root: NodeRef<'_, Node>) -> TextSizes {
         match edge {
             Edge::Open(n) => match n.value() {
                 Node::Element(e) if n.id() != root.id() => {
-                    if hidden_depth > 0 || SKIP_TAGS.contains(&e.name()) {
+                    if hidden_depth > 0 || tag_kind(e.name()) == TagKind::Skip {
                         hidden_depth += 1;
                     }
                     let named = ElementRef::wrap(n).is_some_and(|el| furniture_name(&el));
@@ -305,6 +367,11 @@ fn text_sizes(root: NodeRef<'_, Node>) -> TextSizes {
     TextSizes { total, of }
 }
 
+/// White space between words, and the invisible characters that separate them.
+fn is_gap(c: char) -> bool {
+    c.is_whitespace() || c == '\u{a0}' || c == '\u{200b}' || c == '\u{feff}'
+}
+
 /// Work left for the walk: a node to open, or an element to close.
 enum Step<'a> {
     Open(NodeRef<'a, Node>),
@@ -328,7 +395,7 @@ struct Walker<'a> {
     /// the event's own header, not the site's).
     landmarks: usize,
     /// Table rows that already had a cell, so later cells get their ` | `.
-    rows_with_cell: HashSet<NodeId>,
+    rows_with_cell: FxHashSet<NodeId>,
     sizes: Option<TextSizes>,
     page_root: NodeRef<'a, Node>,
 }
@@ -341,7 +408,7 @@ impl<'a> Walker<'a> {
             heading: 0,
             buf_heading: 0,
             landmarks: 0,
-            rows_with_cell: HashSet::new(),
+            rows_with_cell: FxHashSet::default(),
             sizes: None,
             page_root,
         }
@@ -369,30 +436,59 @@ impl<'a> Walker<'a> {
 
     fn push_text(&mut self, t: &str) {
         let mut pending_space = self.buf.ends_with(' ');
-        for c in t.chars() {
-            if c.is_whitespace() || c == '\u{a0}' || c == '\u{200b}' || c == '\u{feff}' {
+        let mut rest = t;
+        while !rest.is_empty() {
+            let start = rest.find(|c: char| !is_gap(c)).unwrap_or(rest.len());
+            if start > 0 {
                 pending_space = true;
-            } else {
-                if pending_space && !self.buf.is_empty() && !self.buf.ends_with(' ') {
-                    if self.buf.len() >= MAX_LINE_BYTES {
-                        self.flush();
-                    } else {
-                        self.buf.push(' ');
-                    }
-                } else if self.buf.len() >= 2 * MAX_LINE_BYTES {
-                    // One endless word: cut it anyway.
-                    self.flush();
-                }
-                pending_space = false;
-                if self.buf.is_empty() {
-                    self.buf_heading = self.heading;
-                }
-                self.buf.push(c);
+                rest = &rest[start..];
             }
+            if rest.is_empty() {
+                break;
+            }
+            let end = rest.find(is_gap).unwrap_or(rest.len());
+            self.push_word(&rest[..end], pending_space);
+            pending_space = false;
+            rest = &rest[end..];
         }
         if pending_space && !self.buf.is_empty() && !self.buf.ends_with(' ') {
             self.buf.push(' ');
         }
+    }
+
+    /// Appends one word (no gap inside), `pending_space` when a gap came before it.
+    fn push_word(&mut self, word: &str, pending_space: bool) {
+        let Some(first) = word.chars().next() else {
+            return;
+        };
+        self.push_char(first, pending_space);
+        let tail = &word[first.len_utf8()..];
+        // While the line stays under the cut, no character of the tail can trigger one:
+        // the tail goes in at once instead of a character at a time.
+        if self.buf.len() + tail.len() <= 2 * MAX_LINE_BYTES {
+            self.buf.push_str(tail);
+        } else {
+            for c in tail.chars() {
+                self.push_char(c, false);
+            }
+        }
+    }
+
+    fn push_char(&mut self, c: char, pending_space: bool) {
+        if pending_space && !self.buf.is_empty() && !self.buf.ends_with(' ') {
+            if self.buf.len() >= MAX_LINE_BYTES {
+                self.flush();
+            } else {
+                self.buf.push(' ');
+            }
+        } else if self.buf.len() >= 2 * MAX_LINE_BYTES {
+            // One endless word: cut it anyway.
+            self.flush();
+        }
+        if self.buf.is_empty() {
+            self.buf_heading = self.heading;
+        }
+        self.buf.push(c);
     }
 
     /// Index the next flushed line will get.
@@ -441,21 +537,22 @@ impl<'a> Walker<'a> {
             self.buf.truncate(kept);
             self.buf.push_str(" | ");
         }
-        let block = BLOCK_TAGS.contains(&name);
-        let separate = !block && !GLUE_TAGS.contains(&name);
+        let kind = tag_kind(name);
+        let block = kind == TagKind::Block;
+        let separate = !block && kind != TagKind::Glue;
         if block {
             self.flush();
         } else if separate {
             self.separate();
         }
         if name == "a" {
-            if let Some(href) = v.attr("href") {
+            if let Some(href) = attr(v, &local_name!("href")) {
                 let line = self.current_line();
                 self.out.links.push((line, href.trim().to_string()));
             }
         }
         if name == "time" {
-            if let Some(dt) = v.attr("datetime") {
+            if let Some(dt) = attr(v, &local_name!("datetime")) {
                 let line = self.current_line();
                 self.out.time_attrs.push((line, dt.trim().to_string()));
             }
@@ -565,13 +662,13 @@ pub fn visible_text(doc: &Html, roots: Option<&[ElementRef<'_>]>) -> PageText {
 
 /// Elements matching `selector`, without those nested in an earlier match, in one pass
 /// over the document.
-pub fn select_roots<'a>(doc: &'a Html, selector: &Selector) -> Vec<ElementRef<'a>> {
-    let found: Vec<ElementRef<'a>> = doc.select(selector).collect();
+pub fn select_roots<'a>(doc: &'a Html, selector: &CssSelector) -> Vec<ElementRef<'a>> {
+    let found: Vec<ElementRef<'a>> = super::dom::select(doc, selector).collect();
     // One match (the usual content selector) cannot nest in another: no walk needed.
     if found.len() <= 1 {
         return found;
     }
-    let matched: HashSet<NodeId> = found.iter().map(|e| e.id()).collect();
+    let matched: FxHashSet<NodeId> = found.iter().map(|e| e.id()).collect();
     let mut out = Vec::new();
     let mut inside = 0usize;
     for edge in doc.tree.root().traverse() {
@@ -611,6 +708,33 @@ pub fn element_text(el: &ElementRef<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boilerplate_substrings_are_found_wherever_they_sit() {
+        let windows = |t: &[u8]| {
+            BOILERPLATE_SUBSTRINGS
+                .iter()
+                .any(|s| t.windows(s.len()).any(|w| w == s.as_bytes()))
+        };
+        for s in BOILERPLATE_SUBSTRINGS {
+            for t in [
+                s.to_string(),
+                format!("x{s}"),
+                format!("{s}y"),
+                format!("ss{s}ss"),
+                s[1..].to_string(),
+                s[..s.len() - 1].to_string(),
+            ] {
+                assert_eq!(
+                    holds_boilerplate_substring(t.as_bytes()),
+                    windows(t.as_bytes()),
+                    "{t}"
+                );
+            }
+        }
+        assert!(!holds_boilerplate_substring(b"eventdetails"));
+        assert!(holds_boilerplate_substring(b"widgetrelatedposts"));
+    }
 
     fn lines(html: &str) -> Vec<String> {
         let doc = Html::parse_document(html);
@@ -710,7 +834,7 @@ mod tests {
         let doc = Html::parse_document(
             r#"<div class="x"><p>In</p><div class="x"><p>Nested</p></div></div><p>Out</p>"#,
         );
-        let sel = Selector::parse(".x").unwrap();
+        let sel = CssSelector::from(scraper::Selector::parse(".x").unwrap());
         let roots = select_roots(&doc, &sel);
         assert_eq!(roots.len(), 1);
         let t = visible_text(&doc, Some(&roots));

@@ -39,7 +39,7 @@ use chrono::NaiveDate;
 use ego_tree::NodeId;
 use regex::Regex;
 use scraper::{ElementRef, Html};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::LazyLock;
 use url::Url;
 
@@ -181,23 +181,31 @@ fn read_card(text: &PageText, today: NaiveDate) -> Option<(String, DatedSlot)> {
         .find(|l| l.heading > 0 && is_title_line(l));
     let title = title.or_else(|| text.lines.iter().find(|l| is_title_line(l)))?;
     let dated = text::lines_with_time_attributes(text);
-    let refs: Vec<&str> = dated.iter().map(String::as_str).collect();
+    let refs: Vec<&str> = dated.iter().map(|l| &**l).collect();
     let sched = text::schedule(&refs, today);
     let first = *sched.slots.iter().min()?;
     Some((title.text.trim().to_string(), first))
 }
 
-/// The key siblings of one kind share: tag and first class.
-fn kind(el: &ElementRef<'_>) -> String {
+/// The key siblings of one kind share: tag and first class (in `Element::classes`
+/// order, which is sorted: the least token), read without interning every class.
+fn kind<'a>(el: &ElementRef<'a>) -> (&'a str, &'a str) {
     let v = el.value();
-    format!("{}.{}", v.name(), v.classes().next().unwrap_or(""))
+    let first = v
+        .attrs
+        .iter()
+        .filter(|(k, _)| k.local == html5ever::local_name!("class"))
+        .flat_map(|(_, value)| value.split_ascii_whitespace())
+        .min()
+        .unwrap_or("");
+    (v.name(), first)
 }
 
 /// Text length (bytes, trimmed text nodes) of every element under `roots`, in one pass:
 /// asking each candidate for its own length would read a deep page once per level.
-fn text_lengths(roots: &[ElementRef<'_>]) -> HashMap<NodeId, usize> {
+fn text_lengths(roots: &[ElementRef<'_>]) -> rustc_hash::FxHashMap<NodeId, usize> {
     use ego_tree::iter::Edge;
-    let mut of = HashMap::new();
+    let mut of = rustc_hash::FxHashMap::default();
     for r in roots {
         let mut open: Vec<(NodeId, usize)> = Vec::new();
         for edge in r.traverse() {
@@ -299,7 +307,8 @@ pub fn find_cards(
             .filter_map(ElementRef::wrap)
             .filter(|c| !left_out(c, text_len(c), page_len))
             .collect();
-        let mut groups: HashMap<String, Vec<ElementRef<'_>>> = HashMap::new();
+        let mut groups: rustc_hash::FxHashMap<(&str, &str), Vec<ElementRef<'_>>> =
+            rustc_hash::FxHashMap::default();
         for c in &children {
             groups.entry(kind(c)).or_default().push(*c);
         }
@@ -343,7 +352,8 @@ fn innermost(
     page: &PageText,
     today: NaiveDate,
 ) -> Cards {
-    let members: HashSet<NodeId> = sets.iter().flatten().map(|(e, ..)| e.id()).collect();
+    let members: rustc_hash::FxHashSet<NodeId> =
+        sets.iter().flatten().map(|(e, ..)| e.id()).collect();
     let holds_set = |e: &ElementRef<'_>| e.descendants().skip(1).any(|d| members.contains(&d.id()));
     let mut kept: Vec<(ElementRef<'_>, PageText, String, DatedSlot)> = sets
         .into_iter()

@@ -11,16 +11,16 @@
 
 use super::date::DateMention;
 use super::time::TimeFound;
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 /// Lines remembered at most per kind; past it the memory starts over (a hostile page of
 /// a million distinct lines must not keep them all).
 const MAX_LINES: usize = 4096;
 
 thread_local! {
-    static DATES: RefCell<HashMap<Box<str>, Vec<DateMention>>> = RefCell::new(HashMap::new());
-    static TIMES: RefCell<HashMap<Box<str>, Vec<TimeFound>>> = RefCell::new(HashMap::new());
+    static DATES: RefCell<HashMap<Box<str>, Vec<DateMention>>> = RefCell::new(HashMap::default());
+    static TIMES: RefCell<HashMap<Box<str>, Vec<TimeFound>>> = RefCell::new(HashMap::default());
 }
 
 /// Forgets every remembered line (a new page starts).

@@ -169,7 +169,7 @@ pub fn selector_warnings(doc: &Html, source: &Source) -> Vec<String> {
         .extract
         .content_selector
         .as_ref()
-        .map(|sel| doc.select(sel).next().is_some());
+        .map(|sel| dom::select(doc, sel).next().is_some());
     warnings_given(doc, source, content_matched)
 }
 
@@ -198,7 +198,7 @@ fn warnings_given(doc: &Html, source: &Source, content_matched: Option<bool>) ->
     ];
     for (name, rule) in fields {
         if let Some(sel) = rule.as_ref().and_then(|r| r.selector.as_ref()) {
-            if doc.select(sel).next().is_none() {
+            if dom::select(doc, sel).next().is_none() {
                 out.push(format!(
                     "extract.fields.{name} selector `{}` matched nothing on this page: the field comes from the generic layers",
                     sel.to_css_string()

@@ -182,7 +182,7 @@ pub fn render_pricing(prices: &[PriceLine]) -> String {
     }
     name_quantity_tiers(&mut lines);
     // Stable: page order is kept within a rank, so tiers stay in their order.
-    lines.sort_by_key(|(label, _)| rank(label.as_deref()));
+    lines.sort_by_cached_key(|(label, _)| rank(label.as_deref()));
     if let [(None, amount)] = lines.as_slice() {
         // A lone price is the one unlabelled form the app reads (`950/-` alone is ₹0).
         return format!("₹{amount}");

@@ -22,8 +22,7 @@ use std::sync::LazyLock;
 /// Every value a rule yields, in order.
 pub fn rule_values(doc: &Html, rule: &CompiledFieldRule, visible: &str) -> Vec<String> {
     let texts: Vec<String> = match &rule.selector {
-        Some(sel) => doc
-            .select(sel)
+        Some(sel) => super::dom::select(doc, sel)
             .filter_map(|el| match &rule.attribute {
                 Some(attr) => el.value().attr(attr).map(str::to_string),
                 None => Some(element_text(&el)),
@@ -170,7 +169,7 @@ mod tests {
         pattern: Option<&str>,
     ) -> CompiledFieldRule {
         CompiledFieldRule {
-            selector: selector.map(|s| Selector::parse(s).unwrap()),
+            selector: selector.map(|s| Selector::parse(s).unwrap().into()),
             attribute: attribute.map(str::to_string),
             pattern: pattern.map(|p| Regex::new(p).unwrap()),
             describe: "test".into(),

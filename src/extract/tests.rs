@@ -328,7 +328,7 @@ fn prize_money_and_phone_numbers_are_not_prices() {
 #[test]
 fn content_selector_limits_the_text() {
     let mut s = source();
-    s.extract.content_selector = Some(Selector::parse("#event").unwrap());
+    s.extract.content_selector = Some(Selector::parse("#event").unwrap().into());
     let html = r#"<div id="event"><h1>Salsa</h1><p>21 June, 7-9 PM</p><p>₹ 800</p></div><div class="promo"><p>Next: 28 June, 5 PM, ₹ 500</p></div>"#;
     let PageVerdict::Workshops(w) = run_with(html, "https://x.test/e/salsa", &s) else {
         panic!()
@@ -344,7 +344,7 @@ fn content_selector_limits_the_text() {
 fn source_rules_win_and_are_recorded() {
     let mut s = source();
     s.extract.dates = Some(crate::source::CompiledFieldRule {
-        selector: Some(Selector::parse(".when").unwrap()),
+        selector: Some(Selector::parse(".when").unwrap().into()),
         attribute: Some("data-start".into()),
         pattern: None,
         describe: "selector `.when`, attribute `data-start`".into(),
@@ -366,7 +366,7 @@ fn source_rules_win_and_are_recorded() {
 fn source_times_rule_overrides_lower_layer_times() {
     let mut s = source();
     s.extract.times = Some(crate::source::CompiledFieldRule {
-        selector: Some(Selector::parse(".time").unwrap()),
+        selector: Some(Selector::parse(".time").unwrap().into()),
         attribute: None,
         pattern: None,
         describe: "selector `.time`".into(),
@@ -385,13 +385,13 @@ fn source_times_rule_overrides_lower_layer_times() {
 fn a_source_times_rule_with_batches_of_one_date_gives_a_session_per_batch() {
     let mut s = source();
     s.extract.dates = Some(crate::source::CompiledFieldRule {
-        selector: Some(Selector::parse(".date").unwrap()),
+        selector: Some(Selector::parse(".date").unwrap().into()),
         attribute: None,
         pattern: None,
         describe: "selector `.date`".into(),
     });
     s.extract.times = Some(crate::source::CompiledFieldRule {
-        selector: Some(Selector::parse(".time").unwrap()),
+        selector: Some(Selector::parse(".time").unwrap().into()),
         attribute: None,
         pattern: None,
         describe: "selector `.time`".into(),
@@ -511,7 +511,7 @@ fn check_warns_about_followed_urls_without_a_slug() {
 #[test]
 fn a_selector_that_matches_nothing_is_a_warning_and_never_widens_to_the_page() {
     let mut s = source();
-    s.extract.content_selector = Some(scraper::Selector::parse("#event-details").unwrap());
+    s.extract.content_selector = Some(scraper::Selector::parse("#event-details").unwrap().into());
     // The only artist and date sit outside the (missing) content element.
     let html = r#"<main><h1>Workshop</h1></main><div class="upcoming"><p>Next: Vipul Devrani, 28 June, 6 PM</p></div>"#;
     match run_with(html, "https://s.test/e/one", &s) {
@@ -526,7 +526,7 @@ fn a_selector_that_matches_nothing_is_a_warning_and_never_widens_to_the_page() {
     // A field selector that matches nothing is named; the generic layers fill the field.
     let mut t = source();
     t.extract.dates = Some(crate::source::CompiledFieldRule {
-        selector: Some(scraper::Selector::parse(".event-date").unwrap()),
+        selector: Some(scraper::Selector::parse(".event-date").unwrap().into()),
         attribute: None,
         pattern: None,
         describe: "selector `.event-date`".into(),

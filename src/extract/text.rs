@@ -818,7 +818,7 @@ pub fn layer(
 ) -> LayerFields {
     let lines = line_texts(text);
     let dated = lines_with_time_attributes(text);
-    let dated_refs: Vec<&str> = dated.iter().map(String::as_str).collect();
+    let dated_refs: Vec<&str> = dated.iter().map(|l| &**l).collect();
     let sched = schedule(&dated_refs, today);
     let prices = price::prices_in_lines(lines.iter().copied());
     let found_songs = songs(text);
@@ -874,8 +874,13 @@ fn weekday_contradicts(line: &str, date: NaiveDate) -> bool {
 /// * the line names its own date without a year or weekday, next to the `datetime`'s
 ///   month: only the `datetime`'s year is added to it;
 /// * otherwise (another weekday, another date, "TBD") the `datetime` adds nothing.
-pub fn lines_with_time_attributes(text: &PageText) -> Vec<String> {
-    let mut out: Vec<String> = text.lines.iter().map(|l| l.text.clone()).collect();
+pub fn lines_with_time_attributes(text: &PageText) -> Vec<std::borrow::Cow<'_, str>> {
+    // Most lines carry no `<time>`: they are lent, not copied.
+    let mut out: Vec<std::borrow::Cow<'_, str>> = text
+        .lines
+        .iter()
+        .map(|l| std::borrow::Cow::Borrowed(l.text.as_str()))
+        .collect();
     for (i, dt) in &text.time_attrs {
         let Some(line) = out.get_mut(*i) else {
             continue;
@@ -896,6 +901,7 @@ pub fn lines_with_time_attributes(text: &PageText) -> Vec<String> {
         let own = date::find_dates(line);
         if own.is_empty() {
             if !weekday_contradicts(line, attr_date) && !UNDECIDED.is_match(line) {
+                let line = line.to_mut();
                 line.push(' ');
                 line.push_str(&dt[mention.span.clone()]);
             }
@@ -914,6 +920,7 @@ pub fn lines_with_time_attributes(text: &PageText) -> Vec<String> {
                 }
             });
             if near && m.span.end == line.trim_end().len() {
+                let line = line.to_mut();
                 line.truncate(m.span.end);
                 line.push_str(&format!(" {}", attr_date.year()));
             }

@@ -62,19 +62,29 @@ struct Clock {
     hrs: bool,
 }
 
+/// The capture group names of [`CLOCK`] for its copy `n` (`"1"` or `"2"`): hour,
+/// minutes, separator, meridiem, noon/midnight, hours-suffix.
+fn clock_groups(n: &str) -> [&'static str; 6] {
+    match n {
+        "1" => ["h1", "m1", "sep1", "mer1", "noon1", "hrs1"],
+        "2" => ["h2", "m2", "sep2", "mer2", "noon2", "hrs2"],
+        other => unreachable!("CLOCK is only instantiated as 1 and 2, not {other}"),
+    }
+}
+
 fn clock(c: &regex::Captures<'_>, n: &str) -> Option<Clock> {
-    let hour: u32 = c.name(&format!("h{n}"))?.as_str().parse().ok()?;
-    let minutes = c.name(&format!("m{n}"));
+    let [h, m, sep, mer, noon, hrs] = clock_groups(n);
+    let hour: u32 = c.name(h)?.as_str().parse().ok()?;
+    let minutes = c.name(m);
     let minute: u32 = minutes.map_or(Some(0), |m| m.as_str().parse().ok())?;
-    let meridiem = if let Some(m) = c.name(&format!("mer{n}")) {
-        let lower = m.as_str().to_ascii_lowercase();
-        Some(if lower.starts_with('a') {
+    let meridiem = if let Some(m) = c.name(mer) {
+        Some(if m.as_str().starts_with(['a', 'A']) {
             Meridiem::Am
         } else {
             Meridiem::Pm
         })
     } else {
-        c.name(&format!("noon{n}")).map(|m| {
+        c.name(noon).map(|m| {
             if m.as_str().eq_ignore_ascii_case("noon") {
                 Meridiem::Noon
             } else {
@@ -86,11 +96,9 @@ fn clock(c: &regex::Captures<'_>, n: &str) -> Option<Clock> {
         hour,
         minute,
         has_minutes: minutes.is_some(),
-        colon: c
-            .name(&format!("sep{n}"))
-            .is_some_and(|s| s.as_str() == ":"),
+        colon: c.name(sep).is_some_and(|s| s.as_str() == ":"),
         meridiem,
-        hrs: c.name(&format!("hrs{n}")).is_some(),
+        hrs: c.name(hrs).is_some(),
     })
 }
 
@@ -172,10 +180,13 @@ fn noon_words(text: &str) -> Vec<TimeFound> {
     // Asked of every visible line: the regex (Unicode word boundaries, slow on any line
     // with `₹` or `é`) only runs where one of its words is. No letter of either word has
     // a case-folding partner outside ASCII, so the ASCII test misses no match.
+    let bytes = text.as_bytes();
     let has = |word: &[u8]| {
-        text.as_bytes()
-            .windows(word.len())
-            .any(|w| w.eq_ignore_ascii_case(word))
+        memchr::memchr2_iter(word[0], word[0].to_ascii_uppercase(), bytes).any(|at| {
+            bytes
+                .get(at..at + word.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(word))
+        })
     };
     if !has(b"noon") && !has(b"midday") {
         return Vec::new();

@@ -6,6 +6,7 @@
 //! `path:line: key: message`, so an operator fixes them all in one pass.
 
 mod config;
+mod css;
 mod css_error;
 mod keys;
 
@@ -13,6 +14,7 @@ pub use config::*;
 
 use crate::workshop::EventType;
 use chrono_tz::Tz;
+pub use css::CssSelector;
 use regex::Regex;
 use scraper::Selector;
 use std::collections::BTreeSet;
@@ -72,7 +74,7 @@ pub struct Schedule {
 #[derive(Debug, Clone)]
 pub struct ExtractRules {
     pub default_event_type: EventType,
-    pub content_selector: Option<Selector>,
+    pub content_selector: Option<CssSelector>,
     pub title: Option<CompiledFieldRule>,
     pub artist: Option<CompiledFieldRule>,
     pub song: Option<CompiledFieldRule>,
@@ -101,7 +103,7 @@ impl Default for ExtractRules {
 /// A field rule ready to run. `describe` is its text form for provenance output.
 #[derive(Debug, Clone)]
 pub struct CompiledFieldRule {
-    pub selector: Option<Selector>,
+    pub selector: Option<CssSelector>,
     pub attribute: Option<String>,
     pub pattern: Option<Regex>,
     pub describe: String,
@@ -371,13 +373,13 @@ impl Validator<'_> {
         }
     }
 
-    fn selector(&mut self, spanned: &toml::Spanned<String>, key: &str) -> Option<Selector> {
+    fn selector(&mut self, spanned: &toml::Spanned<String>, key: &str) -> Option<CssSelector> {
         if let Some(problem) = selector_complexity_problem(spanned.get_ref()) {
             self.problem(spanned, key, format!("invalid CSS selector: {problem}"));
             return None;
         }
         match Selector::parse(spanned.get_ref()) {
-            Ok(sel) => Some(sel),
+            Ok(sel) => Some(sel.into()),
             Err(err) => {
                 let what = css_error::describe(&err);
                 self.problem(spanned, key, format!("invalid CSS selector: {what}"));

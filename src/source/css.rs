@@ -1,0 +1,162 @@
+//! A source's CSS selector, with what an element must plainly carry to match it.
+//!
+//! Matching a selector asks every element of the page for its classes, and scraper
+//! interns each class name (a hash and a lock on the global atom table) the first time
+//! an element is asked. A source selector is run over every element of every page, and
+//! almost none match: reading the rightmost compound once, when the source is loaded
+//! (`.ticket-label`, `#payment-details`, `article.entry`), lets the extractor skip every
+//! element whose raw attributes cannot match before the real matcher runs.
+
+use html5ever::local_name;
+use scraper::node::Element;
+use scraper::Selector;
+use selectors::parser::{Component, ParseRelative, SelectorList};
+use std::ops::Deref;
+
+/// A compiled selector and the cheap test every element it matches passes.
+#[derive(Debug, Clone)]
+pub struct CssSelector {
+    selector: Selector,
+    /// One entry per selector of the list (`a, b`): the rightmost compound's plain
+    /// requirements. An element can match only if it meets one entry in full.
+    needs: Vec<Needs>,
+}
+
+/// What the rightmost compound of one selector names: the element's own tag, id and
+/// classes (other parts, such as attribute tests or `:not()`, add nothing here).
+#[derive(Debug, Clone, Default)]
+struct Needs {
+    tag: Option<String>,
+    id: Option<String>,
+    classes: Vec<String>,
+}
+
+impl CssSelector {
+    /// The selector as scraper runs it.
+    pub fn selector(&self) -> &Selector {
+        &self.selector
+    }
+
+    /// False when `el` cannot match: a necessary condition only, read from the raw
+    /// attributes as scraper's matcher reads them, compared without case (quirks-mode
+    /// pages compare ids and classes so; names are compared lower-cased anyway).
+    pub fn may_match(&self, el: &Element) -> bool {
+        self.needs.iter().any(|n| n.met_by(el))
+    }
+}
+
+impl Needs {
+    fn met_by(&self, el: &Element) -> bool {
+        // Classes first: the usual source selector names one, and most elements have
+        // none of the classes a page's widget uses.
+        let has_class = |class: &String| {
+            el.attrs
+                .iter()
+                .filter(|(k, _)| k.local == local_name!("class"))
+                .flat_map(|(_, v)| v.split_ascii_whitespace())
+                .any(|token| token.eq_ignore_ascii_case(class))
+        };
+        self.classes.iter().all(has_class)
+            && self
+                .tag
+                .as_ref()
+                .is_none_or(|tag| el.name.local.as_ref().eq_ignore_ascii_case(tag))
+            && self.id.as_ref().is_none_or(|id| {
+                el.attrs
+                    .iter()
+                    .find(|(k, _)| k.local == local_name!("id"))
+                    .is_some_and(|(_, v)| v.eq_ignore_ascii_case(id))
+            })
+    }
+}
+
+impl From<Selector> for CssSelector {
+    fn from(selector: Selector) -> Self {
+        use scraper::selector::ToCss;
+        let css = selector.to_css_string();
+        let mut input = cssparser::ParserInput::new(&css);
+        let mut parser = cssparser::Parser::new(&mut input);
+        let needs =
+            match SelectorList::parse(&scraper::selector::Parser, &mut parser, ParseRelative::No) {
+                Ok(list) => list
+                    .slice()
+                    .iter()
+                    .map(|sel| {
+                        let mut n = Needs::default();
+                        for component in sel.iter() {
+                            match component {
+                                Component::LocalName(name) => n.tag = Some(name.name.0.to_string()),
+                                Component::ID(id) => n.id = Some(id.0.to_string()),
+                                Component::Class(class) => n.classes.push(class.0.to_string()),
+                                _ => {}
+                            }
+                        }
+                        n
+                    })
+                    .collect(),
+                // Scraper parsed it once already; should the round trip fail, every
+                // element goes to the real matcher.
+                Err(_) => vec![Needs::default()],
+            };
+        CssSelector { selector, needs }
+    }
+}
+
+impl Deref for CssSelector {
+    type Target = Selector;
+
+    fn deref(&self) -> &Selector {
+        &self.selector
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scraper::{ElementRef, Html};
+
+    /// Every element the real matcher selects passes the cheap test, and the cheap
+    /// test turns most others away.
+    #[test]
+    fn the_cheap_test_never_refuses_a_match() {
+        let page = Html::parse_document(
+            r#"<html><body>
+            <div class="Event-Details-Main x"><p class="event-info"><span class="event-date-value">21 June</span></p></div>
+            <div id="Payment-Details"><p>₹ 850</p></div>
+            <main id="content"><article class="entry post">text</article></main>
+            <section data-hook="event-details"><b class="ticket-label">Early</b></section>
+            <ul><li class="a b">1</li><li class="b">2</li></ul>
+            </body></html>"#,
+        );
+        let cases = [
+            "div.event-details-main .event-info .event-date-value",
+            "#payment-details",
+            "main#content article.entry",
+            "[data-hook='event-details']",
+            "li.a.b, li.b",
+            "ARTICLE.ENTRY",
+            "li:not(.a)",
+            "section > b.ticket-label",
+            "p",
+            "*",
+        ];
+        for css in cases {
+            let plain = Selector::parse(css).unwrap();
+            let fast = CssSelector::from(plain.clone());
+            let mut refused = 0;
+            for node in page.tree.nodes() {
+                let Some(el) = ElementRef::wrap(node) else {
+                    continue;
+                };
+                if plain.matches(&el) {
+                    assert!(fast.may_match(el.value()), "{css} on {:?}", el.value());
+                } else if !fast.may_match(el.value()) {
+                    refused += 1;
+                }
+            }
+            if css.contains('.') && !css.contains(':') {
+                assert!(refused > 0, "{css}: the test turned nothing away");
+            }
+        }
+    }
+}
