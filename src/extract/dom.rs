@@ -62,6 +62,32 @@ pub fn select<'a, 's>(
     })
 }
 
+/// What each of `selectors` matches (`None` for an absent selector), in one pass over
+/// the document: each list is what [`select`] gives for its selector, in that order.
+pub fn select_all<'a>(
+    doc: &'a Html,
+    selectors: &[Option<&CssSelector>],
+) -> Vec<Option<Vec<ElementRef<'a>>>> {
+    let mut found: Vec<Option<Vec<ElementRef<'a>>>> =
+        selectors.iter().map(|s| s.map(|_| Vec::new())).collect();
+    if selectors.iter().all(Option::is_none) {
+        return found;
+    }
+    for el in doc.tree.nodes().filter_map(ElementRef::wrap) {
+        if el.parent().is_none() {
+            continue;
+        }
+        for (selector, list) in selectors.iter().zip(found.iter_mut()) {
+            if let (Some(selector), Some(list)) = (selector, list) {
+                if selector.may_match(el.value()) && selector.selector().matches(&el) {
+                    list.push(el);
+                }
+            }
+        }
+    }
+    found
+}
+
 /// The elements the meta, microdata, JSON-LD, `<noscript>` and `<title>` readers need,
 /// gathered in one pass over the document. Each reader used to run its own selector over
 /// every node (one `select("meta")` per key looked up, about twenty a page); the lists
@@ -156,6 +182,29 @@ mod tests {
                 "{css}"
             );
         }
+    }
+
+    #[test]
+    fn one_pass_for_several_selectors_gives_what_each_selects() {
+        let doc = Html::parse_document(
+            r#"<html><body><div class="c"><p class="c d">1</p></div><p id="x">2</p><span>3</span></body></html>"#,
+        );
+        let sels: Vec<CssSelector> = ["p", ".c", "#x", "div p.d"]
+            .iter()
+            .map(|css| scraper::Selector::parse(css).unwrap().into())
+            .collect();
+        let mut asked: Vec<Option<&CssSelector>> = sels.iter().map(Some).collect();
+        asked.insert(1, None);
+        let all = select_all(&doc, &asked);
+        assert_eq!(all.len(), 5);
+        assert!(all[1].is_none());
+        let ids = |v: &[ElementRef<'_>]| v.iter().map(|e| e.id()).collect::<Vec<_>>();
+        for (sel, got) in asked.iter().zip(&all) {
+            if let (Some(sel), Some(got)) = (sel, got) {
+                assert_eq!(ids(got), ids(&select(&doc, sel).collect::<Vec<_>>()));
+            }
+        }
+        assert_eq!(all[0].as_ref().unwrap().len(), 2);
     }
 
     #[test]

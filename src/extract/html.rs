@@ -663,7 +663,11 @@ pub fn visible_text(doc: &Html, roots: Option<&[ElementRef<'_>]>) -> PageText {
 /// Elements matching `selector`, without those nested in an earlier match, in one pass
 /// over the document.
 pub fn select_roots<'a>(doc: &'a Html, selector: &CssSelector) -> Vec<ElementRef<'a>> {
-    let found: Vec<ElementRef<'a>> = super::dom::select(doc, selector).collect();
+    outermost(doc, super::dom::select(doc, selector).collect())
+}
+
+/// `found` (in document order) without the elements nested in another of them.
+pub fn outermost<'a>(doc: &'a Html, found: Vec<ElementRef<'a>>) -> Vec<ElementRef<'a>> {
     // One match (the usual content selector) cannot nest in another: no walk needed.
     if found.len() <= 1 {
         return found;

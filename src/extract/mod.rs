@@ -165,40 +165,26 @@ fn content_scope(doc: &Html, source: &Source, roots: &[scraper::ElementRef<'_>])
 
 /// One warning per source selector that matches nothing on this page, naming it.
 pub fn selector_warnings(doc: &Html, source: &Source) -> Vec<String> {
-    let content_matched = source
-        .extract
-        .content_selector
-        .as_ref()
-        .map(|sel| dom::select(doc, sel).next().is_some());
-    warnings_given(doc, source, content_matched)
+    warnings_given(source, &rules::Selected::find(doc, &source.extract))
 }
 
-/// [`selector_warnings`], told whether the content selector matched (the page's
-/// [`scope_roots`] already say so: no second walk of the document).
-fn warnings_given(doc: &Html, source: &Source, content_matched: Option<bool>) -> Vec<String> {
+/// [`selector_warnings`] from what the page's selectors matched (found once per page).
+fn warnings_given(source: &Source, selected: &rules::Selected<'_>) -> Vec<String> {
     use scraper::selector::ToCss;
     let rules = &source.extract;
     let mut out = Vec::new();
-    if let Some(sel) = &rules.content_selector {
-        if content_matched == Some(false) {
+    if let (Some(sel), Some(found)) = (&rules.content_selector, &selected.content) {
+        if found.is_empty() {
             out.push(format!(
                 "extract.content_selector `{}` matched nothing on this page: the visible-text rules read nothing (they do not fall back to the whole page)",
                 sel.to_css_string()
             ));
         }
     }
-    let fields = [
-        ("title", &rules.title),
-        ("artist", &rules.artist),
-        ("song", &rules.song),
-        ("dates", &rules.dates),
-        ("times", &rules.times),
-        ("prices", &rules.prices),
-        ("event_type", &rules.event_type),
-    ];
-    for (name, rule) in fields {
-        if let Some(sel) = rule.as_ref().and_then(|r| r.selector.as_ref()) {
-            if dom::select(doc, sel).next().is_none() {
+    let fields = rules::field_rules(rules);
+    for ((name, rule), found) in rules::FIELD_NAMES.iter().zip(fields).zip(&selected.fields) {
+        if let (Some(sel), Some(found)) = (rule.and_then(|r| r.selector.as_ref()), found) {
+            if found.is_empty() {
                 out.push(format!(
                     "extract.fields.{name} selector `{}` matched nothing on this page: the field comes from the generic layers",
                     sel.to_css_string()
@@ -329,7 +315,12 @@ pub const TBA: &str = "TBA";
 
 /// Runs the layers of one page, highest priority first. Meta prose (descriptions,
 /// `<noscript>`) is read with the text rules only when no other layer found a date.
-fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
+fn read_layers(
+    doc: &Html,
+    input: &ExtractInput<'_>,
+    scope: &Scope,
+    selected: &rules::Selected<'_>,
+) -> Layers {
     let tz = input.source.timezone;
     let joined = scope.text.joined();
     let page = dom::PageIndex::new(doc);
@@ -347,7 +338,7 @@ fn read_layers(doc: &Html, input: &ExtractInput<'_>, scope: &Scope) -> Layers {
         list: vec![
             (
                 Layer::Source,
-                rules::layer(doc, &input.source.extract, &joined, input.today, tz),
+                rules::layer(selected, &input.source.extract, &joined, input.today, tz),
             ),
             (
                 Layer::JsonLd,
@@ -389,18 +380,13 @@ pub fn extract_page(input: &ExtractInput<'_>) -> PageVerdict {
 
 fn extract_page_once(input: &ExtractInput<'_>) -> PageVerdict {
     let doc = dom::parse_document(input.html);
-    // The content selector's matches, selected once: the warnings, the visible text and
-    // the card search all start from them (each used to walk the document again).
-    let roots = scope_roots(&doc, input.source);
-    let content_matched = input
-        .source
-        .extract
-        .content_selector
-        .as_ref()
-        .map(|_| !roots.is_empty());
-    let warnings = warnings_given(&doc, input.source, content_matched);
+    // Every source selector's matches, found in one pass: the warnings, the content
+    // scope, the visible text, the card search and the field rules all read them.
+    let selected = rules::Selected::find(&doc, &input.source.extract);
+    let roots = scope_roots(&doc, &selected);
+    let warnings = warnings_given(input.source, &selected);
     let scope = content_scope(&doc, input.source, &roots);
-    let layers = read_layers(&doc, input, &scope);
+    let layers = read_layers(&doc, input, &scope, &selected);
     // Source rules and JSON-LD describe the page's own event: no card detection then.
     let structured = [Layer::Source, Layer::JsonLd]
         .iter()
@@ -444,7 +430,7 @@ fn extract_page_once(input: &ExtractInput<'_>) -> PageVerdict {
                 .unwrap_or_else(|| scope.text.clone()),
             name: format!("{} without its past-events strip", scope.name),
         };
-        let layers = read_layers(&doc, input, &scope);
+        let layers = read_layers(&doc, input, &scope, &selected);
         page_workshops(input, &layers, &scope, identity)
     } else {
         page_workshops(input, &layers, &scope, identity)
@@ -490,9 +476,9 @@ fn without_event_structure(layers: &Layers, scope: &Scope, today: NaiveDate) -> 
 
 /// The elements the visible-text rules read: the content selector's matches, else the
 /// whole document.
-fn scope_roots<'a>(doc: &'a Html, source: &Source) -> Vec<scraper::ElementRef<'a>> {
-    match &source.extract.content_selector {
-        Some(sel) => html::select_roots(doc, sel),
+fn scope_roots<'a>(doc: &'a Html, selected: &rules::Selected<'a>) -> Vec<scraper::ElementRef<'a>> {
+    match &selected.content {
+        Some(found) => html::outermost(doc, found.clone()),
         None => vec![doc.root_element()],
     }
 }

@@ -12,20 +12,35 @@ use super::jsonld::{parse_stamp, slots_from_stamps};
 use super::price::{parse_amount, prices_in_line, PriceLine};
 use super::text::{clean_song, schedule};
 use super::time;
-use crate::source::{CompiledFieldRule, ExtractRules};
+use crate::source::{CompiledFieldRule, CssSelector, ExtractRules};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use regex::Regex;
-use scraper::Html;
+use scraper::{ElementRef, Html};
 use std::sync::LazyLock;
 
 /// Every value a rule yields, in order.
 pub fn rule_values(doc: &Html, rule: &CompiledFieldRule, visible: &str) -> Vec<String> {
-    let texts: Vec<String> = match &rule.selector {
-        Some(sel) => super::dom::select(doc, sel)
+    let matched: Option<Vec<ElementRef<'_>>> = rule
+        .selector
+        .as_ref()
+        .map(|sel| super::dom::select(doc, sel).collect());
+    values_from(rule, matched.as_deref(), visible)
+}
+
+/// [`rule_values`] given what the rule's selector matched (`None`: it has none, and
+/// the rule reads `visible`).
+fn values_from(
+    rule: &CompiledFieldRule,
+    matched: Option<&[ElementRef<'_>]>,
+    visible: &str,
+) -> Vec<String> {
+    let texts: Vec<String> = match matched {
+        Some(elements) => elements
+            .iter()
             .filter_map(|el| match &rule.attribute {
                 Some(attr) => el.value().attr(attr).map(str::to_string),
-                None => Some(element_text(&el)),
+                None => Some(element_text(el)),
             })
             .collect(),
         None => vec![visible.to_string()],
@@ -52,6 +67,55 @@ pub fn rule_values(doc: &Html, rule: &CompiledFieldRule, visible: &str) -> Vec<S
         }
     }
     out
+}
+
+/// The field rules' names, in the order of [`field_rules`].
+pub const FIELD_NAMES: [&str; 7] = [
+    "title",
+    "artist",
+    "song",
+    "dates",
+    "times",
+    "prices",
+    "event_type",
+];
+
+/// The field rules, in [`FIELD_NAMES`] order.
+pub fn field_rules(rules: &ExtractRules) -> [Option<&CompiledFieldRule>; 7] {
+    [
+        rules.title.as_ref(),
+        rules.artist.as_ref(),
+        rules.song.as_ref(),
+        rules.dates.as_ref(),
+        rules.times.as_ref(),
+        rules.prices.as_ref(),
+        rules.event_type.as_ref(),
+    ]
+}
+
+/// What a source's selectors match on one page, found in one pass over the document
+/// (the warnings, the content scope and every field rule read these lists instead of
+/// walking the page once per selector). Each list is what `dom::select` gives.
+pub struct Selected<'a> {
+    /// `content_selector`'s matches, nested ones included (`None`: no content selector).
+    pub content: Option<Vec<ElementRef<'a>>>,
+    /// Per field rule, in [`FIELD_NAMES`] order (`None`: no rule, or no selector).
+    pub fields: [Option<Vec<ElementRef<'a>>>; 7],
+}
+
+impl<'a> Selected<'a> {
+    pub fn find(doc: &'a Html, rules: &ExtractRules) -> Self {
+        let mut selectors: Vec<Option<&CssSelector>> = vec![rules.content_selector.as_ref()];
+        selectors.extend(
+            field_rules(rules)
+                .iter()
+                .map(|r| r.and_then(|r| r.selector.as_ref())),
+        );
+        let mut found = super::dom::select_all(doc, &selectors).into_iter();
+        let content = found.next().flatten();
+        let fields = std::array::from_fn(|_| found.next().flatten());
+        Selected { content, fields }
+    }
 }
 
 static ISO_START: LazyLock<Regex> =
@@ -102,26 +166,30 @@ fn describe(field: &str, rule: &CompiledFieldRule) -> String {
     format!("[extract.fields.{field}] {}", rule.describe)
 }
 
-/// Runs the source-rules layer. `visible` is the content scope's visible text.
+/// Runs the source-rules layer. `visible` is the content scope's visible text;
+/// `selected` is what the rules' selectors match on the page.
 pub fn layer(
-    doc: &Html,
+    selected: &Selected<'_>,
     rules: &ExtractRules,
     visible: &str,
     today: NaiveDate,
     tz: Tz,
 ) -> LayerFields {
+    let [title, artist, song, dates, times, prices, event_type] = field_rules(rules);
+    let values =
+        |i: usize, r: &CompiledFieldRule| values_from(r, selected.fields[i].as_deref(), visible);
     let mut f = LayerFields::default();
-    if let Some(r) = &rules.title {
-        f.title = rule_values(doc, r, visible)
+    if let Some(r) = title {
+        f.title = values(0, r)
             .first()
             .and_then(|t| non_blank(t, describe("title", r)));
     }
-    if let Some(r) = &rules.artist {
-        f.artists = non_empty(rule_values(doc, r, visible), describe("artist", r));
+    if let Some(r) = artist {
+        f.artists = non_empty(values(1, r), describe("artist", r));
     }
-    if let Some(r) = &rules.song {
+    if let Some(r) = song {
         let mut songs: Vec<String> = Vec::new();
-        for v in rule_values(doc, r, visible) {
+        for v in values(2, r) {
             let s = clean_song(&v);
             if !s.is_empty() && !songs.iter().any(|o| o.eq_ignore_ascii_case(&s)) {
                 songs.push(s);
@@ -129,25 +197,22 @@ pub fn layer(
         }
         f.songs = non_empty(songs, describe("song", r));
     }
-    if let Some(r) = &rules.dates {
-        let values = rule_values(doc, r, visible);
+    if let Some(r) = dates {
+        let values = values(3, r);
         f.slots = non_empty(slots_from_values(&values, today, tz), describe("dates", r));
     }
-    if let Some(r) = &rules.times {
-        let times: Vec<_> = rule_values(doc, r, visible)
+    if let Some(r) = times {
+        let times: Vec<_> = values(4, r)
             .iter()
             .flat_map(|v| time::find_times(v).into_iter().map(|t| t.time))
             .collect();
         f.times = non_empty(times, describe("times", r));
     }
-    if let Some(r) = &rules.prices {
-        f.prices = non_empty(
-            prices_from_values(&rule_values(doc, r, visible)),
-            describe("prices", r),
-        );
+    if let Some(r) = prices {
+        f.prices = non_empty(prices_from_values(&values(5, r)), describe("prices", r));
     }
-    if let Some(r) = &rules.event_type {
-        f.event_type = rule_values(doc, r, visible)
+    if let Some(r) = event_type {
+        f.event_type = values(6, r)
             .iter()
             .find_map(|v| event_type::from_rule_value(v))
             .map(|t| Found::new(t, describe("event_type", r)));
@@ -235,7 +300,7 @@ mod tests {
             event_type: Some(rule(Some(".kind"), None, None)),
             ..ExtractRules::default()
         };
-        let f = layer(&doc, &rules, "", today(), Kolkata);
+        let f = layer(&Selected::find(&doc, &rules), &rules, "", today(), Kolkata);
         assert_eq!(f.title.unwrap().value, "Rajesh Workshop");
         assert_eq!(f.songs.unwrap().value, vec!["Hauli Slowly", "Ninnindale"]);
         let slots = f.slots.unwrap().value;
@@ -275,7 +340,8 @@ mod tests {
     #[test]
     fn no_rules_no_fields() {
         let doc = Html::parse_document(PAGE);
-        let f = layer(&doc, &ExtractRules::default(), "", today(), Kolkata);
+        let rules = ExtractRules::default();
+        let f = layer(&Selected::find(&doc, &rules), &rules, "", today(), Kolkata);
         assert!(f.title.is_none() && f.slots.is_none() && f.songs.is_none());
     }
 }
