@@ -12,7 +12,7 @@
 //! `push.concurrency ÷ latency`.
 //!
 //! `cargo bench --bench fanout` runs the full size; `NACHNA_BENCH_FOLLOWERS=N` changes
-//! it. Under `cargo test --all-targets` (no `--bench` argument) it runs a 500-follower
+//! it, `NACHNA_BENCH_PUSH_BATCH=N` the dispatch batch (`push.batch_size`, default 1000). Under `cargo test --all-targets` (no `--bench` argument) it runs a 500-follower
 //! smoke pass so the code path stays exercised without the wait.
 
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
@@ -207,6 +207,12 @@ async fn run(uri: &str, followers: u32, full: bool) {
         retry_backoff_ms: 1,
         ..PushConfig::default()
     };
+    if let Some(n) = std::env::var("NACHNA_BENCH_PUSH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        push.batch_size = n;
+    }
     if let Some(n) = std::env::var("NACHNA_BENCH_CONCURRENCY")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -230,9 +236,10 @@ async fn run(uri: &str, followers: u32, full: bool) {
         libc::malloc_trim(0);
     }
     println!(
-        "fanout bench ({}): {followers} followers × 1 iOS device, SecantusDB on 127.0.0.1, batch {}, concurrency {}",
+        "fanout bench ({}): {followers} followers × 1 iOS device, SecantusDB on 127.0.0.1, batch {} (fan-out) / {} (dispatch), concurrency {}",
         if full { "full" } else { "smoke" },
         notifier.notify.fanout_batch_size,
+        notifier.push.batch_size,
         notifier.push.concurrency
     );
     println!("  seed (not measured):      {seed_secs:.1} s");
