@@ -8,7 +8,7 @@
 pub use crate::artist::handle_from_link;
 use crate::artist::{Artist, ArtistDirectory, INSTA_LINK, RESERVED_PATHS};
 use regex::Regex;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 use std::sync::LazyLock;
 
 /// What matching found, in the shape the document needs.
@@ -128,8 +128,9 @@ pub fn match_artists(
     let mut hits: Vec<(usize, usize)> = Vec::new();
     let mut handle_hits: Vec<usize> = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
-    let mut unknown_seen: HashSet<String> = HashSet::new();
-    let ignore: HashSet<String> = ignore_handles.iter().map(|h| h.to_lowercase()).collect();
+    let mut unknown_seen: FxHashSet<String> = FxHashSet::default();
+    // The studio's own handles: one or two, compared in place.
+    let ignored = |handle: &str| ignore_handles.iter().any(|h| h.to_lowercase() == handle);
     for (pos, handle) in handles_in(&norm) {
         match index.by_handle.get(&handle) {
             Some(a) => {
@@ -137,7 +138,7 @@ pub fn match_artists(
                 handle_hits.push(*a);
             }
             None => {
-                if !ignore.contains(&handle) && unknown_seen.insert(handle.clone()) {
+                if !ignored(&handle) && unknown_seen.insert(handle.clone()) {
                     unknown.push(handle);
                 }
             }
@@ -160,7 +161,7 @@ pub fn match_artists(
 
     let mut names: Vec<String> = Vec::new();
     let mut ids: Vec<String> = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: FxHashSet<&str> = FxHashSet::default();
     for (_, a) in hits {
         let a = &artists[a];
         if seen.insert(a.artist_id.as_str()) {

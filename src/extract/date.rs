@@ -248,9 +248,39 @@ static COUNTER: LazyLock<WordRegex> = LazyLock::new(|| {
     ))
 });
 
+/// The words [`COUNTER`] counts with, as it spells them.
+const COUNTER_WORDS: [&[u8]; 12] = [
+    b"day", b"week", b"session", b"part", b"level", b"module", b"round", b"phase", b"episode",
+    b"chapter", b"no.", b"#",
+];
+
+/// False when [`COUNTER`] cannot match: on an ASCII line every match is one of
+/// [`COUNTER_WORDS`] (any case), white space, then a digit. Other lines go to the
+/// pattern, whose Unicode case folding (`ſ` is an `s`) a byte test would have to repeat.
+fn may_hold_counter(text: &str) -> bool {
+    if !text.is_ascii() {
+        return true;
+    }
+    let b = text.as_bytes();
+    (0..b.len())
+        .filter(|&i| b[i].is_ascii_digit())
+        .any(|digit| {
+            let mut end = digit;
+            // `\s` on ASCII text: tab, line feed, vertical tab, form feed, carriage return,
+            // space.
+            while end > 0 && matches!(b[end - 1], b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
+                end -= 1;
+            }
+            let before = &b[..end];
+            COUNTER_WORDS.iter().any(|w| {
+                before.len() >= w.len() && before[before.len() - w.len()..].eq_ignore_ascii_case(w)
+            })
+        })
+}
+
 /// `text` with counter numbers blanked (same length, so spans stay valid).
 fn mask_counters(text: &str) -> std::borrow::Cow<'_, str> {
-    if !COUNTER.is_match(text) {
+    if !may_hold_counter(text) || !COUNTER.is_match(text) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut masked = text.to_string();
@@ -312,19 +342,22 @@ fn find_dates_in(text: &str) -> Vec<DateMention> {
 /// True when `text` has an ASCII `19dd-`, `19dd/`, `20dd-` or `20dd/`: an ISO mention's
 /// year, month and day must parse as ASCII numbers, so every one starts so.
 fn may_hold_iso(b: &[u8]) -> bool {
-    b.windows(5).any(|w| {
-        (w[0] == b'1' && w[1] == b'9' || w[0] == b'2' && w[1] == b'0')
-            && w[2].is_ascii_digit()
-            && w[3].is_ascii_digit()
-            && (w[4] == b'-' || w[4] == b'/')
+    // Found from each `-` or `/`: most lines have few.
+    memchr::memchr2_iter(b'-', b'/', b).any(|at| {
+        at >= 4 && {
+            let w = &b[at - 4..at];
+            (w[0] == b'1' && w[1] == b'9' || w[0] == b'2' && w[1] == b'0')
+                && w[2].is_ascii_digit()
+                && w[3].is_ascii_digit()
+        }
     })
 }
 
 /// True when `text` has an ASCII digit, `/`, `.` or `-`, and an ASCII digit in a row:
 /// every day-first numeric mention (`21/06/2025`) parses its day and month as ASCII.
 fn may_hold_numeric(b: &[u8]) -> bool {
-    b.windows(3).any(|w| {
-        w[0].is_ascii_digit() && matches!(w[1], b'/' | b'.' | b'-') && w[2].is_ascii_digit()
+    memchr::memchr3_iter(b'/', b'.', b'-', b).any(|at| {
+        at >= 1 && at + 1 < b.len() && b[at - 1].is_ascii_digit() && b[at + 1].is_ascii_digit()
     })
 }
 
@@ -774,6 +807,38 @@ pub fn dates_in(text: &str, today: NaiveDate) -> Vec<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_counter_pretest_refuses_no_line_the_pattern_matches() {
+        let lines = [
+            "Day 1: basics",
+            "DAY\t2 - choreo",
+            "Week 3 of 8",
+            "Session 4",
+            "Part 2",
+            "Level 1 and Level 2",
+            "Module 5",
+            "Round 2",
+            "Phase 1",
+            "Episode 7",
+            "Chapter 3",
+            "No. 4",
+            "#5 in the series",
+            "Day 1 June",
+            "Saturday 21 June",
+            "Sunday, 22 June 2026",
+            "Today 5 PM",
+            "21/06/2026",
+            "holiday 2",
+        ];
+        for line in lines {
+            if COUNTER.is_match(line) {
+                assert!(may_hold_counter(line), "{line}");
+            }
+        }
+        assert!(!may_hold_counter("21/06/2026 at 7 PM"));
+        assert!(may_hold_counter("Day 1"));
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
