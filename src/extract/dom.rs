@@ -6,7 +6,7 @@
 //! them bounds the time one page can take to a chunk past its budget.
 
 use super::budget;
-use crate::source::CssSelector;
+use crate::source::{CssSelector, Plain};
 use html5ever::driver::{self, ParseOpts};
 use html5ever::{local_name, ns, LocalName};
 use scraper::node::Element;
@@ -77,9 +77,10 @@ pub fn select_all<'a>(
         if el.parent().is_none() {
             continue;
         }
+        let plain = Plain::of(el.value());
         for (selector, list) in selectors.iter().zip(found.iter_mut()) {
             if let (Some(selector), Some(list)) = (selector, list) {
-                if selector.may_match(el.value()) && selector.selector().matches(&el) {
+                if selector.may_match_plain(&plain) && selector.selector().matches(&el) {
                     list.push(el);
                 }
             }

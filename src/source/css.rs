@@ -41,32 +41,79 @@ impl CssSelector {
     /// attributes as scraper's matcher reads them, compared without case (quirks-mode
     /// pages compare ids and classes so; names are compared lower-cased anyway).
     pub fn may_match(&self, el: &Element) -> bool {
-        self.needs.iter().any(|n| n.met_by(el))
+        self.may_match_plain(&Plain::of(el))
+    }
+
+    /// [`CssSelector::may_match`] on attributes already read (one read serves every
+    /// selector asked about the element).
+    pub fn may_match_plain(&self, plain: &Plain<'_>) -> bool {
+        self.needs.iter().any(|n| n.met_by(plain))
+    }
+}
+
+/// An element's `class` and `id` attributes, read once for every selector's test.
+pub struct Plain<'e> {
+    el: &'e Element,
+    /// The first `class` attribute (in the element's attribute order).
+    class: Option<&'e str>,
+    /// More than one `class` attribute (namespaced ones count, as in scraper).
+    more_classes: bool,
+    /// The first `id` attribute, as `Element::id` reads it.
+    id: Option<&'e str>,
+}
+
+impl<'e> Plain<'e> {
+    pub fn of(el: &'e Element) -> Self {
+        let mut plain = Plain {
+            el,
+            class: None,
+            more_classes: false,
+            id: None,
+        };
+        for (name, value) in &el.attrs {
+            if name.local == local_name!("class") {
+                if plain.class.is_none() {
+                    plain.class = Some(value);
+                } else {
+                    plain.more_classes = true;
+                }
+            } else if name.local == local_name!("id") && plain.id.is_none() {
+                plain.id = Some(value);
+            }
+        }
+        plain
+    }
+
+    fn has_class(&self, class: &str) -> bool {
+        if self.more_classes {
+            return self
+                .el
+                .attrs
+                .iter()
+                .filter(|(k, _)| k.local == local_name!("class"))
+                .flat_map(|(_, v)| v.split_ascii_whitespace())
+                .any(|token| token.eq_ignore_ascii_case(class));
+        }
+        self.class.is_some_and(|v| {
+            v.split_ascii_whitespace()
+                .any(|token| token.eq_ignore_ascii_case(class))
+        })
     }
 }
 
 impl Needs {
-    fn met_by(&self, el: &Element) -> bool {
+    fn met_by(&self, plain: &Plain<'_>) -> bool {
         // Classes first: the usual source selector names one, and most elements have
         // none of the classes a page's widget uses.
-        let has_class = |class: &String| {
-            el.attrs
-                .iter()
-                .filter(|(k, _)| k.local == local_name!("class"))
-                .flat_map(|(_, v)| v.split_ascii_whitespace())
-                .any(|token| token.eq_ignore_ascii_case(class))
-        };
-        self.classes.iter().all(has_class)
+        self.classes.iter().all(|c| plain.has_class(c))
             && self
                 .tag
                 .as_ref()
-                .is_none_or(|tag| el.name.local.as_ref().eq_ignore_ascii_case(tag))
-            && self.id.as_ref().is_none_or(|id| {
-                el.attrs
-                    .iter()
-                    .find(|(k, _)| k.local == local_name!("id"))
-                    .is_some_and(|(_, v)| v.eq_ignore_ascii_case(id))
-            })
+                .is_none_or(|tag| plain.el.name.local.as_ref().eq_ignore_ascii_case(tag))
+            && self
+                .id
+                .as_ref()
+                .is_none_or(|id| plain.id.is_some_and(|v| v.eq_ignore_ascii_case(id)))
     }
 }
 

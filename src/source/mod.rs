@@ -14,7 +14,7 @@ pub use config::*;
 
 use crate::workshop::EventType;
 use chrono_tz::Tz;
-pub use css::CssSelector;
+pub use css::{CssSelector, Plain};
 use regex::Regex;
 use scraper::Selector;
 use std::collections::BTreeSet;
