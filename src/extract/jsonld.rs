@@ -303,6 +303,15 @@ pub fn clean_text(s: &str) -> String {
     static SPACE_BEFORE_PUNCT: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\s+([:,.;!?])").expect("static regex"));
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // After the join every gap is one space: the pattern can only match a space before
+    // one of its marks, which most texts (meta tags read for every page) do not have.
+    let space_before_mark = text
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b' ' && matches!(w[1], b':' | b',' | b'.' | b';' | b'!' | b'?'));
+    if !space_before_mark {
+        return text;
+    }
     SPACE_BEFORE_PUNCT.replace_all(&text, "$1").into_owned()
 }
 
