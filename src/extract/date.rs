@@ -366,28 +366,26 @@ fn may_hold_numeric(b: &[u8]) -> bool {
 fn may_hold_month(b: &[u8]) -> bool {
     // Three bytes as one lower-cased word: `| 0x20` lower-cases ASCII letters and maps
     // no other byte onto one, so it agrees with `to_ascii_lowercase` wherever a month's
-    // letters can match; one integer comparison tree replaces twelve slice compares.
+    // letters can match; twelve integer compares replace twelve slice compares.
     const fn key(m: &[u8; 3]) -> u32 {
         u32::from_le_bytes([m[0], m[1], m[2], 0])
     }
-    const JAN: u32 = key(b"jan");
-    const FEB: u32 = key(b"feb");
-    const MAR: u32 = key(b"mar");
-    const APR: u32 = key(b"apr");
-    const MAY: u32 = key(b"may");
-    const JUN: u32 = key(b"jun");
-    const JUL: u32 = key(b"jul");
-    const AUG: u32 = key(b"aug");
-    const SEP: u32 = key(b"sep");
-    const OCT: u32 = key(b"oct");
-    const NOV: u32 = key(b"nov");
-    const DEC: u32 = key(b"dec");
-    b.windows(3).any(|w| {
-        matches!(
-            key(&[w[0] | 0x20, w[1] | 0x20, w[2] | 0x20]),
-            JAN | FEB | MAR | APR | MAY | JUN | JUL | AUG | SEP | OCT | NOV | DEC
-        )
-    })
+    const MONTHS: [u32; 12] = [
+        key(b"jan"),
+        key(b"feb"),
+        key(b"mar"),
+        key(b"apr"),
+        key(b"may"),
+        key(b"jun"),
+        key(b"jul"),
+        key(b"aug"),
+        key(b"sep"),
+        key(b"oct"),
+        key(b"nov"),
+        key(b"dec"),
+    ];
+    b.windows(3)
+        .any(|w| MONTHS.contains(&key(&[w[0] | 0x20, w[1] | 0x20, w[2] | 0x20])))
 }
 
 fn overlaps_any(found: &[DateMention], r: &Range<usize>) -> bool {

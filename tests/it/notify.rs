@@ -1604,15 +1604,7 @@ async fn dispatch_round_trips_per_batch_are_counted() {
     ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
     n.fan_out_pending().await.unwrap();
 
-    let (disc, app) = n.store.database_names();
-    let (logged, log) = Store::connect_logged(
-        &crate::support::mongo::server_uri(),
-        &disc,
-        &app,
-        std::time::Duration::from_secs(10),
-    )
-    .await
-    .unwrap();
+    let (logged, log) = crate::support::mongo::logged_twin(&n.store).await;
     let mut counted = n.clone();
     counted.store = logged;
     log.clear();
@@ -1736,15 +1728,7 @@ async fn a_shard_of_several_batches_is_read_by_one_query_and_each_notification_s
     let batches: usize = per_shard.values().map(|s| s.div_ceil(3)).sum();
     assert!(batches > 2 * per_shard.len(), "several batches per shard");
 
-    let (disc, app) = n.store.database_names();
-    let (logged, log) = Store::connect_logged(
-        &crate::support::mongo::server_uri(),
-        &disc,
-        &app,
-        std::time::Duration::from_secs(10),
-    )
-    .await
-    .unwrap();
+    let (logged, log) = crate::support::mongo::logged_twin(&n.store).await;
     let mut counted = n.clone();
     counted.store = logged;
     let pusher = ScriptedPusher::new();
@@ -1805,15 +1789,7 @@ async fn fan_out_round_trips_per_batch_are_counted() {
         device(&n.store, &u, &token(i), "ios", true).await;
     }
     ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
-    let (disc, app) = n.store.database_names();
-    let (logged, log) = Store::connect_logged(
-        &crate::support::mongo::server_uri(),
-        &disc,
-        &app,
-        std::time::Duration::from_secs(10),
-    )
-    .await
-    .unwrap();
+    let (logged, log) = crate::support::mongo::logged_twin(&n.store).await;
     n.store = logged;
     n.notify.fanout_batch_size = 100;
     log.clear();

@@ -541,14 +541,6 @@ async fn mongodb_going_away_mid_run_fails_cleanly_and_rerun_completes() {
     }
 }
 
-/// A second handle on `store`'s databases that logs every command it sends.
-async fn logged_twin(store: &Store) -> (Store, Arc<nachna_ingest::store::CommandLog>) {
-    let (disc, app) = store.database_names();
-    Store::connect_logged(&mongo::server_uri(), &disc, &app, Duration::from_secs(10))
-        .await
-        .unwrap()
-}
-
 /// Leases as `ingest` takes them, long enough that no renewal falls inside a test run.
 fn long_leases(store: &Store) -> nachna_ingest::runs::lease::Leases {
     use nachna_ingest::runs::lease::{LeaseTiming, Leases};
@@ -571,7 +563,7 @@ async fn unchanged_reingest_round_trips_are_the_run_record_and_one_read_per_coll
     let store = store_for("roundtrips").await;
     ingest_all(&context(&store, Path::new("fixtures"))).await;
 
-    let (logged, log) = logged_twin(&store).await;
+    let (logged, log) = mongo::logged_twin(&store).await;
     log.clear();
     logged.ensure_schema().await.unwrap();
     let startup = log.commands();
@@ -803,11 +795,7 @@ async fn first_ingest_of_a_1500_page_studio_takes_at_most_two_round_trips_per_pa
     let artists = crate::safety::artists(&[("rajesh_dance", "Rajesh Kumar")]);
     store.seed_artists(artists.artists()).await.unwrap();
     store.ensure_schema().await.unwrap();
-    let (disc, app) = store.database_names();
-    let (logged, log) =
-        Store::connect_logged(&mongo::server_uri(), &disc, &app, Duration::from_secs(30))
-            .await
-            .unwrap();
+    let (logged, log) = mongo::logged_twin(&store).await;
     log.clear();
     let report = run_source(
         &crate::safety::context(&logged),
@@ -869,7 +857,7 @@ async fn unchanged_reingest_under_its_lease_writes_only_the_lease_and_the_run_re
     let store = store_for("leaseroundtrips").await;
     ingest_all(&context(&store, Path::new("fixtures"))).await;
 
-    let (logged, log) = logged_twin(&store).await;
+    let (logged, log) = mongo::logged_twin(&store).await;
     let ctx = context(&logged, Path::new("fixtures"));
     let leases = long_leases(&logged);
     let stop = CancellationToken::new();

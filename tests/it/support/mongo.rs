@@ -101,3 +101,22 @@ pub async fn client() -> mongodb::Client {
     options.server_selection_timeout = Some(std::time::Duration::from_secs(10));
     mongodb::Client::with_options(options).expect("test MongoDB client")
 }
+
+/// A second handle on `store`'s databases that logs every command it sends (the
+/// round-trip tests count what a run asks of the server through it).
+pub async fn logged_twin(
+    store: &nachna_ingest::store::Store,
+) -> (
+    nachna_ingest::store::Store,
+    std::sync::Arc<nachna_ingest::store::CommandLog>,
+) {
+    let (disc, app) = store.database_names();
+    nachna_ingest::store::Store::connect_logged(
+        &server_uri(),
+        &disc,
+        &app,
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .unwrap()
+}
