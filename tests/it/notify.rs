@@ -161,6 +161,16 @@ async fn device(store: &Store, user: &str, token: &str, platform: &str, active: 
         .unwrap();
 }
 
+/// `users` followers of `vipul` (`u0…`, numbered with `width` digits), each with one
+/// active iOS device whose token is `token(i)`.
+async fn vipul_followers(store: &Store, users: u32, width: usize) {
+    for i in 0..users {
+        let u = format!("u{i:0width$}");
+        follow(store, &u, "vipul").await;
+        device(store, &u, &token(i), "ios", true).await;
+    }
+}
+
 async fn set_settings(store: &Store, settings: Document) {
     let mut d = doc! { "_id": "global", "updated_at": t0() };
     d.extend(settings);
@@ -939,11 +949,7 @@ async fn a_dispatcher_killed_mid_batch_leaves_every_device_one_push_or_a_same_co
     n.push.batch_size = 10;
     n.push.concurrency = 4;
     let users = 60u32;
-    for i in 0..users {
-        let u = format!("u{i:02}");
-        follow(&n.store, &u, "vipul").await;
-        device(&n.store, &u, &token(i), "ios", true).await;
-    }
+    vipul_followers(&n.store, users, 2).await;
     ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
     n.fan_out_pending().await.unwrap();
     let pusher = ScriptedPusher::new().with_latency(std::time::Duration::from_millis(5));
@@ -1041,11 +1047,7 @@ async fn a_late_completion_by_a_dispatcher_that_lost_its_lease_is_ignored() {
 async fn pushes_in_flight_are_bounded_by_the_configured_concurrency() {
     let mut n = setup("concurrency").await;
     n.push.concurrency = 3;
-    for i in 0..12 {
-        let u = format!("u{i:02}");
-        follow(&n.store, &u, "vipul").await;
-        device(&n.store, &u, &token(i), "ios", true).await;
-    }
+    vipul_followers(&n.store, 12, 2).await;
     ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
     n.fan_out_pending().await.unwrap();
     let pusher = ScriptedPusher::new().with_latency(std::time::Duration::from_millis(20));
@@ -1596,11 +1598,7 @@ async fn dispatch_round_trips_per_batch_are_counted() {
     use nachna_ingest::store::WRITE_COMMANDS;
     let n = setup("dispatchrt").await;
     let users = 200u32;
-    for i in 0..users {
-        let u = format!("u{i:03}");
-        follow(&n.store, &u, "vipul").await;
-        device(&n.store, &u, &token(i), "ios", true).await;
-    }
+    vipul_followers(&n.store, users, 3).await;
     ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
     n.fan_out_pending().await.unwrap();
 
@@ -1707,11 +1705,7 @@ async fn a_shard_of_several_batches_is_read_by_one_query_and_each_notification_s
     let mut n = setup("dispatchpass").await;
     n.push.batch_size = 3;
     let users = 120u32;
-    for i in 0..users {
-        let u = format!("u{i:03}");
-        follow(&n.store, &u, "vipul").await;
-        device(&n.store, &u, &token(i), "ios", true).await;
-    }
+    vipul_followers(&n.store, users, 3).await;
     ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
     n.fan_out_pending().await.unwrap();
     let keys: Vec<String> = outbox(&n.store).await.into_iter().map(|d| d.key).collect();
@@ -1783,11 +1777,7 @@ async fn fan_out_round_trips_per_batch_are_counted() {
     use nachna_ingest::store::WRITE_COMMANDS;
     let mut n = setup("fanoutrt").await;
     let users = 250u32;
-    for i in 0..users {
-        let u = format!("u{i:03}");
-        follow(&n.store, &u, "vipul").await;
-        device(&n.store, &u, &token(i), "ios", true).await;
-    }
+    vipul_followers(&n.store, users, 3).await;
     ingest_new(&n.store, &draft("dna/w1", &["vipul"], 21, 18), t0()).await;
     let (logged, log) = crate::support::mongo::logged_twin(&n.store).await;
     n.store = logged;
