@@ -162,6 +162,14 @@ async fn device(store: &Store, user: &str, token: &str, platform: &str, active: 
 }
 
 /// `users` followers of `vipul` (`u0…`, numbered with `width` digits), each with one
+/// How many of the logged `commands` are `name` on `collection`.
+fn commands_named(commands: &[(String, String)], name: &str, collection: &str) -> usize {
+    commands
+        .iter()
+        .filter(|(c, k)| c == name && k == collection)
+        .count()
+}
+
 /// active iOS device whose token is `token(i)`.
 async fn vipul_followers(store: &Store, users: u32, width: usize) {
     for i in 0..users {
@@ -1610,12 +1618,7 @@ async fn dispatch_round_trips_per_batch_are_counted() {
     let report = dispatch(&counted, &pusher).await;
     assert_eq!(report.sent, u64::from(users));
     let commands = log.commands();
-    let count = |name: &str, coll: &str| {
-        commands
-            .iter()
-            .filter(|(c, k)| c == name && k == coll)
-            .count()
-    };
+    let count = |name: &str, coll: &str| commands_named(&commands, name, coll);
     let shards = count("findAndModify", "notification_dispatch_leases");
     assert!(shards > 0 && shards <= 16, "{shards}");
     // Outcomes: one `update` command per shard batch, never one per notification.
@@ -1729,12 +1732,7 @@ async fn a_shard_of_several_batches_is_read_by_one_query_and_each_notification_s
     let report = dispatch(&counted, &pusher).await;
     assert_eq!((report.claimed, report.sent), (users as u64, users as u64));
     let commands = log.commands();
-    let count = |name: &str, coll: &str| {
-        commands
-            .iter()
-            .filter(|(c, k)| c == name && k == coll)
-            .count()
-    };
+    let count = |name: &str, coll: &str| commands_named(&commands, name, coll);
     assert_eq!(
         count("findAndModify", "notification_dispatch_leases"),
         per_shard.len()
@@ -1786,12 +1784,7 @@ async fn fan_out_round_trips_per_batch_are_counted() {
     let counts = n.fan_out_pending().await.unwrap();
     assert_eq!((counts[0].followers, counts[0].pushes), (250, 250));
     let commands = log.commands();
-    let count = |name: &str, coll: &str| {
-        commands
-            .iter()
-            .filter(|(c, k)| c == name && k == coll)
-            .count()
-    };
+    let count = |name: &str, coll: &str| commands_named(&commands, name, coll);
     let batches = 3; // 100 + 100 + 50
     assert_eq!(
         count("insert", "notification_outbox"),
