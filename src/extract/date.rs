@@ -55,6 +55,16 @@ pub struct DateMention {
 }
 
 impl DateMention {
+    /// A mention of dates alone: no time of day, no weekday written with it.
+    fn dates(span: Range<usize>, items: Vec<DateItem>) -> Self {
+        DateMention {
+            span,
+            items,
+            time: None,
+            weekday: None,
+        }
+    }
+
     /// True when every item states its year.
     pub fn has_explicit_year(&self) -> bool {
         self.items.iter().all(|i| match i {
@@ -474,16 +484,14 @@ fn numeric_mentions(text: &str, taken: &[DateMention]) -> Vec<DateMention> {
         } else {
             continue;
         };
-        found.push(DateMention {
+        found.push(DateMention::dates(
             span,
-            items: vec![DateItem::Single(PartialDate {
+            vec![DateItem::Single(PartialDate {
                 day,
                 month,
                 year: Some(y),
             })],
-            time: None,
-            weekday: None,
-        });
+        ));
     }
     found
 }
@@ -522,12 +530,7 @@ fn day_month_mentions(text: &str, taken: &[DateMention]) -> Vec<DateMention> {
             })
             .collect();
         if let Some(items) = items.filter(|i| !i.is_empty()) {
-            found.push(DateMention {
-                span,
-                items,
-                time: None,
-                weekday: None,
-            });
+            found.push(DateMention::dates(span, items));
         }
     }
     found
@@ -547,12 +550,7 @@ fn month_ordinal_mentions(text: &str, taken: &[DateMention]) -> Vec<DateMention>
         };
         let days = day_sequence(&c["days"]);
         if let Some(items) = items_from_days(&days, month, None) {
-            found.push(DateMention {
-                span,
-                items,
-                time: None,
-                weekday: None,
-            });
+            found.push(DateMention::dates(span, items));
         }
     }
     found

@@ -85,6 +85,15 @@ const SIMPLE: &str = r#"<html><head><title>Rajesh Workshop | DNA</title></head><
 <footer>© 2025 DNA · Follow @dance_n_addiction</footer>
 </body></html>"#;
 
+/// A source field rule that reads the text of what `css` selects.
+fn selector_rule(css: &str) -> crate::source::CompiledFieldRule {
+    crate::source::CompiledFieldRule {
+        selector: Some(Selector::parse(css).unwrap().into()),
+        attribute: None,
+        pattern: None,
+        describe: format!("selector `{css}`"),
+    }
+}
 #[test]
 fn simple_page_gives_the_documented_document() {
     let w = run(SIMPLE);
@@ -365,12 +374,7 @@ fn source_rules_win_and_are_recorded() {
 #[test]
 fn source_times_rule_overrides_lower_layer_times() {
     let mut s = source();
-    s.extract.times = Some(crate::source::CompiledFieldRule {
-        selector: Some(Selector::parse(".time").unwrap().into()),
-        attribute: None,
-        pattern: None,
-        describe: "selector `.time`".into(),
-    });
+    s.extract.times = Some(selector_rule(".time"));
     let html = r#"<h1>Salsa</h1><p>21 June, 7 PM onwards</p><p class="time">18:00-20:00</p>"#;
     let PageVerdict::Workshops(w) = run_with(html, "https://x.test/e/salsa", &s) else {
         panic!()
@@ -384,18 +388,8 @@ fn source_times_rule_overrides_lower_layer_times() {
 #[test]
 fn a_source_times_rule_with_batches_of_one_date_gives_a_session_per_batch() {
     let mut s = source();
-    s.extract.dates = Some(crate::source::CompiledFieldRule {
-        selector: Some(Selector::parse(".date").unwrap().into()),
-        attribute: None,
-        pattern: None,
-        describe: "selector `.date`".into(),
-    });
-    s.extract.times = Some(crate::source::CompiledFieldRule {
-        selector: Some(Selector::parse(".time").unwrap().into()),
-        attribute: None,
-        pattern: None,
-        describe: "selector `.time`".into(),
-    });
+    s.extract.dates = Some(selector_rule(".date"));
+    s.extract.times = Some(selector_rule(".time"));
     let html = r#"<h1>Krump</h1><p class="date">Sun, 12 Jul 2026</p><p><span class="time">09:00 AM - 11:00 AM</span><br><span class="time">05:00 PM - 07:00 PM</span></p>"#;
     let PageVerdict::Workshops(w) = run_with(html, "https://x.test/e/krump", &s) else {
         panic!()
@@ -525,12 +519,7 @@ fn a_selector_that_matches_nothing_is_a_warning_and_never_widens_to_the_page() {
     }
     // A field selector that matches nothing is named; the generic layers fill the field.
     let mut t = source();
-    t.extract.dates = Some(crate::source::CompiledFieldRule {
-        selector: Some(scraper::Selector::parse(".event-date").unwrap().into()),
-        attribute: None,
-        pattern: None,
-        describe: "selector `.event-date`".into(),
-    });
+    t.extract.dates = Some(selector_rule(".event-date"));
     let w = match run_with("<h1>W</h1><p>21 June, 6 PM</p>", "https://s.test/e/two", &t) {
         PageVerdict::Workshops(w) => w,
         PageVerdict::NotAWorkshop { reason } => panic!("{reason}"),
