@@ -11,7 +11,6 @@
 
 use super::budget;
 use super::dom::attr;
-use crate::source::CssSelector;
 use ego_tree::iter::Edge;
 use ego_tree::{NodeId, NodeRef};
 use html5ever::local_name;
@@ -660,12 +659,6 @@ pub fn visible_text(doc: &Html, roots: Option<&[ElementRef<'_>]>) -> PageText {
     w.out
 }
 
-/// Elements matching `selector`, without those nested in an earlier match, in one pass
-/// over the document.
-pub fn select_roots<'a>(doc: &'a Html, selector: &CssSelector) -> Vec<ElementRef<'a>> {
-    outermost(doc, super::dom::select(doc, selector).collect())
-}
-
 /// `found` (in document order) without the elements nested in another of them.
 pub fn outermost<'a>(doc: &'a Html, found: Vec<ElementRef<'a>>) -> Vec<ElementRef<'a>> {
     // One match (the usual content selector) cannot nest in another: no walk needed.
@@ -838,8 +831,8 @@ mod tests {
         let doc = Html::parse_document(
             r#"<div class="x"><p>In</p><div class="x"><p>Nested</p></div></div><p>Out</p>"#,
         );
-        let sel = CssSelector::from(scraper::Selector::parse(".x").unwrap());
-        let roots = select_roots(&doc, &sel);
+        let sel = crate::source::CssSelector::from(scraper::Selector::parse(".x").unwrap());
+        let roots = outermost(&doc, crate::extract::dom::select(&doc, &sel).collect());
         assert_eq!(roots.len(), 1);
         let t = visible_text(&doc, Some(&roots));
         let texts: Vec<&str> = t.lines.iter().map(|l| l.text.as_str()).collect();

@@ -19,17 +19,8 @@ use regex::Regex;
 use scraper::{ElementRef, Html};
 use std::sync::LazyLock;
 
-/// Every value a rule yields, in order.
-pub fn rule_values(doc: &Html, rule: &CompiledFieldRule, visible: &str) -> Vec<String> {
-    let matched: Option<Vec<ElementRef<'_>>> = rule
-        .selector
-        .as_ref()
-        .map(|sel| super::dom::select(doc, sel).collect());
-    values_from(rule, matched.as_deref(), visible)
-}
-
-/// [`rule_values`] given what the rule's selector matched (`None`: it has none, and
-/// the rule reads `visible`).
+/// Every value a rule yields, in order, given what its selector matched on the page
+/// (`None`: it has no selector, and the rule reads `visible`).
 fn values_from(
     rule: &CompiledFieldRule,
     matched: Option<&[ElementRef<'_>]>,
@@ -227,6 +218,15 @@ mod tests {
     use chrono::NaiveTime;
     use chrono_tz::Asia::Kolkata;
     use scraper::Selector;
+
+    /// Every value `rule` yields on `doc`.
+    fn rule_values(doc: &Html, rule: &CompiledFieldRule, visible: &str) -> Vec<String> {
+        let matched: Option<Vec<ElementRef<'_>>> = rule
+            .selector
+            .as_ref()
+            .map(|sel| crate::extract::dom::select(doc, sel).collect());
+        values_from(rule, matched.as_deref(), visible)
+    }
 
     fn rule(
         selector: Option<&str>,
