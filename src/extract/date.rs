@@ -272,8 +272,10 @@ fn may_hold_counter(text: &str) -> bool {
         return true;
     }
     let b = text.as_bytes();
+    // Only a digit run's first digit can follow the word: a digit after a digit has
+    // no word before it.
     (0..b.len())
-        .filter(|&i| b[i].is_ascii_digit())
+        .filter(|&i| b[i].is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_digit()))
         .any(|digit| {
             let mut end = digit;
             // `\s` on ASCII text: tab, line feed, vertical tab, form feed, carriage return,

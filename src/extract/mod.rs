@@ -399,7 +399,8 @@ fn extract_page_once(input: &ExtractInput<'_>) -> PageVerdict {
     let identity = page_identity(input.source, input.page_url);
     // Events listed only in a JSON-LD `ItemList`: one draft each, like listing cards.
     // A source rule dating the page describes the page's own event instead.
-    let listed = if input.html.contains("ItemList")
+    // The whole page is searched: memchr's vectorised search, not `str::contains`.
+    let listed = if memchr::memmem::find(input.html.as_bytes(), b"ItemList").is_some()
         && layers.get(Layer::Source).is_none_or(|f| f.slots.is_none())
     {
         let items = jsonld::item_list_events(&doc, input.page_url);

@@ -219,6 +219,11 @@ pub fn find_times(text: &str) -> Vec<TimeFound> {
     // A line without a digit can only hold `noon`, found cheaply: only the others are
     // worth remembering.
     if !text.bytes().any(|b| b.is_ascii_digit()) {
+        // On ASCII text without a digit no clock reading and no glued weekday (its
+        // digit) can match: only the words are left to look for.
+        if text.is_ascii() {
+            return noon_words(text);
+        }
         return find_times_uncached(text);
     }
     super::memo::times(text, || find_times_uncached(text))
@@ -545,5 +550,19 @@ mod tests {
             find_times("SAT5").is_empty(),
             "no time without a meridiem or colon"
         );
+    }
+
+    #[test]
+    fn the_shortcut_for_ascii_lines_without_digits_finds_what_the_full_search_finds() {
+        for line in [
+            "Starts at noon sharp",
+            "NOON to late evening, midday break",
+            "Saturday afternoon with Zoya",
+            "noonday sun; twelve noon",
+            "",
+        ] {
+            assert_eq!(find_times(line), find_times_uncached(line), "{line:?}");
+        }
+        assert_eq!(find_times("Starts at noon sharp").len(), 1);
     }
 }
