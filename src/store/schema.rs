@@ -234,6 +234,18 @@ fn specs() -> Vec<IndexSpec> {
             unique: false,
             sparse: false,
         },
+        // The fan-out's cooldown read of the app's push history (the followers of a
+        // workshop's artists, `user_id $in`, sent since the cooldown began). Without it
+        // every fan-out batch scans the whole history, which only grows. It costs each
+        // history document dispatch records one index write.
+        IndexSpec {
+            database: Db::App,
+            collection: NOTIFICATION_HISTORY,
+            keys: doc! { "user_id": 1, "sent_at": -1 },
+            name: "nachna_user_sent",
+            unique: false,
+            sparse: false,
+        },
     ]
 }
 
@@ -268,7 +280,8 @@ const RETIRED_INDEXES: &[(&str, &str)] = &[
 
 /// Creates the indexes that are missing, after listing the existing ones (one
 /// `listIndexes` per collection; a start-up with every index present writes nothing).
-/// Retired indexes are dropped; when the outbox's queue index is new, documents left
+/// Retired indexes are dropped first; an index of someone else's on the same keys
+/// counts as present; when the outbox's queue index is new, documents left
 /// `pending`/`sending` by an older version are put in the queue (shard 0).
 pub async fn ensure_all(store: &Store) -> Result<(), StoreError> {
     use std::collections::BTreeMap;
@@ -290,11 +303,34 @@ pub async fn ensure_all(store: &Store) -> Result<(), StoreError> {
             &store.app
         };
         let coll = db.collection::<Document>(collection);
-        let existing = existing_index_names(&coll, collection).await?;
+        let existing = existing_indexes(&coll, collection).await?;
+        let is_retired = |name: &str| RETIRED_INDEXES.contains(&(collection, name));
+        // Retired indexes go first: a new index may have the key pattern of the one it
+        // replaces (the outbox's TTL index became sparse), and MongoDB refuses a second
+        // index on a key pattern with other options.
+        for (name, _) in existing.iter().filter(|(name, _)| is_retired(name)) {
+            coll.drop_index(name.as_str())
+                .await
+                .map_err(StoreError::op("drop_index", collection))?;
+        }
         let mut models = Vec::new();
         let mut new_queue_index = false;
         for spec in specs {
-            if existing.contains(spec.name) {
+            if existing.iter().any(|(name, _)| name == spec.name) {
+                continue;
+            }
+            // An index someone else made on the same keys (the app's server indexes its
+            // own collections) serves the same reads; MongoDB would refuse ours anyway.
+            if let Some((other, _)) = existing
+                .iter()
+                .find(|(name, keys)| !is_retired(name) && same_key_pattern(keys, &spec.keys))
+            {
+                tracing::info!(
+                    collection,
+                    index = spec.name,
+                    existing = %other,
+                    "an index on the same keys exists; not creating another"
+                );
                 continue;
             }
             new_queue_index |= collection == OUTBOX && spec.name == DISPATCH_QUEUE_INDEX;
@@ -317,13 +353,6 @@ pub async fn ensure_all(store: &Store) -> Result<(), StoreError> {
                 .await
                 .map_err(StoreError::op("create_indexes", collection))?;
         }
-        for (c, name) in RETIRED_INDEXES {
-            if *c == collection && existing.contains(*name) {
-                coll.drop_index(*name)
-                    .await
-                    .map_err(StoreError::op("drop_index", collection))?;
-            }
-        }
         if new_queue_index {
             coll.update_many(
                 doc! { "status": { "$in": ["pending", "sending"] }, "queue": { "$exists": false } },
@@ -340,16 +369,46 @@ pub async fn ensure_all(store: &Store) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Index names of a collection; none when it does not exist yet.
-async fn existing_index_names(
+/// Name and key pattern of each index of a collection; none when it does not exist yet.
+async fn existing_indexes(
     coll: &mongodb::Collection<Document>,
     collection: &'static str,
-) -> Result<std::collections::HashSet<String>, StoreError> {
-    match coll.list_index_names().await {
-        Ok(names) => Ok(names.into_iter().collect()),
-        Err(err) if is_namespace_missing(&err) => Ok(Default::default()),
-        Err(err) => Err(StoreError::op("list_indexes", collection)(err)),
-    }
+) -> Result<Vec<(String, Document)>, StoreError> {
+    use futures::TryStreamExt;
+    let cursor = match coll.list_indexes().await {
+        Ok(cursor) => cursor,
+        Err(err) if is_namespace_missing(&err) => return Ok(Vec::new()),
+        Err(err) => return Err(StoreError::op("list_indexes", collection)(err)),
+    };
+    let models: Vec<IndexModel> = cursor
+        .try_collect()
+        .await
+        .map_err(StoreError::op("list_indexes", collection))?;
+    Ok(models
+        .into_iter()
+        .map(|m| {
+            let name = m.options.and_then(|o| o.name).unwrap_or_default();
+            (name, m.keys)
+        })
+        .collect())
+}
+
+/// True when two index key documents name the same fields in the same order with the
+/// same directions, whatever number type each direction was written with (a shell
+/// writes `1` as a double, drivers as an integer).
+fn same_key_pattern(a: &Document, b: &Document) -> bool {
+    use mongodb::bson::Bson;
+    let direction = |v: &Bson| match v {
+        Bson::Int32(n) => Some(Bson::Double(f64::from(*n))),
+        Bson::Int64(n) => Some(Bson::Double(*n as f64)),
+        Bson::Double(n) => Some(Bson::Double(*n)),
+        Bson::String(s) => Some(Bson::String(s.clone())),
+        _ => None,
+    };
+    a.len() == b.len()
+        && a.iter().zip(b.iter()).all(|((ka, va), (kb, vb))| {
+            ka == kb && direction(va).is_some() && direction(va) == direction(vb)
+        })
 }
 
 /// `NamespaceNotFound` (26): listing the indexes of a collection not created yet.
@@ -378,5 +437,41 @@ mod fanout_kind_tests {
             assert_eq!(FanoutKind::parse(s).as_str(), s);
         }
         assert_eq!(FanoutKind::parse("x"), FanoutKind::Unknown("x".to_string()));
+    }
+}
+
+#[cfg(test)]
+mod key_pattern_tests {
+    use super::same_key_pattern;
+    use mongodb::bson::doc;
+
+    #[test]
+    fn key_patterns_compare_by_field_order_and_direction_not_number_type() {
+        let ours = doc! { "user_id": 1, "sent_at": -1 };
+        assert!(same_key_pattern(
+            &ours,
+            &doc! { "user_id": 1.0, "sent_at": -1.0 }
+        ));
+        assert!(same_key_pattern(
+            &ours,
+            &doc! { "user_id": 1_i64, "sent_at": -1_i64 }
+        ));
+        assert!(!same_key_pattern(
+            &ours,
+            &doc! { "user_id": 1, "sent_at": 1 }
+        ));
+        assert!(!same_key_pattern(
+            &ours,
+            &doc! { "sent_at": -1, "user_id": 1 }
+        ));
+        assert!(!same_key_pattern(&ours, &doc! { "user_id": 1 }));
+        assert!(same_key_pattern(
+            &doc! { "t": "text" },
+            &doc! { "t": "text" }
+        ));
+        assert!(!same_key_pattern(
+            &doc! { "t": "text" },
+            &doc! { "t": "hashed" }
+        ));
     }
 }

@@ -402,3 +402,105 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
         "schedule_change"
     );
 }
+
+/// Name and key pattern of each index of `collection` in the store's app database.
+async fn app_indexes(store: &Store, collection: &str) -> Vec<(String, Document)> {
+    use futures::TryStreamExt;
+    let models: Vec<mongodb::IndexModel> = mongo::client()
+        .await
+        .database(&store.database_names().1)
+        .collection::<Document>(collection)
+        .list_indexes()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    models
+        .into_iter()
+        .map(|m| (m.options.and_then(|o| o.name).unwrap_or_default(), m.keys))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_push_history_gets_an_index_for_the_cooldown_read() {
+    let store = open_test_store("historyindex").await;
+    let names: Vec<String> = app_indexes(&store, "notification_history")
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(names.contains(&"nachna_user_sent".to_string()), "{names:?}");
+}
+
+/// The app's server may index its own collections: an index on the same keys under its
+/// name is used, not duplicated (MongoDB refuses a second one), and later start-ups
+/// write nothing.
+#[tokio::test]
+async fn an_equivalent_index_the_app_made_is_kept_and_none_is_added() {
+    let names = mongo::unique_names("appindex");
+    let app = mongo::client().await.database(&names.app);
+    // As a shell writes it: directions as doubles, the app's own name.
+    app.run_command(doc! {
+        "createIndexes": "notification_history",
+        "indexes": [{ "key": { "user_id": 1.0, "sent_at": -1.0 }, "name": "user_sent_desc" }],
+    })
+    .await
+    .unwrap();
+    let store = Store::open(
+        &mongo::server_uri(),
+        &names.discovery,
+        &names.app,
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("the store opens beside the app's index");
+    let history: Vec<String> = app_indexes(&store, "notification_history")
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        history.contains(&"user_sent_desc".to_string()),
+        "{history:?}"
+    );
+    assert!(
+        !history.contains(&"nachna_user_sent".to_string()),
+        "{history:?}"
+    );
+
+    let (logged, log) = mongo::logged_twin(&store).await;
+    log.clear();
+    logged.ensure_schema().await.unwrap();
+    let commands = log.commands();
+    assert!(
+        commands.iter().all(|(c, _)| c == "listIndexes"),
+        "{commands:?}"
+    );
+}
+
+/// An outbox from before the TTL index became sparse: the old index (same key, other
+/// options) is dropped before the new one is made, which MongoDB requires.
+#[tokio::test]
+async fn a_retired_index_on_the_same_keys_is_replaced() {
+    let names = mongo::unique_names("retiredttl");
+    let app = mongo::client().await.database(&names.app);
+    app.run_command(doc! {
+        "createIndexes": "notification_outbox",
+        "indexes": [{ "key": { "expire_at": 1 }, "name": "expire_at_ttl", "expireAfterSeconds": 0 }],
+    })
+    .await
+    .unwrap();
+    let store = Store::open(
+        &mongo::server_uri(),
+        &names.discovery,
+        &names.app,
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("the store opens over the old outbox index");
+    let outbox: Vec<(String, Document)> = app_indexes(&store, "notification_outbox").await;
+    let names: Vec<&str> = outbox.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(!names.contains(&"expire_at_ttl"), "{names:?}");
+    assert!(names.contains(&"expire_at_sparse_ttl"), "{names:?}");
+}
