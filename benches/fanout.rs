@@ -12,7 +12,9 @@
 //! `push.concurrency ÷ latency`.
 //!
 //! `cargo bench --bench fanout` runs the full size; `NACHNA_BENCH_FOLLOWERS=N` changes
-//! it, `NACHNA_BENCH_PUSH_BATCH=N` the dispatch batch (`push.batch_size`, default 1000). Under `cargo test --all-targets` (no `--bench` argument) it runs a 500-follower
+//! it, `NACHNA_BENCH_PUSH_BATCH=N` the dispatch batch (`push.batch_size`, default 1000),
+//! `NACHNA_BENCH_HISTORY=N` seeds N past pushes in the app's history (the cooldown read
+//! looks through them; `NACHNA_BENCH_HISTORY_UNINDEXED=1` drops its index). Under `cargo test --all-targets` (no `--bench` argument) it runs a 500-follower
 //! smoke pass so the code path stays exercised without the wait.
 
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
@@ -167,6 +169,39 @@ async fn run(uri: &str, followers: u32, full: bool) {
         devices.insert_many(ds).await.expect("seed devices");
         from = to;
     }
+    // The app's push history: `NACHNA_BENCH_HISTORY` past pushes (default none) to these
+    // users about other artists, which the cooldown read must look through.
+    // `NACHNA_BENCH_HISTORY_UNINDEXED=1` drops this crate's history index first, to show
+    // what the read costs without it.
+    let history_docs = env_u32("NACHNA_BENCH_HISTORY", 0);
+    let history = store
+        .raw_app()
+        .collection::<Document>("notification_history");
+    let mut from = 0;
+    while from < history_docs {
+        let to = (from + chunk).min(history_docs);
+        let docs: Vec<Document> = (from..to)
+            .map(|i| {
+                let sent = now - chrono::Duration::hours(i64::from(i % (90 * 24)) + 1);
+                doc! {
+                    "user_id": format!("user{:07}", i % followers.max(1)),
+                    "workshop_uuid": format!("past/{}", i / 1000),
+                    "artist_id": format!("other{}", i % 50),
+                    "notification_type": "new_workshop",
+                    "title": "past", "body": "past", "is_sent": true,
+                    "sent_at": sent, "created_at": sent,
+                }
+            })
+            .collect();
+        history.insert_many(docs).await.expect("seed history");
+        from = to;
+    }
+    if std::env::var_os("NACHNA_BENCH_HISTORY_UNINDEXED").is_some() {
+        history
+            .drop_index("nachna_user_sent")
+            .await
+            .expect("drop the history index");
+    }
     let mut sessions = vec![Session {
         date: NaiveDate::from_ymd_opt(2026, 6, 21).unwrap(),
         start: NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
@@ -243,6 +278,16 @@ async fn run(uri: &str, followers: u32, full: bool) {
         notifier.push.concurrency
     );
     println!("  seed (not measured):      {seed_secs:.1} s");
+    if history_docs > 0 {
+        println!(
+            "  push history:             {history_docs} past pushes ({})",
+            if std::env::var_os("NACHNA_BENCH_HISTORY_UNINDEXED").is_some() {
+                "history index dropped"
+            } else {
+                "indexed on user_id, sent_at"
+            }
+        );
+    }
     let server = server_pid();
     let rss_before = status_kib("VmRSS:");
     let resettable = reset_peak();
