@@ -1446,15 +1446,7 @@ async fn sent_documents_get_a_ttl_and_the_ttl_index_exists() {
     dispatch(&n, &ScriptedPusher::new()).await;
     let doc = &outbox(&n.store).await[0];
     assert_eq!(doc.expire_at.unwrap(), t0() + Duration::days(90));
-    let indexes: Vec<mongodb::IndexModel> = n
-        .store
-        .raw_outbox()
-        .list_indexes()
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let indexes = crate::store::app_index_models(&n.store, "notification_outbox").await;
     let ttl = indexes
         .iter()
         .find(|i| {

@@ -12,7 +12,10 @@ use nachna_ingest::workshop::{sessions_to_time_details, EventType, Session, Work
 use std::time::Duration;
 
 pub async fn open_test_store(test: &str) -> Store {
-    let names = mongo::unique_names(test);
+    open_on(&mongo::unique_names(test)).await
+}
+
+async fn open_on(names: &mongo::TestDbNames) -> Store {
     Store::open(
         &mongo::server_uri(),
         &names.discovery,
@@ -403,10 +406,10 @@ async fn schedule_change_keeps_a_pending_new_workshop_marker() {
     );
 }
 
-/// Name and key pattern of each index of `collection` in the store's app database.
-async fn app_indexes(store: &Store, collection: &str) -> Vec<(String, Document)> {
+/// The indexes of `collection` in the store's app database, as the server lists them.
+pub async fn app_index_models(store: &Store, collection: &str) -> Vec<mongodb::IndexModel> {
     use futures::TryStreamExt;
-    let models: Vec<mongodb::IndexModel> = mongo::client()
+    mongo::client()
         .await
         .database(&store.database_names().1)
         .collection::<Document>(collection)
@@ -415,21 +418,34 @@ async fn app_indexes(store: &Store, collection: &str) -> Vec<(String, Document)>
         .unwrap()
         .try_collect()
         .await
-        .unwrap();
-    models
+        .unwrap()
+}
+
+async fn app_index_names(store: &Store, collection: &str) -> Vec<String> {
+    app_index_models(store, collection)
+        .await
         .into_iter()
-        .map(|m| (m.options.and_then(|o| o.name).unwrap_or_default(), m.keys))
+        .filter_map(|m| m.options.and_then(|o| o.name))
         .collect()
+}
+
+/// A store opened on app databases where `index` (a `createIndexes` entry) was made
+/// on `collection` beforehand, as another writer or an older version left it.
+async fn store_opened_over(test: &str, collection: &str, index: Document) -> Store {
+    let names = mongo::unique_names(test);
+    mongo::client()
+        .await
+        .database(&names.app)
+        .run_command(doc! { "createIndexes": collection, "indexes": [index] })
+        .await
+        .unwrap();
+    open_on(&names).await
 }
 
 #[tokio::test]
 async fn the_push_history_gets_an_index_for_the_cooldown_read() {
     let store = open_test_store("historyindex").await;
-    let names: Vec<String> = app_indexes(&store, "notification_history")
-        .await
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let names = app_index_names(&store, "notification_history").await;
     assert!(names.contains(&"nachna_user_sent".to_string()), "{names:?}");
 }
 
@@ -438,28 +454,14 @@ async fn the_push_history_gets_an_index_for_the_cooldown_read() {
 /// write nothing.
 #[tokio::test]
 async fn an_equivalent_index_the_app_made_is_kept_and_none_is_added() {
-    let names = mongo::unique_names("appindex");
-    let app = mongo::client().await.database(&names.app);
     // As a shell writes it: directions as doubles, the app's own name.
-    app.run_command(doc! {
-        "createIndexes": "notification_history",
-        "indexes": [{ "key": { "user_id": 1.0, "sent_at": -1.0 }, "name": "user_sent_desc" }],
-    })
-    .await
-    .unwrap();
-    let store = Store::open(
-        &mongo::server_uri(),
-        &names.discovery,
-        &names.app,
-        Duration::from_secs(10),
+    let store = store_opened_over(
+        "appindex",
+        "notification_history",
+        doc! { "key": { "user_id": 1.0, "sent_at": -1.0 }, "name": "user_sent_desc" },
     )
-    .await
-    .expect("the store opens beside the app's index");
-    let history: Vec<String> = app_indexes(&store, "notification_history")
-        .await
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    .await;
+    let history = app_index_names(&store, "notification_history").await;
     assert!(
         history.contains(&"user_sent_desc".to_string()),
         "{history:?}"
@@ -483,24 +485,16 @@ async fn an_equivalent_index_the_app_made_is_kept_and_none_is_added() {
 /// options) is dropped before the new one is made, which MongoDB requires.
 #[tokio::test]
 async fn a_retired_index_on_the_same_keys_is_replaced() {
-    let names = mongo::unique_names("retiredttl");
-    let app = mongo::client().await.database(&names.app);
-    app.run_command(doc! {
-        "createIndexes": "notification_outbox",
-        "indexes": [{ "key": { "expire_at": 1 }, "name": "expire_at_ttl", "expireAfterSeconds": 0 }],
-    })
-    .await
-    .unwrap();
-    let store = Store::open(
-        &mongo::server_uri(),
-        &names.discovery,
-        &names.app,
-        Duration::from_secs(10),
+    let store = store_opened_over(
+        "retiredttl",
+        "notification_outbox",
+        doc! { "key": { "expire_at": 1 }, "name": "expire_at_ttl", "expireAfterSeconds": 0 },
     )
-    .await
-    .expect("the store opens over the old outbox index");
-    let outbox: Vec<(String, Document)> = app_indexes(&store, "notification_outbox").await;
-    let names: Vec<&str> = outbox.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(!names.contains(&"expire_at_ttl"), "{names:?}");
-    assert!(names.contains(&"expire_at_sparse_ttl"), "{names:?}");
+    .await;
+    let names = app_index_names(&store, "notification_outbox").await;
+    assert!(!names.contains(&"expire_at_ttl".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"expire_at_sparse_ttl".to_string()),
+        "{names:?}"
+    );
 }
