@@ -20,7 +20,7 @@
 //! page) gives one workshop per card, each read from its own card ([`listing`]).
 
 use crate::artist::ArtistDirectory;
-use crate::source::Source;
+use crate::source::{ExtractRules, Source};
 use crate::workshop::{
     normalise_key_text, sessions_to_time_details, EventType, Session, TimeDetail, WorkshopDraft,
 };
@@ -181,8 +181,12 @@ fn warnings_given(source: &Source, selected: &rules::Selected<'_>) -> Vec<String
             ));
         }
     }
-    let fields = rules::field_rules(rules);
-    for ((name, rule), found) in rules::FIELD_NAMES.iter().zip(fields).zip(&selected.fields) {
+    let fields = rules.fields();
+    for ((name, rule), found) in ExtractRules::FIELD_NAMES
+        .iter()
+        .zip(fields)
+        .zip(&selected.fields)
+    {
         if let (Some(sel), Some(found)) = (rule.and_then(|r| r.selector.as_ref()), found) {
             if found.is_empty() {
                 out.push(format!(

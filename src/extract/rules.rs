@@ -60,37 +60,13 @@ fn values_from(
     out
 }
 
-/// The field rules' names, in the order of [`field_rules`].
-pub const FIELD_NAMES: [&str; 7] = [
-    "title",
-    "artist",
-    "song",
-    "dates",
-    "times",
-    "prices",
-    "event_type",
-];
-
-/// The field rules, in [`FIELD_NAMES`] order.
-pub fn field_rules(rules: &ExtractRules) -> [Option<&CompiledFieldRule>; 7] {
-    [
-        rules.title.as_ref(),
-        rules.artist.as_ref(),
-        rules.song.as_ref(),
-        rules.dates.as_ref(),
-        rules.times.as_ref(),
-        rules.prices.as_ref(),
-        rules.event_type.as_ref(),
-    ]
-}
-
 /// What a source's selectors match on one page, found in one pass over the document
 /// (the warnings, the content scope and every field rule read these lists instead of
 /// walking the page once per selector). Each list is what `dom::select` gives.
 pub struct Selected<'a> {
     /// `content_selector`'s matches, nested ones included (`None`: no content selector).
     pub content: Option<Vec<ElementRef<'a>>>,
-    /// Per field rule, in [`FIELD_NAMES`] order (`None`: no rule, or no selector).
+    /// Per field rule, in [`ExtractRules::FIELD_NAMES`] order (`None`: no rule, or no selector).
     pub fields: [Option<Vec<ElementRef<'a>>>; 7],
 }
 
@@ -98,7 +74,8 @@ impl<'a> Selected<'a> {
     pub fn find(doc: &'a Html, rules: &ExtractRules) -> Self {
         let mut selectors: Vec<Option<&CssSelector>> = vec![rules.content_selector.as_ref()];
         selectors.extend(
-            field_rules(rules)
+            rules
+                .fields()
                 .iter()
                 .map(|r| r.and_then(|r| r.selector.as_ref())),
         );
@@ -166,7 +143,7 @@ pub fn layer(
     today: NaiveDate,
     tz: Tz,
 ) -> LayerFields {
-    let [title, artist, song, dates, times, prices, event_type] = field_rules(rules);
+    let [title, artist, song, dates, times, prices, event_type] = rules.fields();
     let values =
         |i: usize, r: &CompiledFieldRule| values_from(r, selected.fields[i].as_deref(), visible);
     let mut f = LayerFields::default();

@@ -39,18 +39,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
         "extract",
         &["default_event_type", "content_selector", "fields"],
     ),
-    (
-        "extract.fields",
-        &[
-            "title",
-            "artist",
-            "song",
-            "dates",
-            "times",
-            "prices",
-            "event_type",
-        ],
-    ),
+    ("extract.fields", &super::ExtractRules::FIELD_NAMES),
     ("extract.fields.*", &["selector", "attribute", "pattern"]),
     ("schedule", &["cron", "enabled"]),
 ];

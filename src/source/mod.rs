@@ -84,6 +84,32 @@ pub struct ExtractRules {
     pub event_type: Option<CompiledFieldRule>,
 }
 
+impl ExtractRules {
+    /// The `[extract.fields]` keys, in the order of [`ExtractRules::fields`].
+    pub const FIELD_NAMES: [&'static str; 7] = [
+        "title",
+        "artist",
+        "song",
+        "dates",
+        "times",
+        "prices",
+        "event_type",
+    ];
+
+    /// The field rules, in [`ExtractRules::FIELD_NAMES`] order.
+    pub fn fields(&self) -> [Option<&CompiledFieldRule>; 7] {
+        [
+            self.title.as_ref(),
+            self.artist.as_ref(),
+            self.song.as_ref(),
+            self.dates.as_ref(),
+            self.times.as_ref(),
+            self.prices.as_ref(),
+            self.event_type.as_ref(),
+        ]
+    }
+}
+
 impl Default for ExtractRules {
     fn default() -> Self {
         ExtractRules {
