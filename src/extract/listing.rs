@@ -201,32 +201,52 @@ fn kind<'a>(el: &ElementRef<'a>) -> (&'a str, &'a str) {
     (v.name(), first)
 }
 
-/// Text length (bytes, trimmed text nodes) of every element under `roots`, in one pass:
-/// asking each candidate for its own length would read a deep page once per level.
-fn text_lengths(roots: &[ElementRef<'_>]) -> rustc_hash::FxHashMap<NodeId, usize> {
+/// What [`find_cards`] needs to know of an element's subtree before reading it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Extent {
+    /// Text length (bytes, trimmed text nodes).
+    len: usize,
+    /// Some text node holds an ASCII digit, or a `<time>` element sits inside. A card is
+    /// dated by a date mention in its lines, and every mention needs an ASCII digit: the
+    /// lines are its text nodes (joined, with ` | ` between cells) and a `<time>`'s
+    /// `datetime`. Without one the card's text is not worth reading.
+    may_be_dated: bool,
+}
+
+/// [`Extent`] of every element under `roots`, in one pass: asking each candidate for its
+/// own would read a deep page once per level.
+fn extents(roots: &[ElementRef<'_>]) -> rustc_hash::FxHashMap<NodeId, Extent> {
     use ego_tree::iter::Edge;
     let mut of = rustc_hash::FxHashMap::default();
     for r in roots {
-        let mut open: Vec<(NodeId, usize)> = Vec::new();
+        let mut open: Vec<(NodeId, Extent)> = Vec::new();
         for edge in r.traverse() {
             if budget::tick() {
                 break;
             }
             match edge {
                 Edge::Open(n) => match n.value() {
-                    scraper::Node::Element(_) => open.push((n.id(), 0)),
+                    scraper::Node::Element(e) => open.push((
+                        n.id(),
+                        Extent {
+                            len: 0,
+                            may_be_dated: e.name() == "time",
+                        },
+                    )),
                     scraper::Node::Text(t) => {
-                        if let Some(top) = open.last_mut() {
-                            top.1 += t.trim().len();
+                        if let Some((_, top)) = open.last_mut() {
+                            top.len += t.trim().len();
+                            top.may_be_dated |= t.bytes().any(|b| b.is_ascii_digit());
                         }
                     }
                     _ => {}
                 },
                 Edge::Close(n) if n.value().is_element() => {
-                    if let Some((id, len)) = open.pop() {
-                        of.insert(id, len);
-                        if let Some(parent) = open.last_mut() {
-                            parent.1 += len;
+                    if let Some((id, extent)) = open.pop() {
+                        of.insert(id, extent);
+                        if let Some((_, parent)) = open.last_mut() {
+                            parent.len += extent.len;
+                            parent.may_be_dated |= extent.may_be_dated;
                         }
                     }
                 }
@@ -291,8 +311,9 @@ pub fn find_cards(
     page: &PageText,
     today: NaiveDate,
 ) -> Cards {
-    let lengths = text_lengths(roots);
-    let text_len = |e: &ElementRef<'_>| lengths.get(&e.id()).copied().unwrap_or(0);
+    let extents = extents(roots);
+    let extent = |e: &ElementRef<'_>| extents.get(&e.id()).copied().unwrap_or_default();
+    let text_len = |e: &ElementRef<'_>| extent(e).len;
     let page_len: usize = roots.iter().map(text_len).sum();
     let mut allowance = page_len.saturating_mul(MAX_TEXT_FACTOR).max(4_000);
     // (parent, members) of every set whose members are event cards.
@@ -324,6 +345,9 @@ pub fn find_cards(
                 allowance = allowance.saturating_sub(len);
                 if allowance == 0 {
                     break;
+                }
+                if !extent(m).may_be_dated {
+                    continue;
                 }
                 let t = html::visible_text(doc, Some(&[*m]));
                 if let Some((title, first)) = read_card(&t, today) {
@@ -780,6 +804,35 @@ mod tests {
             ]
         );
         assert_eq!(c.cards[0].first.date, d(2026, 8, 17));
+    }
+
+    #[test]
+    fn cards_dated_only_by_a_time_element_are_read_and_digitless_siblings_are_not_cards() {
+        // The dates are in `datetime` only: no digit in any card's text. The digitless
+        // teaser rows beside them are skipped unread, and still count as members of the
+        // set with text (three of five dated: a list).
+        let c = cards(
+            r#"<main><h1>This month</h1><div class="list">
+            <div class="ev"><p>Salsa Night Social</p><time datetime="2026-08-03T19:00">Monday</time></div>
+            <div class="ev"><p>Bachata Basics Class</p><time datetime="2026-08-10T19:00">Monday</time></div>
+            <div class="ev"><p>Kizomba Weekend Camp</p><time datetime="2026-08-17T19:00">Monday</time></div>
+            <div class="ev"><p>More dates soon, watch this space</p></div>
+            <div class="ev"><p>Private lessons on request</p></div>
+            </div></main>"#,
+        );
+        let read: Vec<(&str, NaiveDate)> = c
+            .cards
+            .iter()
+            .map(|c| (c.title.as_str(), c.first.date))
+            .collect();
+        assert_eq!(
+            read,
+            vec![
+                ("Salsa Night Social", d(2026, 8, 3)),
+                ("Bachata Basics Class", d(2026, 8, 10)),
+                ("Kizomba Weekend Camp", d(2026, 8, 17)),
+            ]
+        );
     }
 
     #[test]
