@@ -22,13 +22,36 @@ pub struct CssSelector {
     needs: Vec<Needs>,
 }
 
-/// What the rightmost compound of one selector names: the element's own tag, id and
-/// classes (other parts, such as attribute tests or `:not()`, add nothing here).
+/// What the rightmost compound of one selector names: the element's own tag, id,
+/// classes and tested attributes (other parts, such as `:not()`, add nothing here).
 #[derive(Debug, Clone, Default)]
 struct Needs {
     tag: Option<String>,
     id: Option<String>,
     classes: Vec<String>,
+    /// [`class_bit`] of every class in `classes`: an element lacking one of these bits in
+    /// its [`Plain::class_bits`] lacks that class, found without reading its tokens.
+    class_bits: u64,
+    /// Attributes the compound tests (`[data-hook]`, `[data-hook='event-details']`),
+    /// by name: the element must carry each.
+    attributes: Vec<String>,
+}
+
+/// One bit standing for a class token, the same for every ASCII case of it (classes are
+/// compared without ASCII case here). Read from the token's length and its first and
+/// last bytes: every element's every token is asked, so the bit must cost no more than
+/// finding the token did.
+fn class_bit(token: &str) -> u64 {
+    let b = token.as_bytes();
+    let (Some(first), Some(last)) = (b.first(), b.last()) else {
+        return 0;
+    };
+    let mix = u32::from(first.to_ascii_lowercase())
+        .wrapping_mul(31)
+        .wrapping_add(u32::from(last.to_ascii_lowercase()))
+        .wrapping_mul(31)
+        .wrapping_add(b.len() as u32);
+    1 << (mix % 64)
 }
 
 impl CssSelector {
@@ -60,6 +83,10 @@ pub struct Plain<'e> {
     more_classes: bool,
     /// The first `id` attribute, as `Element::id` reads it.
     id: Option<&'e str>,
+    /// [`class_bit`] of every token of every `class` attribute: the element's classes
+    /// are split once, not once per selector asking (long framework class lists made
+    /// that split the test's main cost).
+    class_bits: u64,
 }
 
 impl<'e> Plain<'e> {
@@ -69,6 +96,7 @@ impl<'e> Plain<'e> {
             class: None,
             more_classes: false,
             id: None,
+            class_bits: 0,
         };
         for (name, value) in &el.attrs {
             if name.local == local_name!("class") {
@@ -77,11 +105,21 @@ impl<'e> Plain<'e> {
                 } else {
                     plain.more_classes = true;
                 }
+                plain.class_bits |= value
+                    .split_ascii_whitespace()
+                    .fold(0, |bits, token| bits | class_bit(token));
             } else if name.local == local_name!("id") && plain.id.is_none() {
                 plain.id = Some(value);
             }
         }
         plain
+    }
+
+    fn has_attribute(&self, name: &str) -> bool {
+        self.el
+            .attrs
+            .iter()
+            .any(|(k, _)| k.local.as_ref().eq_ignore_ascii_case(name))
     }
 
     fn has_class(&self, class: &str) -> bool {
@@ -104,8 +142,9 @@ impl<'e> Plain<'e> {
 impl Needs {
     fn met_by(&self, plain: &Plain<'_>) -> bool {
         // Classes first: the usual source selector names one, and most elements have
-        // none of the classes a page's widget uses.
-        self.classes.iter().all(|c| plain.has_class(c))
+        // none of the classes a page's widget uses (their bits say so at once).
+        plain.class_bits & self.class_bits == self.class_bits
+            && self.classes.iter().all(|c| plain.has_class(c))
             && self
                 .tag
                 .as_ref()
@@ -114,6 +153,7 @@ impl Needs {
                 .id
                 .as_ref()
                 .is_none_or(|id| plain.id.is_some_and(|v| v.eq_ignore_ascii_case(id)))
+            && self.attributes.iter().all(|a| plain.has_attribute(a))
     }
 }
 
@@ -134,7 +174,18 @@ impl From<Selector> for CssSelector {
                             match component {
                                 Component::LocalName(name) => n.tag = Some(name.name.0.to_string()),
                                 Component::ID(id) => n.id = Some(id.0.to_string()),
-                                Component::Class(class) => n.classes.push(class.0.to_string()),
+                                Component::Class(class) => {
+                                    n.class_bits |= class_bit(&class.0);
+                                    n.classes.push(class.0.to_string());
+                                }
+                                // Any namespace and any case: a necessary condition only.
+                                Component::AttributeInNoNamespaceExists { local_name, .. }
+                                | Component::AttributeInNoNamespace { local_name, .. } => {
+                                    n.attributes.push(local_name.0.to_string());
+                                }
+                                Component::AttributeOther(a) => {
+                                    n.attributes.push(a.local_name.0.to_string());
+                                }
                                 _ => {}
                             }
                         }
@@ -172,7 +223,8 @@ mod tests {
             <div id="Payment-Details"><p>₹ 850</p></div>
             <main id="content"><article class="entry post">text</article></main>
             <section data-hook="event-details"><b class="ticket-label">Early</b></section>
-            <ul><li class="a b">1</li><li class="b">2</li></ul>
+            <ul><li class="a b">1</li><li class="b">2</li><li class="B A" CLASS="c">3</li></ul>
+            <div data-Role="Banner" title="x"><svg viewBox="0 0 1 1"><a xlink:href="t.svg">t</a></svg></div>
             </body></html>"#,
         );
         let cases = [
@@ -181,6 +233,16 @@ mod tests {
             "main#content article.entry",
             "[data-hook='event-details']",
             "li.a.b, li.b",
+            "li.c",
+            "[data-hook]",
+            "[DATA-HOOK]",
+            "[DATA-HOOK='event-details'] b",
+            "section[data-hook^='event']",
+            "[data-role='Banner' i]",
+            "li[class~='a']",
+            "[viewBox]",
+            "[*|href]",
+            "div[title]:not([hidden])",
             "ARTICLE.ENTRY",
             "li:not(.a)",
             "section > b.ticket-label",
@@ -201,7 +263,7 @@ mod tests {
                     refused += 1;
                 }
             }
-            if css.contains('.') && !css.contains(':') {
+            if (css.contains('.') || css.contains('[')) && !css.contains(':') {
                 assert!(refused > 0, "{css}: the test turned nothing away");
             }
         }
