@@ -108,6 +108,23 @@ static NAME_SPLIT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\s+(?:x|&|and|\+|n)\s+|\s*/\s*|\s*&\s*").expect("static regex")
 });
 
+/// Words [`SONG_LABEL`] can open with (after non-word characters).
+const SONG_LABEL_OPENERS: &[&str] = &["song", "track"];
+
+/// Words [`CHOREO_LABEL`] can open with (after non-word characters).
+const CHOREO_LABEL_OPENERS: &[&str] = &["choreo", "routine", "piece"];
+
+/// True when ASCII `line`, past its leading non-word characters (what `^\W*` skips on
+/// ASCII text), starts with one of `words` in any ASCII case: a necessary condition for
+/// the anchored labels, whose `(?i)` matches only ASCII letters on ASCII text.
+fn opens_with_any(line: &str, words: &[&str]) -> bool {
+    let rest = line.trim_start_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+    words.iter().any(|w| {
+        rest.get(..w.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(w))
+    })
+}
+
 const NOT_NAMES: &[&str] = &[
     "us", "our", "your", "the", "a", "an", "love", "friends", "music", "fun", "passion", "energy",
     "style", "all", "everyone", "me", "him", "her", "them", "live", "free",
@@ -676,19 +693,32 @@ static SONG_WORDS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The song a line names, and whether the label was plural (`Songs: A & B`).
 fn song_in_line(line: &str) -> Option<(&str, bool)> {
-    if !SONG_WORDS.is_match(line) {
+    // On ASCII lines each pattern is asked only where its own pre-test allows (most
+    // lines: none); other lines take the shared word search first.
+    let (may_song, may_choreo, may_quoted) = if line.is_ascii() {
+        (
+            opens_with_any(line, SONG_LABEL_OPENERS),
+            opens_with_any(line, CHOREO_LABEL_OPENERS),
+            line.contains('"'),
+        )
+    } else if SONG_WORDS.is_match(line) {
+        (true, true, true)
+    } else {
         return None;
-    }
-    if let Some(c) = SONG_LABEL.captures(line) {
+    };
+    if let Some(c) = may_song.then(|| SONG_LABEL.captures(line)).flatten() {
         let plural = c["label"].to_lowercase().ends_with('s');
         let value = c.name("song")?.as_str().trim();
         if !reads_as_prose(value) {
             return Some((quoted_head(value), plural));
         }
     }
-    if let Some(c) = CHOREO_LABEL.captures(line) {
+    if let Some(c) = may_choreo.then(|| CHOREO_LABEL.captures(line)).flatten() {
         let m = c.name("song").or_else(|| c.name("quoted"))?;
         return Some((quoted_head(m.as_str().trim()), false));
+    }
+    if !may_quoted {
+        return None;
     }
     QUOTED_AFTER_CUE
         .captures(line)
@@ -1274,6 +1304,83 @@ mod tests {
                 "Ghoomar"
             ]
         );
+    }
+
+    /// `song_in_line` as it was before its ASCII pre-tests: one shared word search, then
+    /// the three patterns in order.
+    fn song_in_line_without_pretests(line: &str) -> Option<(&str, bool)> {
+        if !SONG_WORDS.is_match(line) {
+            return None;
+        }
+        if let Some(c) = SONG_LABEL.captures(line) {
+            let plural = c["label"].to_lowercase().ends_with('s');
+            let value = c.name("song")?.as_str().trim();
+            if !reads_as_prose(value) {
+                return Some((quoted_head(value), plural));
+            }
+        }
+        if let Some(c) = CHOREO_LABEL.captures(line) {
+            let m = c.name("song").or_else(|| c.name("quoted"))?;
+            return Some((quoted_head(m.as_str().trim()), false));
+        }
+        QUOTED_AFTER_CUE
+            .captures(line)
+            .and_then(|c| c.name("song"))
+            .map(|m| (m.as_str(), false))
+    }
+
+    #[test]
+    fn the_song_pretests_refuse_no_line_the_patterns_read() {
+        let mut lines: Vec<String> = [
+            "Song: Kesariya",
+            "  -- SONGS #2 name: A, B & C",
+            "** track is Dil Se Re",
+            "Tracks - A, B",
+            "Tracks – Pal Pal",
+            "Choreo 1 — “Kesariya” · 4–6 PM",
+            "(choreography): \"Ghoomar\"",
+            "Routine #3: Tum Hi Ho",
+            "piece 2 - Tum Hi Ho",
+            "Learn the choreography on \"Ghoomar\" this weekend",
+            "dance to \"Pal Pal Dil Ke Paas\" with us",
+            "A DANCE SET TO \"Kun Faya Kun\"",
+            "We dance to “Kun Faya Kun”",
+            "The song is a surprise",
+            "song",
+            "1. Song - Naatu Naatu",
+            "Our songs: a mix of current favourites",
+            "Choreographer: Vipul Devrani",
+            "Workshop by Rajesh · ₹ 850",
+            "ſong: long s", // `(?i)s` matches the long s: not an ASCII line
+            "TRAC\u{212a}: Kelvin",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every visible line of every fixture page, too.
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        for studio in std::fs::read_dir(&fixtures).unwrap().flatten() {
+            if !studio.path().is_dir() {
+                continue;
+            }
+            for f in std::fs::read_dir(studio.path()).unwrap().flatten() {
+                if f.path().extension().is_some_and(|e| e == "html") {
+                    let html = std::fs::read_to_string(f.path()).unwrap_or_default();
+                    let doc = scraper::Html::parse_document(&html);
+                    let text = crate::extract::html::visible_text(&doc, None);
+                    lines.extend(text.lines.into_iter().map(|l| l.text));
+                }
+            }
+        }
+        assert!(lines.len() > 500, "fixture lines read: {}", lines.len());
+        let mut found = 0;
+        for line in &lines {
+            let want = song_in_line_without_pretests(line);
+            found += usize::from(want.is_some());
+            assert_eq!(song_in_line(line), want, "{line:?}");
+        }
+        assert!(found >= 10, "lines naming a song: {found}");
     }
 
     #[test]
