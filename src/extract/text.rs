@@ -706,6 +706,16 @@ fn song_in_line(line: &str) -> Option<(&str, bool)> {
     } else {
         return None;
     };
+    labelled_song(line, may_song, may_choreo, may_quoted)
+}
+
+/// The three song patterns in order, each asked only when its flag allows it.
+fn labelled_song(
+    line: &str,
+    may_song: bool,
+    may_choreo: bool,
+    may_quoted: bool,
+) -> Option<(&str, bool)> {
     if let Some(c) = may_song.then(|| SONG_LABEL.captures(line)).flatten() {
         let plural = c["label"].to_lowercase().ends_with('s');
         let value = c.name("song")?.as_str().trim();
@@ -1307,26 +1317,12 @@ mod tests {
     }
 
     /// `song_in_line` as it was before its ASCII pre-tests: one shared word search, then
-    /// the three patterns in order.
+    /// every pattern asked.
     fn song_in_line_without_pretests(line: &str) -> Option<(&str, bool)> {
         if !SONG_WORDS.is_match(line) {
             return None;
         }
-        if let Some(c) = SONG_LABEL.captures(line) {
-            let plural = c["label"].to_lowercase().ends_with('s');
-            let value = c.name("song")?.as_str().trim();
-            if !reads_as_prose(value) {
-                return Some((quoted_head(value), plural));
-            }
-        }
-        if let Some(c) = CHOREO_LABEL.captures(line) {
-            let m = c.name("song").or_else(|| c.name("quoted"))?;
-            return Some((quoted_head(m.as_str().trim()), false));
-        }
-        QUOTED_AFTER_CUE
-            .captures(line)
-            .and_then(|c| c.name("song"))
-            .map(|m| (m.as_str(), false))
+        labelled_song(line, true, true, true)
     }
 
     #[test]
